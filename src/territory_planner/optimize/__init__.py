@@ -1,0 +1,1 @@
+"""Optimisation: LP/MILP builders in PuLP and the solve strategy."""

@@ -1,0 +1,276 @@
+"""Scenario file (YAML) -> validated settings.
+
+A scenario states everything a planner decides: which files, which balance rules, which
+constraints, how long to solve. Settings are pydantic models with ``extra="forbid"`` so a
+typo such as ``tolerence`` is named instead of silently ignored. Paths are resolved relative
+to the scenario file, so a scenario folder can be moved or shared as a whole.
+
+The YAML is read with ``yaml.safe_load``: a scenario can never construct Python objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError, Problem, ProblemList
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+
+
+class BalanceRule(_Settings):
+    """Each rep's load of ``metric`` stays within ``tolerance`` (a fraction) of its target."""
+
+    metric: str = Field(min_length=1)
+    tolerance: float = Field(ge=0.0, le=10.0)
+
+
+class ObjectiveWeights(_Settings):
+    """Weights of the objective terms.
+
+    travel: per workload-weighted kilometre (DESIGN: travel cost = sum workload * km).
+    disruption: per unit of *potential* that changes owner (a moved account with no
+    potential still costs ``disruption_floor`` so continuity counts for every account).
+    """
+
+    travel: float = Field(default=1.0, ge=0.0)
+    disruption: float = Field(default=0.0, ge=0.0)
+
+
+class Constraints(_Settings):
+    max_distance_km: float | None = Field(default=None, gt=0.0)
+    max_moved_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    keep_together: str | None = None
+
+
+class SolverSettings(_Settings):
+    name: str = "highs"
+    time_limit: float = Field(default=60.0, gt=0.0)
+    gap: float = Field(default=0.005, ge=0.0, lt=1.0)
+    threads: int = Field(default=1, ge=1)
+    seed: int = Field(default=0, ge=0)
+    msg: bool = False
+
+
+class QuotaSettings(_Settings):
+    """The ``quota:`` section (see quota.py for the model it drives)."""
+
+    target: float | None = Field(default=None, gt=0.0)
+    targets: dict[str, float] | None = None
+    method: Literal["potential", "history", "blend"] = "blend"
+    alpha: float = Field(default=0.6, ge=0.0, le=1.0)
+    min_growth: float | None = Field(default=None, ge=-1.0)
+    max_growth: float | None = Field(default=None, ge=-1.0)
+    ramp: dict[str, float] | str | None = None
+    overrides: dict[str, float] | None = None
+    seasonality: list[float] | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _positive_targets(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("targets must name at least one region")
+            bad = {k: v for k, v in value.items() if not (v > 0 and math.isfinite(v))}
+            if bad:
+                raise ValueError(f"every regional target must be a positive number, got {bad}")
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _nonnegative_overrides(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            bad = {k: v for k, v in value.items() if not (v >= 0 and math.isfinite(v))}
+            if bad:
+                raise ValueError(f"overrides must be non-negative numbers, got {bad}")
+        return value
+
+    @field_validator("ramp")
+    @classmethod
+    def _positive_ramp(cls, value: dict[str, float] | str | None):
+        if isinstance(value, dict):
+            bad = {k: v for k, v in value.items() if not (v > 0 and math.isfinite(v))}
+            if bad:
+                raise ValueError(f"ramp multipliers must be positive, got {bad}")
+        return value
+
+    @field_validator("seasonality")
+    @classmethod
+    def _seasonality_sums_to_one(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            if len(value) not in (4, 12):
+                raise ValueError(f"seasonality needs 4 quarters or 12 months, got {len(value)}")
+            if any(v < 0 for v in value):
+                raise ValueError("seasonality shares must be non-negative")
+            if abs(sum(value) - 1.0) > 1e-6:
+                raise ValueError(f"seasonality must sum to 1, it sums to {sum(value):.6g}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> QuotaSettings:
+        if (self.target is None) == (self.targets is None):
+            raise ValueError("give exactly one of 'target' (company total) or 'targets' (per region)")
+        if (self.min_growth is not None and self.max_growth is not None
+                and self.min_growth > self.max_growth):
+            raise ValueError(
+                f"min_growth {self.min_growth} is above max_growth {self.max_growth}")
+        return self
+
+
+class LocateSettings(_Settings):
+    """The ``locate:`` section: choose ``count`` home bases among candidate sites."""
+
+    count: int = Field(ge=1)
+    candidates: str = "accounts"  # accounts | reps | a CSV path (site_id, lat, lon)
+
+
+class Scenario(_Settings):
+    """A validated scenario. ``base_dir`` is the folder paths are relative to."""
+
+    name: str = "scenario"
+    accounts: Path
+    reps: Path
+    regions: Path | None = None
+    unit: Literal["account"] = "account"
+    balance: list[BalanceRule] = Field(default_factory=list)
+    objective: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    constraints: Constraints = Field(default_factory=Constraints)
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+    quota: QuotaSettings | None = None
+    locate: LocateSettings | None = None
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("balance")
+    @classmethod
+    def _distinct_metrics(cls, rules: list[BalanceRule]) -> list[BalanceRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.metric in seen:
+                raise ValueError(f"metric '{rule.metric}' is listed twice")
+            seen.add(rule.metric)
+        return rules
+
+    def resolved(self, base_dir: Path) -> Scenario:
+        """A copy whose file paths are absolute, resolved against ``base_dir``."""
+        def absolute(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            p = Path(p).expanduser()
+            return p if p.is_absolute() else (base_dir / p).resolve()
+
+        return self.model_copy(update={
+            "accounts": absolute(self.accounts),
+            "reps": absolute(self.reps),
+            "regions": absolute(self.regions),
+        })
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """Plain data for writing back as YAML (paths as strings, defaults included)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return data
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _locate_model(loc: tuple) -> type[BaseModel]:
+    """The settings model a pydantic error location points into (for typo suggestions)."""
+    model: type[BaseModel] = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            break
+        annotation = field.annotation
+        for candidate in (BalanceRule, ObjectiveWeights, Constraints, SolverSettings,
+                          QuotaSettings, LocateSettings):
+            if candidate is annotation or candidate.__name__ in str(annotation):
+                model = candidate
+                break
+        else:
+            break
+    return model
+
+
+def scenario_problems(error: ValidationError, file: str) -> ProblemList:
+    """Turn a pydantic ValidationError into one Problem per defect, with typo suggestions."""
+    problems = ProblemList()
+    for item in error.errors():
+        loc = tuple(item.get("loc", ()))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if item.get("type") == "extra_forbidden":
+            parent = _locate_model(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), _known_keys(parent), n=1)
+            fix = f"did you mean '{close[0]}'?" if close else (
+                "known keys here: " + ", ".join(_known_keys(parent)))
+            problems.add(file, f"unknown scenario key '{key}'", column=key, fix=fix)
+        else:
+            message = item.get("msg", "invalid value")
+            if "input" in item and item.get("type") != "missing":
+                message += f" (got {item['input']!r})"
+            problems.add(file, f"scenario key '{key}': {message}", column=key)
+    return problems
+
+
+def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = None) -> Scenario:
+    """Validate already-loaded scenario data (a mapping) and resolve its paths."""
+    if not isinstance(data, dict):
+        raise InputError(Problem(file=file, message="the scenario must be a YAML mapping of keys "
+                                 "to values", fix="start from scenarios/demo/scenario.yaml"))
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        scenario_problems(error, file).raise_if_any()
+        raise  # pragma: no cover - every ValidationError has at least one item
+    return scenario.resolved(base_dir or Path.cwd())
+
+
+def load_scenario_settings(path: str | Path) -> Scenario:
+    """Read a scenario YAML file into validated settings (no data files are read here)."""
+    path = Path(path)
+    problems = ProblemList()
+    name = str(path)
+    if not path.exists():
+        problems.add(name, "the scenario file does not exist", fix="check the path")
+        problems.raise_if_any()
+    if path.is_dir():
+        problems.add(name, "is a folder, not a scenario file",
+                     fix="name the .yaml file inside it")
+        problems.raise_if_any()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        problems.add(name, f"is not UTF-8 text ({error.reason} at byte {error.start})",
+                     fix="save the scenario as UTF-8")
+        problems.raise_if_any()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problems.add(name, f"is not valid YAML: {getattr(error, 'problem', error)}", row=row,
+                     fix="check indentation and quoting on that line")
+        problems.raise_if_any()
+    if data is None:
+        problems.add(name, "the scenario file is empty",
+                     fix="it needs at least 'accounts:' and 'reps:' paths")
+        problems.raise_if_any()
+    scenario = parse_scenario(data, file=name, base_dir=path.resolve().parent)
+    scenario = scenario.model_copy(update={"source": path.resolve()})
+    missing = ProblemList()
+    for key in ("accounts", "reps", "regions"):
+        target = getattr(scenario, key)
+        if target is not None and not Path(target).exists():
+            missing.add(name, f"'{key}' file {target} does not exist", column=key,
+                        fix="paths are relative to the scenario file")
+    missing.raise_if_any()
+    return scenario
