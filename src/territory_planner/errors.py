@@ -73,7 +73,7 @@ class ProblemList:
             column: str | None = None, fix: str | None = None) -> None:
         self.problems.append(Problem(file=file, message=message, row=row, column=column, fix=fix))
 
-    def extend(self, other: "ProblemList | list[Problem]") -> None:
+    def extend(self, other: ProblemList | list[Problem]) -> None:
         self.problems.extend(other.problems if isinstance(other, ProblemList) else other)
 
     def __bool__(self) -> bool:
@@ -94,7 +94,8 @@ class InfeasibleError(TerritoryPlannerError):
             reasons = [reasons]
         self.reasons = list(reasons)
         self.details = list(details or [])
-        super().__init__("the scenario is infeasible:\n" + "\n".join(f"  - {r}" for r in self.reasons))
+        lines = "\n".join(f"  - {r}" for r in self.reasons)
+        super().__init__("the scenario is infeasible:\n" + lines)
 
 
 class SolverError(TerritoryPlannerError):

@@ -62,15 +62,25 @@ class SolverSettings(_Settings):
 class QuotaSettings(_Settings):
     """The ``quota:`` section (see quota.py for the model it drives)."""
 
-    target: float | None = Field(default=None, gt=0.0)
+    target: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
     targets: dict[str, float] | None = None
     method: Literal["potential", "history", "blend"] = "blend"
     alpha: float = Field(default=0.6, ge=0.0, le=1.0)
-    min_growth: float | None = Field(default=None, ge=-1.0)
-    max_growth: float | None = Field(default=None, ge=-1.0)
+    min_growth: float | None = Field(default=None, ge=-1.0, allow_inf_nan=False)
+    max_growth: float | None = Field(default=None, ge=-1.0, allow_inf_nan=False)
     ramp: dict[str, float] | str | None = None
     overrides: dict[str, float] | None = None
     seasonality: list[float] | None = None
+
+    @field_validator("targets", "overrides", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        # YAML reads `overrides: {101: 2500000}` with an int key, but rep and region IDs
+        # are text everywhere else (CSV readers keep them as str), so the key is too.
+        if isinstance(value, dict):
+            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                    for k, v in value.items()}
+        return value
 
     @field_validator("targets")
     @classmethod
@@ -95,6 +105,8 @@ class QuotaSettings(_Settings):
     @field_validator("ramp")
     @classmethod
     def _positive_ramp(cls, value: dict[str, float] | str | None):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("ramp must map statuses to multipliers or name a reps column")
         if isinstance(value, dict):
             bad = {k: v for k, v in value.items() if not (v > 0 and math.isfinite(v))}
             if bad:
@@ -107,8 +119,8 @@ class QuotaSettings(_Settings):
         if value is not None:
             if len(value) not in (4, 12):
                 raise ValueError(f"seasonality needs 4 quarters or 12 months, got {len(value)}")
-            if any(v < 0 for v in value):
-                raise ValueError("seasonality shares must be non-negative")
+            if any(not (v >= 0 and math.isfinite(v)) for v in value):
+                raise ValueError("seasonality shares must be non-negative numbers")
             if abs(sum(value) - 1.0) > 1e-6:
                 raise ValueError(f"seasonality must sum to 1, it sums to {sum(value):.6g}")
         return value
@@ -116,7 +128,8 @@ class QuotaSettings(_Settings):
     @model_validator(mode="after")
     def _one_target(self) -> QuotaSettings:
         if (self.target is None) == (self.targets is None):
-            raise ValueError("give exactly one of 'target' (company total) or 'targets' (per region)")
+            raise ValueError(
+                "give exactly one of 'target' (company total) or 'targets' (per region)")
         if (self.min_growth is not None and self.max_growth is not None
                 and self.min_growth > self.max_growth):
             raise ValueError(

@@ -1,0 +1,43 @@
+"""territory-planner: sales territory and quota planning as linear programs.
+
+The Python API and the CLI are two doors to the same functions::
+
+    from territory_planner import load_scenario, plan, Plan
+    scenario = load_scenario("scenarios/demo/scenario.yaml")
+    p = plan(scenario)
+    p.write("out/demo")
+    again = Plan.read("out/demo")
+"""
+
+__version__ = "0.1.0"
+
+from .data import ScenarioData, load_data, load_scenario  # noqa: E402
+from .errors import (  # noqa: E402
+    InfeasibleError,
+    InputError,
+    Problem,
+    SolverError,
+    TerritoryPlannerError,
+)
+from .plan import Plan, apply_quotas, plan  # noqa: E402
+from .problem import PlanningProblem, assignment_problem, build_problem  # noqa: E402
+from .scenario import Scenario  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "load_scenario",
+    "load_data",
+    "plan",
+    "Plan",
+    "apply_quotas",
+    "Scenario",
+    "ScenarioData",
+    "PlanningProblem",
+    "build_problem",
+    "assignment_problem",
+    "TerritoryPlannerError",
+    "InputError",
+    "InfeasibleError",
+    "SolverError",
+    "Problem",
+]

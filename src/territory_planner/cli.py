@@ -1,0 +1,214 @@
+"""The command line: parse, call the library, map errors to exit codes. Nothing more.
+
+Exit codes (DESIGN.md): 0 done; 2 bad input (every problem listed); 3 infeasible scenario
+(the reason named); 4 the solver stopped without any feasible plan.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from .errors import InfeasibleError, InputError, SolverError, TerritoryPlannerError
+
+MAX_PROBLEM_LINES = 60
+
+
+class Reporter:
+    """Progress: a live status line on a terminal, plain timestamped lines otherwise."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.started = time.perf_counter()
+        self.interactive = sys.stderr.isatty()
+        self._status = None
+        if self.interactive and not quiet:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)
+            self._status = self._console.status("starting")
+            self._status.start()
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.started
+        if self._status is not None:
+            self._status.update(f"[{elapsed:6.1f}s] {message}")
+            self._console.log(message)
+        else:
+            click.echo(f"[{elapsed:6.1f}s] {message}", err=True)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def fail(error: TerritoryPlannerError) -> None:
+    """Print one clear error (all problems of an InputError) and exit with its code."""
+    if isinstance(error, InputError):
+        click.echo(f"error: {len(error.problems)} problem(s) in the inputs; nothing was written",
+                   err=True)
+        for problem in error.problems[:MAX_PROBLEM_LINES]:
+            click.echo(f"  - {problem}", err=True)
+        if len(error.problems) > MAX_PROBLEM_LINES:
+            click.echo(f"  ... and {len(error.problems) - MAX_PROBLEM_LINES} more", err=True)
+    elif isinstance(error, InfeasibleError):
+        click.echo("error: the scenario is infeasible; nothing was written", err=True)
+        for reason in error.reasons:
+            click.echo(f"  - {reason}", err=True)
+    elif isinstance(error, SolverError):
+        click.echo(f"error: the solver found no feasible plan: {error}", err=True)
+    else:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def guarded(function):
+    """Run a command body; domain errors become exit codes, Ctrl-C a clean exit."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except TerritoryPlannerError as error:
+            fail(error)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def demo_scenario_path() -> Path:
+    """The bundled demo scenario (packaged as territory_planner.scenarios)."""
+    return Path(str(resources.files("territory_planner.scenarios") / "demo" / "scenario.yaml"))
+
+
+def print_plan_summary(made, out: Path) -> None:
+    summary = made.summary
+    click.echo(f"plan '{summary['scenario']}': {summary['status']}")
+    click.echo(f"  objective {summary['objective']:,.1f}, proven lower bound "
+               f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}")
+    click.echo(f"  travel cost {summary['travel_cost']:,.1f} (workload x km)")
+    moved = summary["disruption"]
+    click.echo(f"  moved {moved['moved_accounts']} accounts, "
+               f"{moved['moved_share']:.1%} of potential")
+    for metric, numbers in summary["balance"].items():
+        click.echo(f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+                   f"(tolerance {numbers['tolerance']:.0%})")
+    if "quota" in summary:
+        quota = summary["quota"]
+        click.echo(f"  quotas: target {quota['target']:,.0f}, largest deviation from fair share "
+                   f"{quota['max_relative_deviation']:.2%}")
+    click.echo(f"  solved in {summary['total_seconds']:.1f} s")
+    click.echo(f"written: {out}")
+    click.echo(f"  map: {out / 'map.html'}")
+
+
+@click.group()
+@click.version_option(package_name="territory-planner")
+def main() -> None:
+    """Sales territory and quota planning as linear programs."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@guarded
+def validate(scenario: Path) -> None:
+    """Read and check a scenario and its data; print what was read. Writes nothing."""
+    from .data import load_scenario
+
+    data = load_scenario(scenario)
+    summary = data.summary()
+    click.echo(f"scenario '{summary['scenario']}' is valid")
+    click.echo(f"  accounts: {summary['accounts']:,} "
+               f"({summary['geocoded_from_postal_code']:,} placed by postal code, "
+               f"{summary['locked_accounts']:,} locked)")
+    statuses = ", ".join(f"{n} {s}" for s, n in summary["reps_by_status"].items() if n)
+    click.echo(f"  reps: {summary['reps']:,} ({statuses})")
+    if summary["regions"]:
+        click.echo(f"  regions: {summary['regions']:,}")
+    for metric, total in summary["totals"].items():
+        click.echo(f"  total {metric}: {total:,.1f}")
+
+
+def _plan_and_write(scenario_path: Path, out: Path, *, time_limit, gap, solver, force, tiles,
+                    quiet) -> None:
+    from .plan import plan
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        reporter(f"reading {scenario_path}")
+        made = plan(scenario_path, time_limit=time_limit, gap=gap, solver=solver,
+                    progress=reporter)
+        reporter(f"writing {out}")
+        made.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    print_plan_summary(made, out)
+
+
+_plan_options = [
+    click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+                 help="plan folder to write"),
+    click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+                 help="seconds for the whole solve (default: the scenario's)"),
+    click.option("--gap", type=click.FloatRange(min=0, max=1), default=None,
+                 help="stop when the proven gap is at most this (e.g. 0.005)"),
+    click.option("--solver", default=None, help="PuLP solver name (default: highs)"),
+    click.option("--force", is_flag=True, help="replace an existing output folder"),
+    click.option("--tiles", default=None,
+                 help="online tile provider for the map (default: none, works offline)"),
+    click.option("--quiet", is_flag=True, help="no progress lines"),
+]
+
+
+def plan_options(function):
+    for option in reversed(_plan_options):
+        function = option(function)
+    return function
+
+
+@main.command(name="plan")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@plan_options
+@guarded
+def plan_command(scenario: Path, out: Path, time_limit, gap, solver, force, tiles,
+                 quiet) -> None:
+    """Solve SCENARIO and write a plan folder (assignments, territories, summary, map)."""
+    _plan_and_write(scenario, out, time_limit=time_limit, gap=gap, solver=solver, force=force,
+                    tiles=tiles, quiet=quiet)
+
+
+@main.command()
+@plan_options
+@guarded
+def demo(out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
+    """Run the bundled national demo (about 2,000 accounts, 25 reps) end to end."""
+    _plan_and_write(demo_scenario_path(), out, time_limit=time_limit, gap=gap, solver=solver,
+                    force=force, tiles=tiles, quiet=quiet)
+
+
+@main.command()
+@click.argument("plan_dir", type=click.Path(path_type=Path))
+@guarded
+def show(plan_dir: Path) -> None:
+    """Print the summary of a plan folder as JSON."""
+    from .plan import Plan
+
+    made = Plan.read(plan_dir)
+    click.echo(json.dumps(made.summary, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

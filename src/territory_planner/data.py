@@ -1,0 +1,588 @@
+"""Read accounts, reps and regions; apply aliases and defaults; validate everything at once.
+
+CRM exports load unchanged: column names are matched case-insensitively against the
+canonical names and their aliases (DESIGN.md section 2). Every defect found in every file is
+collected and raised together as one :class:`InputError`, each naming the file, the row as a
+spreadsheet shows it (header = row 1) and the column, with a fix. Input files are only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem, ProblemList
+from .scenario import Scenario, load_scenario_settings
+
+#: canonical column -> accepted aliases (compared case-insensitively)
+ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
+    "account_id": ("Id", "AccountId"),
+    "name": ("Name", "AccountName"),
+    "lat": ("BillingLatitude", "latitude"),
+    "lon": ("BillingLongitude", "longitude"),
+    "postal_code": ("BillingPostalCode", "zip"),
+    "workload": (),
+    "potential": (),
+    "revenue": (),
+    "current_rep_id": ("OwnerId",),
+    "locked": (),
+    "segment": (),
+    "group_id": ("ParentId",),
+    "region_id": (),
+}
+REP_ALIASES: dict[str, tuple[str, ...]] = {
+    "rep_id": ("Id", "UserId", "OwnerId"),
+    "name": ("Name",),
+    "lat": ("latitude",),
+    "lon": ("longitude",),
+    "postal_code": (),
+    "capacity": ("fte",),
+    "segment": (),
+    "region_id": (),
+    "status": (),
+}
+REP_STATUSES = ("active", "new", "leaving")
+_TRUE = {"true", "t", "yes", "y", "1", "x"}
+_FALSE = {"false", "f", "no", "n", "0", ""}
+_MAX_ROWS_PER_DEFECT = 25  # beyond this a defect is summarised, so a bad column stays readable
+
+
+@dataclass
+class ScenarioData:
+    """A validated scenario with its data: what ``plan()`` needs, nothing else.
+
+    accounts / reps are canonical DataFrames (canonical columns first, unknown extra columns
+    passed through); regions is a GeoDataFrame (or None) owned by geo.py.
+    """
+
+    settings: Scenario
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    regions: object | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def summary(self) -> dict:
+        """What was read, for ``validate`` and for the plan's summary.json."""
+        reps = self.reps
+        return {
+            "scenario": self.settings.name,
+            "accounts": int(len(self.accounts)),
+            "reps": int(len(reps)),
+            "reps_by_status": {s: int((reps["status"] == s).sum()) for s in REP_STATUSES},
+            "regions": 0 if self.regions is None else int(len(self.regions)),
+            "geocoded_from_postal_code": int(self.accounts.attrs.get("geocoded", 0)),
+            "locked_accounts": int(self.accounts["locked"].sum()),
+            "totals": {m.metric: float(self.accounts[m.metric].sum())
+                       for m in self.settings.balance},
+        }
+
+
+# --------------------------------------------------------------------------- raw tables
+
+def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
+    """Read a CSV or XLSX file as text cells (so ZIPs keep leading zeros); None on failure.
+
+    The delimiter is sniffed among , ; tab and | because European spreadsheet exports use
+    semicolons. Duplicate header names are reported, never silently renamed.
+    """
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        problems.add(name, "the file does not exist", fix="check the path in the scenario")
+        return None
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        try:
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+        except Exception as error:  # openpyxl raises many types for damaged files
+            problems.add(name, f"cannot be read as a spreadsheet ({error})",
+                         fix="save it again as .xlsx or export CSV")
+            return None
+        if frame.empty:
+            problems.add(name, "the file is empty", fix="export it again with a header row")
+            return None
+        header = [str(c).strip() for c in frame.iloc[0].tolist()]
+        body = frame.iloc[1:].reset_index(drop=True)
+        return _with_header(body, header, name, problems)
+    raw = path.read_bytes()
+    if not raw.strip():
+        problems.add(name, "the file is empty", fix="export it again with a header row")
+        return None
+    if b"\x00" in raw[:4096]:
+        problems.add(name, "looks binary or UTF-16, not CSV text",
+                     fix="save as CSV UTF-8 (comma delimited)")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.add(name, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line})",
+                     row=line, fix="save as 'CSV UTF-8' (Excel) or convert with iconv")
+        return None
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = ","
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    if counts[","] == 0 and max(counts.values()) > 0:
+        delimiter = max(counts, key=counts.get)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        problems.add(name, f"is not valid CSV ({error})", fix="check quoting")
+        return None
+    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
+    if not rows:
+        problems.add(name, "the file is empty", fix="export it again with a header row")
+        return None
+    header = [h.strip() for h in rows[0]]
+    width = len(header)
+    body_rows = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            problems.add(name, f"has {len(row)} cells where the header has {width}", row=number,
+                         fix="check for an unquoted delimiter inside a value")
+            row = (row + [""] * width)[:width]
+        body_rows.append(row)
+    body = pd.DataFrame(body_rows, columns=range(width), dtype=object)
+    return _with_header(body, header, name, problems)
+
+
+def _with_header(body: pd.DataFrame, header: list[str], name: str,
+                 problems: ProblemList) -> pd.DataFrame:
+    seen: dict[str, int] = {}
+    for position, column in enumerate(header):
+        key = column.lower()
+        if not column:
+            if body.shape[0] and body.iloc[:, position].astype(str).str.strip().ne("").any():
+                problems.add(name, f"column {position + 1} has no header but holds values",
+                             row=1, fix="give it a name")
+        elif key in seen:
+            problems.add(name, f"column '{column}' appears twice (columns {seen[key] + 1} "
+                         f"and {position + 1})", row=1, column=column,
+                         fix="delete or rename one of them")
+        else:
+            seen[key] = position
+    body = body.copy()
+    body.columns = [h if h else f"unnamed_{i + 1}" for i, h in enumerate(header)]
+    body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
+    body = body.fillna("").astype(str).apply(lambda s: s.str.strip())
+    body.attrs["file"] = name
+    return body
+
+
+def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], name: str,
+                      problems: ProblemList) -> pd.DataFrame:
+    """Rename alias columns to canonical names; unknown columns pass through unchanged."""
+    lookup: dict[str, str] = {}
+    for canonical, names in aliases.items():
+        lookup[canonical.lower()] = canonical
+        for alias in names:
+            lookup.setdefault(alias.lower(), canonical)
+    rename: dict[str, str] = {}
+    taken: dict[str, str] = {}
+    for column in raw.columns:
+        canonical = lookup.get(column.lower())
+        if canonical is None:
+            continue
+        if canonical in taken:
+            problems.add(name, f"columns '{taken[canonical]}' and '{column}' both mean "
+                         f"'{canonical}'", row=1, column=column,
+                         fix=f"keep only one of them as '{canonical}'")
+            continue
+        taken[canonical] = column
+        rename[column] = canonical
+    out = raw.rename(columns=rename)
+    # a column that is an alias of a canonical name but lost the contest keeps its own name
+    return out
+
+
+# --------------------------------------------------------------------------- cell parsers
+
+def _rows(mask: np.ndarray | pd.Series) -> list[int]:
+    return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
+
+
+def _report_rows(problems: ProblemList, name: str, rows: list[int], column: str, message: str,
+                 fix: str | None = None, values: list[str] | None = None) -> None:
+    """One problem per row, summarised after a cap so one bad column stays readable."""
+    for k, row in enumerate(rows[:_MAX_ROWS_PER_DEFECT]):
+        text = message if values is None else f"{message} (got '{values[k]}')"
+        problems.add(name, text, row=row, column=column, fix=fix)
+    if len(rows) > _MAX_ROWS_PER_DEFECT:
+        problems.add(name, f"{message}: {len(rows) - _MAX_ROWS_PER_DEFECT} more rows like the "
+                     f"above (rows {rows[_MAX_ROWS_PER_DEFECT]}..{rows[-1]})", column=column,
+                     fix=fix)
+
+
+def parse_number(frame: pd.DataFrame, column: str, name: str, problems: ProblemList, *,
+                 default: float | None, minimum: float | None = None,
+                 strictly_positive: bool = False) -> pd.Series:
+    """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported."""
+    if column not in frame.columns:
+        return pd.Series(np.full(len(frame), np.nan if default is None else default),
+                         index=frame.index, dtype=float)
+    text = frame[column].astype(str).str.strip()
+    cleaned = text.str.replace(",", "", regex=False).str.replace("$", "", regex=False)
+    blank = cleaned.eq("") | cleaned.str.lower().isin(["nan", "na", "n/a", "null", "none"])
+    values = pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float)
+    bad_text = values.isna() & ~blank
+    _report_rows(problems, name, _rows(bad_text), column, "is not a number",
+                 fix="use digits only, e.g. 1250.5", values=text[bad_text].tolist())
+    infinite = np.isinf(values.to_numpy())
+    _report_rows(problems, name, _rows(infinite), column, "is infinite",
+                 fix="enter a finite number")
+    values = values.mask(np.isinf(values))
+    if minimum is not None:
+        if strictly_positive:
+            low = values.notna() & (values <= minimum)
+            what = f"must be greater than {minimum:g}"
+        else:
+            low = values.notna() & (values < minimum)
+            what = f"must be at least {minimum:g}"
+        _report_rows(problems, name, _rows(low), column, what,
+                     values=text[low].tolist())
+    if default is not None:
+        values = values.where(~blank, default)
+    return values
+
+
+def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemList) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(False, index=frame.index, dtype=bool)
+    text = frame[column].astype(str).str.strip().str.lower()
+    bad = ~text.isin(_TRUE | _FALSE)
+    _report_rows(problems, name, _rows(bad), column, "is not true/false",
+                 fix="use true or false", values=frame[column][bad].tolist())
+    return text.isin(_TRUE)
+
+
+def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series([None if blank_is_none else ""] * len(frame), index=frame.index,
+                         dtype=object)
+    text = frame[column].astype(str).str.strip()
+    if blank_is_none:
+        return text.where(text.ne(""), None).astype(object)
+    return text.astype(object)
+
+
+def normalize_postal_code(value: str | None) -> str | None:
+    """US ZIP as five digits: ZIP+4 -> first five, leading zeros restored (Excel drops them)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.endswith(".0") and text[:-2].isdigit():  # a ZIP that went through a float
+        text = text[:-2]
+    head = text.split("-")[0].strip()
+    if head.isdigit() and len(head) <= 5:
+        return head.zfill(5)
+    if head.isdigit() and len(head) == 9:
+        return head[:5]
+    return text
+
+
+@lru_cache(maxsize=1)
+def _zip_centroids() -> dict[str, tuple[float, float]]:
+    """Offline ZIP -> (lat, lon) from the zipcodes package, loaded once."""
+    import zipcodes
+
+    table: dict[str, tuple[float, float]] = {}
+    for entry in zipcodes.list_all():
+        try:
+            table[entry["zip_code"]] = (float(entry["lat"]), float(entry["long"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return table
+
+
+def geocode_postal_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(lat, lon) for US ZIP codes, offline; NaN where the code is unknown."""
+    table = _zip_centroids()
+    pairs = [table.get(c, (np.nan, np.nan)) if c else (np.nan, np.nan) for c in codes]
+    lat = pd.Series([p[0] for p in pairs], index=codes.index, dtype=float)
+    lon = pd.Series([p[1] for p in pairs], index=codes.index, dtype=float)
+    return lat, lon
+
+
+def _coordinates(frame: pd.DataFrame, name: str, problems: ProblemList,
+                 what: str) -> tuple[pd.Series, pd.Series, int]:
+    """lat/lon from the columns, else from the postal code; swapped pairs named as such."""
+    lat = parse_number(frame, "lat", name, problems, default=None)
+    lon = parse_number(frame, "lon", name, problems, default=None)
+    has_both = lat.notna() & lon.notna()
+    swapped = has_both & (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
+    _report_rows(problems, name, _rows(swapped), "lat",
+                 "latitude is outside -90..90 but fits as a longitude: lat and lon look swapped",
+                 fix="swap the lat and lon values")
+    bad_lat = has_both & ~swapped & (lat.abs() > 90)
+    bad_lon = has_both & ~swapped & (lon.abs() > 180)
+    _report_rows(problems, name, _rows(bad_lat), "lat", "latitude must be within -90..90",
+                 values=lat[bad_lat].astype(str).tolist())
+    _report_rows(problems, name, _rows(bad_lon), "lon", "longitude must be within -180..180",
+                 values=lon[bad_lon].astype(str).tolist())
+    only_one = lat.notna() ^ lon.notna()
+    _report_rows(problems, name, _rows(only_one), "lat" if lat.isna().any() else "lon",
+                 "has only one of lat and lon", fix="give both, or neither and a postal_code")
+    postal = parse_text(frame, "postal_code").map(normalize_postal_code)
+    need = lat.isna() & lon.isna()
+    geocoded = 0
+    if need.any():
+        no_code = need & postal.isna()
+        _report_rows(problems, name, _rows(no_code), "lat",
+                     f"{what} has neither lat/lon nor a postal_code",
+                     fix="add coordinates or a US ZIP code")
+        to_code = need & postal.notna()
+        if to_code.any():
+            g_lat, g_lon = geocode_postal_codes(postal[to_code])
+            unknown = g_lat.isna()
+            unknown_rows = to_code.copy()
+            unknown_rows[to_code] = unknown.to_numpy()
+            _report_rows(problems, name, _rows(unknown_rows), "postal_code",
+                         "unknown postal code (not a US ZIP in the offline database)",
+                         fix="correct the ZIP or give lat/lon",
+                         values=postal[unknown_rows].astype(str).tolist())
+            lat = lat.copy()
+            lon = lon.copy()
+            lat[to_code] = g_lat
+            lon[to_code] = g_lon
+            geocoded = int((~unknown).sum())
+    return lat, lon, geocoded, postal
+
+
+def _ids(frame: pd.DataFrame, column: str, name: str, problems: ProblemList,
+         what: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    ids = frame[column].astype(str).str.strip()
+    blank = ids.eq("")
+    _report_rows(problems, name, _rows(blank), column, f"{what} is blank",
+                 fix=f"every row needs a unique {column}")
+    duplicated = ids.duplicated(keep=False) & ~blank
+    if duplicated.any():
+        first_row: dict[str, int] = {}
+        for row, value in zip(_rows(np.ones(len(ids), bool)), ids):
+            first_row.setdefault(value, row)
+        dup_rows = _rows(duplicated & ids.duplicated(keep="first"))
+        values = ids[duplicated & ids.duplicated(keep="first")].tolist()
+        for k, (row, value) in enumerate(zip(dup_rows, values)):
+            if k >= _MAX_ROWS_PER_DEFECT:
+                problems.add(name, f"{len(dup_rows) - k} more duplicate {column} values",
+                             column=column)
+                break
+            problems.add(name, f"duplicate {column} '{value}' (first seen on row "
+                         f"{first_row[value]})", row=row, column=column,
+                         fix="IDs must be unique")
+    return ids.astype(object)
+
+
+def _require(frame: pd.DataFrame, column: str, aliases: dict[str, tuple[str, ...]], name: str,
+             problems: ProblemList) -> bool:
+    if column in frame.columns:
+        return True
+    accepted = ", ".join([column, *aliases.get(column, ())])
+    problems.add(name, f"required column '{column}' is missing", row=1, column=column,
+                 fix=f"add a column named one of: {accepted}")
+    return False
+
+
+# --------------------------------------------------------------------------- accounts / reps
+
+def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
+                       metrics: list[str] | None = None) -> pd.DataFrame:
+    """Canonical accounts frame from text cells; problems collected, never raised here."""
+    frame = canonical_columns(raw, ACCOUNT_ALIASES, name, problems)
+    _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
+    out = pd.DataFrame(index=frame.index)
+    out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
+    out["name"] = parse_text(frame, "name", blank_is_none=False)
+    lat, lon, geocoded, postal = _coordinates(frame, name, problems, "account")
+    out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
+    out["workload"] = parse_number(frame, "workload", name, problems, default=1.0, minimum=0.0)
+    out["potential"] = parse_number(frame, "potential", name, problems, default=0.0, minimum=0.0)
+    out["revenue"] = parse_number(frame, "revenue", name, problems, default=0.0, minimum=0.0)
+    out["current_rep_id"] = parse_text(frame, "current_rep_id")
+    out["locked"] = parse_bool(frame, "locked", name, problems)
+    out["segment"] = parse_text(frame, "segment")
+    out["group_id"] = parse_text(frame, "group_id")
+    out["region_id"] = parse_text(frame, "region_id")
+    locked_orphans = out["locked"] & out["current_rep_id"].isna()
+    _report_rows(problems, name, _rows(locked_orphans), "locked",
+                 "account is locked but has no current_rep_id",
+                 fix="name its owner in current_rep_id or set locked to false")
+    known = set(out.columns) | {c for c in frame.columns if c in ACCOUNT_ALIASES}
+    for metric in metrics or []:
+        if metric in out.columns:
+            continue
+        if metric in frame.columns:
+            out[metric] = parse_number(frame, metric, name, problems, default=0.0, minimum=0.0)
+        else:
+            problems.add(name, f"balance metric '{metric}' is not a column of the accounts",
+                         row=1, column=metric,
+                         fix=f"add the column or remove '{metric}' from 'balance'")
+    for column in frame.columns:
+        if column not in known and column not in out.columns:
+            out[column] = frame[column]
+    out.attrs["geocoded"] = geocoded
+    out.attrs["file"] = name
+    return out.reset_index(drop=True)
+
+
+def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.DataFrame:
+    """Canonical reps frame from text cells; problems collected, never raised here."""
+    frame = canonical_columns(raw, REP_ALIASES, name, problems)
+    _require(frame, "rep_id", REP_ALIASES, name, problems)
+    out = pd.DataFrame(index=frame.index)
+    out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
+    out["name"] = parse_text(frame, "name", blank_is_none=False)
+    lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
+    out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
+    out["capacity"] = parse_number(frame, "capacity", name, problems, default=1.0, minimum=0.0,
+                                   strictly_positive=True)
+    out["segment"] = parse_text(frame, "segment")
+    out["region_id"] = parse_text(frame, "region_id")
+    status = parse_text(frame, "status").fillna("active").astype(str).str.lower()
+    bad = ~status.isin(REP_STATUSES)
+    _report_rows(problems, name, _rows(bad), "status", "unknown status",
+                 fix="use active, new or leaving", values=status[bad].tolist())
+    out["status"] = status.where(~bad, "active").astype(object)
+    for column in frame.columns:
+        if column not in out.columns and column not in REP_ALIASES:
+            out[column] = frame[column]
+    out.attrs["file"] = name
+    return out.reset_index(drop=True)
+
+
+def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: Scenario,
+                account_file: str, rep_file: str, problems: ProblemList) -> None:
+    """References between files: owners, regions, metrics; and that someone can work."""
+    rep_ids = set(reps["rep_id"])
+    unknown_owner = accounts["current_rep_id"].notna() & ~accounts["current_rep_id"].isin(rep_ids)
+    _report_rows(problems, account_file, _rows(unknown_owner), "current_rep_id",
+                 "current_rep_id is not a rep in the reps file", fix="correct the ID or blank it",
+                 values=accounts["current_rep_id"][unknown_owner].astype(str).tolist())
+    region_ids: set[str] = set()
+    if regions is not None:
+        from .geo import region_ancestors
+
+        for ancestors in region_ancestors(regions).values():
+            region_ids.update(ancestors)
+    else:
+        region_ids.update(accounts["region_id"].dropna())
+    bad_region = reps["region_id"].notna() & ~reps["region_id"].isin(region_ids)
+    _report_rows(problems, rep_file, _rows(bad_region), "region_id",
+                 "region_id does not exist" + (" in the regions file" if regions is not None
+                                               else " among the accounts' region_id values"),
+                 values=reps["region_id"][bad_region].astype(str).tolist(),
+                 fix="use a region_id (or a parent_id) of the regions")
+    if regions is not None:
+        known = set(regions["region_id"])
+        bad_acc_region = accounts["region_id"].notna() & ~accounts["region_id"].isin(known)
+        _report_rows(problems, account_file, _rows(bad_acc_region), "region_id",
+                     "region_id is not a region of the regions file",
+                     values=accounts["region_id"][bad_acc_region].astype(str).tolist(),
+                     fix="correct it or leave it blank to place the account by its location")
+    if len(reps) and not (reps["status"] != "leaving").any():
+        problems.add(rep_file, "every rep is leaving: nobody is left to own the accounts",
+                     column="status", fix="keep at least one rep active or new")
+    if settings.constraints.keep_together and settings.constraints.keep_together not in (
+            accounts.columns):
+        problems.add(account_file, f"keep_together names column "
+                     f"'{settings.constraints.keep_together}', which the accounts do not have",
+                     row=1, column=settings.constraints.keep_together,
+                     fix="add the column or change constraints.keep_together")
+
+
+def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
+    """Fill a blank region_id by point-in-polygon (geo.py does the geometry)."""
+    if regions is None:
+        return accounts
+    from .geo import locate_points
+
+    missing = accounts["region_id"].isna() & accounts["lat"].notna() & accounts["lon"].notna()
+    if missing.any():
+        located = locate_points(accounts.loc[missing, "lat"].to_numpy(),
+                                accounts.loc[missing, "lon"].to_numpy(), regions)
+        accounts = accounts.copy()
+        accounts.loc[missing, "region_id"] = pd.Series(located, index=accounts.index[missing],
+                                                       dtype=object)
+    return accounts
+
+
+def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
+              reps: pd.DataFrame | None = None, regions=None) -> ScenarioData:
+    """Read (or take in memory), normalise and validate all inputs of a scenario.
+
+    Raises one InputError with every problem of every file. DataFrames given in memory go
+    through exactly the same validation as files (they are converted to text cells first).
+    """
+    problems = ProblemList()
+    metrics = [rule.metric for rule in settings.balance]
+    account_file = str(settings.accounts) if accounts is None else "accounts (in memory)"
+    rep_file = str(settings.reps) if reps is None else "reps (in memory)"
+    raw_accounts = read_table(settings.accounts, problems) if accounts is None else _as_text(
+        accounts, account_file)
+    raw_reps = read_table(settings.reps, problems) if reps is None else _as_text(reps, rep_file)
+    if regions is None and settings.regions is not None:
+        from .geo import read_regions
+
+        try:
+            regions = read_regions(settings.regions)
+        except InputError as error:
+            problems.extend(error.problems)
+            regions = None
+    if raw_accounts is None or raw_reps is None:
+        problems.raise_if_any()
+    acc = normalize_accounts(raw_accounts, account_file, problems, metrics)
+    rep = normalize_reps(raw_reps, rep_file, problems)
+    if len(acc) == 0:
+        problems.add(account_file, "has a header but no accounts", fix="export the rows too")
+    if len(rep) == 0:
+        problems.add(rep_file, "has a header but no reps", fix="export the rows too")
+    if not problems:
+        cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
+    problems.raise_if_any()
+    acc = place_accounts_in_regions(acc, regions)
+    files = {"accounts": Path(settings.accounts), "reps": Path(settings.reps)}
+    if settings.regions is not None:
+        files["regions"] = Path(settings.regions)
+    return ScenarioData(settings=settings, accounts=acc, reps=rep, regions=regions, files=files)
+
+
+def _as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """An in-memory frame as text cells, so it meets the same checks as a file."""
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            if math.isnan(value):
+                return ""
+            return repr(value)
+        if isinstance(value, (bool, np.bool_)):
+            return "true" if value else "false"
+        return str(value)
+
+    text = frame.copy()
+    text.columns = [str(c) for c in text.columns]
+    text = text.astype(object).map(cell)
+    return _with_header(text.reset_index(drop=True), list(text.columns), name, ProblemList())
+
+
+def load_scenario(path: str | Path) -> ScenarioData:
+    """Read a scenario file and all its data, validated. The Python API's front door."""
+    settings = load_scenario_settings(path)
+    return load_data(settings)
+
+
+__all__ = ["ScenarioData", "load_scenario", "load_data", "read_table", "normalize_accounts",
+           "normalize_reps", "normalize_postal_code", "geocode_postal_codes", "Problem"]

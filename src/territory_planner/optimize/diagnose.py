@@ -1,0 +1,157 @@
+"""Why a scenario is impossible, in the planner's words and with the numbers.
+
+Two steps. ``precheck`` catches the obvious causes before any solve: an account no rep may
+own (segment, region, distance, a lock on a leaving rep), locked accounts that already push a
+rep above its band, a rep that cannot reach its band from the accounts it may own, and a
+disruption budget smaller than the moves the departures force. When the solver still proves
+infeasibility, ``explain_infeasibility`` re-solves the LP with a penalised slack on every band
+and on the budget (an elastic model, always feasible) and names each band that needed slack,
+by how much. Both raise :class:`InfeasibleError`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InfeasibleError
+from .model import (
+    AssignmentModel,
+    assign_once_rows,
+    assignment_variables,
+    balance_band_rows,
+    disruption_budget_row,
+)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def _band_text(problem, m: int, j: int) -> str:
+    return (f"[{_fmt(problem.lower[m, j])}, {_fmt(problem.upper[m, j])}] "
+            f"(target {_fmt(problem.target[m, j])} +/- {problem.tolerance[m]:.0%})")
+
+
+def _why_no_rep(problem, u: int) -> str:
+    """The rule that leaves a unit with no allowed rep, as a phrase."""
+    members = problem.unit_members[u]
+    if problem.locked_rep[u] >= 0:
+        return f"it is locked to {problem.rep_ids[problem.locked_rep[u]]}, who may not own it"
+    segments = problem.notes.get("segments")
+    if segments is not None:
+        values = {segments[i] for i in members if segments[i] is not None}
+        if values:
+            return f"no rep serves its segment {sorted(values)} (or the reps that do may not)"
+    if problem.max_distance_km is not None:
+        return f"no allowed rep is within max_distance_km = {problem.max_distance_km:g}"
+    return "the segment and region rules leave no rep for it"
+
+
+def precheck(problem) -> None:
+    """Raise InfeasibleError naming every obvious impossibility found (all at once)."""
+    reasons: list[str] = []
+    details: list[dict] = []
+    ids = problem.account_ids
+    reachable = np.zeros((problem.n_metrics, problem.n_reps))
+    locked_load = np.zeros((problem.n_metrics, problem.n_reps))
+    orphans: list[str] = []
+    for leaving_lock in problem.notes.get("leaving_locks", []):
+        reasons.append(f"account {leaving_lock} is locked to a rep who is leaving or unknown")
+        details.append({"kind": "locked_to_leaving", "account_id": leaving_lock})
+    forced_moved = 0.0
+    for units in problem.unit_blocks():
+        allowed = problem.allowed_block(units)
+        loads = problem.load_block(units)
+        reachable += np.einsum("mur,ur->mr", loads, allowed)
+        for row, u in enumerate(units.tolist()):
+            if not allowed[row].any():
+                orphans.append(u)
+            j = problem.locked_rep[u]
+            if j >= 0 and allowed[row, j]:
+                locked_load[:, j] += loads[:, row, j]
+        if problem.max_moved_potential is not None:
+            # the least potential each unit must move: 0 when its owner may keep it
+            moved = np.where(allowed, problem.moved_potential_block(units), np.inf)
+            least = moved.min(axis=1)
+            forced_moved += float(least[np.isfinite(least)].sum())
+    for u in orphans[:20]:
+        names = ", ".join(str(ids[i]) for i in problem.unit_members[u])
+        reasons.append(f"account {names} can go to no rep: {_why_no_rep(problem, u)}")
+        details.append({"kind": "no_rep", "accounts": names})
+    if len(orphans) > 20:
+        reasons.append(f"... and {len(orphans) - 20} more accounts that can go to no rep")
+    for m, metric in enumerate(problem.metrics):
+        for j, rep_id in enumerate(problem.rep_ids):
+            if locked_load[m, j] > problem.upper[m, j] + 1e-9:
+                reasons.append(
+                    f"rep {rep_id}: locked accounts alone carry {_fmt(locked_load[m, j])} "
+                    f"{metric}, above the band {_band_text(problem, m, j)}; unlock some or "
+                    f"raise the tolerance")
+                details.append({"kind": "locked_over_band", "rep_id": rep_id, "metric": metric,
+                                "locked": float(locked_load[m, j]),
+                                "upper": float(problem.upper[m, j])})
+            if reachable[m, j] < problem.lower[m, j] - 1e-9:
+                reasons.append(
+                    f"rep {rep_id} can reach at most {_fmt(reachable[m, j])} {metric} from the "
+                    f"accounts it may own (segment, region, max distance), but its band is "
+                    f"{_band_text(problem, m, j)}")
+                details.append({"kind": "band_unreachable", "rep_id": rep_id, "metric": metric,
+                                "reachable": float(reachable[m, j]),
+                                "lower": float(problem.lower[m, j])})
+    if problem.max_moved_potential is not None and forced_moved > problem.max_moved_potential:
+        total = float(problem.account_potential.sum()) or 1.0
+        reasons.append(
+            f"max_moved_share allows {_fmt(problem.max_moved_potential)} of potential "
+            f"({problem.max_moved_potential / total:.1%}) to change owner, but accounts of "
+            f"leaving reps or owners they may no longer have already move "
+            f"{_fmt(forced_moved)} ({forced_moved / total:.1%})")
+        details.append({"kind": "budget_below_forced_moves", "forced": forced_moved,
+                        "budget": float(problem.max_moved_potential)})
+    if reasons:
+        raise InfeasibleError(reasons, details)
+
+
+def explain_infeasibility(problem, pairs, settings) -> None:
+    """Elastic LP: slack on every band and on the budget, each weighted by 1/target so a
+    percent of one rep's band costs the same as a percent of another's; raise with the
+    bands that needed slack. Solved over every allowed pair so the slack is real."""
+    import pulp
+
+    from .strategy import all_allowed_pairs, run
+
+    pairs = all_allowed_pairs(problem)
+    lp = pulp.LpProblem("elastic", pulp.LpMinimize)
+    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(problem, pairs, True))
+    assign_once_rows(model, problem, np.arange(problem.n_units))
+    balance_band_rows(model, problem, elastic=True)
+    disruption_budget_row(model, problem.max_moved_potential, elastic=True)
+    weights = []
+    for (kind, m, j), var in model.slack.items():
+        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
+        weights.append((var, 1.0 / max(abs(float(scale or 1.0)), 1e-9)))
+    lp.setObjective(pulp.LpAffineExpression(weights))
+    outcome = run(model, settings, mip=False, time_limit=max(settings.time_limit, 30.0))
+    reasons: list[str] = []
+    details: list[dict] = []
+    if outcome.has_solution:
+        for (kind, m, j), var in sorted(model.slack.items(), key=lambda item: -(
+                item[1].varValue or 0.0)):
+            amount = var.varValue or 0.0
+            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j]) if kind != "over_budget"
+                                    else 1.0):
+                continue
+            if kind == "over_budget":
+                reasons.append(f"the disruption budget (max_moved_share) is {_fmt(amount)} of "
+                               f"potential too small for balanced territories")
+                details.append({"kind": "budget", "slack": amount})
+                continue
+            metric, rep_id = problem.metrics[m], problem.rep_ids[j]
+            direction = "more" if kind == "short" else "less"
+            reasons.append(f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} than "
+                           f"any allowed plan gives it to meet its band "
+                           f"{_band_text(problem, m, j)}")
+            details.append({"kind": kind, "rep_id": rep_id, "metric": metric, "slack": amount})
+    if not reasons:
+        reasons.append("the solver proved the rules cannot all hold, but no single band "
+                       "explains it (check segments, regions, locks and max distance together)")
+    raise InfeasibleError(reasons, details)

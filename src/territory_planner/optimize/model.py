@@ -1,0 +1,190 @@
+"""The assignment model in PuLP, one constraint family per function.
+
+Notation (DESIGN.md section 4): units u (accounts or keep-together groups), eligible reps j,
+balance metrics m. ``x[u, j]`` in {0, 1} (or [0, 1] in the relaxation) exists only for the
+pairs handed in (the candidate set); every other pair is implicitly 0.
+
+    minimise    sum_{u,j} c[u, j] x[u, j]                                  (objective_row)
+    subject to  sum_j x[u, j] = 1                              for all u    (assign_once_rows)
+                L[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] for all m, j (balance_band_rows)
+                sum_{u,j} p[u, j] x[u, j] <= B                              (disruption_budget_row)
+
+``c`` = weighted travel + disruption, ``a`` = loads, ``p`` = potential that changes owner,
+``B`` = max_moved_share * total potential. ``fixed_load`` / ``fixed_moved`` shift the bands
+and the budget by units already fixed outside the model (fix-and-finish).
+
+Rows are built in bulk: each row's ``LpAffineExpression`` comes from one list of
+``(variable, coefficient)`` pairs sliced from sorted arrays, never from repeated ``+=``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:]")
+
+
+def safe_name(text: str) -> str:
+    """A solver-safe name that still reads as the domain ID (``ACC-17`` -> ``ACC_17``)."""
+    return _UNSAFE.sub("_", str(text))
+
+
+@dataclass
+class PairSet:
+    """The candidate pairs a model is built over, as parallel arrays (sorted by unit, rep)."""
+
+    unit: np.ndarray    # (P,) unit positions
+    rep: np.ndarray     # (P,) rep positions
+    cost: np.ndarray    # (P,) objective coefficients (minimisation sense)
+    load: np.ndarray    # (M, P)
+    moved: np.ndarray   # (P,) potential that changes owner if chosen
+
+    def __len__(self) -> int:
+        return len(self.unit)
+
+    def subset(self, mask: np.ndarray) -> PairSet:
+        return PairSet(self.unit[mask], self.rep[mask], self.cost[mask], self.load[:, mask],
+                       self.moved[mask])
+
+    @staticmethod
+    def concat(parts: list[PairSet]) -> PairSet:
+        return PairSet(np.concatenate([p.unit for p in parts]),
+                       np.concatenate([p.rep for p in parts]),
+                       np.concatenate([p.cost for p in parts]),
+                       np.concatenate([p.load for p in parts], axis=1),
+                       np.concatenate([p.moved for p in parts])).sorted()
+
+    def sorted(self) -> PairSet:
+        order = np.lexsort((self.rep, self.unit))
+        return PairSet(self.unit[order], self.rep[order], self.cost[order],
+                       self.load[:, order], self.moved[order])
+
+
+@dataclass
+class AssignmentModel:
+    """A built PuLP model plus what is needed to read it back."""
+
+    lp: pulp.LpProblem
+    pairs: PairSet
+    x: list[pulp.LpVariable]
+    assign_once: dict[int, pulp.LpConstraint] = field(default_factory=dict)
+    band_min: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    band_max: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    budget: pulp.LpConstraint | None = None
+    slack: dict[tuple[str, int, int], pulp.LpVariable] = field(default_factory=dict)
+
+    def values(self) -> np.ndarray:
+        return np.array([v.varValue if v.varValue is not None else 0.0 for v in self.x])
+
+
+def _groups(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Positions of equal keys, in key order (keys need not be sorted)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+    return [(int(sorted_keys[chunk[0]]), order_chunk)
+            for chunk, order_chunk in zip(np.split(np.arange(len(keys)), cuts),
+                                          np.split(order, cuts)) if len(chunk)]
+
+
+def assignment_variables(problem, pairs: PairSet, relax: bool) -> list[pulp.LpVariable]:
+    """``x[unit, rep]`` for each candidate pair, binary (or continuous in [0, 1])."""
+    category = pulp.LpContinuous if relax else pulp.LpBinary
+    unit_names = [safe_name(u) for u in problem.unit_ids]
+    rep_names = [safe_name(r) for r in problem.rep_ids]
+    return [pulp.LpVariable(f"x[{unit_names[u]},{rep_names[j]}]", 0, 1, category)
+            for u, j in zip(pairs.unit.tolist(), pairs.rep.tolist())]
+
+
+def objective_row(model: AssignmentModel) -> None:
+    """minimise sum_{u,j} c[u, j] x[u, j]  (weighted travel + disruption)."""
+    model.lp.setObjective(pulp.LpAffineExpression(zip(model.x, model.pairs.cost.tolist())))
+
+
+def assign_once_rows(model: AssignmentModel, problem, units: np.ndarray) -> None:
+    """sum_j x[u, j] = 1 for every unit u in the model: each account gets exactly one rep."""
+    present = {}
+    for u, positions in _groups(model.pairs.unit):
+        present[u] = positions
+    for u in units.tolist():
+        positions = present.get(u, np.array([], dtype=int))
+        expression = pulp.LpAffineExpression([(model.x[p], 1.0) for p in positions.tolist()])
+        row = pulp.LpConstraint(expression, pulp.LpConstraintEQ,
+                                name=f"assign_once[{safe_name(problem.unit_ids[u])}]", rhs=1.0)
+        model.lp.addConstraint(row)
+        model.assign_once[u] = row
+
+
+def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | None = None,
+                      elastic: bool = False) -> None:
+    """L[m, j] - F[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] - F[m, j] for all m, j.
+
+    F is the load of units fixed outside the model. With ``elastic`` each side gets a
+    non-negative slack (``short[m, j]`` below the band, ``over[m, j]`` above it) so the
+    model is always feasible; diagnose.py prices the slack to explain infeasibility.
+    Infinite sides (the generalised assignment problem has no lower band) are skipped.
+    """
+    by_rep = dict(_groups(model.pairs.rep))
+    for m, metric in enumerate(problem.metrics):
+        loads = model.pairs.load[m]
+        for j, rep_id in enumerate(problem.rep_ids):
+            positions = by_rep.get(j, np.array([], dtype=int)).tolist()
+            offset = 0.0 if fixed_load is None else float(fixed_load[m, j])
+            terms = [(model.x[p], float(loads[p])) for p in positions if loads[p] != 0.0]
+            tag = f"{safe_name(metric)}_band_%s[{safe_name(rep_id)}]"
+            lower = float(problem.lower[m, j]) - offset
+            upper = float(problem.upper[m, j]) - offset
+            if np.isfinite(lower) and lower > 0 or (np.isfinite(lower) and elastic):
+                expression = pulp.LpAffineExpression(terms)
+                if elastic:
+                    short = pulp.LpVariable(f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                    model.slack[("short", m, j)] = short
+                    expression = expression + short
+                row = pulp.LpConstraint(expression, pulp.LpConstraintGE, name=tag % "min",
+                                        rhs=lower)
+                model.lp.addConstraint(row)
+                model.band_min[(m, j)] = row
+            if np.isfinite(upper):
+                expression = pulp.LpAffineExpression(terms)
+                if elastic:
+                    over = pulp.LpVariable(f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                    model.slack[("over", m, j)] = over
+                    expression = expression - over
+                row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name=tag % "max",
+                                        rhs=upper)
+                model.lp.addConstraint(row)
+                model.band_max[(m, j)] = row
+
+
+def disruption_budget_row(model: AssignmentModel, budget: float | None,
+                          fixed_moved: float = 0.0, elastic: bool = False) -> None:
+    """sum_{u,j} p[u, j] x[u, j] <= B - (potential already moved by fixed units)."""
+    if budget is None:
+        return
+    terms = [(v, float(p)) for v, p in zip(model.x, model.pairs.moved.tolist()) if p != 0.0]
+    expression = pulp.LpAffineExpression(terms)
+    if elastic:
+        over = pulp.LpVariable("over[moved_potential]", 0)
+        model.slack[("over_budget", 0, 0)] = over
+        expression = expression - over
+    row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name="disruption_budget",
+                            rhs=float(budget) - fixed_moved)
+    model.lp.addConstraint(row)
+    model.budget = row
+
+
+def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax: bool,
+                           fixed_load: np.ndarray | None = None, fixed_moved: float = 0.0,
+                           name: str = "territory_plan") -> AssignmentModel:
+    """The formulation in the module docstring, over ``pairs`` for ``units``."""
+    lp = pulp.LpProblem(safe_name(name), pulp.LpMinimize)
+    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(problem, pairs, relax))
+    objective_row(model)
+    assign_once_rows(model, problem, units)
+    balance_band_rows(model, problem, fixed_load)
+    disruption_budget_row(model, problem.max_moved_potential, fixed_moved)
+    return model

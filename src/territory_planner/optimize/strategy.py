@@ -1,0 +1,392 @@
+"""How a plan is solved fast and honestly (DESIGN.md section 4).
+
+1. **Candidates.** Each unit may go only to its ``k`` cheapest allowed reps plus its current
+   owner. The rules (segment, region, distance, locks) are applied first, so a candidate set
+   never contains a forbidden pair.
+2. **LP relaxation with pricing.** Solve the relaxation over the candidates. Its duals price
+   every pair left out: ``rc[u, j] = c[u, j] - pi_once[u] - sum_m a[m, u, j] (pi_min[m, j] +
+   pi_max[m, j]) - p[u, j] pi_budget``. Pairs with negative reduced cost join and the LP is
+   solved again, until none is left: the LP value is then the LP optimum over *all* pairs, a
+   proven lower bound for the full problem. If the restricted LP is infeasible, ``k`` is
+   doubled (up to every allowed pair), so sparsity never loses a feasible plan.
+3. **Fix and finish.** Units the LP assigns integrally (nearly all) are fixed; a small MILP
+   assigns the fractional rest within the bands left over. If that MILP cannot close, the
+   units of every rep the fractional units touch are released too, then everything.
+4. **Polish.** While the gap to the bound exceeds the target and time remains, the MILP over
+   all candidates is solved warm-started from the plan so far.
+
+The bound reported is never an estimate: it is the priced LP optimum, or, when the polish MILP
+proves more, ``min(MILP bound over the candidates, LP bound + smallest reduced cost left
+out)``, which is valid because any plan that uses a left-out pair costs at least
+``LP bound + its reduced cost`` (linear-programming duality).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from ..errors import SolverError
+from .model import AssignmentModel, PairSet, build_assignment_model
+from .solvers import SolveOutcome, make_solver, translate_status
+
+INTEGRAL = 1.0 - 1e-6
+TINY = 1e-9
+
+
+@dataclass
+class SolveSettings:
+    solver: str = "highs"
+    time_limit: float = 60.0
+    gap: float = 0.005
+    threads: int = 1
+    seed: int = 0
+    msg: bool = False
+    candidates: int = 10          # k nearest reps per unit before pricing
+    full_model_pairs: int = 20000  # at or below this many pairs, skip sparsification
+
+    @classmethod
+    def from_scenario(cls, solver_settings, **overrides) -> SolveSettings:
+        values = dict(solver=solver_settings.name, time_limit=solver_settings.time_limit,
+                      gap=solver_settings.gap, threads=solver_settings.threads,
+                      seed=solver_settings.seed, msg=solver_settings.msg)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass
+class AssignmentResult:
+    """A solved assignment: rep position per unit, with its proven bound."""
+
+    unit_rep: np.ndarray
+    objective: float
+    lower_bound: float
+    gap: float
+    status: str
+    seconds: float
+    phases: list[dict] = field(default_factory=list)
+    candidate_pairs: int = 0
+    total_pairs: int = 0
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """DESIGN: gap = (objective - lower_bound) / max(|objective|, tiny), never negative."""
+    return max(0.0, (objective - bound) / max(abs(objective), TINY))
+
+
+class _Clock:
+    def __init__(self, limit: float):
+        self.start = time.perf_counter()
+        self.limit = limit
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.limit - self.elapsed)
+
+
+# ------------------------------------------------------------------------- pair selection
+
+def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
+    """PairSet for explicit (unit, rep) positions, priced by the problem's oracles."""
+    if len(units) == 0:
+        return PairSet(units.astype(int), reps.astype(int), np.zeros(0),
+                       np.zeros((problem.n_metrics, 0)), np.zeros(0))
+    order = np.lexsort((reps, units))
+    units, reps = units[order], reps[order]
+    cost = np.empty(len(units))
+    load = np.empty((problem.n_metrics, len(units)))
+    moved = np.empty(len(units))
+    block_units, inverse = np.unique(units, return_inverse=True)
+    for start in range(0, len(block_units), 4096):
+        chunk = block_units[start:start + 4096]
+        rows = (inverse >= start) & (inverse < start + len(chunk))
+        local = inverse[rows] - start
+        c = problem.cost_block(chunk)
+        cost[rows] = c[local, reps[rows]]
+        ld = problem.load_block(chunk)
+        load[:, rows] = ld[:, local, reps[rows]]
+        mv = problem.moved_potential_block(chunk)
+        moved[rows] = mv[local, reps[rows]]
+    return PairSet(units.astype(int), reps.astype(int), cost, load, moved)
+
+
+def candidate_pairs(problem, k: int) -> tuple[PairSet, int]:
+    """The k cheapest allowed reps of each unit, plus its current owners; and #allowed pairs."""
+    unit_list, rep_list = [], []
+    total_allowed = 0
+    for units in problem.unit_blocks():
+        allowed = problem.allowed_block(units)
+        total_allowed += int(allowed.sum())
+        cost = np.where(allowed, problem.cost_block(units), np.inf)
+        kk = min(k, problem.n_reps)
+        if kk < problem.n_reps:
+            nearest = np.argpartition(cost, kk - 1, axis=1)[:, :kk]
+        else:
+            nearest = np.tile(np.arange(problem.n_reps), (len(units), 1))
+        chosen = np.zeros_like(allowed)
+        np.put_along_axis(chosen, nearest, True, axis=1)
+        for row, u in enumerate(units):
+            owners = problem.current_rep[problem.unit_members[u]]
+            chosen[row, owners[owners >= 0]] = True
+        chosen &= allowed
+        r, c = np.nonzero(chosen)
+        unit_list.append(units[r])
+        rep_list.append(c)
+    units = np.concatenate(unit_list) if unit_list else np.zeros(0, dtype=int)
+    reps = np.concatenate(rep_list) if rep_list else np.zeros(0, dtype=int)
+    return pairs_for(problem, units, reps), total_allowed
+
+
+def all_allowed_pairs(problem) -> PairSet:
+    unit_list, rep_list = [], []
+    for units in problem.unit_blocks():
+        r, c = np.nonzero(problem.allowed_block(units))
+        unit_list.append(units[r])
+        rep_list.append(c)
+    return pairs_for(problem, np.concatenate(unit_list), np.concatenate(rep_list))
+
+
+# ------------------------------------------------------------------------- solving
+
+def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limit: float,
+        gap: float | None = None, warm_start: bool = False) -> SolveOutcome:
+    """Solve a built model with a fresh solver (the solver is an argument, built here)."""
+    solver = make_solver(settings.solver, mip=mip, time_limit=max(time_limit, 0.5),
+                         gap=gap if mip else None, threads=settings.threads, seed=settings.seed,
+                         msg=settings.msg, warm_start=warm_start)
+    started = time.perf_counter()
+    try:
+        model.lp.solve(solver)
+    except pulp.PulpSolverError as error:
+        raise SolverError(f"the solver failed: {error}") from error
+    return translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+
+
+def _duals(problem, model: AssignmentModel) -> tuple[np.ndarray, np.ndarray, float]:
+    """(pi_once per unit, pi_min + pi_max per metric and rep, pi_budget) of a solved LP."""
+    pi_once = np.zeros(problem.n_units)
+    for u, row in model.assign_once.items():
+        pi_once[u] = row.pi or 0.0
+    pi_band = np.zeros((problem.n_metrics, problem.n_reps))
+    for (m, j), row in model.band_min.items():
+        pi_band[m, j] += row.pi or 0.0
+    for (m, j), row in model.band_max.items():
+        pi_band[m, j] += row.pi or 0.0
+    pi_budget = (model.budget.pi or 0.0) if model.budget is not None else 0.0
+    return pi_once, pi_band, pi_budget
+
+
+def reduced_costs(problem, model: AssignmentModel, pairs: PairSet) -> np.ndarray:
+    """rc[u, j] of arbitrary pairs from the LP duals of ``model`` (see module docstring)."""
+    pi_once, pi_band, pi_budget = _duals(problem, model)
+    rc = pairs.cost - pi_once[pairs.unit] - pairs.moved * pi_budget
+    for m in range(problem.n_metrics):
+        rc -= pairs.load[m] * pi_band[m, pairs.rep]
+    return rc
+
+
+def _price_out(problem, model: AssignmentModel,
+               per_unit: int) -> tuple[PairSet | None, float, float]:
+    """Scan every allowed pair not in the model; return the improving ones (up to per_unit a
+    unit), the Lagrangian correction sum_u min(0, min_j rc) and the smallest rc left out."""
+    improving: list[PairSet] = []
+    correction = 0.0
+    smallest = math.inf
+    pi_once, pi_band, pi_budget = _duals(problem, model)
+    for units in problem.unit_blocks():
+        allowed = problem.allowed_block(units)
+        member = np.zeros_like(allowed)
+        # membership of the current model, vectorised through the pair arrays
+        mask = (model.pairs.unit >= units[0]) & (model.pairs.unit <= units[-1])
+        member[model.pairs.unit[mask] - units[0], model.pairs.rep[mask]] = True
+        outside = allowed & ~member
+        if not outside.any():
+            continue
+        rc = problem.cost_block(units) - pi_once[units][:, None]
+        loads = problem.load_block(units)
+        for m in range(problem.n_metrics):
+            rc = rc - loads[m] * pi_band[m][None, :]
+        if pi_budget:
+            rc = rc - problem.moved_potential_block(units) * pi_budget
+        rc = np.where(outside, rc, np.inf)
+        row_min = rc.min(axis=1)
+        smallest = min(smallest, float(row_min.min()))
+        correction += float(np.minimum(row_min, 0.0)[np.isfinite(row_min)].sum())
+        scale = max(1.0, float(np.abs(problem.cost_block(units)).max(initial=0.0)))
+        negative = rc < -1e-9 * scale
+        if negative.any():
+            take = min(per_unit, problem.n_reps)
+            best = np.argsort(rc, axis=1, kind="stable")[:, :take]
+            pick = np.zeros_like(negative)
+            np.put_along_axis(pick, best, True, axis=1)
+            pick &= negative
+            r, c = np.nonzero(pick)
+            improving.append(pairs_for(problem, units[r], c))
+    new = PairSet.concat(improving) if improving else None
+    return new, correction, smallest
+
+
+def _assignment_from(model: AssignmentModel, n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rep of each unit by largest x, that largest x) over the units in the model."""
+    values = model.values()
+    rep = np.full(n_units, -1, dtype=int)
+    best = np.full(n_units, -1.0)
+    pairs = model.pairs
+    order = np.lexsort((-values, pairs.unit))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
+    chosen = order[first]
+    rep[pairs.unit[chosen]] = pairs.rep[chosen]
+    best[pairs.unit[chosen]] = values[chosen]
+    return rep, best
+
+
+def objective_of(problem, unit_rep: np.ndarray) -> float:
+    """Objective of an integral assignment, recomputed from the oracles (minimisation)."""
+    total = 0.0
+    for units in problem.unit_blocks():
+        cost = problem.cost_block(units)
+        total += float(cost[np.arange(len(units)), unit_rep[units]].sum())
+    return total
+
+
+def solve_assignment(problem, settings: SolveSettings,
+                     progress: Callable[[str], None] | None = None) -> AssignmentResult:
+    """Solve a planning problem with the strategy of the module docstring."""
+    say = progress or (lambda message: None)
+    clock = _Clock(settings.time_limit)
+    phases: list[dict] = []
+    all_units = np.arange(problem.n_units)
+
+    def log(phase: str, outcome: SolveOutcome | None, size: int, **extra) -> None:
+        entry = {"phase": phase, "seconds": round(clock.elapsed, 3), "pairs": size}
+        if outcome is not None:
+            entry.update(status=outcome.status, objective=outcome.objective,
+                         bound=outcome.bound, solve_seconds=round(outcome.seconds, 3))
+        entry.update(extra)
+        phases.append(entry)
+
+    from .diagnose import precheck
+
+    precheck(problem)
+    # 1. candidates (everything when the instance is small)
+    k = settings.candidates
+    pairs, total_allowed = candidate_pairs(problem, k if problem.n_units * problem.n_reps >
+                                           settings.full_model_pairs else problem.n_reps)
+    say(f"candidate pairs: {len(pairs):,} of {total_allowed:,} allowed")
+
+    # 2. LP relaxation, widened while infeasible, priced until no pair improves it
+    while True:
+        model = build_assignment_model(problem, pairs, all_units, relax=True, name="relaxation")
+        outcome = run(model, settings, mip=False, time_limit=clock.remaining)
+        log("lp", outcome, len(pairs), k=k)
+        if outcome.status == "infeasible" and len(pairs) < total_allowed:
+            k = min(problem.n_reps, k * 2)
+            say(f"restricted LP infeasible: widening to {k} reps per account")
+            pairs, _ = candidate_pairs(problem, k)
+            if k >= problem.n_reps:
+                pairs = all_allowed_pairs(problem)
+            continue
+        if outcome.status == "infeasible":
+            from .diagnose import explain_infeasibility
+
+            explain_infeasibility(problem, pairs, settings)
+        if not outcome.has_solution:
+            raise SolverError(f"the LP relaxation stopped without a solution ({outcome.status}) "
+                              f"after {clock.elapsed:.1f} s; raise the time limit")
+        if len(pairs) >= total_allowed:
+            lp_bound, smallest_left_out = outcome.objective, math.inf
+            break
+        new, correction, smallest_left_out = _price_out(problem, model, per_unit=3)
+        lp_bound = outcome.objective + correction
+        if new is None or clock.remaining <= 0:
+            break
+        say(f"pricing: {len(new):,} pairs improve the LP; re-solving")
+        pairs = PairSet.concat([pairs, new])
+    lp_model = model
+    say(f"LP bound {lp_bound:,.1f} ({len(pairs):,} pairs)")
+
+    # 3. fix and finish
+    rep, best = _assignment_from(lp_model, problem.n_units)
+    fractional = np.flatnonzero(best < INTEGRAL)
+    incumbent = None
+    incumbent_obj = math.inf
+    if len(fractional) == 0:
+        incumbent = rep
+        incumbent_obj = objective_of(problem, rep)
+    else:
+        lp_values = lp_model.values()
+        touched = np.unique(lp_model.pairs.rep[np.isin(lp_model.pairs.unit, fractional)
+                                               & (lp_values > 1e-6)])
+        rounds = [("fractional units", fractional),
+                  ("units of the reps they touch", np.union1d(fractional, np.flatnonzero(
+                      np.isin(rep, touched))))]
+        for label, free in rounds:
+            if clock.remaining <= 0:
+                break
+            fixed = np.setdiff1d(all_units, free)
+            fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
+            fixed_moved = 0.0
+            if len(fixed):
+                fixed_pairs = pairs_for(problem, fixed, rep[fixed])
+                for m in range(problem.n_metrics):
+                    np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
+                fixed_moved = float(fixed_pairs.moved.sum())
+            sub = pairs.subset(np.isin(pairs.unit, free))
+            model = build_assignment_model(problem, sub, free, relax=False,
+                                           fixed_load=fixed_load, fixed_moved=fixed_moved,
+                                           name="finish")
+            outcome = run(model, settings, mip=True, time_limit=clock.remaining * 0.5,
+                          gap=settings.gap / 10)
+            log("finish", outcome, len(sub), free_units=int(len(free)), scope=label)
+            if outcome.has_solution:
+                sub_rep, _ = _assignment_from(model, problem.n_units)
+                candidate = rep.copy()
+                candidate[free] = sub_rep[free]
+                incumbent = candidate
+                incumbent_obj = objective_of(problem, candidate)
+                say(f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}")
+                break
+
+    # 4. polish with the full candidate MILP, warm-started, while the gap is too wide
+    bound = lp_bound
+    gap = relative_gap(incumbent_obj, bound) if incumbent is not None else math.inf
+    if gap > settings.gap and clock.remaining > 0.5:
+        model = build_assignment_model(problem, pairs, all_units, relax=False, name="polish")
+        if incumbent is not None:
+            values = (incumbent[pairs.unit] == pairs.rep).astype(float)
+            for var, value in zip(model.x, values.tolist()):
+                var.setInitialValue(value)
+        outcome = run(model, settings, mip=True, time_limit=clock.remaining,
+                      gap=settings.gap, warm_start=incumbent is not None)
+        log("polish", outcome, len(pairs))
+        if outcome.has_solution:
+            polish_rep, _ = _assignment_from(model, problem.n_units)
+            polish_obj = objective_of(problem, polish_rep)
+            if polish_obj < incumbent_obj - 1e-9:
+                incumbent, incumbent_obj = polish_rep, polish_obj
+        if outcome.bound is not None:
+            # valid globally: a plan using a left-out pair costs >= lp_bound + its rc
+            bound = max(bound, min(outcome.bound, lp_bound + max(smallest_left_out, 0.0)))
+    if incumbent is None:
+        raise SolverError(f"no feasible plan was found within the time limit of "
+                          f"{settings.time_limit:g} s (the LP bound is {lp_bound:,.1f}); "
+                          "raise --time-limit")
+    bound = min(bound, incumbent_obj)
+    gap = relative_gap(incumbent_obj, bound)
+    status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
+                                             else "time_limit")
+    sense = problem.sense
+    return AssignmentResult(unit_rep=incumbent, objective=sense * incumbent_obj,
+                            lower_bound=sense * bound, gap=gap, status=status,
+                            seconds=clock.elapsed, phases=phases, candidate_pairs=len(pairs),
+                            total_pairs=total_allowed)

@@ -1,0 +1,329 @@
+"""The Plan object: make a plan, write it as a plan folder, read it back.
+
+A plan folder (DESIGN.md section 2) holds everything needed to audit and re-use a plan
+without the original files: the results, the scenario as solved and a copy of its inputs.
+Folders are written whole or not at all: everything goes to a temporary sibling folder that
+is renamed into place at the end, so an interrupted run leaves the previous plan untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__
+from .data import ScenarioData, load_data, load_scenario
+from .errors import InputError, Problem, ProblemList
+from .evaluate import assignment_frame, finite_or_none, kpis, territory_frame
+from .optimize.strategy import SolveSettings, solve_assignment
+from .problem import build_problem
+from .scenario import Scenario, load_scenario_settings
+
+PLAN_FILES = ("assignments.csv", "territories.csv", "summary.json", "scenario.yaml")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------- safe output
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+
+    Only text columns are touched: real numbers (including negative ones) stay numbers.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        text = series.astype(object)
+        mask = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        if mask.any():
+            out[column] = text.where(~mask, "'" + text.astype(str))
+    renamed = {c: "'" + c for c in out.columns if isinstance(c, str)
+               and c.startswith(_FORMULA_START)}
+    return out.rename(columns=renamed)
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` when a plan folder is read back."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype(object)
+            mask = text.map(lambda v: isinstance(v, str) and len(v) > 1 and v[0] == "'"
+                            and v[1:].startswith(_FORMULA_START))
+            if mask.any():
+                out[column] = text.where(~mask, text.astype(str).str[1:])
+    return out.rename(columns={c: c[1:] for c in out.columns if isinstance(c, str)
+                               and c.startswith("'") and c[1:].startswith(_FORMULA_START)})
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, fixed float format)."""
+    neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n")
+
+
+def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.exists():
+        problems.add(str(path), "is missing from the plan folder",
+                     fix="point to a complete plan folder written by territory-planner")
+        return pd.DataFrame()
+    try:
+        frame = pd.read_csv(path, dtype={"account_id": str, "rep_id": str,
+                                         "previous_rep_id": str, "region_id": str,
+                                         "name": str}, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        problems.add(str(path), f"cannot be read ({error})")
+        return pd.DataFrame()
+    missing = [c for c in required if c not in frame.columns]
+    for column in missing:
+        problems.add(str(path), f"column '{column}' is missing", row=1, column=column)
+    return restore_formulas(frame)
+
+
+# --------------------------------------------------------------------------- the plan
+
+@dataclass
+class Plan:
+    """A territory plan with its inputs and numbers. ``write`` and ``read`` round-trip it."""
+
+    scenario: Scenario
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    regions: object | None
+    assignments: pd.DataFrame
+    territories: pd.DataFrame
+    summary: dict
+    quotas: pd.DataFrame | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    extra_files: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def rep_of_account(self) -> pd.Series:
+        return self.assignments.set_index("account_id")["rep_id"]
+
+    # ------------------------------------------------------------------ presentation
+    def map(self, tiles: str | None = None):
+        """The interactive folium map. Imported lazily: the core never needs folium."""
+        from .report.maps import territory_map
+
+        return territory_map(self.assignments, self.territories, self.accounts, self.reps,
+                             self.regions, title=self.scenario.name, tiles=tiles,
+                             quotas=self.quotas)
+
+    # ------------------------------------------------------------------ writing
+    def write(self, out: str | Path, *, force: bool = False, map_html: bool = True,
+              tiles: str | None = None) -> Path:
+        """Write the plan folder whole or not at all; replace an existing one only if force."""
+        out = Path(out)
+        if out.exists() and not force:
+            raise InputError(Problem(file=str(out), message="the output folder already exists",
+                                     fix="choose another --out or pass --force to replace it"))
+        if out.exists() and not out.is_dir():
+            raise InputError(Problem(file=str(out), message="exists and is not a folder"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
+                                        dir=out.parent))
+        try:
+            self._write_into(staging, map_html=map_html, tiles=tiles)
+            if out.exists():
+                retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",
+                                                dir=out.parent))
+                os.rename(out, retired / "plan")
+                os.rename(staging, out)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                os.rename(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return out
+
+    def _write_into(self, folder: Path, *, map_html: bool, tiles: str | None) -> None:
+        inputs = folder / "inputs"
+        inputs.mkdir()
+        copied: dict[str, str] = {}
+        for key in ("accounts", "reps", "regions"):
+            source = self.files.get(key)
+            if source is not None and Path(source).exists():
+                target = inputs / f"{key}{''.join(Path(source).suffixes[-1:]) or '.csv'}"
+                shutil.copyfile(source, target)
+                copied[key] = f"inputs/{target.name}"
+            elif key == "accounts":
+                write_csv(self.accounts, inputs / "accounts.csv")
+                copied[key] = "inputs/accounts.csv"
+            elif key == "reps":
+                write_csv(self.reps, inputs / "reps.csv")
+                copied[key] = "inputs/reps.csv"
+        scenario = self.scenario.to_yaml_dict()
+        scenario.update(copied)
+        if "regions" not in copied:
+            scenario.pop("regions", None)
+        (folder / "scenario.yaml").write_text(
+            "# the scenario as solved; paths point to the copies in inputs/\n"
+            + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        write_csv(self.assignments, folder / "assignments.csv")
+        write_csv(self.territories, folder / "territories.csv")
+        if self.quotas is not None:
+            write_csv(self.quotas, folder / "quotas.csv")
+        for name, frame in self.extra_files.items():
+            write_csv(frame, folder / name)
+        (folder / "summary.json").write_text(json.dumps(_jsonable(self.summary), indent=2,
+                                                        sort_keys=False) + "\n",
+                                             encoding="utf-8")
+        if map_html:
+            from .report.maps import save_map
+
+            save_map(self.map(tiles=tiles), folder / "map.html")
+
+    # ------------------------------------------------------------------ reading
+    @classmethod
+    def read(cls, folder: str | Path) -> Plan:
+        """Read a plan folder back, inputs included; InputError if it is incomplete."""
+        folder = Path(folder)
+        problems = ProblemList()
+        if not folder.is_dir():
+            problems.add(str(folder), "is not a plan folder (it does not exist or is a file)",
+                         fix="pass the folder written by 'territory-planner plan --out'")
+            problems.raise_if_any()
+        for name in PLAN_FILES:
+            if not (folder / name).exists():
+                problems.add(str(folder / name), "is missing from the plan folder",
+                             fix="re-run 'territory-planner plan' to write a complete folder")
+        problems.raise_if_any()
+        settings = load_scenario_settings(folder / "scenario.yaml")
+        data = load_data(settings)
+        assignments = _read_plan_csv(folder / "assignments.csv", problems,
+                                     ("account_id", "rep_id"))
+        territories = _read_plan_csv(folder / "territories.csv", problems, ("rep_id",))
+        quotas = None
+        if (folder / "quotas.csv").exists():
+            quotas = _read_plan_csv(folder / "quotas.csv", problems, ("rep_id", "quota"))
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            problems.add(str(folder / "summary.json"), f"is not valid JSON ({error})")
+            summary = {}
+        if not problems:
+            known = set(data.accounts["account_id"])
+            listed = set(assignments["account_id"])
+            for account in sorted(known - listed)[:20]:
+                problems.add(str(folder / "assignments.csv"),
+                             f"account {account} of the inputs has no assignment",
+                             column="account_id")
+            unknown_reps = set(assignments["rep_id"].dropna()) - set(data.reps["rep_id"])
+            for rep in sorted(unknown_reps)[:20]:
+                problems.add(str(folder / "assignments.csv"),
+                             f"rep {rep} is not in the plan's reps", column="rep_id")
+        problems.raise_if_any()
+        return cls(scenario=settings, accounts=data.accounts, reps=data.reps,
+                   regions=data.regions, assignments=assignments, territories=territories,
+                   summary=summary, quotas=quotas, files=data.files)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return finite_or_none(float(value))
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------- making a plan
+
+def plan(scenario: ScenarioData | Scenario | str | Path, *, time_limit: float | None = None,
+         gap: float | None = None, solver: str | None = None,
+         progress: Callable[[str], None] | None = None) -> Plan:
+    """Solve a scenario into a Plan: read -> build -> optimise -> evaluate (-> quotas)."""
+    if isinstance(scenario, (str, Path)):
+        data = load_scenario(scenario)
+    elif isinstance(scenario, Scenario):
+        data = load_data(scenario)
+    else:
+        data = scenario
+    settings = data.settings
+    overrides = {k: v for k, v in {"time_limit": time_limit, "gap": gap,
+                                   "name": solver}.items() if v is not None}
+    if overrides:
+        settings = settings.model_copy(update={
+            "solver": settings.solver.model_copy(update=overrides)})
+        data = ScenarioData(settings=settings, accounts=data.accounts, reps=data.reps,
+                            regions=data.regions, files=data.files)
+    return plan_from_problem_data(data, progress=progress)
+
+
+def plan_from_problem_data(data: ScenarioData, *, progress=None,
+                           problem=None, solve_settings: SolveSettings | None = None,
+                           extra_summary: dict | None = None) -> Plan:
+    """Solve prepared data (optionally a prepared problem) and assemble the Plan."""
+    started = time.perf_counter()
+    settings = data.settings
+    built = time.perf_counter()
+    problem = problem if problem is not None else build_problem(data)
+    build_seconds = time.perf_counter() - built
+    solve_settings = solve_settings or SolveSettings.from_scenario(settings.solver)
+    result = solve_assignment(problem, solve_settings, progress=progress)
+    rep_of_unit = problem.rep_ids[result.unit_rep]
+    rep_of_account = pd.Series(rep_of_unit[problem.account_unit], index=problem.account_ids)
+    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
+    metrics = [rule.metric for rule in settings.balance]
+    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
+    numbers = kpis(assignments, territories, data.accounts, settings.balance)
+    summary = {
+        "scenario": settings.name,
+        "status": result.status,
+        "objective": result.objective,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        **numbers,
+        "solver": {"name": settings.solver.name, "seconds": round(result.seconds, 3),
+                   "build_seconds": round(build_seconds, 3),
+                   "time_limit": settings.solver.time_limit, "gap_target": settings.solver.gap,
+                   "candidate_pairs": result.candidate_pairs,
+                   "allowed_pairs": result.total_pairs, "phases": result.phases},
+        "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
+        "objective_weights": settings.objective.model_dump(),
+        "version": __version__,
+        "total_seconds": None,
+    }
+    if extra_summary:
+        summary.update(extra_summary)
+    made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps,
+                regions=data.regions, assignments=assignments, territories=territories,
+                summary=summary, files=dict(data.files))
+    if settings.quota is not None:
+        apply_quotas(made, settings.quota)
+    summary["total_seconds"] = round(time.perf_counter() - started, 3)
+    return made
+
+
+def apply_quotas(made: Plan, quota_settings) -> Plan:
+    """Set quotas on a plan in place: quotas.csv, the territories' quota columns, summary."""
+    from .quota import allocate_quotas
+
+    quota_plan = allocate_quotas(made, quota_settings)
+    frame = quota_plan.to_frame()
+    made.quotas = frame
+    keep = [c for c in made.territories.columns if c not in ("quota", "quota_to_potential")]
+    made.territories = made.territories[keep].merge(
+        frame[["rep_id", "quota", "quota_to_potential"]], on="rep_id", how="left")
+    made.summary["quota"] = quota_plan.summary()
+    return made
