@@ -50,13 +50,15 @@ def solver_name(name: str) -> str:
 
 
 def make_solver(name: str = "highs", *, mip: bool = True, time_limit: float | None = None,
-                gap: float | None = None, threads: int | None = 1, seed: int = 0,
-                msg: bool = False, warm_start: bool = False) -> pulp.LpSolver:
+                gap: float | None = None, gap_abs: float | None = None,
+                threads: int | None = 1, seed: int = 0, msg: bool = False,
+                warm_start: bool = False) -> pulp.LpSolver:
     """A configured PuLP solver. Raises SolverError naming the available ones if missing."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
         solver = WarmStartHiGHS(mip=mip, msg=msg, timeLimit=time_limit, gapRel=gap,
-                                threads=threads, random_seed=int(seed), warm_start=warm_start)
+                                gapAbs=gap_abs, threads=threads, random_seed=int(seed),
+                                warm_start=warm_start)
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
         return solver

@@ -8,7 +8,7 @@
    pi_max[m, j]) - p[u, j] pi_budget``. Pairs with negative reduced cost join and the LP is
    solved again, until none is left: the LP value is then the LP optimum over *all* pairs, a
    proven lower bound for the full problem. If the restricted LP is infeasible, ``k`` is
-   doubled (up to every allowed pair), so sparsity never loses a feasible plan.
+   widened by half (up to every allowed pair), so sparsity never loses a feasible plan.
 3. **Fix and finish.** Units the LP assigns integrally (nearly all) are fixed; a small MILP
    assigns the fractional rest within the bands left over. If that MILP cannot close, the
    units of every rep the fractional units touch are released too, then everything.
@@ -47,7 +47,7 @@ class SolveSettings:
     threads: int = 1
     seed: int = 0
     msg: bool = False
-    candidates: int = 10          # k nearest reps per unit before pricing
+    candidates: int = 10          # k cheapest reps per unit before pricing
     full_model_pairs: int = 20000  # at or below this many pairs, skip sparsification
 
     @classmethod
@@ -119,10 +119,22 @@ def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
     return PairSet(units.astype(int), reps.astype(int), cost, load, moved)
 
 
-def candidate_pairs(problem, k: int) -> tuple[PairSet, int]:
-    """The k cheapest allowed reps of each unit, plus its current owners; and #allowed pairs."""
+def candidate_pairs(problem, k: int, rep_side: float = 3.0) -> tuple[PairSet, int]:
+    """Candidate pairs and the number of allowed pairs.
+
+    Account side: each unit's k cheapest allowed reps plus its current owners. Rep side: each
+    rep's ``rep_side`` x (its fair share of units) cheapest allowed units, so a rep in a thin
+    area still sees enough accounts to fill its band and the restricted LP stays feasible.
+    """
     unit_list, rep_list = [], []
     total_allowed = 0
+    share = problem.target[0] / max(problem.target[0].sum(), TINY) if problem.n_metrics else \
+        np.full(problem.n_reps, 1.0 / max(problem.n_reps, 1))
+    per_rep = np.minimum(problem.n_units, np.ceil(rep_side * share * problem.n_units) + 10)
+    per_rep = per_rep.astype(int)
+    widest = int(per_rep.max()) if problem.n_reps else 0
+    rep_best_cost: list[np.ndarray] = []
+    rep_best_unit: list[np.ndarray] = []
     for units in problem.unit_blocks():
         allowed = problem.allowed_block(units)
         total_allowed += int(allowed.sum())
@@ -141,8 +153,26 @@ def candidate_pairs(problem, k: int) -> tuple[PairSet, int]:
         r, c = np.nonzero(chosen)
         unit_list.append(units[r])
         rep_list.append(c)
+        if rep_side > 0 and widest:
+            take = min(widest, len(units))
+            top = np.argpartition(cost, take - 1, axis=0)[:take] if take < len(units) else \
+                np.tile(np.arange(len(units))[:, None], (1, problem.n_reps))
+            rep_best_cost.append(np.take_along_axis(cost, top, axis=0))
+            rep_best_unit.append(units[top])
+    if rep_best_cost:
+        costs = np.vstack(rep_best_cost)
+        owners = np.vstack(rep_best_unit)
+        order = np.argsort(costs, axis=0, kind="stable")
+        for j in range(problem.n_reps):
+            best = order[: per_rep[j], j]
+            best = best[np.isfinite(costs[best, j])]
+            unit_list.append(owners[best, j])
+            rep_list.append(np.full(len(best), j))
     units = np.concatenate(unit_list) if unit_list else np.zeros(0, dtype=int)
     reps = np.concatenate(rep_list) if rep_list else np.zeros(0, dtype=int)
+    if len(units):
+        unique = np.unique(units.astype(np.int64) * problem.n_reps + reps)
+        units, reps = unique // problem.n_reps, unique % problem.n_reps
     return pairs_for(problem, units, reps), total_allowed
 
 
@@ -158,10 +188,12 @@ def all_allowed_pairs(problem) -> PairSet:
 # ------------------------------------------------------------------------- solving
 
 def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limit: float,
-        gap: float | None = None, warm_start: bool = False) -> SolveOutcome:
+        gap: float | None = None, gap_abs: float | None = None,
+        warm_start: bool = False) -> SolveOutcome:
     """Solve a built model with a fresh solver (the solver is an argument, built here)."""
     solver = make_solver(settings.solver, mip=mip, time_limit=max(time_limit, 0.5),
-                         gap=gap if mip else None, threads=settings.threads, seed=settings.seed,
+                         gap=gap if mip else None, gap_abs=gap_abs if mip else None,
+                         threads=settings.threads, seed=settings.seed,
                          msg=settings.msg, warm_start=warm_start)
     started = time.perf_counter()
     try:
@@ -250,6 +282,51 @@ def _assignment_from(model: AssignmentModel, n_units: int) -> tuple[np.ndarray, 
     return rep, best
 
 
+def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
+                    fractional: np.ndarray):
+    """Growing sets of units to re-optimise after the LP: the fractional ones first, then
+    those whose cheapest alternative rep (by LP reduced cost) is closest to free, i.e. the
+    territory boundaries where a swap restores a band at the least cost."""
+    yield "fractional units", fractional
+    pairs = lp_model.pairs
+    rc = reduced_costs(problem, lp_model, pairs)
+    alternative = np.full(problem.n_units, np.inf)
+    other = pairs.rep != rep[pairs.unit]
+    np.minimum.at(alternative, pairs.unit[other], rc[other])
+    alternative[fractional] = -np.inf
+    order = np.argsort(alternative, kind="stable")
+    for share in (0.05, 0.15, 0.4):
+        size = max(len(fractional) + 1, int(share * problem.n_units))
+        if size >= problem.n_units:
+            break
+        yield f"fractional + {share:.0%} boundary units", np.sort(order[:size])
+    yield "all units", np.arange(problem.n_units)
+
+
+def _restricted_model(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
+                      name: str) -> AssignmentModel:
+    """MILP over the ``free`` units; every other unit stays with its rep in ``base`` and its
+    load and moved potential shift the bands and the budget."""
+    fixed = np.setdiff1d(np.arange(problem.n_units), free)
+    fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
+    fixed_moved = 0.0
+    if len(fixed):
+        fixed_pairs = pairs_for(problem, fixed, base[fixed])
+        for m in range(problem.n_metrics):
+            np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
+        fixed_moved = float(fixed_pairs.moved.sum())
+    sub = pairs.subset(np.isin(pairs.unit, free))
+    return build_assignment_model(problem, sub, free, relax=False, fixed_load=fixed_load,
+                                  fixed_moved=fixed_moved, name=name)
+
+
+def _set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
+    """Hand a plan to the solver as its starting point (x = 1 on the plan's pairs)."""
+    values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
+    for var, value in zip(model.x, values.tolist()):
+        var.setInitialValue(value)
+
+
 def objective_of(problem, unit_rep: np.ndarray) -> float:
     """Objective of an integral assignment, recomputed from the oracles (minimisation)."""
     total = 0.0
@@ -290,7 +367,7 @@ def solve_assignment(problem, settings: SolveSettings,
         outcome = run(model, settings, mip=False, time_limit=clock.remaining)
         log("lp", outcome, len(pairs), k=k)
         if outcome.status == "infeasible" and len(pairs) < total_allowed:
-            k = min(problem.n_reps, k * 2)
+            k = min(problem.n_reps, int(math.ceil(k * 1.5)))
             say(f"restricted LP infeasible: widening to {k} reps per account")
             pairs, _ = candidate_pairs(problem, k)
             if k >= problem.n_reps:
@@ -308,14 +385,16 @@ def solve_assignment(problem, settings: SolveSettings,
             break
         new, correction, smallest_left_out = _price_out(problem, model, per_unit=3)
         lp_bound = outcome.objective + correction
-        if new is None or clock.remaining <= 0:
+        # the Lagrangian bound is already valid; re-solving for a sliver is not worth it
+        close_enough = -correction <= 0.05 * settings.gap * abs(outcome.objective)
+        if new is None or clock.remaining <= 0 or close_enough:
             break
         say(f"pricing: {len(new):,} pairs improve the LP; re-solving")
         pairs = PairSet.concat([pairs, new])
     lp_model = model
     say(f"LP bound {lp_bound:,.1f} ({len(pairs):,} pairs)")
 
-    # 3. fix and finish
+    # 3. fix and finish: re-optimise growing sets of units, the rest held at the best plan
     rep, best = _assignment_from(lp_model, problem.n_units)
     fractional = np.flatnonzero(best < INTEGRAL)
     incumbent = None
@@ -323,39 +402,30 @@ def solve_assignment(problem, settings: SolveSettings,
     if len(fractional) == 0:
         incumbent = rep
         incumbent_obj = objective_of(problem, rep)
-    else:
-        lp_values = lp_model.values()
-        touched = np.unique(lp_model.pairs.rep[np.isin(lp_model.pairs.unit, fractional)
-                                               & (lp_values > 1e-6)])
-        rounds = [("fractional units", fractional),
-                  ("units of the reps they touch", np.union1d(fractional, np.flatnonzero(
-                      np.isin(rep, touched))))]
-        for label, free in rounds:
-            if clock.remaining <= 0:
-                break
-            fixed = np.setdiff1d(all_units, free)
-            fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
-            fixed_moved = 0.0
-            if len(fixed):
-                fixed_pairs = pairs_for(problem, fixed, rep[fixed])
-                for m in range(problem.n_metrics):
-                    np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
-                fixed_moved = float(fixed_pairs.moved.sum())
-            sub = pairs.subset(np.isin(pairs.unit, free))
-            model = build_assignment_model(problem, sub, free, relax=False,
-                                           fixed_load=fixed_load, fixed_moved=fixed_moved,
-                                           name="finish")
-            outcome = run(model, settings, mip=True, time_limit=clock.remaining * 0.5,
-                          gap=settings.gap / 10)
-            log("finish", outcome, len(sub), free_units=int(len(free)), scope=label)
-            if outcome.has_solution:
-                sub_rep, _ = _assignment_from(model, problem.n_units)
-                candidate = rep.copy()
-                candidate[free] = sub_rep[free]
-                incumbent = candidate
-                incumbent_obj = objective_of(problem, candidate)
-                say(f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}")
-                break
+    for label, free in (_release_rounds(problem, lp_model, rep, fractional)
+                        if incumbent is None else ()):
+        if clock.remaining <= 0.5:
+            break
+        base = rep if incumbent is None else incumbent
+        model = _restricted_model(problem, pairs, base, free, name="finish")
+        if incumbent is not None:
+            _set_start(model, incumbent)
+        # each finish may spend half the gap budget: absolute, against the LP bound
+        outcome = run(model, settings, mip=True, time_limit=clock.remaining * 0.5,
+                      gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound),
+                      warm_start=incumbent is not None)
+        log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
+        if outcome.has_solution:
+            sub_rep, _ = _assignment_from(model, problem.n_units)
+            candidate = base.copy()
+            candidate[free] = sub_rep[free]
+            candidate_obj = objective_of(problem, candidate)
+            if candidate_obj < incumbent_obj - 1e-9:
+                incumbent, incumbent_obj = candidate, candidate_obj
+                say(f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}, gap "
+                    f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+        if incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap:
+            break
 
     # 4. polish with the full candidate MILP, warm-started, while the gap is too wide
     bound = lp_bound
@@ -363,9 +433,7 @@ def solve_assignment(problem, settings: SolveSettings,
     if gap > settings.gap and clock.remaining > 0.5:
         model = build_assignment_model(problem, pairs, all_units, relax=False, name="polish")
         if incumbent is not None:
-            values = (incumbent[pairs.unit] == pairs.rep).astype(float)
-            for var, value in zip(model.x, values.tolist()):
-                var.setInitialValue(value)
+            _set_start(model, incumbent)
         outcome = run(model, settings, mip=True, time_limit=clock.remaining,
                       gap=settings.gap, warm_start=incumbent is not None)
         log("polish", outcome, len(pairs))
