@@ -88,8 +88,19 @@ def guarded(function):
 
 
 def demo_scenario_path() -> Path:
-    """The bundled demo scenario (packaged as territory_planner.scenarios)."""
-    return Path(str(resources.files("territory_planner.scenarios") / "demo" / "scenario.yaml"))
+    """The bundled demo scenario (packaged as territory_planner.scenarios).
+
+    From a source checkout run with PYTHONPATH=src the subpackage is not importable, so the
+    repository's scenarios/ folder next to src/ is used instead.
+    """
+    try:
+        path = Path(str(resources.files("territory_planner.scenarios") / "demo"
+                        / "scenario.yaml"))
+        if path.exists():
+            return path
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "scenario.yaml"
 
 
 def print_plan_summary(made, out: Path) -> None:
