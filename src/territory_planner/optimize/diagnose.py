@@ -111,17 +111,20 @@ def precheck(problem) -> None:
         raise InfeasibleError(reasons, details)
 
 
-def explain_infeasibility(problem, pairs, settings) -> None:
-    """Elastic LP: slack on every band and on the budget, each weighted by 1/target so a
+def explain_infeasibility(problem, pairs, settings, integer: bool = False) -> None:
+    """Elastic model: slack on every band and on the budget, each weighted by 1/target so a
     percent of one rep's band costs the same as a percent of another's; raise with the
-    bands that needed slack. Solved over every allowed pair so the slack is real."""
+    bands that needed slack. Solved over every allowed pair so the slack is real. With
+    ``integer`` the assignments stay binary: the LP relaxation can be feasible while no
+    whole-account plan is (accounts are indivisible), and then only the MILP can explain."""
     import pulp
 
     from .strategy import all_allowed_pairs, run
 
     pairs = all_allowed_pairs(problem)
     lp = pulp.LpProblem("elastic", pulp.LpMinimize)
-    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(problem, pairs, True))
+    variables = assignment_variables(lp, problem, pairs, relax=not integer)
+    model = AssignmentModel(lp=lp, pairs=pairs, x=variables)
     assign_once_rows(model, problem, np.arange(problem.n_units))
     balance_band_rows(model, problem, elastic=True)
     disruption_budget_row(model, problem.max_moved_potential, elastic=True)
@@ -130,7 +133,7 @@ def explain_infeasibility(problem, pairs, settings) -> None:
         scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
         weights.append((var, 1.0 / max(abs(float(scale or 1.0)), 1e-9)))
     lp.setObjective(pulp.LpAffineExpression(weights))
-    outcome = run(model, settings, mip=False, time_limit=max(settings.time_limit, 30.0))
+    outcome = run(model, settings, mip=integer, time_limit=max(settings.time_limit, 30.0))
     reasons: list[str] = []
     details: list[dict] = []
     if outcome.has_solution:
@@ -147,9 +150,10 @@ def explain_infeasibility(problem, pairs, settings) -> None:
                 continue
             metric, rep_id = problem.metrics[m], problem.rep_ids[j]
             direction = "more" if kind == "short" else "less"
+            whole = " (accounts are indivisible)" if integer else ""
             reasons.append(f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} than "
                            f"any allowed plan gives it to meet its band "
-                           f"{_band_text(problem, m, j)}")
+                           f"{_band_text(problem, m, j)}{whole}")
             details.append({"kind": kind, "rep_id": rep_id, "metric": metric, "slack": amount})
     if not reasons:
         reasons.append("the solver proved the rules cannot all hold, but no single band "

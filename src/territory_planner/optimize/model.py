@@ -91,12 +91,18 @@ def _groups(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
                                           np.split(order, cuts)) if len(chunk)]
 
 
-def assignment_variables(problem, pairs: PairSet, relax: bool) -> list[pulp.LpVariable]:
-    """``x[unit, rep]`` for each candidate pair, binary (or continuous in [0, 1])."""
+def assignment_variables(lp: pulp.LpProblem, problem, pairs: PairSet,
+                         relax: bool) -> list[pulp.LpVariable]:
+    """``x[unit, rep]`` for each candidate pair, binary (or continuous in [0, 1]).
+
+    Created through ``LpProblem.add_variable``: PuLP 3.3 deprecates free-standing
+    ``LpVariable(...)`` and PuLP 4 attaches variables to their model this way.
+    """
     category = pulp.LpContinuous if relax else pulp.LpBinary
     unit_names = [safe_name(u) for u in problem.unit_ids]
     rep_names = [safe_name(r) for r in problem.rep_ids]
-    return [pulp.LpVariable(f"x[{unit_names[u]},{rep_names[j]}]", 0, 1, category)
+    add = lp.add_variable
+    return [add(f"x[{unit_names[u]},{rep_names[j]}]", 0, 1, category)
             for u, j in zip(pairs.unit.tolist(), pairs.rep.tolist())]
 
 
@@ -141,7 +147,8 @@ def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | 
             if np.isfinite(lower) and lower > 0 or (np.isfinite(lower) and elastic):
                 expression = pulp.LpAffineExpression(terms)
                 if elastic:
-                    short = pulp.LpVariable(f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                    short = model.lp.add_variable(
+                        f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0)
                     model.slack[("short", m, j)] = short
                     expression = expression + short
                 row = pulp.LpConstraint(expression, pulp.LpConstraintGE, name=tag % "min",
@@ -151,7 +158,8 @@ def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | 
             if np.isfinite(upper):
                 expression = pulp.LpAffineExpression(terms)
                 if elastic:
-                    over = pulp.LpVariable(f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                    over = model.lp.add_variable(
+                        f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0)
                     model.slack[("over", m, j)] = over
                     expression = expression - over
                 row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name=tag % "max",
@@ -168,7 +176,7 @@ def disruption_budget_row(model: AssignmentModel, budget: float | None,
     terms = [(v, float(p)) for v, p in zip(model.x, model.pairs.moved.tolist()) if p != 0.0]
     expression = pulp.LpAffineExpression(terms)
     if elastic:
-        over = pulp.LpVariable("over[moved_potential]", 0)
+        over = model.lp.add_variable("over[moved_potential]", 0)
         model.slack[("over_budget", 0, 0)] = over
         expression = expression - over
     row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name="disruption_budget",
@@ -182,7 +190,7 @@ def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax:
                            name: str = "territory_plan") -> AssignmentModel:
     """The formulation in the module docstring, over ``pairs`` for ``units``."""
     lp = pulp.LpProblem(safe_name(name), pulp.LpMinimize)
-    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(problem, pairs, relax))
+    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(lp, problem, pairs, relax))
     objective_row(model)
     assign_once_rows(model, problem, units)
     balance_band_rows(model, problem, fixed_load)

@@ -437,6 +437,22 @@ def solve_assignment(problem, settings: SolveSettings,
         outcome = run(model, settings, mip=True, time_limit=clock.remaining,
                       gap=settings.gap, warm_start=incumbent is not None)
         log("polish", outcome, len(pairs))
+        if outcome.status == "infeasible" and incumbent is None:
+            # the LP is feasible but no whole-account plan is; over every allowed pair
+            # that is proven, and the elastic MILP names the bands that cannot hold
+            from .diagnose import explain_infeasibility
+
+            if len(pairs) >= total_allowed:
+                explain_infeasibility(problem, pairs, settings, integer=True)
+            pairs = all_allowed_pairs(problem)
+            model = build_assignment_model(problem, pairs, all_units, relax=False,
+                                           name="polish_all_pairs")
+            outcome = run(model, settings, mip=True, time_limit=clock.remaining,
+                          gap=settings.gap)
+            log("polish", outcome, len(pairs), scope="all allowed pairs")
+            if outcome.status == "infeasible":
+                explain_infeasibility(problem, pairs, settings, integer=True)
+            smallest_left_out = math.inf
         if outcome.has_solution:
             polish_rep, _ = _assignment_from(model, problem.n_units)
             polish_obj = objective_of(problem, polish_rep)
