@@ -169,8 +169,11 @@ def test_elastic_explanation_names_band_and_amount(tiny):
     accounts = line_accounts(potential=[100.0, 200.0, 300.0, 500.0])
     with pytest.raises(InfeasibleError) as caught:
         plan(load_scenario(tiny(name="bad", accounts=accounts, balance=both, **EXACT)))
+    # the best whole-account split is 600 / 500 (or 500 / 600): 50 off each target of 550
     text = str(caught.value)
-    assert "potential" in text and "band" in text
+    assert "rep R1 would need 50.0 less potential" in text
+    assert "rep R2 would need 50.0 more potential" in text
+    assert "(accounts are indivisible)" in text
 
 
 def test_plan_folder_round_trip(tiny, tmp_path):
