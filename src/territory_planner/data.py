@@ -8,9 +8,11 @@ spreadsheet shows it (header = row 1) and the column, with a fix. Input files ar
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -93,66 +95,136 @@ class ScenarioData:
 def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     """Read a CSV or XLSX file as text cells (so ZIPs keep leading zeros); None on failure.
 
-    The delimiter is sniffed among , ; tab and | because European spreadsheet exports use
-    semicolons. Duplicate header names are reported, never silently renamed.
+    Text encoding: UTF-8, with or without a byte-order mark; UTF-16 only when it starts with
+    its byte-order mark (Excel's "Unicode Text"), because only then is it unambiguous. Any
+    other encoding (Excel's Windows-1252 "CSV (Comma delimited)") is refused with the byte
+    and line where decoding failed: guessing a code page would silently garble names.
+
+    The delimiter is sniffed among , ; tab and | from the header line (the most frequent
+    one outside quotes; a comma on ties) because European spreadsheet exports use
+    semicolons; a semicolon file may then write decimals with a comma (``40,71``), which
+    :func:`parse_number` accepts. Duplicate header names are reported, never silently
+    renamed. Trailing empty cells beyond the header (a stray formatted cell in Excel) are
+    ignored; any other row of the wrong width is reported.
     """
     path = Path(path)
     name = str(path)
     if not path.exists():
         problems.add(name, "the file does not exist", fix="check the path in the scenario")
         return None
+    if path.is_dir():
+        problems.add(name, "is a folder, not a data file",
+                     fix="name the .csv or .xlsx file inside it")
+        return None
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        try:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
-        except Exception as error:  # openpyxl raises many types for damaged files
-            problems.add(name, f"cannot be read as a spreadsheet ({error})",
-                         fix="save it again as .xlsx or export CSV")
-            return None
-        if frame.empty:
-            problems.add(name, "the file is empty", fix="export it again with a header row")
-            return None
-        header = [str(c).strip() for c in frame.iloc[0].tolist()]
-        body = frame.iloc[1:].reset_index(drop=True)
-        return _with_header(body, header, name, problems)
-    raw = path.read_bytes()
-    if not raw.strip():
+        return _read_spreadsheet(path, problems)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        problems.add(name, f"cannot be read ({error.strerror or error})",
+                     fix="check that the file is readable and not locked by another program")
+        return None
+    text = _decode(raw, name, problems)
+    if text is None:
+        return None
+    if not text.strip():
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
-    if b"\x00" in raw[:4096]:
-        problems.add(name, "looks binary or UTF-16, not CSV text",
-                     fix="save as CSV UTF-8 (comma delimited)")
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        problems.add(name, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line})",
-                     row=line, fix="save as 'CSV UTF-8' (Excel) or convert with iconv")
-        return None
-    first_line = text.splitlines()[0] if text.splitlines() else ""
-    delimiter = ","
-    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
-    if counts[","] == 0 and max(counts.values()) > 0:
-        delimiter = max(counts, key=counts.get)
+    lines = text.splitlines()
+    delimiter = _sniff_delimiter(next((line for line in lines if line.strip()), ""))
+    csv.field_size_limit(1 << 24)  # a long free-text cell is not an error; 16 MB still is
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
-        problems.add(name, f"is not valid CSV ({error})", fix="check quoting")
+        problems.add(name, f"is not valid CSV ({error})",
+                     fix="check quoting: a value with a delimiter or quote needs double quotes")
         return None
-    rows = [r for r in rows if any(cell.strip() for cell in r)] if rows else rows
-    if not rows:
+    numbered = [(number, row) for number, row in enumerate(rows, start=1)
+                if any(cell.strip() for cell in row)]
+    if not numbered:
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in numbered[0][1]]
     width = len(header)
     body_rows = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in numbered[1:]:
+        if len(row) > width and not any(cell.strip() for cell in row[width:]):
+            row = row[:width]
         if len(row) != width:
             problems.add(name, f"has {len(row)} cells where the header has {width}", row=number,
                          fix="check for an unquoted delimiter inside a value")
             row = (row + [""] * width)[:width]
         body_rows.append(row)
     body = pd.DataFrame(body_rows, columns=range(width), dtype=object)
+    body.index = [number for number, _ in numbered[1:]]
+    frame = _with_header(body, header, name, problems)
+    frame.attrs["decimal_comma"] = delimiter == ";"
+    return frame
+
+
+def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
+    """Bytes -> text by the rules of :func:`read_table`; a problem and None when refused."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as error:
+            problems.add(name, f"starts as UTF-16 but is damaged ({error.reason})",
+                         fix="save as 'CSV UTF-8 (comma delimited)'")
+            return None
+    if b"\x00" in raw[:4096]:
+        problems.add(name, "looks binary (it holds NUL bytes), not CSV text",
+                     fix="save as 'CSV UTF-8 (comma delimited)'")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        bad = raw[error.start]
+        hint = ""
+        try:
+            hint = f", which in Windows-1252 would be '{bytes([bad]).decode('cp1252')}'"
+        except UnicodeDecodeError:
+            pass
+        problems.add(name, f"is not UTF-8 text: byte 0x{bad:02x} on line {line}{hint}; "
+                     "the file was probably saved in a Windows or Mac code page",
+                     row=line, fix="save as 'CSV UTF-8 (comma delimited)' in Excel, or convert "
+                     "with: iconv -f WINDOWS-1252 -t UTF-8")
+        return None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """The most frequent of , ; tab | outside double quotes in the header (comma on ties)."""
+    outside = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts.values())
+    if best == 0 or counts[","] == best:
+        return ","
+    return max(counts, key=counts.get)
+
+
+def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
+    """The first sheet of an Excel workbook as text cells, rows numbered as Excel shows them."""
+    name = str(path)
+    try:
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+    except Exception as error:  # openpyxl/zipfile raise many types for damaged files
+        problems.add(name, f"cannot be read as a spreadsheet ({type(error).__name__}: {error})",
+                     fix="open it in Excel and save it again as .xlsx, or export CSV UTF-8")
+        return None
+    frame = frame.fillna("").astype(str)
+    frame.index = range(1, len(frame) + 1)
+    filled = frame.apply(lambda row: row.str.strip().ne("").any(), axis=1)
+    frame = frame[filled] if len(frame) else frame
+    if frame.empty:
+        problems.add(name, "the file is empty", fix="export it again with a header row")
+        return None
+    header = [str(c).strip() for c in frame.iloc[0].tolist()]
+    body = frame.iloc[1:]
+    while header and not header[-1] and not body.iloc[:, len(header) - 1].str.strip().ne("").any():
+        header.pop()  # Excel keeps the width of a once-formatted column
+        body = body.iloc[:, : len(header)]
+    body = body.copy()
+    body.columns = range(len(header))
     return _with_header(body, header, name, problems)
 
 
@@ -176,6 +248,7 @@ def _with_header(body: pd.DataFrame, header: list[str], name: str,
     body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
     body = body.fillna("").astype(str).apply(lambda s: s.str.strip())
     body.attrs["file"] = name
+    body.attrs["rows"] = [int(i) for i in body.index] if len(body) else []
     return body
 
 
@@ -208,7 +281,40 @@ def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], na
 # --------------------------------------------------------------------------- cell parsers
 
 def _rows(mask: np.ndarray | pd.Series) -> list[int]:
+    """Spreadsheet row numbers where ``mask`` holds.
+
+    Frames being validated are indexed by the row number a spreadsheet shows (header = 1),
+    so a Series mask carries its rows even when blank lines or multi-line cells make row and
+    position differ; a bare array falls back to position + 2.
+    """
+    if isinstance(mask, pd.Series):
+        return [int(i) for i in mask.index[np.asarray(mask, dtype=bool)]]
     return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed by spreadsheet row numbers (kept from the reader when it set them)."""
+    rows = frame.attrs.get("rows")
+    if rows is None or len(rows) != len(frame):
+        rows = range(2, len(frame) + 2)
+    out = frame.copy()
+    out.index = pd.Index([int(r) for r in rows])
+    return out
+
+
+def _rows_in(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[int]:
+    """Spreadsheet rows of ``frame`` (a validated frame, plain index) where ``mask`` holds."""
+    rows = frame.attrs.get("rows")
+    if rows is None or len(rows) != len(frame):
+        rows = range(2, len(frame) + 2)
+    return _rows(pd.Series(np.asarray(mask, dtype=bool), index=pd.Index(list(rows))))
+
+
+def _finish(out: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A validated frame: row numbers kept in ``attrs['rows']``, a plain 0..n-1 index."""
+    out.attrs["rows"] = [int(i) for i in out.index]
+    out.attrs["file"] = name
+    return out.reset_index(drop=True)
 
 
 def _report_rows(problems: ProblemList, name: str, rows: list[int], column: str, message: str,
@@ -231,16 +337,19 @@ def parse_number(frame: pd.DataFrame, column: str, name: str, problems: ProblemL
         return pd.Series(np.full(len(frame), np.nan if default is None else default),
                          index=frame.index, dtype=float)
     text = frame[column].astype(str).str.strip()
-    cleaned = text.str.replace(",", "", regex=False).str.replace("$", "", regex=False)
-    blank = cleaned.eq("") | cleaned.str.lower().isin(["nan", "na", "n/a", "null", "none"])
-    values = pd.to_numeric(cleaned.where(~blank), errors="coerce").astype(float)
+    cleaned = _number_text(text.str.replace("$", "", regex=False).str.replace(" ", "", regex=False),
+                           decimal_comma=bool(frame.attrs.get("decimal_comma")))
+    blank = text.eq("") | text.str.lower().isin(["nan", "na", "n/a", "null", "none"])
+    values = pd.Series(pd.to_numeric(cleaned.where(~blank), errors="coerce"),
+                       index=frame.index).astype(float)
     bad_text = values.isna() & ~blank
     _report_rows(problems, name, _rows(bad_text), column, "is not a number",
-                 fix="use digits only, e.g. 1250.5", values=text[bad_text].tolist())
-    infinite = np.isinf(values.to_numpy())
+                 fix="use digits with a dot for decimals, e.g. 1250.5",
+                 values=text[bad_text].tolist())
+    infinite = pd.Series(np.isinf(values.to_numpy()), index=frame.index)
     _report_rows(problems, name, _rows(infinite), column, "is infinite",
-                 fix="enter a finite number")
-    values = values.mask(np.isinf(values))
+                 fix="enter a finite number", values=text[infinite].tolist())
+    values = values.mask(infinite)
     if minimum is not None:
         if strictly_positive:
             low = values.notna() & (values <= minimum)
@@ -253,6 +362,25 @@ def parse_number(frame: pd.DataFrame, column: str, name: str, problems: ProblemL
     if default is not None:
         values = values.where(~blank, default)
     return values
+
+
+_THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$"  # 1,250 or 1,250,000.50
+_DECIMAL_COMMA = r"^[-+]?\d*,\d+$"  # 40,7128 (one comma, no dot)
+
+
+def _number_text(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
+    """Number-like text in a form ``pd.to_numeric`` reads; anything doubtful left to fail.
+
+    A comma is a thousands separator only in strict groups of three (``1,250,000.5``). In a
+    semicolon-delimited file (a European export) a single comma with no dot is the decimal
+    mark (``40,7128``); elsewhere such a value is ambiguous and is reported, not guessed.
+    """
+    thousands = text.str.match(_THOUSANDS)
+    out = text.where(~thousands, text.str.replace(",", "", regex=False))
+    if decimal_comma:
+        decimal = ~thousands & text.str.match(_DECIMAL_COMMA)
+        out = out.where(~decimal, text.str.replace(",", ".", regex=False))
+    return out
 
 
 def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemList) -> pd.Series:
@@ -316,7 +444,7 @@ def geocode_postal_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _coordinates(frame: pd.DataFrame, name: str, problems: ProblemList,
-                 what: str) -> tuple[pd.Series, pd.Series, int]:
+                 what: str) -> tuple[pd.Series, pd.Series, int, pd.Series]:
     """lat/lon from the columns, else from the postal code; swapped pairs named as such."""
     lat = parse_number(frame, "lat", name, problems, default=None)
     lon = parse_number(frame, "lon", name, problems, default=None)
@@ -331,9 +459,10 @@ def _coordinates(frame: pd.DataFrame, name: str, problems: ProblemList,
                  values=lat[bad_lat].astype(str).tolist())
     _report_rows(problems, name, _rows(bad_lon), "lon", "longitude must be within -180..180",
                  values=lon[bad_lon].astype(str).tolist())
-    only_one = lat.notna() ^ lon.notna()
-    _report_rows(problems, name, _rows(only_one), "lat" if lat.isna().any() else "lon",
-                 "has only one of lat and lon", fix="give both, or neither and a postal_code")
+    for column, missing, present in (("lat", lat, lon), ("lon", lon, lat)):
+        _report_rows(problems, name, _rows(missing.isna() & present.notna()), column,
+                     f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
+                     fix="give both, or neither and a postal_code")
     postal = parse_text(frame, "postal_code").map(normalize_postal_code)
     need = lat.isna() & lon.isna()
     geocoded = 0
@@ -371,8 +500,8 @@ def _ids(frame: pd.DataFrame, column: str, name: str, problems: ProblemList,
     duplicated = ids.duplicated(keep=False) & ~blank
     if duplicated.any():
         first_row: dict[str, int] = {}
-        for row, value in zip(_rows(np.ones(len(ids), bool)), ids):
-            first_row.setdefault(value, row)
+        for row, value in zip(ids.index, ids):
+            first_row.setdefault(value, int(row))
         dup_rows = _rows(duplicated & ids.duplicated(keep="first"))
         values = ids[duplicated & ids.duplicated(keep="first")].tolist()
         for k, (row, value) in enumerate(zip(dup_rows, values)):
@@ -401,7 +530,7 @@ def _require(frame: pd.DataFrame, column: str, aliases: dict[str, tuple[str, ...
 def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
                        metrics: list[str] | None = None) -> pd.DataFrame:
     """Canonical accounts frame from text cells; problems collected, never raised here."""
-    frame = canonical_columns(raw, ACCOUNT_ALIASES, name, problems)
+    frame = canonical_columns(_numbered(raw), ACCOUNT_ALIASES, name, problems)
     _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
     out = pd.DataFrame(index=frame.index)
     out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
@@ -422,6 +551,12 @@ def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
                  fix="name its owner in current_rep_id or set locked to false")
     known = set(out.columns) | {c for c in frame.columns if c in ACCOUNT_ALIASES}
     for metric in metrics or []:
+        if metric in out.columns and metric not in ("workload", "potential", "revenue"):
+            problems.add(name, f"balance metric '{metric}' is not a numeric column "
+                         "(it is one of the account's identifying or location columns)",
+                         row=1, column=metric,
+                         fix="balance workload, potential, revenue or a numeric column you add")
+            continue
         if metric in out.columns:
             continue
         if metric in frame.columns:
@@ -434,13 +569,12 @@ def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
         if column not in known and column not in out.columns:
             out[column] = frame[column]
     out.attrs["geocoded"] = geocoded
-    out.attrs["file"] = name
-    return out.reset_index(drop=True)
+    return _finish(out, name)
 
 
 def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.DataFrame:
     """Canonical reps frame from text cells; problems collected, never raised here."""
-    frame = canonical_columns(raw, REP_ALIASES, name, problems)
+    frame = canonical_columns(_numbered(raw), REP_ALIASES, name, problems)
     _require(frame, "rep_id", REP_ALIASES, name, problems)
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
@@ -459,8 +593,7 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     for column in frame.columns:
         if column not in out.columns and column not in REP_ALIASES:
             out[column] = frame[column]
-    out.attrs["file"] = name
-    return out.reset_index(drop=True)
+    return _finish(out, name)
 
 
 def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: Scenario,
@@ -468,7 +601,7 @@ def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: S
     """References between files: owners, regions, metrics; and that someone can work."""
     rep_ids = set(reps["rep_id"])
     unknown_owner = accounts["current_rep_id"].notna() & ~accounts["current_rep_id"].isin(rep_ids)
-    _report_rows(problems, account_file, _rows(unknown_owner), "current_rep_id",
+    _report_rows(problems, account_file, _rows_in(accounts, unknown_owner), "current_rep_id",
                  "current_rep_id is not a rep in the reps file", fix="correct the ID or blank it",
                  values=accounts["current_rep_id"][unknown_owner].astype(str).tolist())
     region_ids: set[str] = set()
@@ -480,7 +613,7 @@ def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: S
     else:
         region_ids.update(accounts["region_id"].dropna())
     bad_region = reps["region_id"].notna() & ~reps["region_id"].isin(region_ids)
-    _report_rows(problems, rep_file, _rows(bad_region), "region_id",
+    _report_rows(problems, rep_file, _rows_in(reps, bad_region), "region_id",
                  "region_id does not exist" + (" in the regions file" if regions is not None
                                                else " among the accounts' region_id values"),
                  values=reps["region_id"][bad_region].astype(str).tolist(),
@@ -488,7 +621,7 @@ def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: S
     if regions is not None:
         known = set(regions["region_id"])
         bad_acc_region = accounts["region_id"].notna() & ~accounts["region_id"].isin(known)
-        _report_rows(problems, account_file, _rows(bad_acc_region), "region_id",
+        _report_rows(problems, account_file, _rows_in(accounts, bad_acc_region), "region_id",
                      "region_id is not a region of the regions file",
                      values=accounts["region_id"][bad_acc_region].astype(str).tolist(),
                      fix="correct it or leave it blank to place the account by its location")
@@ -519,6 +652,30 @@ def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
     return accounts
 
 
+def report_swapped_outside_regions(accounts: pd.DataFrame, regions, name: str,
+                                   problems: ProblemList) -> None:
+    """Accounts outside every region whose lat/lon swapped would fall inside one.
+
+    Within the US both orders are in range (lat 40, lon -75 vs lat -75, lon 40), so a
+    swapped pair is only detectable against the regions: geo.py answers the geometry.
+    """
+    if regions is None or not len(accounts):
+        return
+    from .geo import locate_points
+
+    outside = (accounts["region_id"].isna() & accounts["lat"].notna()
+               & accounts["lon"].notna() & (accounts["lon"].abs() <= 90)).to_numpy()
+    if not outside.any():
+        return
+    located = locate_points(accounts.loc[outside, "lon"].to_numpy(),
+                            accounts.loc[outside, "lat"].to_numpy(), regions)
+    swapped = np.zeros(len(accounts), dtype=bool)
+    swapped[np.flatnonzero(outside)[[r is not None for r in located]]] = True
+    _report_rows(problems, name, _rows_in(accounts, swapped), "lat",
+                 "this point lies outside every region but falls inside one with lat and lon "
+                 "exchanged: lat and lon look swapped", fix="swap the lat and lon values")
+
+
 def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
               reps: pd.DataFrame | None = None, regions=None) -> ScenarioData:
     """Read (or take in memory), normalise and validate all inputs of a scenario.
@@ -533,6 +690,7 @@ def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
     raw_accounts = read_table(settings.accounts, problems) if accounts is None else _as_text(
         accounts, account_file)
     raw_reps = read_table(settings.reps, problems) if reps is None else _as_text(reps, rep_file)
+    regions_unreadable = False
     if regions is None and settings.regions is not None:
         from .geo import read_regions
 
@@ -540,19 +698,25 @@ def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
             regions = read_regions(settings.regions)
         except InputError as error:
             problems.extend(error.problems)
-            regions = None
-    if raw_accounts is None or raw_reps is None:
+            regions, regions_unreadable = None, True
+    # Every file is checked even when another one failed, so one run lists every defect.
+    acc = rep = None
+    if raw_accounts is not None:
+        acc = normalize_accounts(raw_accounts, account_file, problems, metrics)
+        if len(acc) == 0:
+            problems.add(account_file, "has a header but no accounts", row=2,
+                         fix="export the rows too")
+    if raw_reps is not None:
+        rep = normalize_reps(raw_reps, rep_file, problems)
+        if len(rep) == 0:
+            problems.add(rep_file, "has a header but no reps", row=2, fix="export the rows too")
+    if acc is None or rep is None or regions_unreadable:
         problems.raise_if_any()
-    acc = normalize_accounts(raw_accounts, account_file, problems, metrics)
-    rep = normalize_reps(raw_reps, rep_file, problems)
-    if len(acc) == 0:
-        problems.add(account_file, "has a header but no accounts", fix="export the rows too")
-    if len(rep) == 0:
-        problems.add(rep_file, "has a header but no reps", fix="export the rows too")
-    if not problems:
+    if len(acc) and len(rep):
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
-    problems.raise_if_any()
     acc = place_accounts_in_regions(acc, regions)
+    report_swapped_outside_regions(acc, regions, account_file, problems)
+    problems.raise_if_any()
     files = {"accounts": Path(settings.accounts), "reps": Path(settings.reps)}
     if settings.regions is not None:
         files["regions"] = Path(settings.regions)

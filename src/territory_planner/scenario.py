@@ -22,7 +22,10 @@ from .errors import InputError, Problem, ProblemList
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    # inf/NaN are refused everywhere: `time_limit: .inf` or `tolerance: .nan` is a typo or a
+    # hostile file, never a setting (a NaN also passes every `ge`/`le` bound silently).
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True,
+                              allow_inf_nan=False)
 
 
 class BalanceRule(_Settings):
@@ -170,6 +173,13 @@ class Scenario(_Settings):
             seen.add(rule.metric)
         return rules
 
+    @field_validator("accounts", "reps", "regions")
+    @classmethod
+    def _plain_path(cls, value: Path | None) -> Path | None:
+        if value is not None and ("\x00" in str(value) or not str(value).strip()):
+            raise ValueError("must be a file path (it is blank or holds a NUL character)")
+        return value
+
     def resolved(self, base_dir: Path) -> Scenario:
         """A copy whose file paths are absolute, resolved against ``base_dir``."""
         def absolute(p: Path | None) -> Path | None:
@@ -247,6 +257,37 @@ def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = No
     return scenario.resolved(base_dir or Path.cwd())
 
 
+class _UniqueKeySafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no object construction, no tags beyond plain YAML) that refuses
+    a key given twice in one mapping: YAML keeps the last silently, so a planner who writes
+    ``balance:`` twice would lose the first without a word."""
+
+
+def _unique_mapping(loader: _UniqueKeySafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # the base constructor reports unhashable keys itself
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"key '{key}' appears twice (first on line {seen[key]})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeySafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                     _unique_mapping)
+
+
+def safe_load_yaml(text: str) -> Any:
+    """Plain YAML data only (see :class:`_UniqueKeySafeLoader`); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_UniqueKeySafeLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_scenario_settings(path: str | Path) -> Scenario:
     """Read a scenario YAML file into validated settings (no data files are read here)."""
     path = Path(path)
@@ -260,30 +301,71 @@ def load_scenario_settings(path: str | Path) -> Scenario:
                      fix="name the .yaml file inside it")
         problems.raise_if_any()
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        problems.add(name, f"is not UTF-8 text ({error.reason} at byte {error.start})",
-                     fix="save the scenario as UTF-8")
+        raw = path.read_bytes()
+    except OSError as error:
+        problems.add(name, f"cannot be read ({error.strerror or error})",
+                     fix="check that the file is readable")
         problems.raise_if_any()
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        problems.add(name, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line})",
+                     row=line, fix="save the scenario as UTF-8")
+        problems.raise_if_any()
+    try:
+        data = safe_load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
-        problems.add(name, f"is not valid YAML: {getattr(error, 'problem', error)}", row=row,
+        reason = getattr(error, "problem", None) or str(error)
+        if "could not determine a constructor" in reason:
+            reason += " (Python object tags are never constructed: a scenario is plain data)"
+        problems.add(name, f"is not valid YAML: {reason}", row=row,
                      fix="check indentation and quoting on that line")
+        problems.raise_if_any()
+    except RecursionError:
+        problems.add(name, "is not valid YAML: nested too deeply",
+                     fix="a scenario is a few levels of keys and lists")
         problems.raise_if_any()
     if data is None:
         problems.add(name, "the scenario file is empty",
                      fix="it needs at least 'accounts:' and 'reps:' paths")
         problems.raise_if_any()
-    scenario = parse_scenario(data, file=name, base_dir=path.resolve().parent)
+    base_dir = path.resolve().parent
+    try:
+        scenario = parse_scenario(data, file=name, base_dir=base_dir)
+    except InputError as error:
+        # name missing files too, so one run lists every defect of the scenario
+        problems.extend(error.problems)
+        if isinstance(data, dict):
+            problems.extend(_missing_files({k: data.get(k) for k in _PATH_KEYS}, base_dir,
+                                           name))
+        problems.raise_if_any()
     scenario = scenario.model_copy(update={"source": path.resolve()})
-    missing = ProblemList()
-    for key in ("accounts", "reps", "regions"):
-        target = getattr(scenario, key)
-        if target is not None and not Path(target).exists():
-            missing.add(name, f"'{key}' file {target} does not exist", column=key,
-                        fix="paths are relative to the scenario file")
-    missing.raise_if_any()
+    _missing_files({k: getattr(scenario, k) for k in _PATH_KEYS}, base_dir,
+                   name).raise_if_any()
     return scenario
+
+
+_PATH_KEYS = ("accounts", "reps", "regions")
+
+
+def _missing_files(paths: dict[str, Any], base_dir: Path, name: str) -> ProblemList:
+    """A problem for each data path that names no existing file (non-text values skipped:
+    the settings validation reports those)."""
+    missing = ProblemList()
+    for key, target in paths.items():
+        if not isinstance(target, (str, Path)) or not str(target).strip() \
+                or "\x00" in str(target):
+            continue
+        full = Path(target).expanduser()
+        full = full if full.is_absolute() else base_dir / full
+        try:
+            exists = full.exists()
+        except OSError:  # a name too long for the file system
+            exists = False
+        if not exists:
+            missing.add(name, f"'{key}' file {full} does not exist", column=key,
+                        fix="paths are relative to the scenario file")
+    return missing
