@@ -126,7 +126,7 @@ def test_read_regions_reports_every_defect_at_once(tmp_path):
         _feature({"region_id": "A", "parent_id": None}, _square(0, 0)),
         _feature({"region_id": "A", "parent_id": None}, _square(1, 0)),       # duplicate
         _feature({"region_id": "C", "parent_id": None}, None),                 # empty
-        _feature({"region_id": "D", "parent_id": "NOPE"}, _square(2, 0)),     # bad parent
+        _feature({"region_id": "D", "parent_id": "D"}, _square(2, 0)),        # own parent
         _feature({"region_id": "", "parent_id": None}, _square(3, 0)),        # blank id
         _feature({"region_id": "F", "parent_id": None}, [0.5, 0.5], "Point"),  # not a polygon
     ])
@@ -137,10 +137,29 @@ def test_read_regions_reports_every_defect_at_once(tmp_path):
     assert (2, "region_id") in [(r, c) for r, c, _ in found]
     assert any(r == 2 and "duplicate" in m and "'A'" in m for r, _, m in found)
     assert any(r == 3 and c == "geometry" and "empty" in m for r, c, m in found)
-    assert any(r == 4 and c == "parent_id" and "NOPE" in m for r, c, m in found)
+    assert any(r == 4 and c == "parent_id" and "own parent" in m for r, c, m in found)
     assert any(r == 5 and c == "region_id" and "blank" in m for r, c, m in found)
     assert any(r == 6 and c == "geometry" and "Point" in m for r, c, m in found)
     assert len(found) == 5
+
+
+def test_read_regions_parent_labels_allowed_cycles_refused(tmp_path):
+    # "Pacific" is a label with no polygon: fine. x -> y -> x is a cycle: refused.
+    path = _write(tmp_path, "labels.geojson", [
+        _feature({"region_id": "CA", "parent_id": "Pacific"}, _square(0, 0)),
+        _feature({"region_id": "OR", "parent_id": "Pacific"}, _square(0, 1)),
+    ])
+    regions = geo.read_regions(path)
+    assert geo.region_ancestors(regions)["CA"] == ("CA", "Pacific")
+    path = _write(tmp_path, "cycle.geojson", [
+        _feature({"region_id": "y", "parent_id": "x"}, _square(0, 0)),
+        _feature({"region_id": "x", "parent_id": "y"}, _square(1, 0)),
+        _feature({"region_id": "z", "parent_id": "x"}, _square(2, 0)),
+    ])
+    with pytest.raises(InputError) as exc:
+        geo.read_regions(path)
+    assert [(r, c, m) for r, c, m in _problems(exc)] == [
+        (2, "parent_id", "parent_id forms a cycle: x -> y -> x")]
 
 
 def test_read_regions_missing_file_and_missing_id_column(tmp_path):
@@ -233,6 +252,19 @@ def test_region_ancestors_with_label_parents_and_cycles():
     cyclic = pd.DataFrame({"region_id": ["a", "b", "c"], "parent_id": ["b", "a", None]})
     with pytest.raises(InputError, match="cycle"):
         geo.region_ancestors(cyclic)
+
+
+def test_region_adjacency_rook_and_queen():
+    # 2 x 2 grid of unit squares plus a far island:  c d
+    #                                                a b      z
+    grid = gpd.GeoDataFrame({"region_id": ["d", "c", "b", "a", "z"]},
+                            geometry=[box(1, 1, 2, 2), box(0, 1, 1, 2), box(1, 0, 2, 1),
+                                      box(0, 0, 1, 1), box(5, 5, 6, 6)], crs="EPSG:4326")
+    rook = geo.region_adjacency(grid)
+    assert rook == {"a": ("b", "c"), "b": ("a", "d"), "c": ("a", "d"), "d": ("b", "c"),
+                    "z": ()}
+    queen = geo.region_adjacency(grid, queen=True)
+    assert queen["a"] == ("b", "c", "d") and queen["z"] == ()
 
 
 # --------------------------------------------------------------------------- shapes

@@ -37,6 +37,7 @@ __all__ = [
     "read_regions",
     "locate_points",
     "region_ancestors",
+    "region_adjacency",
     "territory_shapes",
     "region_outlines",
     "to_geojson",
@@ -196,13 +197,35 @@ def _fits_lonlat(bounds: np.ndarray) -> bool:
     return -180.0 <= minx <= maxx <= 180.0 and -90.0 <= miny <= maxy <= 90.0
 
 
+def _parent_cycles(parent_of: dict[str, str]) -> list[list[str]]:
+    """Each cycle of a parent mapping once, as a list starting at its smallest ID."""
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+    for start in sorted(parent_of):
+        path: list[str] = []
+        on_path: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in done and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = parent_of.get(node)
+        if node is not None and node in on_path:
+            loop = path[path.index(node):]
+            first = loop.index(min(loop))
+            cycles.append(loop[first:] + loop[:first])
+        done.update(path)
+    return cycles
+
+
 def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     """Read a regions file (GeoJSON, GeoPackage or Shapefile) into a canonical table.
 
     Returns a GeoDataFrame with ``region_id`` (str), ``parent_id`` (str or None), ``name``
     (str, "" when absent), any extra columns, and polygon geometry in EPSG:4326, sorted by
     ``region_id``. Aliases (case-insensitive): region_id <- region_id / id / region / code;
-    parent_id <- parent_id / parent.
+    parent_id <- parent_id / parent. A parent_id need not be a region of the file: it may
+    be a label for a group with no polygon of its own (states whose parent is the census
+    division "Pacific"); a region that is its own parent or ancestor is an error.
 
     Every defect is reported at once as an :class:`InputError` whose problems name the file,
     the feature (``row`` is the 1-based feature number, the first feature is row 1) and the
@@ -280,14 +303,24 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
             geom = repaired
         fixed.append(geom)
 
-    # Parents must name a region of the file.
-    known = set(first_row)
+    # Parents: a parent_id that is no region_id is a label (a census division above the
+    # states) and is allowed; a region that is its own ancestor is not.
     if parent_col is not None:
-        for i, parent in enumerate(parents):
-            if parent is not None and parent not in known:
-                problems.add(file, f"parent_id '{parent}' is not a region_id of this file",
-                             row=i + 1, column="parent_id",
-                             fix="add the parent region or clear the parent_id")
+        for i, (rid, parent) in enumerate(zip(ids, parents)):
+            if rid is not None and parent == rid:
+                problems.add(file, f"region '{rid}' is its own parent", row=i + 1,
+                             column="parent_id", fix="clear the parent_id or correct it")
+        parent_of: dict[str, str] = {}
+        row_of: dict[str, int] = {}
+        for i, (rid, parent) in enumerate(zip(ids, parents)):
+            if rid is not None and parent is not None and parent != rid \
+                    and rid not in parent_of:
+                parent_of[rid] = parent
+                row_of[rid] = i + 1
+        for loop in _parent_cycles(parent_of):
+            problems.add(file, "parent_id forms a cycle: " + " -> ".join(loop + [loop[0]]),
+                         row=row_of[loop[0]], column="parent_id",
+                         fix="break the loop at one region")
 
     # CRS.
     crs = raw.crs
@@ -442,14 +475,50 @@ def region_ancestors(regions: gpd.GeoDataFrame | pd.DataFrame) -> dict[str, tupl
     return result
 
 
+def region_adjacency(regions: gpd.GeoDataFrame, queen: bool = False
+                     ) -> dict[str, tuple[str, ...]]:
+    """Neighbours of each region: ``{region_id: sorted neighbour ids}`` (every region is a
+    key; an island maps to ``()``).
+
+    Rook adjacency by default: two regions are neighbours when they share a border of
+    positive length (or overlap), so territories built from them are connected through
+    borders, not through a single corner point. ``queen=True`` also counts corner touches.
+    Borders must coincide (as in census / cartographic boundary files); regions separated
+    by a sliver gap are not neighbours.
+    """
+    reg = _regions_wgs84(regions)
+    ids = reg["region_id"].to_numpy(dtype=object)
+    geoms = np.asarray(reg.geometry.values, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    geoms = np.where(present, shapely.make_valid(np.where(present, geoms, shapely.Point())),
+                     None)
+    neighbours: dict[str, set[str]] = {str(rid): set() for rid in ids}
+    usable = np.flatnonzero(present & ~shapely.is_empty(np.where(present, geoms, None)))
+    if usable.size:
+        tree = shapely.STRtree(geoms[usable])
+        left, right = tree.query(geoms[usable], predicate="intersects")
+        pair = left < right
+        left, right = usable[left[pair]], usable[right[pair]]
+        if not queen and left.size:
+            shared = shapely.length(shapely.intersection(geoms[left], geoms[right])) > 0
+            left, right = left[shared], right[shared]
+        for a, b in zip(ids[left], ids[right]):
+            if a != b:
+                neighbours[str(a)].add(str(b))
+                neighbours[str(b)].add(str(a))
+    return {rid: tuple(sorted(nb)) for rid, nb in sorted(neighbours.items())}
+
+
 # --------------------------------------------------------------------------- shapes
 
 
 def _clip_area(lon: np.ndarray, lat: np.ndarray, clip: gpd.GeoDataFrame | None) -> Any:
     """The area territory shapes are cut to: the regions' union, else the padded hull."""
     if clip is not None and len(clip):
-        geoms = _regions_wgs84(clip).geometry.values
-        return shapely.union_all(np.asarray(geoms, dtype=object))
+        geoms = np.asarray(_regions_wgs84(clip).geometry.values, dtype=object)
+        geoms = geoms[~shapely.is_missing(geoms)]
+        # regions not read by read_regions may be invalid; union_all would throw on them
+        return shapely.union_all(shapely.make_valid(geoms))
     hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat])))
     return shapely.buffer(hull, 0.5, quad_segs=16)
 
