@@ -119,7 +119,8 @@ class Plan:
 
         return territory_map(self.assignments, self.territories, self.accounts, self.reps,
                              self.regions, title=self.scenario.name, tiles=tiles,
-                             quotas=self.quotas)
+                             quotas=self.quotas,
+                             tolerances={r.metric: r.tolerance for r in self.scenario.balance})
 
     # ------------------------------------------------------------------ writing
     def write(self, out: str | Path, *, force: bool = False, map_html: bool = True,
@@ -135,6 +136,10 @@ class Plan:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
                                         dir=out.parent))
         try:
+            # mkdtemp makes the folder private (0700); a plan folder is an ordinary one
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)
             self._write_into(staging, map_html=map_html, tiles=tiles)
             if out.exists():
                 retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",

@@ -295,7 +295,7 @@ def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
     np.minimum.at(alternative, pairs.unit[other], rc[other])
     alternative[fractional] = -np.inf
     order = np.argsort(alternative, kind="stable")
-    for share in (0.05, 0.15, 0.4):
+    for share in (0.05, 0.2):
         size = max(len(fractional) + 1, int(share * problem.n_units))
         if size >= problem.n_units:
             break
@@ -410,8 +410,11 @@ def solve_assignment(problem, settings: SolveSettings,
         model = _restricted_model(problem, pairs, base, free, name="finish")
         if incumbent is not None:
             _set_start(model, incumbent)
-        # each finish may spend half the gap budget: absolute, against the LP bound
-        outcome = run(model, settings, mip=True, time_limit=clock.remaining * 0.5,
+        # a partial round gets a third of the time left so the all-units round, which
+        # starts from the best plan so far, always has the most; each may spend half the
+        # gap budget (absolute, against the LP bound)
+        share = 1.0 if len(free) == problem.n_units else 0.33
+        outcome = run(model, settings, mip=True, time_limit=clock.remaining * share,
                       gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound),
                       warm_start=incumbent is not None)
         log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
