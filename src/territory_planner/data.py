@@ -739,7 +739,8 @@ def _as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     text = frame.copy()
     text.columns = [str(c) for c in text.columns]
     text = text.astype(object).map(cell)
-    return _with_header(text.reset_index(drop=True), list(text.columns), name, ProblemList())
+    text.index = range(2, len(text) + 2)  # row numbers as if the frame were a CSV file
+    return _with_header(text, list(text.columns), name, ProblemList())
 
 
 def load_scenario(path: str | Path) -> ScenarioData:

@@ -1,0 +1,518 @@
+"""Every input defect of issue 6 becomes one InputError naming the file, the row and the column.
+
+Each test writes a tiny scenario as real files (accounts near Philadelphia, two reps) with one
+defect, and checks the message AND where it points: the row is the row a spreadsheet shows
+(header = row 1, first data row = row 2), the column the one to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Point, box
+
+from territory_planner import Plan, load_scenario, plan
+from territory_planner.cli import main
+from territory_planner.data import read_table
+from territory_planner.errors import InputError, Problem, ProblemList
+
+GOOD_ACCOUNTS = "account_id,name,lat,lon,workload\nA1,One,40.0,-75.0,1\nA2,Two,40.5,-74.5,2\n"
+GOOD_REPS = "rep_id,name,lat,lon\nR1,Rita,40.2,-75.1\nR2,Rob,40.4,-74.6\n"
+BALANCE = "balance:\n  - {metric: workload, tolerance: 0.5}\n"
+
+
+def scenario(folder: Path, accounts: str | bytes = GOOD_ACCOUNTS, reps: str | bytes = GOOD_REPS,
+             extra: str = BALANCE, accounts_name: str = "accounts.csv",
+             reps_name: str = "reps.csv") -> Path:
+    """Write the files as given (bytes untouched) and a scenario naming them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in ((accounts_name, accounts), (reps_name, reps)):
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        (folder / name).write_bytes(content)
+    path = folder / "scenario.yaml"
+    path.write_text(f"name: t\naccounts: {accounts_name}\nreps: {reps_name}\n{extra}",
+                    encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[Problem]:
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    return caught.value.problems
+
+
+def find(found: list[Problem], file: str, row: int | None, column: str | None,
+         match: str) -> Problem:
+    """The one problem pointing at file/row/column whose message contains ``match``."""
+    hits = [p for p in found if p.file.endswith(file) and p.row == row and p.column == column
+            and match in p.message]
+    assert hits, f"no problem ({file}, {row}, {column}, {match!r}) among:\n" + "\n".join(
+        map(str, found))
+    return hits[0]
+
+
+# --------------------------------------------------------------------------- encodings
+
+def test_windows_1252_file_is_refused_with_byte_and_line(tmp_path):
+    """Decided: refuse, do not guess a code page (it would garble names silently)."""
+    text = "account_id,name,lat,lon\nA1,One,40,-75\nA2,Caf\u00e9,40.5,-74.5\n"
+    path = scenario(tmp_path, accounts=text.encode("cp1252"))
+    with pytest.raises(InputError, match=r"not UTF-8 text: byte 0xe9 on line 3"):
+        load_scenario(path)
+    found = find(problems(path), "accounts.csv", 3, None, "Windows-1252 would be '\u00e9'")
+    assert "CSV UTF-8" in found.fix
+
+
+def test_utf16_with_byte_order_mark_is_decoded(tmp_path):
+    """Excel's 'Unicode Text' is UTF-16 with a BOM and tabs: unambiguous, so it loads."""
+    text = "account_id\tname\tlat\tlon\nA1\tCaf\u00e9\t40\t-75\nA2\tTwo\t40.5\t-74.5\n"
+    data = load_scenario(scenario(tmp_path, accounts=text.encode("utf-16")))
+    assert data.accounts["name"].tolist() == ["Caf\u00e9", "Two"]
+
+
+def test_utf8_byte_order_mark_does_not_stick_to_the_first_header(tmp_path):
+    data = load_scenario(scenario(tmp_path, accounts=b"\xef\xbb\xbf" + GOOD_ACCOUNTS.encode()))
+    assert data.accounts["account_id"].tolist() == ["A1", "A2"]
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = scenario(tmp_path, accounts=b"PK\x03\x04\x00\x00binary")
+    with pytest.raises(InputError, match="looks binary"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiter_is_sniffed(tmp_path, delimiter):
+    text = GOOD_ACCOUNTS.replace(",", delimiter)
+    data = load_scenario(scenario(tmp_path, accounts=text))
+    assert data.accounts["lon"].tolist() == [-75.0, -74.5]
+
+
+def test_semicolon_file_reads_decimal_commas(tmp_path):
+    """A European export: ';' between cells, ',' as the decimal mark (40,5 = 40.5)."""
+    text = "account_id;lat;lon;workload\nA1;40,0;-75,25;1,5\nA2;40,5;-74,5;2\n"
+    data = load_scenario(scenario(tmp_path, accounts=text))
+    assert data.accounts["lat"].tolist() == [40.0, 40.5]
+    assert data.accounts["lon"].tolist() == [-75.25, -74.5]
+    assert data.accounts["workload"].tolist() == [1.5, 2.0]
+
+
+def test_ambiguous_decimal_comma_in_a_comma_file_is_reported_not_guessed(tmp_path):
+    """'1,5' in a quoted cell of a comma file could be 1.5 or 15: reported, row 2."""
+    text = 'account_id,lat,lon,workload\nA1,40,-75,"1,5"\nA2,40.5,-74.5,"1,250"\n'
+    path = scenario(tmp_path, accounts=text)
+    find(problems(path), "accounts.csv", 2, "workload", "is not a number (got '1,5')")
+    assert len(problems(path)) == 1  # 1,250 is a strict thousands group: 1250
+
+
+# --------------------------------------------------------------------------- shape of the file
+
+@pytest.mark.parametrize("content", [b"", b"   \n\n", b"\xef\xbb\xbf"])
+def test_empty_file(tmp_path, content):
+    path = scenario(tmp_path, accounts=content)
+    with pytest.raises(InputError, match="the file is empty"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", None, None, "the file is empty")
+
+
+def test_header_only(tmp_path):
+    path = scenario(tmp_path, reps="rep_id,name,lat,lon\n")
+    with pytest.raises(InputError, match="has a header but no reps"):
+        load_scenario(path)
+    find(problems(path), "reps.csv", 2, None, "has a header but no reps")
+
+
+def test_duplicate_columns_case_insensitive(tmp_path):
+    text = "account_id,lat,Lat,lon\nA1,40,40,-75\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"column 'Lat' appears twice \(columns 2 and 3\)"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 1, "Lat", "appears twice")
+
+
+def test_two_aliases_of_one_column(tmp_path):
+    text = "account_id,latitude,BillingLatitude,lon\nA1,40,40,-75\n"
+    path = scenario(tmp_path, accounts=text)
+    find(problems(path), "accounts.csv", 1, "BillingLatitude", "both mean 'lat'")
+
+
+def test_row_of_the_wrong_width_names_its_row_after_a_blank_line(tmp_path):
+    """Blank lines are skipped but still counted: the bad row is line 5 of the file."""
+    text = "account_id,lat,lon\nA1,40,-75\n\nA2,40.5,-74.5,oops\nA3,40.1,-74.9\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match="has 4 cells where the header has 3"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 4, None, "has 4 cells")
+
+
+def test_trailing_empty_cells_are_tolerated(tmp_path):
+    text = "account_id,lat,lon\nA1,40,-75,,\nA2,40.5,-74.5\n"
+    assert len(load_scenario(scenario(tmp_path, accounts=text)).accounts) == 2
+
+
+def test_missing_required_column(tmp_path):
+    path = scenario(tmp_path, reps="name,lat,lon\nRita,40,-75\n")
+    with pytest.raises(InputError, match="required column 'rep_id' is missing"):
+        load_scenario(path)
+    find(problems(path), "reps.csv", 1, "rep_id", "required column")
+
+
+def test_data_path_that_is_a_folder(tmp_path):
+    path = scenario(tmp_path)
+    (tmp_path / "folder.csv").mkdir()
+    path.write_text("accounts: folder.csv\nreps: reps.csv\n")
+    with pytest.raises(InputError, match="is a folder, not a data file"):
+        load_scenario(path)
+
+
+# --------------------------------------------------------------------------- cells
+
+def test_duplicate_ids(tmp_path):
+    text = "account_id,lat,lon\nA1,40,-75\nA2,40.5,-74.5\nA1,40.1,-75.1\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"duplicate account_id 'A1' \(first seen on row 2\)"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 4, "account_id", "duplicate account_id")
+
+
+def test_blank_id_is_reported_and_blank_or_nan_numbers_take_defaults(tmp_path):
+    """Blank/NaN workload -> 1 and potential -> 0 (DESIGN defaults); a blank ID is an error."""
+    good = "account_id,lat,lon,workload,potential\nA1,40,-75,,NaN\nA2,40.5,-74.5,n/a,\n"
+    data = load_scenario(scenario(tmp_path / "good", accounts=good))
+    assert data.accounts["workload"].tolist() == [1.0, 1.0]
+    assert data.accounts["potential"].tolist() == [0.0, 0.0]
+    bad = "account_id,lat,lon\nA1,40,-75\n ,40.5,-74.5\n"
+    path = scenario(tmp_path / "bad", accounts=bad)
+    with pytest.raises(InputError, match="account_id is blank"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 3, "account_id", "account_id is blank")
+
+
+def test_text_in_numeric_column(tmp_path):
+    text = "account_id,lat,lon,workload\nA1,40,-75,12 hours\nA2,40.5,-74.5,2\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"is not a number \(got '12 hours'\)"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 2, "workload", "is not a number")
+
+
+def test_negative_and_infinite_numbers(tmp_path):
+    text = ("account_id,lat,lon,workload,potential\nA1,40,-75,-3,5\n"
+            "A2,40.5,-74.5,2,inf\nA3,40.1,-74.9,1e999,1\n")
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"must be at least 0 \(got '-3'\)"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "accounts.csv", 2, "workload", "must be at least 0")
+    find(found, "accounts.csv", 3, "potential", "is infinite")
+    find(found, "accounts.csv", 4, "workload", "is infinite")
+
+
+def test_coordinates_out_of_range(tmp_path):
+    text = "account_id,lat,lon\nA1,40,-75\nA2,91,-200\nA3,40,181\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match="longitude must be within -180..180"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "accounts.csv", 3, "lat", "latitude must be within -90..90")
+    find(found, "accounts.csv", 4, "lon", "longitude must be within -180..180")
+
+
+def test_swapped_coordinates_by_range(tmp_path):
+    """lat -75 is a latitude, but lat -120 is not: -120/40 only fits the other way round."""
+    text = "account_id,lat,lon\nA1,40,-75\nA2,-120,40\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match="lat and lon look swapped"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 3, "lat", "swapped")
+
+
+def write_regions(folder: Path, crs: str = "EPSG:4326") -> Path:
+    """Two unit squares: PA-E (lon -76..-75, lat 40..41) and NJ (lon -75..-74, lat 40..41)."""
+    regions = gpd.GeoDataFrame({"region_id": ["NJ", "PA-E"], "parent_id": ["East", "East"]},
+                               geometry=[box(-75, 40, -74, 41), box(-76, 40, -75, 41)],
+                               crs="EPSG:4326").to_crs(crs)
+    path = folder / "regions.gpkg"
+    folder.mkdir(parents=True, exist_ok=True)
+    regions.to_file(path, driver="GPKG")
+    return path
+
+
+def test_swapped_coordinates_detected_against_the_regions(tmp_path):
+    """lat -74.5 / lon 40.5 is in range both ways; only the regions show it is swapped."""
+    write_regions(tmp_path)
+    text = "account_id,lat,lon\nA1,40.5,-75.5\nA2,-74.5,40.5\n"
+    path = scenario(tmp_path, accounts=text, extra="regions: regions.gpkg\n")
+    with pytest.raises(InputError, match="lat and lon look swapped"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 3, "lat", "lat and lon look swapped")
+
+
+def test_label_parent_ids_load_and_place_accounts(tmp_path):
+    """parent_id 'East' is a label, not a region: allowed; reps may name it as region_id."""
+    write_regions(tmp_path)
+    reps = "rep_id,lat,lon,region_id\nR1,40.2,-75.1,East\nR2,40.4,-74.6,NJ\n"
+    text = "account_id,lat,lon\nA1,40.5,-75.5\nA2,40.5,-74.5\n"
+    data = load_scenario(scenario(tmp_path, accounts=text, reps=reps,
+                                  extra="regions: regions.gpkg\n"))
+    assert data.accounts["region_id"].tolist() == ["PA-E", "NJ"]
+
+
+def test_unknown_postal_code(tmp_path):
+    text = "account_id,postal_code\nA1,19103\nA2,00000\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"unknown postal code .*\(got '00000'\)"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 3, "postal_code", "unknown postal code")
+
+
+def test_postal_code_keeps_leading_zero_and_geocodes(tmp_path):
+    """Excel drops the zero of 08540 (Princeton NJ): 8540 -> 08540, about 40.35 N 74.66 W."""
+    data = load_scenario(scenario(tmp_path, accounts="account_id,zip\nA1,8540\n"))
+    assert data.accounts.loc[0, "postal_code"] == "08540"
+    assert data.accounts.loc[0, "lat"] == pytest.approx(40.35, abs=0.1)
+
+
+def test_references_to_unknown_reps(tmp_path):
+    text = "account_id,lat,lon,current_rep_id\nA1,40,-75,R1\nA2,40.5,-74.5,R9\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match=r"current_rep_id is not a rep .*\(got 'R9'\)"):
+        load_scenario(path)
+    find(problems(path), "accounts.csv", 3, "current_rep_id", "is not a rep")
+
+
+def test_references_to_unknown_regions(tmp_path):
+    write_regions(tmp_path)
+    reps = "rep_id,lat,lon,region_id\nR1,40.2,-75.1,NY\nR2,40.4,-74.6,NJ\n"
+    accounts = "account_id,lat,lon,region_id\nA1,40.5,-75.5,PA-E\nA2,40.5,-74.5,DE\n"
+    path = scenario(tmp_path, accounts=accounts, reps=reps, extra="regions: regions.gpkg\n")
+    with pytest.raises(InputError, match="region_id does not exist in the regions file"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "reps.csv", 2, "region_id", "does not exist")
+    find(found, "accounts.csv", 3, "region_id", "is not a region of the regions file")
+
+
+def test_invalid_and_empty_geometries(tmp_path):
+    """Feature 2 has no geometry, feature 3 is a point; feature 1 (a bow-tie) is repaired."""
+    features = [
+        {"type": "Feature", "properties": {"region_id": "BOW"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[-75, 40], [-74, 41], [-74, 40], [-75, 41],
+                                                [-75, 40]]]}},
+        {"type": "Feature", "properties": {"region_id": "EMPTY"}, "geometry": None},
+        {"type": "Feature", "properties": {"region_id": "DOT"},
+         "geometry": {"type": "Point", "coordinates": [-75, 40]}},
+    ]
+    (tmp_path / "regions.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": features}))
+    path = scenario(tmp_path, extra="regions: regions.geojson\n")
+    with pytest.raises(InputError, match="empty geometry"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "regions.geojson", 2, "geometry", "empty geometry")
+    find(found, "regions.geojson", 3, "geometry", "is a Point, not a polygon")
+    assert not [p for p in found if p.row == 1]
+
+
+def test_projected_regions_are_reprojected(tmp_path):
+    """A GeoPackage in Web Mercator (EPSG:3857) is reprojected; accounts land in NJ/PA-E."""
+    write_regions(tmp_path, crs="EPSG:3857")
+    text = "account_id,lat,lon\nA1,40.5,-75.5\nA2,40.5,-74.5\n"
+    data = load_scenario(scenario(tmp_path, accounts=text, extra="regions: regions.gpkg\n"))
+    assert data.regions.crs.to_epsg() == 4326
+    assert data.accounts["region_id"].tolist() == ["PA-E", "NJ"]
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_projected_coordinates_without_a_crs_are_refused(tmp_path):
+    """A Shapefile without its .prj, in metres: guessing would misplace every account."""
+    regions = gpd.GeoDataFrame({"region_id": ["NJ"]},
+                               geometry=[box(-8348000, 4865000, -8237000, 5012000)])
+    regions.to_file(tmp_path / "regions.shp")
+    assert not (tmp_path / "regions.prj").exists()
+    path = scenario(tmp_path, extra="regions: regions.shp\n")
+    with pytest.raises(InputError, match="no coordinate reference system"):
+        load_scenario(path)
+    find(problems(path), "regions.shp", None, "geometry", "not longitude/latitude")
+
+
+# --------------------------------------------------------------------------- scenario settings
+
+def test_unknown_scenario_key_is_named_with_a_suggestion(tmp_path):
+    path = scenario(tmp_path, extra="balance:\n  - {metric: workload, tolerence: 0.05}\n")
+    with pytest.raises(InputError, match=r"unknown scenario key 'balance.0.tolerence'"):
+        load_scenario(path)
+    found = find(problems(path), "scenario.yaml", None, "balance.0.tolerence", "unknown")
+    assert found.fix == "did you mean 'tolerance'?"
+
+
+@pytest.mark.parametrize("extra, key, match", [
+    ("balance:\n  - {metric: workload, tolerance: -0.1}\n", "balance.0.tolerance",
+     "greater than or equal to 0"),
+    ("solver: {time_limit: 0}\n", "solver.time_limit", "greater than 0"),
+    ("solver: {time_limit: -5}\n", "solver.time_limit", "greater than 0"),
+    ("solver: {time_limit: .inf}\n", "solver.time_limit", "finite number"),
+    ("constraints: {max_distance_km: 0}\n", "constraints.max_distance_km", "greater than 0"),
+])
+def test_out_of_range_settings(tmp_path, extra, key, match):
+    path = scenario(tmp_path, extra=extra)
+    with pytest.raises(InputError, match=match):
+        load_scenario(path)
+    find(problems(path), "scenario.yaml", None, key, match)
+
+
+@pytest.mark.parametrize("capacity, row", [("0", 2), ("-0.5", 2)])
+def test_capacity_must_be_positive(tmp_path, capacity, row):
+    reps = f"rep_id,lat,lon,capacity\nR1,40.2,-75.1,{capacity}\nR2,40.4,-74.6,1\n"
+    path = scenario(tmp_path, reps=reps)
+    with pytest.raises(InputError, match=r"must be greater than 0"):
+        load_scenario(path)
+    find(problems(path), "reps.csv", row, "capacity", "must be greater than 0")
+
+
+def test_balance_metric_must_be_numeric(tmp_path):
+    path = scenario(tmp_path, extra="balance:\n  - {metric: name, tolerance: 0.1}\n")
+    with pytest.raises(InputError, match="balance metric 'name' is not a numeric column"):
+        load_scenario(path)
+
+
+def test_scenario_path_that_does_not_exist(tmp_path):
+    with pytest.raises(InputError, match="the scenario file does not exist") as caught:
+        load_scenario(tmp_path / "nope.yaml")
+    assert caught.value.problems[0].file.endswith("nope.yaml")
+
+
+def test_data_paths_that_do_not_exist_are_listed_with_settings_errors(tmp_path):
+    path = scenario(tmp_path, extra="solver: {time_limit: 0}\n")
+    path.write_text(path.read_text().replace("reps: reps.csv", "reps: missing/reps.csv"))
+    with pytest.raises(InputError, match=r"'reps' file .*missing/reps.csv does not exist"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "scenario.yaml", None, "reps", "does not exist")
+    find(found, "scenario.yaml", None, "solver.time_limit", "greater than 0")
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    path = scenario(tmp_path, extra="name: second\n")
+    with pytest.raises(InputError, match=r"key 'name' appears twice \(first on line 1\)"):
+        load_scenario(path)
+    find(problems(path), "scenario.yaml", 4, None, "appears twice")
+
+
+# --------------------------------------------------------------------------- spreadsheets
+
+def test_xlsx_rows_are_numbered_as_excel_shows_them(tmp_path):
+    """Row 3 of the sheet holds the bad workload; an empty row 4 is skipped but counted."""
+    folder = tmp_path / "x"
+    path = scenario(folder, accounts="", accounts_name="accounts.xlsx")
+    frame = pd.DataFrame([["A1", 40, -75, 1], ["A2", 40.5, -74.5, "lots"],
+                          [None, None, None, None], ["A3", 40.1, -74.9, -2]],
+                         columns=["Id", "BillingLatitude", "BillingLongitude", "workload"])
+    frame.to_excel(folder / "accounts.xlsx", index=False)
+    with pytest.raises(InputError, match=r"is not a number \(got 'lots'\)"):
+        load_scenario(path)
+    found = problems(path)
+    find(found, "accounts.xlsx", 3, "workload", "is not a number")
+    find(found, "accounts.xlsx", 5, "workload", "must be at least 0")
+
+
+def test_damaged_xlsx(tmp_path):
+    path = scenario(tmp_path, accounts=b"PK\x03\x04 not really a zip",
+                    accounts_name="accounts.xlsx")
+    with pytest.raises(InputError, match="cannot be read as a spreadsheet"):
+        load_scenario(path)
+
+
+def test_read_table_collects_instead_of_raising(tmp_path):
+    found = ProblemList()
+    assert read_table(tmp_path / "absent.csv", found) is None
+    assert found.problems[0].message == "the file does not exist"
+
+
+# --------------------------------------------------------------------------- plan folders
+
+def test_incomplete_plan_folder(tmp_path):
+    path = scenario(tmp_path / "s")
+    out = plan(load_scenario(path)).write(tmp_path / "plan", map_html=False)
+    Plan.read(out)  # complete: reads back
+    (out / "assignments.csv").unlink()
+    with pytest.raises(InputError, match="is missing from the plan folder") as caught:
+        Plan.read(out)
+    assert caught.value.problems[0].file == str(out / "assignments.csv")
+    with pytest.raises(InputError, match="is not a plan folder"):
+        Plan.read(tmp_path / "no-such-plan")
+
+
+def test_plan_folder_with_a_broken_summary(tmp_path):
+    path = scenario(tmp_path / "s")
+    out = plan(load_scenario(path)).write(tmp_path / "plan", map_html=False)
+    (out / "summary.json").write_text("{not json")
+    with pytest.raises(InputError, match="is not valid JSON") as caught:
+        Plan.read(out)
+    assert caught.value.problems[0].file == str(out / "summary.json")
+
+
+# --------------------------------------------------------------------------- all at once
+
+SIX_DEFECTS_ACCOUNTS = ("account_id,lat,lon,workload,current_rep_id\n"
+                        "A1,40,-75,abc,R1\n"      # row 2: text in workload
+                        "A1,40.5,-74.5,1,R1\n"    # row 3: duplicate account_id
+                        "A3,95,-74.5,1,R1\n"      # row 4: latitude out of range (swapped)
+                        "A4,40.2,-74.8,-1,R1\n")  # row 5: negative workload
+SIX_DEFECTS_REPS = ("rep_id,lat,lon,capacity,status\n"
+                    "R1,40.2,-75.1,0,active\n"    # row 2: capacity 0
+                    "R2,40.4,-74.6,1,retired\n")  # row 3: unknown status
+
+
+def test_all_defects_of_two_files_in_one_error(tmp_path):
+    path = scenario(tmp_path, accounts=SIX_DEFECTS_ACCOUNTS, reps=SIX_DEFECTS_REPS)
+    found = problems(path)
+    find(found, "accounts.csv", 2, "workload", "is not a number")
+    find(found, "accounts.csv", 3, "account_id", "duplicate account_id 'A1'")
+    find(found, "accounts.csv", 4, "lat", "look swapped")
+    find(found, "accounts.csv", 5, "workload", "must be at least 0")
+    find(found, "reps.csv", 2, "capacity", "must be greater than 0")
+    find(found, "reps.csv", 3, "status", "unknown status")
+    assert len(found) == 6
+
+
+def test_cli_prints_every_problem_and_exits_2(tmp_path):
+    path = scenario(tmp_path, accounts=SIX_DEFECTS_ACCOUNTS, reps=SIX_DEFECTS_REPS)
+    for args in (["validate", str(path)], ["plan", str(path), "--out", str(tmp_path / "out")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "6 problem(s) in the inputs; nothing was written" in result.output
+        assert "accounts.csv, row 3, column 'account_id': duplicate account_id 'A1'" in (
+            result.output)
+        assert "reps.csv, row 3, column 'status': unknown status" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_in_memory_frames_get_the_same_checks(tmp_path):
+    """load_data with DataFrames: the same problem, the same row numbering."""
+    from territory_planner.data import load_data
+    from territory_planner.scenario import load_scenario_settings
+
+    settings = load_scenario_settings(scenario(tmp_path))
+    accounts = pd.DataFrame({"account_id": ["A1", "A2"], "lat": [40.0, 40.5],
+                             "lon": [-75.0, float("inf")]})
+    with pytest.raises(InputError, match="is infinite") as caught:
+        load_data(settings, accounts=accounts)
+    bad = caught.value.problems[0]
+    assert (bad.file, bad.row, bad.column) == ("accounts (in memory)", 3, "lon")
+
+
+def test_point_outside_is_kept_unplaced_not_an_error(tmp_path):
+    """An account far from every region (and not swapped) is valid, with no region."""
+    write_regions(tmp_path)
+    text = "account_id,lat,lon\nA1,40.5,-75.5\nA2,34.0,-118.2\n"
+    data = load_scenario(scenario(tmp_path, accounts=text, extra="regions: regions.gpkg\n"))
+    assert data.accounts["region_id"].tolist() == ["PA-E", None]
+    assert Point(-118.2, 34.0).within(box(-119, 33, -118, 35))
