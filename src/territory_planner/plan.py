@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -31,9 +32,21 @@ from .scenario import Scenario, load_scenario_settings
 
 PLAN_FILES = ("assignments.csv", "territories.csv", "summary.json", "scenario.yaml")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 # --------------------------------------------------------------------------- safe output
+
+def _runs_as_formula(value) -> bool:
+    """Text a spreadsheet could run: starts with = + - @ tab or CR and is not a plain number.
+
+    A passed-through column read as text (``-500``, ``+1.5e3``) is a real number that Excel
+    shows as a number and never runs, so it is left alone; ``-1+cmd|...`` is not a number.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return False
+    return _PLAIN_NUMBER.fullmatch(value) is None
+
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
@@ -46,7 +59,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             continue
         text = series.astype(object)
-        mask = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        mask = text.map(_runs_as_formula)
         if mask.any():
             out[column] = text.where(~mask, "'" + text.astype(str))
     renamed = {c: "'" + c for c in out.columns if isinstance(c, str)
