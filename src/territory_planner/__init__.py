@@ -11,6 +11,7 @@ The Python API and the CLI are two doors to the same functions::
 
 __version__ = "0.1.0"
 
+from .compare import Comparison, compare  # noqa: E402
 from .data import ScenarioData, load_data, load_scenario  # noqa: E402
 from .errors import (  # noqa: E402
     InfeasibleError,
@@ -21,6 +22,7 @@ from .errors import (  # noqa: E402
 )
 from .plan import Plan, apply_quotas, plan  # noqa: E402
 from .problem import PlanningProblem, assignment_problem, build_problem  # noqa: E402
+from .rebalance import rebalance  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
 __all__ = [
@@ -30,6 +32,9 @@ __all__ = [
     "plan",
     "Plan",
     "apply_quotas",
+    "rebalance",
+    "compare",
+    "Comparison",
     "Scenario",
     "ScenarioData",
     "PlanningProblem",

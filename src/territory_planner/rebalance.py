@@ -1,0 +1,536 @@
+"""Re-balance a plan after hiring changes, with as few account moves as possible.
+
+A rep leaves, two are hired, one goes part-time: the team needs balanced territories again
+and a list of exactly what moves. :func:`rebalance` takes a solved :class:`Plan` (its owners
+become the current owners), applies the changes and solves again:
+
+* **Leaving reps** get status ``leaving``: they own nothing afterwards, so their accounts must
+  move (build_problem drops them from the eligible reps).
+* **Hires** are read and validated exactly like a reps file (aliases, defaults, row numbers in
+  every error); their status defaults to ``new``.
+* **Capacities** replace the listed reps' capacity (a part-time rep: 0.5).
+
+Objective (lexicographic unless the scenario weights say otherwise):
+
+1. *Disruption first.* Minimise ``D(x) = sum of potential that changes owner + eps * (number
+   of accounts that change owner)`` subject to the balance bands, the rules and the budget
+   ``--max-moved-share``. The small per-account ``eps`` (``MOVE_PENALTY`` x total potential /
+   number of accounts, so moving *every* account costs 0.01% of total potential extra) makes
+   an account with zero potential still count, so nothing moves without a reason. The solve
+   proves a lower bound ``LB`` on ``D``; because ``eps * accounts moved <= eps * N``, every
+   feasible plan moves at least ``LB - eps * N`` potential, and at least the potential the
+   departures force: the larger of the two is the bound reported in summary.json's
+   ``disruption`` section (``bound``, with ``gap`` = (moved - bound) / moved).
+2. *Travel second.* Minimise travel subject to the same rules and ``D(x) <= D* (1 + 1e-6) +
+   eps / 2`` (the budget row counts ``potential + eps`` per moved account), where ``D*`` is
+   what step 1 achieved. The ``eps / 2`` slack admits no extra move.
+
+When the scenario sets a positive ``objective.disruption`` weight the planner has chosen an
+exchange rate between travel and disruption: step 2 then minimises ``travel_weight * travel +
+disruption_weight * D`` under the user's budget only, and step 1 still runs to report the
+proven bound on disruption.
+
+``moves.csv`` explains each move with one rule: ``leaving rep`` when the previous owner leaves;
+otherwise ``balance`` when the previous or the new owner was outside its band on any balance
+metric *before* the move (the old territories measured against the new targets, so a hire or
+a capacity change counts); otherwise ``travel``.
+
+The optional trade-off curve (:func:`tradeoff_curve`) solves, for a few disruption budgets,
+the best balance reachable: ``min z`` subject to ``|load[m, j] - target[m, j]| <= z *
+target[m, j]`` for every rep and balance metric, the rules, and the budget. Budgets are solved
+in increasing order, each warm-started from the previous plan (which stays feasible when the
+budget grows), and a plan that comes out worse than the previous one is replaced by it, so the
+curve is non-increasing by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from . import __version__
+from .data import (
+    REP_ALIASES,
+    ScenarioData,
+    _as_text,
+    canonical_columns,
+    load_data,
+    normalize_reps,
+    read_table,
+)
+from .errors import InfeasibleError, ProblemList, SolverError
+from .evaluate import assignment_frame, kpis, territory_frame
+from .optimize.model import (
+    AssignmentModel,
+    assign_once_rows,
+    assignment_variables,
+    disruption_budget_row,
+    safe_name,
+)
+from .optimize.strategy import (
+    AssignmentResult,
+    SolveSettings,
+    all_allowed_pairs,
+    run,
+    solve_assignment,
+)
+from .plan import Plan, apply_quotas
+from .problem import PlanningProblem, build_problem
+
+#: eps per moved account, as a share of total potential spread over all accounts
+MOVE_PENALTY = 1e-4
+#: relative slack on the disruption optimum when travel is minimised second
+DISRUPTION_SLACK = 1e-6
+#: MIP gap for the disruption step: eps is tiny, so a loose gap would let stray moves through
+DISRUPTION_GAP = 1e-5
+#: disruption budgets (share of potential) of the default trade-off curve
+TRADEOFF_BUDGETS = (0.0, 0.02, 0.05, 0.10, 0.20)
+
+__all__ = ["rebalance", "tradeoff_curve", "forced_moved_potential", "read_hires",
+           "MOVE_PENALTY", "TRADEOFF_BUDGETS"]
+
+
+# --------------------------------------------------------------------------- the problem
+
+@dataclass
+class DisruptionProblem(PlanningProblem):
+    """A PlanningProblem whose disruption also counts ``move_penalty`` per moved account.
+
+    ``budget_counts_moves`` puts the penalty into the budget row too (step 2 of the module
+    docstring), so the cap on step 1's optimum also caps the number of moves.
+    """
+
+    move_penalty: float = 0.0
+    budget_counts_moves: bool = False
+
+    def as_plain(self) -> PlanningProblem:
+        """The same problem without the move penalty (real potential everywhere)."""
+        return PlanningProblem(**{f.name: getattr(self, f.name) for f in fields(PlanningProblem)})
+
+    def moved_count_block(self, units: np.ndarray) -> np.ndarray:
+        """Accounts of unit u that change owner if u goes to rep j, (len(units), J)."""
+        out = np.zeros((len(units), self.n_reps))
+        for row, u in enumerate(units):
+            members = self.unit_members[u]
+            out[row, :] = len(members)
+            owners = self.current_rep[members]
+            np.add.at(out[row], owners[owners >= 0], -1.0)
+        return out
+
+    def moved_potential_block(self, units: np.ndarray) -> np.ndarray:
+        moved = super().moved_potential_block(units)
+        if self.budget_counts_moves and self.move_penalty:
+            moved = moved + self.move_penalty * self.moved_count_block(units)
+        return moved
+
+    def cost_block(self, units: np.ndarray) -> np.ndarray:
+        # with budget_counts_moves the penalty is already inside moved_potential_block
+        cost = super().cost_block(units)
+        if self.disruption_weight and self.move_penalty and not self.budget_counts_moves:
+            cost = cost + self.disruption_weight * self.move_penalty * \
+                self.moved_count_block(units)
+        return cost
+
+
+def _disruption_problem(base: PlanningProblem, move_penalty: float) -> DisruptionProblem:
+    values = {f.name: getattr(base, f.name) for f in fields(PlanningProblem)}
+    return DisruptionProblem(**values, move_penalty=move_penalty)
+
+
+def forced_moved_potential(problem: PlanningProblem) -> float:
+    """Potential that must change owner whatever the plan: for each unit, the least it moves
+    over the reps it may go to (all of it when its owner leaves; 0 when the owner may keep it)."""
+    forced = 0.0
+    for units in problem.unit_blocks():
+        allowed = problem.allowed_block(units)
+        moved = np.where(allowed, PlanningProblem.moved_potential_block(problem, units), np.inf)
+        least = moved.min(axis=1)
+        forced += float(least[np.isfinite(least)].sum())
+    return forced
+
+
+# --------------------------------------------------------------------------- inputs
+
+def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.DataFrame | None:
+    """New reps, read and validated like a reps file; a blank or missing status is ``new``."""
+    if isinstance(hires, pd.DataFrame):
+        name = "hires (in memory)"
+        raw = _as_text(hires, name)
+    else:
+        name = str(hires)
+        raw = read_table(hires, problems)
+        if raw is None:
+            return None
+    frame = canonical_columns(raw, REP_ALIASES, name, problems)
+    if "status" not in frame.columns:
+        frame["status"] = "new"
+    else:
+        frame["status"] = frame["status"].where(frame["status"].astype(str).str.strip() != "",
+                                                "new")
+    reps = normalize_reps(frame, name, problems)
+    reps.attrs["file"] = name
+    return reps
+
+
+def _changed_reps(plan: Plan, hires, leaves: Iterable[str], capacities: dict[str, float],
+                  problems: ProblemList) -> pd.DataFrame:
+    reps = plan.reps.copy()
+    known = set(reps["rep_id"])
+    if hires is not None:
+        new = read_hires(hires, problems)
+        if new is not None:
+            clash = sorted(set(new["rep_id"].dropna()) & known)
+            for rep_id in clash:
+                problems.add(new.attrs.get("file", "hires"), f"rep {rep_id} is already in the "
+                             "plan", column="rep_id", fix="give the hire a new rep_id")
+            reps = pd.concat([reps, new], ignore_index=True)
+    known = set(reps["rep_id"])
+    for rep_id in leaves:
+        if rep_id not in known:
+            problems.add("--leave", f"rep {rep_id} is not in the plan",
+                         fix=f"use one of {', '.join(sorted(map(str, known))[:10])}")
+    reps.loc[reps["rep_id"].isin(list(leaves)), "status"] = "leaving"
+    for rep_id, capacity in capacities.items():
+        if rep_id not in known:
+            problems.add("--capacity", f"rep {rep_id} is not in the plan (or the hires)",
+                         fix="check the rep_id")
+            continue
+        if not (isinstance(capacity, (int, float)) and math.isfinite(capacity) and capacity > 0):
+            problems.add("--capacity", f"capacity of {rep_id} must be a number above 0, "
+                         f"got {capacity!r}", fix="e.g. --capacity R07=0.5")
+            continue
+        reps.loc[reps["rep_id"] == rep_id, "capacity"] = float(capacity)
+    return reps
+
+
+def rebalanced_data(plan: Plan, hires=None, leaves: Iterable[str] = (),
+                    capacities: dict[str, float] | None = None,
+                    max_moved_share: float | None = None) -> ScenarioData:
+    """The plan's data with today's owners := the plan's reps, and the changes applied."""
+    problems = ProblemList()
+    leaves = [str(r) for r in leaves]
+    reps = _changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
+    if max_moved_share is not None and not 0.0 <= max_moved_share <= 1.0:
+        problems.add("--max-moved-share", f"must be between 0 and 1, got {max_moved_share}")
+    problems.raise_if_any()
+    accounts = plan.accounts.copy()
+    owner = plan.rep_of_account
+    accounts["current_rep_id"] = accounts["account_id"].map(owner).astype(object)
+    accounts = accounts.where(accounts.notna(), None)
+    accounts.attrs = {}
+    settings = plan.scenario
+    constraints = settings.constraints
+    if max_moved_share is not None:
+        constraints = constraints.model_copy(update={"max_moved_share": max_moved_share})
+    name = settings.name if settings.name.endswith("-rebalanced") else \
+        f"{settings.name}-rebalanced"
+    settings = settings.model_copy(update={"name": name, "constraints": constraints})
+    data = load_data(settings, accounts=accounts, reps=reps, regions=plan.regions)
+    files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
+    return ScenarioData(settings=settings, accounts=data.accounts, reps=data.reps,
+                        regions=data.regions, files=files)
+
+
+# --------------------------------------------------------------------------- the solve
+
+@dataclass
+class _Steps:
+    result: AssignmentResult
+    disruption: dict
+    phases: list[dict]
+
+
+def _solve_lexicographic(problem: DisruptionProblem, settings: SolveSettings,
+                         weighted: bool, say: Callable[[str], None]) -> _Steps:
+    started = time.perf_counter()
+    n_accounts = len(problem.account_ids)
+    eps = problem.move_penalty
+    travel_weight = problem.travel_weight or 1.0
+    # step 1: least disruption (potential + eps per move) within the bands and the budget
+    first = replace(problem, travel_weight=0.0, disruption_weight=1.0)
+    first_settings = replace(settings, time_limit=settings.time_limit * 0.5,
+                             gap=min(settings.gap, DISRUPTION_GAP))
+    say("step 1: least disruption")
+    least = solve_assignment(first, first_settings, progress=say)
+    # every plan moves the forced potential, and at least LB - eps * N (module docstring)
+    real_bound = max(forced_moved_potential(problem.as_plain()),
+                     least.lower_bound - eps * n_accounts, 0.0)
+    say(f"least disruption {least.objective:,.1f} (proven bound {least.lower_bound:,.1f})")
+    # step 2: travel, with disruption held at step 1's value (or the scenario's weights)
+    remaining = max(1.0, settings.time_limit - (time.perf_counter() - started))
+    if weighted:
+        second = replace(problem, travel_weight=problem.travel_weight)
+    else:
+        cap = least.objective * (1.0 + DISRUPTION_SLACK) + 0.5 * eps
+        second = replace(problem, travel_weight=travel_weight, disruption_weight=0.0,
+                         budget_counts_moves=True, max_moved_potential=cap)
+    say("step 2: travel" + (" and disruption (scenario weights)" if weighted else
+                            " at that disruption"))
+    try:
+        result = solve_assignment(second, replace(settings, time_limit=remaining), progress=say)
+        budget = problem.max_moved_potential
+        if budget is not None and \
+                PlanningProblem.moved_potential_of(problem, result.unit_rep) > budget + 1e-6:
+            raise ValueError("step 2 exceeded the budget")
+    except (ValueError, InfeasibleError, SolverError) as error:
+        # step 1's plan meets every rule, so a failed or over-budget step 2 falls back to it
+        say(f"step 2 gave no better plan ({error}); keeping step 1's plan")
+        result = least
+    disruption = {
+        "mode": "weighted" if weighted else "lexicographic",
+        "move_penalty": eps,
+        "least_disruption_objective": least.objective,
+        "least_disruption_lower_bound": least.lower_bound,
+        "bound": real_bound,
+        "step1_status": least.status,
+    }
+    phases = [{"step": "least disruption", **{k: v for k, v in vars(least).items()
+                                              if k not in ("unit_rep", "phases")}},
+              {"step": "travel", **{k: v for k, v in vars(result).items()
+                                    if k not in ("unit_rep", "phases")}}]
+    return _Steps(result=result, disruption=disruption, phases=phases)
+
+
+def _move_reasons(moves: pd.DataFrame, data: ScenarioData, metrics: list[str],
+                  tolerances: dict[str, float]) -> pd.Series:
+    """The rule of the module docstring: leaving rep / balance / travel."""
+    if moves.empty:
+        return pd.Series([], dtype=object)
+    before = assignment_frame(data.accounts, data.reps,
+                              data.accounts.set_index("account_id")["current_rep_id"])
+    old = territory_frame(before, data.accounts, data.reps, metrics).set_index("rep_id")
+    out_of_band = pd.Series(False, index=old.index)
+    for metric in metrics:
+        deviation = old[f"{metric}_deviation"].astype(float).abs()
+        out_of_band |= deviation.fillna(0.0) > tolerances[metric] + 1e-9
+    leaving = set(data.reps.loc[data.reps["status"] == "leaving", "rep_id"])
+    reasons = []
+    for from_rep, to_rep in zip(moves["from_rep"], moves["to_rep"]):
+        if from_rep in leaving:
+            reasons.append("leaving rep")
+        elif out_of_band.get(from_rep, False) or out_of_band.get(to_rep, False):
+            reasons.append("balance")
+        else:
+            reasons.append("travel")
+    return pd.Series(reasons, index=moves.index, dtype=object)
+
+
+def moves_frame(assignments: pd.DataFrame, data: ScenarioData) -> pd.DataFrame:
+    """moves.csv: account_id, name, from_rep, to_rep, potential, workload, reason."""
+    moved = assignments[assignments["moved"].astype(bool)]
+    moves = pd.DataFrame({
+        "account_id": moved["account_id"].to_numpy(),
+        "name": moved["name"].to_numpy(),
+        "from_rep": moved["previous_rep_id"].to_numpy(),
+        "to_rep": moved["rep_id"].to_numpy(),
+        "potential": moved["potential"].to_numpy(float),
+        "workload": moved["workload"].to_numpy(float),
+    })
+    metrics = [rule.metric for rule in data.settings.balance]
+    tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
+    moves["reason"] = _move_reasons(moves, data, metrics, tolerances).to_numpy()
+    return moves
+
+
+def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None = None,
+              leaves: Iterable[str] = (), capacities: dict[str, float] | None = None, *,
+              max_moved_share: float | None = None, time_limit: float | None = None,
+              tradeoff: bool | list[float] | None = None,
+              progress: Callable[[str], None] | None = None) -> Plan:
+    """Re-balance ``plan`` after hires, departures and capacity changes.
+
+    Returns a new Plan whose ``extra_files`` hold ``moves.csv`` (and ``tradeoff.csv`` when
+    ``tradeoff`` is True or a list of budget shares). Raises InputError for unknown reps or
+    bad hires (nothing solved), InfeasibleError when the changes cannot be balanced within
+    the budget (e.g. the departures alone move more potential than ``max_moved_share``).
+    """
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    if not isinstance(plan, Plan):
+        plan = Plan.read(plan)
+    leaves = [str(r) for r in leaves]
+    data = rebalanced_data(plan, hires, leaves, capacities, max_moved_share)
+    settings = data.settings
+    base = build_problem(data)
+    total_potential = float(base.account_potential.sum())
+    n_accounts = max(len(base.account_ids), 1)
+    eps = MOVE_PENALTY * (total_potential / n_accounts if total_potential > 0 else 1.0)
+    problem = _disruption_problem(base, eps)
+    solve_settings = SolveSettings.from_scenario(settings.solver, time_limit=time_limit)
+    weighted = float(settings.objective.disruption) > 0
+    steps = _solve_lexicographic(problem, solve_settings, weighted, say)
+    result = steps.result
+
+    rep_of_unit = base.rep_ids[result.unit_rep]
+    rep_of_account = pd.Series(rep_of_unit[base.account_unit], index=base.account_ids)
+    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
+    metrics = [rule.metric for rule in settings.balance]
+    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
+    numbers = kpis(assignments, territories, data.accounts, settings.balance)
+    forced = forced_moved_potential(base)
+    moved = numbers["disruption"]["moved_potential"]
+    numbers["disruption"].update(
+        steps.disruption,
+        gap=max(0.0, (moved - steps.disruption["bound"]) / max(moved, 1e-9)) if moved else 0.0,
+        forced_potential=round(forced, 6),
+        forced_share=round(forced / total_potential, 6) if total_potential else 0.0,
+        budget_potential=base.max_moved_potential,
+        max_moved_share=settings.constraints.max_moved_share,
+    )
+    summary = {
+        "scenario": settings.name,
+        "status": result.status,
+        "objective": result.objective,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        **numbers,
+        "solver": {"name": settings.solver.name, "seconds": round(time.perf_counter() - started,
+                                                                  3),
+                   "time_limit": solve_settings.time_limit, "gap_target": solve_settings.gap,
+                   "steps": steps.phases},
+        "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
+        "objective_weights": settings.objective.model_dump(),
+        "rebalance": {"from_plan": plan.scenario.name, "leaving": leaves,
+                      "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+                      "capacities": dict(capacities or {})},
+        "version": __version__,
+        "total_seconds": None,
+    }
+    made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps, regions=data.regions,
+                assignments=assignments, territories=territories, summary=summary,
+                files=dict(data.files))
+    made.extra_files["moves.csv"] = moves_frame(assignments, data)
+    if settings.quota is not None:
+        apply_quotas(made, settings.quota)
+    if tradeoff:
+        budgets = list(TRADEOFF_BUDGETS) if tradeoff is True else [float(b) for b in tradeoff]
+        curve = tradeoff_curve(base, budgets, solve_settings, progress=say)
+        made.extra_files["tradeoff.csv"] = curve
+        summary["tradeoff"] = curve.to_dict("records")
+    summary["total_seconds"] = round(time.perf_counter() - started, 3)
+    return made
+
+
+# --------------------------------------------------------------------------- trade-off
+
+def balance_deviation_rows(model: AssignmentModel, problem: PlanningProblem,
+                           z: pulp.LpVariable) -> None:
+    """For every balance metric m and rep j with target T[m, j] > 0:
+    ``sum_u a[m, u, j] x[u, j] - T[m, j] z <= T[m, j]``   (deviation_above[m, j])
+    ``sum_u a[m, u, j] x[u, j] + T[m, j] z >= T[m, j]``   (deviation_below[m, j])
+    i.e. ``|load - T| <= z T``: z is at least every rep's relative deviation on every metric."""
+    pairs = model.pairs
+    for m, metric in enumerate(problem.metrics):
+        for j, rep_id in enumerate(problem.rep_ids):
+            target = float(problem.target[m, j])
+            if target <= 0:
+                continue
+            positions = np.flatnonzero(pairs.rep == j).tolist()
+            terms = [(model.x[p], float(pairs.load[m, p])) for p in positions
+                     if pairs.load[m, p] != 0.0]
+            tag = f"[{safe_name(metric)},{safe_name(rep_id)}]"
+            above = pulp.LpAffineExpression(terms + [(z, -target)])
+            model.lp.addConstraint(pulp.LpConstraint(above, pulp.LpConstraintLE,
+                                                     name=f"deviation_above{tag}", rhs=target))
+            below = pulp.LpAffineExpression(terms + [(z, target)])
+            model.lp.addConstraint(pulp.LpConstraint(below, pulp.LpConstraintGE,
+                                                     name=f"deviation_below{tag}", rhs=target))
+
+
+def build_tradeoff_model(problem: PlanningProblem, pairs, budget: float
+                         ) -> tuple[AssignmentModel, pulp.LpVariable]:
+    """minimise z subject to assign_once, balance_deviation_rows and the disruption budget."""
+    lp = pulp.LpProblem("balance_tradeoff", pulp.LpMinimize)
+    model = AssignmentModel(lp=lp, pairs=pairs,
+                            x=assignment_variables(lp, problem, pairs, False))
+    z = lp.add_variable("largest_deviation", 0)
+    lp.setObjective(pulp.LpAffineExpression([(z, 1.0)]))
+    assign_once_rows(model, problem, np.arange(problem.n_units))
+    balance_deviation_rows(model, problem, z)
+    disruption_budget_row(model, budget)
+    return model, z
+
+
+def _largest_deviation(problem: PlanningProblem, pairs, chosen: np.ndarray) -> float:
+    load = np.zeros((problem.n_metrics, problem.n_reps))
+    for m in range(problem.n_metrics):
+        np.add.at(load[m], pairs.rep[chosen], pairs.load[m, chosen])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.where(problem.target > 0, np.abs(load - problem.target) / problem.target,
+                             0.0)
+    return float(deviation.max(initial=0.0))
+
+
+def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: SolveSettings,
+                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """tradeoff.csv: moved_share_budget, moved_share, max_deviation, bound, gap, status.
+
+    Budgets below the share the departures force are reported ``infeasible`` without a solve.
+    The forced share itself is always one of the points (the least disruption possible).
+    """
+    say = progress or (lambda message: None)
+    total = float(problem.account_potential.sum())
+    forced = forced_moved_potential(problem)
+    forced_share = forced / total if total > 0 else 0.0
+    shares = sorted({round(float(b), 9) for b in budgets} | {round(forced_share, 9)})
+    pairs = all_allowed_pairs(problem)
+    feasible = [s for s in shares if s >= forced_share - 1e-9]
+    per_budget = max(2.0, settings.time_limit / max(len(feasible), 1))
+    rows = []
+    previous: np.ndarray | None = None
+    previous_value = math.inf
+    for share in shares:
+        if share < forced_share - 1e-9:
+            rows.append({"moved_share_budget": share, "moved_share": None,
+                         "max_deviation": None, "bound": None, "gap": None,
+                         "status": "infeasible (departures alone move "
+                                   f"{forced_share:.2%} of potential)"})
+            continue
+        # a hair above the share, so the forced point is not lost to rounding
+        # (the forced share is rounded to 9 digits in the table, never below the forced moves)
+        budget = max(share * total, forced) * (1 + 1e-9) + 1e-9 if total > 0 else None
+        model, z = build_tradeoff_model(problem, pairs, budget)
+        if previous is not None:
+            for var, on in zip(model.x, previous.tolist()):
+                var.setInitialValue(1.0 if on else 0.0)
+            z.setInitialValue(previous_value)
+        outcome = run(model, settings, mip=True, time_limit=per_budget, gap=settings.gap,
+                      warm_start=previous is not None)
+        status = outcome.status
+        chosen = None
+        if outcome.has_solution:
+            values = model.values()
+            chosen = np.zeros(len(pairs), dtype=bool)
+            order = np.lexsort((-values, pairs.unit))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
+            chosen[order[first]] = True
+        value = _largest_deviation(problem, pairs, chosen) if chosen is not None else math.inf
+        if previous is not None and value > previous_value + 1e-12:
+            # the smaller budget's plan is feasible here too and better: keep it
+            chosen, value = previous, previous_value
+            status = f"{status} (plan of the smaller budget kept)"
+        if chosen is None:
+            rows.append({"moved_share_budget": share, "moved_share": None,
+                         "max_deviation": None, "bound": outcome.bound, "gap": None,
+                         "status": status})
+            continue
+        moved = float(pairs.moved[chosen].sum())
+        bound = min(outcome.bound, value) if outcome.bound is not None else None
+        gap = (value - bound) / max(value, 1e-9) if bound is not None and value > 0 else 0.0
+        rows.append({"moved_share": round(moved / total, 6) if total > 0 else 0.0,
+                     "moved_share_budget": share, "max_deviation": round(value, 6),
+                     "bound": None if bound is None else round(max(bound, 0.0), 6),
+                     "gap": round(max(gap, 0.0), 6), "status": status})
+        say(f"trade-off: budget {share:.1%} -> largest deviation {value:.2%}")
+        previous, previous_value = chosen, value
+    columns = ["moved_share_budget", "moved_share", "max_deviation", "bound", "gap", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
