@@ -1,0 +1,159 @@
+"""compare.html: two plans side by side.
+
+Top: the two territory maps in folium's DualMap, so pan and zoom stay synchronised (Leaflet.Sync,
+inlined by report/offline.py like every other script, so the page works with no internet).
+Each side is the plan's own territory map from report/maps.py, moved onto its half of the
+DualMap. Below: the KPI table (A, B, B - A), each rep's gains and losses, and the accounts
+that changed owner.
+
+Every string that comes from the data (IDs, names, scenario names, metric names) goes through
+``html.escape`` before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import pandas as pd
+from branca.element import Element
+from folium.plugins import DualMap
+
+from territory_planner.report.offline import make_offline
+
+__all__ = ["compare_html", "MAX_MOVE_ROWS"]
+
+MAX_MOVE_ROWS = 2000  # beyond this the page lists the first rows; moves.csv has them all
+MAP_TOP_PX = 64
+MAP_HEIGHT_PX = 620
+
+
+def _esc(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _number(value: Any, percent: bool = False, signed: bool = False) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+    if math.isnan(number):
+        return "&ndash;"
+    sign = "+" if signed and number > 0 else ""
+    if percent:
+        return f"{sign}{number:.2%}"
+    if abs(number) >= 1000 or number == int(number):
+        return f"{sign}{number:,.0f}"
+    return f"{sign}{number:,.3f}"
+
+
+def _move_children(source, target) -> None:
+    """Re-parent every layer, control and panel of a finished folium Map onto ``target``."""
+    for key, child in list(source._children.items()):
+        target.add_child(child, name=key)
+    source._children.clear()
+
+
+def _kpi_rows(kpis: pd.DataFrame) -> str:
+    rows = []
+    for record in kpis.to_dict("records"):
+        metric = str(record["metric"])
+        percent = metric.startswith(("largest deviation", "quota fairness"))
+        rows.append(f"<tr><td class='tp-l'>{_esc(metric)}</td>"
+                    f"<td>{_number(record['a'], percent)}</td>"
+                    f"<td>{_number(record['b'], percent)}</td>"
+                    f"<td>{_number(record['delta'], percent, signed=True)}</td></tr>")
+    return ("<table><thead><tr><th class='tp-l'>KPI</th><th>A</th><th>B</th>"
+            "<th>B &minus; A</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _lost(count: Any) -> str:
+    return "&minus;" + _number(count) if count else "0"
+
+
+def _rep_rows(changes: pd.DataFrame) -> str:
+    load_columns = [c for c in changes.columns if c.endswith(("_a", "_b"))
+                    and c not in ("accounts_a", "accounts_b")]
+    head = ("<tr><th class='tp-l'>rep</th><th class='tp-l'>name</th><th>accounts A</th>"
+            "<th>accounts B</th><th>gained</th><th>lost</th>"
+            + "".join(f"<th>{_esc(c[:-2])} {_esc(c[-1].upper())}</th>" for c in load_columns)
+            + "</tr>")
+    rows = []
+    for record in changes.to_dict("records"):
+        cells = [f"<td class='tp-l'>{_esc(record['rep_id'])}</td>",
+                 f"<td class='tp-l'>{_esc(record['name'])}</td>",
+                 f"<td>{_number(record['accounts_a'])}</td>",
+                 f"<td>{_number(record['accounts_b'])}</td>",
+                 f"<td class='tp-gain'>{_number(record['gained'], signed=True)}</td>",
+                 f"<td class='tp-loss'>{_lost(record['lost'])}</td>"]
+        cells += [f"<td>{_number(record[c])}</td>" for c in load_columns]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>"
+
+
+def _move_rows(moves: pd.DataFrame) -> str:
+    shown = moves.head(MAX_MOVE_ROWS)
+    rows = [f"<tr><td class='tp-l'>{_esc(r['account_id'])}</td>"
+            f"<td class='tp-l'>{_esc(r['name'])}</td>"
+            f"<td class='tp-l'>{_esc(r['rep_a'])}</td><td class='tp-l'>{_esc(r['rep_b'])}</td>"
+            f"<td>{_number(r['potential'])}</td><td>{_number(r['workload'])}</td></tr>"
+            for r in shown.to_dict("records")]
+    note = ""
+    if len(moves) > len(shown):
+        note = (f"<p class='tp-note'>first {len(shown):,} of {len(moves):,} accounts; "
+                "moves.csv lists them all</p>")
+    if not len(moves):
+        return "<p>No account changes owner.</p>"
+    return ("<table><thead><tr><th class='tp-l'>account</th><th class='tp-l'>name</th>"
+            "<th class='tp-l'>rep in A</th><th class='tp-l'>rep in B</th><th>potential</th>"
+            "<th>workload</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + note)
+
+
+def compare_html(comparison, tiles: str | None = None) -> str:
+    """The standalone compare.html of a :class:`territory_planner.compare.Comparison`."""
+    dual = DualMap(tiles=None, control_scale=True, maxZoom=18)
+    for side, made in ((dual.m1, comparison.plan_a), (dual.m2, comparison.plan_b)):
+        _move_children(made.map(tiles=tiles), side)
+    figure = dual.get_root()
+    label_a, label_b = _esc(comparison.label_a), _esc(comparison.label_b)
+    figure.title = f"Compare {label_a} and {label_b}"
+    m1, m2 = dual.m1.get_name(), dual.m2.get_name()
+    figure.header.add_child(Element(f"""<style>
+html, body {{ height: auto !important; overflow: auto !important; margin: 0;
+  font: 13px/1.4 "Helvetica Neue", Arial, Helvetica, sans-serif; }}
+#{m1}, #{m2} {{ top: {MAP_TOP_PX}px !important; height: {MAP_HEIGHT_PX}px !important;
+  background: #eef2f5; }}
+#{m1} {{ border-right: 2px solid #444; box-sizing: border-box; }}
+.tp-compare-head {{ position: absolute; top: 0; left: 0; right: 0; height: {MAP_TOP_PX}px;
+  display: flex; align-items: center; padding: 0 12px; box-sizing: border-box;
+  border-bottom: 1px solid #ccc; }}
+.tp-compare-head h1 {{ font-size: 16px; margin: 0; flex: 1; }}
+.tp-side {{ width: 50%; font-weight: 600; }}
+.tp-compare-body {{ position: absolute; top: {MAP_TOP_PX + MAP_HEIGHT_PX + 12}px; left: 0;
+  right: 0; padding: 0 16px 24px; }}
+.tp-compare-body h2 {{ font-size: 15px; margin: 18px 0 6px; }}
+.tp-compare-body table {{ border-collapse: collapse; }}
+.tp-compare-body th, .tp-compare-body td {{ padding: 2px 8px; text-align: right;
+  border-bottom: 1px solid #e3e3e3; white-space: nowrap; }}
+.tp-compare-body th {{ border-bottom: 1px solid #999; }}
+.tp-compare-body .tp-l {{ text-align: left; }}
+.tp-gain {{ color: #1a7f37; }} .tp-loss {{ color: #c62828; }} .tp-note {{ color: #555; }}
+</style>"""))
+    moved = comparison.moves
+    body = f"""
+<div class="tp-compare-head">
+  <div class="tp-side">A: {label_a}</div><div class="tp-side">B: {label_b}</div>
+</div>
+<div class="tp-compare-body">
+  <h2>KPIs</h2>
+  {_kpi_rows(comparison.kpis)}
+  <h2>Gains and losses per rep</h2>
+  {_rep_rows(comparison.rep_changes)}
+  <h2>Accounts that change owner ({len(moved):,})</h2>
+  {_move_rows(moved)}
+</div>"""
+    figure.html.add_child(Element(body))
+    return make_offline(dual)
