@@ -8,6 +8,8 @@ PuLP 3 (Python 3.11, CBC deprecated) and PuLP 4 (CBC removed) both work.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import pulp
@@ -44,6 +46,30 @@ class WarmStartHiGHS(pulp.HiGHS):
         super().callSolver(lp)
 
 
+_BANNER_SILENCED = False
+
+
+def _silence_highs_banner() -> None:
+    """HiGHS prints its copyright banner on stdout when the first ``Highs()`` of a process is
+    made, before any option can turn output off; that would mix into CLI output and piped
+    CSV. Make that first instance once with file descriptor 1 pointed at /dev/null."""
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        return
+    _BANNER_SILENCED = True
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def solver_name(name: str) -> str:
     """Canonical PuLP solver class name for a user-facing name (case-insensitive)."""
     return _ALIASES.get(name.lower(), name)
@@ -56,6 +82,8 @@ def make_solver(name: str = "highs", *, mip: bool = True, time_limit: float | No
     """A configured PuLP solver. Raises SolverError naming the available ones if missing."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
+        if not msg:
+            _silence_highs_banner()
         solver = WarmStartHiGHS(mip=mip, msg=msg, timeLimit=time_limit, gapRel=gap,
                                 gapAbs=gap_abs, threads=threads, random_seed=int(seed),
                                 warm_start=warm_start)
