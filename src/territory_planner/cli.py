@@ -325,8 +325,11 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
     comparison.write(out, force=force, tiles=tiles)
     click.echo(f"A: {comparison.label_a}   B: {comparison.label_b}")
     for row in comparison.kpis.to_dict("records"):
-        click.echo(f"  {row['metric']}: {row['a']:,.4g} -> {row['b']:,.4g} "
-                   f"({row['delta']:+,.4g})")
+        shares = row["metric"].startswith(("largest deviation", "quota fairness"))
+        number = "{:.2%}" if shares else "{:,.1f}"
+        delta = "{:+.2%}" if shares else "{:+,.1f}"
+        click.echo(f"  {row['metric']}: {number.format(row['a'])} -> "
+                   f"{number.format(row['b'])} ({delta.format(row['delta'])})")
     click.echo(f"  {len(comparison.moves)} accounts change owner")
     click.echo(f"written: {out}")
     click.echo(f"  page: {out / 'compare.html'}")

@@ -67,6 +67,10 @@ class Comparison:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
                                         dir=out.parent))
         try:
+            # mkdtemp makes the folder private (0700); the comparison is an ordinary folder
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)
             write_csv(self.moves, staging / "moves.csv")
             write_csv(self.kpis, staging / "kpis.csv")
             write_csv(self.rep_changes, staging / "rep_changes.csv")

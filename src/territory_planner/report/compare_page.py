@@ -140,6 +140,8 @@ html, body {{ height: auto !important; overflow: auto !important; margin: 0;
   border-bottom: 1px solid #e3e3e3; white-space: nowrap; }}
 .tp-compare-body th {{ border-bottom: 1px solid #999; }}
 .tp-compare-body .tp-l {{ text-align: left; }}
+/* each map's own loads panel would cover half the map: the tables below carry the loads */
+.tp-panel {{ display: none !important; }}
 .tp-gain {{ color: #1a7f37; }} .tp-loss {{ color: #c62828; }} .tp-note {{ color: #555; }}
 </style>"""))
     moved = comparison.moves
