@@ -411,7 +411,8 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
         apply_quotas(made, settings.quota)
     if tradeoff:
         budgets = list(TRADEOFF_BUDGETS) if tradeoff is True else [float(b) for b in tradeoff]
-        curve = tradeoff_curve(base, budgets, solve_settings, progress=say)
+        curve = tradeoff_curve(base, budgets, solve_settings, progress=say,
+                               start=result.unit_rep)
         made.extra_files["tradeoff.csv"] = curve
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
@@ -469,11 +470,15 @@ def _largest_deviation(problem: PlanningProblem, pairs, chosen: np.ndarray) -> f
 
 
 def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: SolveSettings,
-                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                   progress: Callable[[str], None] | None = None,
+                   start: np.ndarray | None = None) -> pd.DataFrame:
     """tradeoff.csv: moved_share_budget, moved_share, max_deviation, bound, gap, status.
 
     Budgets below the share the departures force are reported ``infeasible`` without a solve.
     The forced share itself is always one of the points (the least disruption possible).
+    ``start`` (rep position per unit, e.g. the re-balanced plan) is a known plan: from the
+    first budget it fits, it warm-starts the solve and is kept when the solve ends worse.
+    Each solve gets ``settings.time_limit`` / (number of budgets solved), at least 2 s.
     """
     say = progress or (lambda message: None)
     total = float(problem.account_potential.sum())
@@ -483,9 +488,18 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
     pairs = all_allowed_pairs(problem)
     feasible = [s for s in shares if s >= forced_share - 1e-9]
     per_budget = max(2.0, settings.time_limit / max(len(feasible), 1))
+    seed = seed_moved = None
+    seed_value = math.inf
+    if start is not None:
+        seed = pairs.rep == np.asarray(start)[pairs.unit]
+        if int(seed.sum()) == problem.n_units:
+            seed_moved = float(pairs.moved[seed].sum())
+            seed_value = _largest_deviation(problem, pairs, seed)
+        else:  # the plan uses a pair the rules forbid: not a valid start
+            seed = None
     rows = []
-    previous: np.ndarray | None = None
-    previous_value = math.inf
+    incumbent: np.ndarray | None = None   # best plan known within the current budget
+    incumbent_value = math.inf
     for share in shares:
         if share < forced_share - 1e-9:
             rows.append({"moved_share_budget": share, "moved_share": None,
@@ -496,13 +510,16 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
         # a hair above the share, so the forced point is not lost to rounding
         # (the forced share is rounded to 9 digits in the table, never below the forced moves)
         budget = max(share * total, forced) * (1 + 1e-9) + 1e-9 if total > 0 else None
+        if seed is not None and seed_value < incumbent_value and (
+                budget is None or seed_moved <= budget):
+            incumbent, incumbent_value = seed, seed_value
         model, z = build_tradeoff_model(problem, pairs, budget)
-        if previous is not None:
-            for var, on in zip(model.x, previous.tolist()):
+        if incumbent is not None:
+            for var, on in zip(model.x, incumbent.tolist()):
                 var.setInitialValue(1.0 if on else 0.0)
-            z.setInitialValue(previous_value)
+            z.setInitialValue(incumbent_value)
         outcome = run(model, settings, mip=True, time_limit=per_budget, gap=settings.gap,
-                      warm_start=previous is not None)
+                      warm_start=incumbent is not None)
         status = outcome.status
         chosen = None
         if outcome.has_solution:
@@ -513,10 +530,10 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
             first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
             chosen[order[first]] = True
         value = _largest_deviation(problem, pairs, chosen) if chosen is not None else math.inf
-        if previous is not None and value > previous_value + 1e-12:
-            # the smaller budget's plan is feasible here too and better: keep it
-            chosen, value = previous, previous_value
-            status = f"{status} (plan of the smaller budget kept)"
+        if incumbent is not None and value > incumbent_value + 1e-12:
+            # a plan known to fit this budget is better: keep it (the curve stays monotone)
+            chosen, value = incumbent, incumbent_value
+            status = f"{status} (better known plan kept)"
         if chosen is None:
             rows.append({"moved_share_budget": share, "moved_share": None,
                          "max_deviation": None, "bound": outcome.bound, "gap": None,
@@ -525,12 +542,12 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
         moved = float(pairs.moved[chosen].sum())
         bound = min(outcome.bound, value) if outcome.bound is not None else None
         gap = (value - bound) / max(value, 1e-9) if bound is not None and value > 0 else 0.0
-        rows.append({"moved_share": round(moved / total, 6) if total > 0 else 0.0,
-                     "moved_share_budget": share, "max_deviation": round(value, 6),
+        rows.append({"moved_share_budget": share,
+                     "moved_share": round(moved / total, 6) if total > 0 else 0.0,
+                     "max_deviation": round(value, 6),
                      "bound": None if bound is None else round(max(bound, 0.0), 6),
                      "gap": round(max(gap, 0.0), 6), "status": status})
         say(f"trade-off: budget {share:.1%} -> largest deviation {value:.2%}")
-        previous, previous_value = chosen, value
+        incumbent, incumbent_value = chosen, value
     columns = ["moved_share_budget", "moved_share", "max_deviation", "bound", "gap", "status"]
     return pd.DataFrame(rows, columns=columns)
-
