@@ -82,8 +82,21 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, fixed float format)."""
-    neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n")
+    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, fixed float format).
+
+    A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
+    the csv module does not quote a lone CR, and a reader would split the row there.
+    """
+    safe = neutralise_formulas(frame)
+    for column in safe.columns:
+        if not (pd.api.types.is_numeric_dtype(safe[column])
+                or pd.api.types.is_bool_dtype(safe[column])):
+            text = safe[column].astype(object)
+            has_cr = text.map(lambda v: isinstance(v, str) and "\r" in v)
+            if has_cr.any():
+                safe[column] = text.where(~has_cr, text.astype(str).str.replace(
+                    "\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False))
+    safe.to_csv(path, index=False, lineterminator="\n")
 
 
 def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...]) -> pd.DataFrame:
