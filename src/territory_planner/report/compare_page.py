@@ -114,7 +114,8 @@ def _move_rows(moves: pd.DataFrame) -> str:
 
 def compare_html(comparison, tiles: str | None = None) -> str:
     """The standalone compare.html of a :class:`territory_planner.compare.Comparison`."""
-    dual = DualMap(tiles=None, control_scale=True, maxZoom=18)
+    # fractional zoom: a half-width map of a country otherwise snaps to half its size
+    dual = DualMap(tiles=None, control_scale=True, maxZoom=18, zoom_snap=0.25)
     for side, made in ((dual.m1, comparison.plan_a), (dual.m2, comparison.plan_b)):
         _move_children(made.map(tiles=tiles), side)
     figure = dual.get_root()
