@@ -335,5 +335,72 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
     click.echo(f"  page: {out / 'compare.html'}")
 
 
+def _print_bases(made, out: Path) -> None:
+    summary = made.summary
+    click.echo(f"bases for '{summary['scenario']}': {summary['locate']['count']} chosen among "
+               f"{summary['inputs']['candidate_sites']:,} candidate sites, {summary['status']}")
+    click.echo(f"  travel {summary['objective']:,.1f}, proven lower bound "
+               f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}")
+    for metric, numbers in summary["balance"].items():
+        click.echo(f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+                   f"(tolerance {numbers['tolerance']:.0%})")
+    click.echo(f"written: {out} (bases.csv lists the chosen sites)")
+
+
+@main.command(name="locate")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="number of bases (default: the scenario's locate.count)")
+@click.option("--candidates", default=None,
+              help="accounts | reps | PATH.csv with site_id,lat,lon (default: scenario's)")
+@plan_options
+@guarded
+def locate_command(scenario: Path, count, candidates, out: Path, time_limit, gap, solver,
+                   force, tiles, quiet) -> None:
+    """Choose home bases for SCENARIO and assign accounts to them (a plan folder)."""
+    from .headcount import locate
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        made = locate(scenario, count, candidates=candidates, time_limit=time_limit, gap=gap,
+                      solver=solver, progress=reporter)
+        made.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    _print_bases(made, out)
+
+
+@main.command(name="headcount")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--max-distance", "max_distance", type=click.FloatRange(min=0, min_open=True),
+              default=None, help="km from base to any of its accounts")
+@click.option("--max-load", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="most workload one rep may carry")
+@click.option("--candidates", default=None, help="accounts | reps | PATH.csv")
+@plan_options
+@guarded
+def headcount_command(scenario: Path, max_distance, max_load, candidates, out: Path,
+                      time_limit, gap, solver, force, tiles, quiet) -> None:
+    """Smallest number of reps for which SCENARIO's bands (and limits) can be met."""
+    from .headcount import headcount
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        found = headcount(scenario, max_distance_km=max_distance, max_load=max_load,
+                          candidates=candidates, time_limit=time_limit, gap=gap,
+                          solver=solver, progress=reporter)
+        found.plan.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    click.echo(f"smallest headcount: {found.count} (lower bound {found.lower_bound})")
+    for step in found.checked:
+        click.echo(f"  {step['count']} reps: {step['status']} ({step['seconds']:.1f} s)")
+    _print_bases(found.plan, out)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -59,6 +59,7 @@ class LocateModel:
     y: list[pulp.LpVariable]
     band_min: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
     band_max: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
+    band_scale: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
     def lp(self) -> pulp.LpProblem:
@@ -112,7 +113,9 @@ def open_band_rows(model: LocateModel, problem) -> None:
     """L[m, s] y[s] <= sum_u a[m, u, s] x[u, s] <= U[m, s] y[s] for every metric m, site s.
 
     A closed site carries nothing; an open one carries a load within its band. Infinite
-    sides (the uncapacitated p-median) are skipped.
+    sides (the uncapacitated p-median) are skipped. Each row is divided by its band's size
+    (``band_scale``) so the coefficients are near 1: loads in dollars next to 0/1 link rows
+    otherwise slow the simplex down tenfold.
     """
     by_site = dict(_groups(model.base.pairs.rep))
     for m, metric in enumerate(problem.metrics):
@@ -122,6 +125,11 @@ def open_band_rows(model: LocateModel, problem) -> None:
             terms = [(model.base.x[p], float(loads[p])) for p in positions if loads[p] != 0.0]
             tag = f"{safe_name(metric)}_band_%s[{safe_name(site_id)}]"
             lower, upper = float(problem.lower[m, s]), float(problem.upper[m, s])
+            size = max(abs(x) for x in (lower, upper, 1.0) if np.isfinite(x))
+            scale = 1.0 / size
+            terms = [(v, a * scale) for v, a in terms]
+            lower, upper = lower * scale, upper * scale
+            model.band_scale[(m, s)] = scale
             if np.isfinite(lower) and lower > 0:
                 row = pulp.LpConstraint(pulp.LpAffineExpression(terms + [(model.y[s], -lower)]),
                                         pulp.LpConstraintGE, name=tag % "min", rhs=0.0)
@@ -240,9 +248,9 @@ def _duals(problem, model: LocateModel) -> tuple[np.ndarray, np.ndarray]:
         pi_once[u] = row.pi or 0.0
     pi_band = np.zeros((problem.n_metrics, problem.n_reps))
     for (m, s), row in model.band_min.items():
-        pi_band[m, s] += row.pi or 0.0
+        pi_band[m, s] += (row.pi or 0.0) * model.band_scale[(m, s)]
     for (m, s), row in model.band_max.items():
-        pi_band[m, s] += row.pi or 0.0
+        pi_band[m, s] += (row.pi or 0.0) * model.band_scale[(m, s)]
     return pi_once, pi_band
 
 
@@ -324,7 +332,9 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
         raise InputError(f"the number of bases must be between 1 and the {problem.n_reps} "
                          f"candidate sites; got {count}")
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
-    k = problem.n_reps if small else max(settings.candidates, 2)
+    # a unit must see a few of the N bases: about S/N sites lie around each one
+    k = problem.n_reps if small else min(problem.n_reps, max(
+        settings.candidates, 2, int(math.ceil(2.0 * problem.n_reps / count))))
     pairs, total = locate_candidates(problem, count, k)
     say(f"locate: {len(pairs):,} candidate pairs of {total:,}")
 
@@ -353,9 +363,21 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
     say(f"locate: LP bound {lp_bound:,.2f} over {len(pairs):,} pairs")
     lp_model, lp_pairs = model, len(pairs)
 
-    # 2. MILP over the candidates; add the pairs that could still beat the plan; repeat
+    # 2. a first plan: open the N sites the LP opens most, assign with the plan strategy
     incumbent, incumbent_cost, milp_bound = None, math.inf, -math.inf
-    while True:
+    opened = _sites_from_lp(lp_model, count)
+    first = _assign_to_sites(problem, opened, settings, 0.4 * remaining())
+    if first is not None:
+        incumbent, incumbent_cost = first, plan_cost(problem, first)
+        phases.append({"phase": "sites from LP", "objective": incumbent_cost,
+                       "seconds": round(time.perf_counter() - started, 3)})
+        say(f"locate: first plan {incumbent_cost:,.2f}, gap "
+            f"{relative_gap(incumbent_cost, lp_bound):.3%}")
+
+    # 3. MILP over the candidates; add the pairs that could still beat the plan; repeat
+    while incumbent is None or relative_gap(incumbent_cost, lp_bound) > settings.gap:
+        if incumbent is not None and remaining() < 1.0:
+            break
         model = build_locate_model(problem, pairs, count, relax=False, name="locate")
         if incumbent is not None:
             _set_start(model, incumbent)
@@ -402,6 +424,33 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
                         objective=problem.sense * incumbent_cost, bound=problem.sense * bound,
                         gap=gap, status=status, seconds=time.perf_counter() - started,
                         phases=phases, candidate_pairs=len(pairs), total_pairs=total)
+
+
+def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:
+    """The ``count`` sites with the largest LP opening (ties: the first by ID)."""
+    values = np.array([v.varValue or 0.0 for v in model.y])
+    return np.sort(np.argsort(-values, kind="stable")[:count])
+
+
+def _assign_to_sites(problem, sites: np.ndarray, settings: SolveSettings,
+                     time_limit: float) -> np.ndarray | None:
+    """Assign every unit to one of the given open sites with the plan strategy
+    (strategy.solve_assignment); None when those sites cannot meet the bands."""
+    from .strategy import solve_assignment
+
+    def columns(array):
+        return None if array is None else array[..., sites]
+
+    sub = replace(problem, rep_ids=problem.rep_ids[sites], target=problem.target[:, sites],
+                  lower=problem.lower[:, sites], upper=problem.upper[:, sites],
+                  allowed=columns(problem.allowed), cost_matrix=columns(problem.cost_matrix),
+                  pair_load=columns(problem.pair_load),
+                  rep_lat=columns(problem.rep_lat), rep_lon=columns(problem.rep_lon))
+    try:
+        result = solve_assignment(sub, replace(settings, time_limit=max(time_limit, 1.0)))
+    except (InfeasibleError, SolverError):
+        return None
+    return sites[result.unit_rep]
 
 
 def lp_model_for_pricing(problem, pairs, count, settings, remaining) -> LocateModel:
