@@ -193,6 +193,36 @@ def test_existing_folder_is_replaced_only_with_force(tmp_path):
     assert digest(out).keys() == before.keys()
 
 
+def test_force_never_replaces_the_folder_holding_the_inputs(tmp_path):
+    """`--out` pointing at the scenario's own folder (or above it) with --force would delete
+    the inputs: refused with exit 2, the folder untouched. A plan folder may be rewritten in
+    place, because its inputs/ are copied into the new folder first."""
+    scenario = tiny_scenario(tmp_path / "data")
+    before = digest(scenario.parent)
+    for out in (scenario.parent, tmp_path):
+        result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out),
+                                           "--quiet", "--force"])
+        assert result.exit_code == 2, result.output
+        assert "the output folder holds an input" in result.output
+    assert digest(scenario.parent) == before
+    out = plan(scenario).write(tmp_path / "plan", map_html=False)
+    again = Plan.read(out)
+    again.write(out, force=True, map_html=False)
+    assert Plan.read(out).assignments.equals(again.assignments)
+
+
+def test_an_unusable_out_path_is_named_not_a_traceback(tmp_path):
+    """--out under a regular file: exit 2 naming the path; nothing written."""
+    scenario = tiny_scenario(tmp_path / "s")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out",
+                                       str(blocker / "plan"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert f"{blocker}" in result.output and "cannot be used" in result.output
+    assert blocker.read_text() == "not a folder"
+
+
 def test_inputs_are_never_modified(tmp_path):
     scenario = tiny_scenario(tmp_path / "s", quota={"target": 1000.0})
     folder = scenario.parent

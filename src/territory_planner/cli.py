@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .errors import InfeasibleError, InputError, SolverError, TerritoryPlannerError
+from .errors import InfeasibleError, InputError, Problem, SolverError, TerritoryPlannerError
 
 MAX_PROBLEM_LINES = 60
 
@@ -80,6 +80,13 @@ def guarded(function):
             return function(*args, **kwargs)
         except TerritoryPlannerError as error:
             fail(error)
+        except OSError as error:
+            # a path the planner gave that cannot be used (--out under a file, a read-only
+            # folder, a full disk): name it instead of a traceback; the write was atomic
+            fail(InputError(Problem(
+                file=str(error.filename or "output"),
+                message=f"cannot be used: {error.strerror or error}",
+                fix="check the path, its permissions and the free disk space")))
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written", err=True)
             sys.exit(130)

@@ -158,6 +158,16 @@ class Plan:
                                      fix="choose another --out or pass --force to replace it"))
         if out.exists() and not out.is_dir():
             raise InputError(Problem(file=str(out), message="exists and is not a folder"))
+        # --force replaces the whole folder: never a data folder holding the files being
+        # planned (a plan folder may be rewritten: its inputs/ are copied into the new one)
+        inside = out.resolve()
+        sources = [*self.files.values(), self.scenario.source]
+        is_plan_folder = all((out / name).is_file() for name in PLAN_FILES)
+        for source in (Path(s).resolve() for s in sources if s is not None):
+            if not is_plan_folder and (source == inside or inside in source.parents):
+                raise InputError(Problem(
+                    file=str(out), message=f"the output folder holds an input ({source}); "
+                    "replacing it would delete the inputs", fix="choose another --out"))
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
                                         dir=out.parent))
