@@ -1,0 +1,101 @@
+"""Base placement and the smallest headcount on the four-account line of conftest.
+
+Accounts on the equator at longitude 1, 2, 3 and 9, workload 1 each; one degree is
+DEG_KM = 111.195 km. Candidate bases are the accounts' own sites.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from territory_planner.errors import InputError
+from territory_planner.headcount import headcount, locate
+from tests.conftest import DEG_KM
+
+SOLVER = {"solver": {"gap": 0.0, "time_limit": 30}}
+
+
+def test_locate_two_bases_with_exact_workload_balance(tiny):
+    """Tolerance 0: each base carries exactly 2 accounts. {1,2}+{3,9} costs 1 + 6 = 7 degrees
+    (a base on one account of each pair); {1,3}+{2,9} costs 2 + 7 = 9; {1,9}+{2,3} 8 + 1 = 9.
+    Optimum 7 * DEG_KM."""
+    scenario = tiny(balance=[{"metric": "workload", "tolerance": 0.0}], **SOLVER)
+    made = locate(scenario, 2)
+    assert made.summary["objective"] == pytest.approx(7 * DEG_KM, rel=1e-6)
+    assert made.summary["lower_bound"] == pytest.approx(7 * DEG_KM, rel=1e-6)
+    assert made.summary["status"] == "optimal"
+    rep = made.rep_of_account
+    assert rep["A1"] == rep["A2"] and rep["A3"] == rep["A4"] and rep["A1"] != rep["A3"]
+    assert list(made.reps["rep_id"]) == ["B01", "B02"]
+    assert len(made.extra_files["bases.csv"]) == 2
+
+
+def test_locate_without_bands_is_the_plain_p_median(tiny):
+    """No balance rule: a base at 2 serves 1, 2, 3 (1 + 0 + 1 degrees), one at 9 serves 9."""
+    made = locate(tiny(**SOLVER), 2)
+    assert made.summary["objective"] == pytest.approx(2 * DEG_KM, rel=1e-6)
+    assert sorted(made.extra_files["bases.csv"]["site_id"]) == ["A2", "A4"]
+
+
+def test_locate_count_from_the_scenario_or_an_error(tiny):
+    made = locate(tiny(name="with", locate={"count": 1}, **SOLVER))
+    assert made.summary["locate"]["count"] == 1
+    with pytest.raises(InputError, match="number of bases is not given"):
+        locate(tiny(name="without", **SOLVER))
+
+
+def test_locate_candidates_from_a_csv(tiny, tmp_path):
+    """Only two candidate sites, at longitude 0 and 10: the bases are both, and the split
+    {1,2,3}->0, {9}->10 costs 1 + 2 + 3 + 1 = 7 degrees."""
+    scenario = tiny(**SOLVER)
+    pd.DataFrame({"site_id": ["W", "E"], "lat": [0.0, 0.0], "lon": [0.0, 10.0]}).to_csv(
+        scenario.parent / "sites.csv", index=False)
+    made = locate(scenario, 2, candidates="sites.csv")
+    assert made.summary["objective"] == pytest.approx(7 * DEG_KM, rel=1e-6)
+    bad = scenario.parent / "bad.csv"
+    pd.DataFrame({"site_id": ["W"], "lat": ["north"]}).to_csv(bad, index=False)
+    with pytest.raises(InputError, match="column 'lon' is missing"):
+        locate(scenario, 1, candidates=str(bad))
+
+
+def test_headcount_with_a_distance_limit(tiny):
+    """150 km (1.35 degrees): one base cannot reach both 1 and 9, proven infeasible; two
+    bases (at 2 and at 9) reach everyone. Answer 2."""
+    found = headcount(tiny(**SOLVER), max_distance_km=150.0)
+    assert found.count == 2
+    assert found.lower_bound == 1
+    assert [step["count"] for step in found.checked] == [1, 2]
+    assert found.checked[0]["status"] == "infeasible (proven)"
+    assert found.plan.summary["headcount"]["count"] == 2
+    assert found.plan.assignments["distance_km"].max() <= 150.0
+
+
+def test_headcount_with_a_load_limit_starts_at_its_lower_bound(tiny):
+    """At most 1.5 workload each: ceil(4 / 1.5) = 3 bases at least (arithmetic). Accounts
+    are whole, so a base holds one account (two would be 2 > 1.5): 3 bases are proven
+    infeasible by the solver and the answer is 4."""
+    found = headcount(tiny(**SOLVER), max_load=1.5)
+    assert found.lower_bound == 3 and found.count == 4
+    assert [(s["count"], s["status"]) for s in found.checked][0] == (3, "infeasible (proven)")
+    loads = found.plan.assignments.groupby("rep_id")["workload"].sum()
+    assert loads.max() <= 1.5
+
+
+def test_cli_locate_and_headcount_write_plan_folders(tiny, tmp_path):
+    scenario = tiny(**SOLVER)
+    out = tmp_path / "bases"
+    result = CliRunner().invoke(main, ["locate", str(scenario), "--count", "2", "--out",
+                                       str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (out / "bases.csv").exists() and (out / "assignments.csv").exists()
+    assert json.loads((out / "summary.json").read_text())["locate"]["count"] == 2
+    result = CliRunner().invoke(main, ["headcount", str(scenario), "--max-distance", "150",
+                                       "--out", str(tmp_path / "hc"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "smallest headcount: 2" in result.output
+    assert "1 reps: infeasible (proven)" in result.output

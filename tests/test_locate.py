@@ -1,0 +1,71 @@
+"""The capacitated p-median with balance (optimize/locate.py) on hand-worked instances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from territory_planner.errors import InfeasibleError, InputError
+from territory_planner.optimize.locate import solve_locate
+from territory_planner.optimize.strategy import SolveSettings
+
+EXACT = SolveSettings(gap=0.0, time_limit=30)
+POINTS = np.array([0.0, 1.0, 2.0, 10.0])
+LINE = np.abs(POINTS[:, None] - POINTS[None, :])
+
+
+def test_two_medians_on_a_line_uncapacitated():
+    """Points 0, 1, 2, 10; sites = points; 2 medians. A median at 1 serves 0, 1, 2 at cost
+    1 + 0 + 1 = 2 and a median at 10 serves itself at 0: total 2. No plan costs less: 10 is
+    at least 8 from every other site, so it must be a median (else it alone costs >= 8) and
+    the other median serves 0, 1, 2, at least |0 - 2| = 2 between them."""
+    result = solve_locate(LINE, 2, settings=EXACT)
+    assert result.objective == pytest.approx(2.0)
+    assert result.bound == pytest.approx(2.0)
+    assert result.gap == pytest.approx(0.0)
+    assert result.status == "optimal"
+    assert sorted(result.open_sites.tolist()) == [1, 3]
+    assert result.unit_site.tolist() == [1, 1, 1, 3]
+
+
+def test_capacity_two_per_median_changes_the_answer():
+    """Same points, each of load 1, every median carries at most 2. The three left points
+    can no longer share one median, so one of them joins 10. Options: {0,1}+{2,10} costs
+    1 + 8 = 9; {0,2}+{1,10} costs 2 + 9 = 11; {1,2}+{0,10} costs 1 + 10 = 11. Optimum 9."""
+    result = solve_locate(LINE, 2, loads=np.ones((1, 4)), upper=np.array([2.0]),
+                          settings=EXACT)
+    assert result.objective == pytest.approx(9.0)
+    assert result.bound == pytest.approx(9.0)
+    assert result.status == "optimal"
+    sites = result.unit_site
+    assert sites[0] == sites[1] and sites[2] == sites[3] and sites[0] != sites[2]
+
+
+def test_lower_band_is_enforced_on_open_sites_only():
+    """Each open median must carry at least 2 (and at most 2): the same partition, 9.
+    A lower band of 3 with 2 medians and total load 4 is impossible: proven infeasible."""
+    result = solve_locate(LINE, 2, loads=np.ones((1, 4)), lower=np.array([2.0]),
+                          upper=np.array([2.0]), settings=EXACT)
+    assert result.objective == pytest.approx(9.0)
+    with pytest.raises(InfeasibleError, match="no choice of 2 bases"):
+        solve_locate(LINE, 2, loads=np.ones((1, 4)), lower=np.array([3.0]), settings=EXACT)
+
+
+def test_bad_count_is_an_input_error():
+    with pytest.raises(InputError, match="between 1 and the 4 candidate sites; got 5"):
+        solve_locate(LINE, 5, settings=EXACT)
+
+
+def test_sparse_candidates_keep_the_bound_honest():
+    """A random 60-point instance solved with 3 candidate sites per unit (pricing must bring
+    in the rest) gives the same optimum as the full model over all 3,600 pairs."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 100, (60, 2))
+    cost = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2)))
+    full = solve_locate(cost, 6, settings=SolveSettings(gap=0.0, time_limit=30,
+                                                        full_model_pairs=10**9))
+    sparse = solve_locate(cost, 6, settings=SolveSettings(gap=0.0, time_limit=30,
+                                                          candidates=3, full_model_pairs=0))
+    assert full.status == sparse.status == "optimal"
+    assert sparse.objective == pytest.approx(full.objective)
+    assert sparse.bound <= full.objective + 1e-6
