@@ -20,6 +20,8 @@ from .errors import (  # noqa: E402
     SolverError,
     TerritoryPlannerError,
 )
+from .headcount import Headcount, headcount, locate  # noqa: E402
+from .optimize.locate import solve_locate  # noqa: E402
 from .plan import Plan, apply_quotas, plan  # noqa: E402
 from .problem import PlanningProblem, assignment_problem, build_problem  # noqa: E402
 from .rebalance import rebalance  # noqa: E402
@@ -40,6 +42,10 @@ __all__ = [
     "PlanningProblem",
     "build_problem",
     "assignment_problem",
+    "locate",
+    "headcount",
+    "Headcount",
+    "solve_locate",
     "TerritoryPlannerError",
     "InputError",
     "InfeasibleError",
