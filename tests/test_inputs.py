@@ -142,6 +142,17 @@ def test_two_aliases_of_one_column(tmp_path):
     find(problems(path), "accounts.csv", 1, "BillingLatitude", "both mean 'lat'")
 
 
+def test_canonical_name_and_its_alias_together(tmp_path):
+    """OwnerId is an alias of current_rep_id: both present is reported once (found by the
+    fuzz test, which used to crash here on a doubled column name)."""
+    text = "account_id,OwnerId,lat,lon,current_rep_id\nA1,R1,40,-75,R1\n"
+    path = scenario(tmp_path, accounts=text)
+    with pytest.raises(InputError, match="columns 'current_rep_id' and 'OwnerId' both mean"):
+        load_scenario(path)
+    assert len(problems(path)) == 1
+    find(problems(path), "accounts.csv", 1, "OwnerId", "both mean 'current_rep_id'")
+
+
 def test_row_of_the_wrong_width_names_its_row_after_a_blank_line(tmp_path):
     """Blank lines are skipped but still counted: the bad row is line 5 of the file."""
     text = "account_id,lat,lon\nA1,40,-75\n\nA2,40.5,-74.5,oops\nA3,40.1,-74.9\n"

@@ -262,7 +262,10 @@ def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], na
             lookup.setdefault(alias.lower(), canonical)
     rename: dict[str, str] = {}
     taken: dict[str, str] = {}
-    for column in raw.columns:
+    losers: list[str] = []
+    # the canonical name itself wins over an alias, whatever the column order
+    ordered = sorted(raw.columns, key=lambda c: lookup.get(c.lower()) != c.lower())
+    for column in ordered:
         canonical = lookup.get(column.lower())
         if canonical is None:
             continue
@@ -270,11 +273,12 @@ def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], na
             problems.add(name, f"columns '{taken[canonical]}' and '{column}' both mean "
                          f"'{canonical}'", row=1, column=column,
                          fix=f"keep only one of them as '{canonical}'")
+            losers.append(column)
             continue
         taken[canonical] = column
         rename[column] = canonical
-    out = raw.rename(columns=rename)
-    # a column that is an alias of a canonical name but lost the contest keeps its own name
+    out = raw.drop(columns=losers).rename(columns=rename)
+    # a column that lost the contest is reported above and left out, so no name is doubled
     return out
 
 
