@@ -1,0 +1,222 @@
+"""Scale benchmark (issue 5, section 3): the engine's plan against two common alternatives.
+
+    python benchmarks/scale.py --accounts 10000 --reps 50 --time-limit 30
+    python benchmarks/scale.py --accounts 100000 --reps 500 --time-limit 600 --skip full-milp
+
+On one seeded synthetic instance (benchmarks/synthetic.py: clustered accounts, lognormal
+workloads, bands of 5% on workload and 10% on potential, current owners, 0.5% locked):
+
+- ``engine``: ``territory_planner.plan`` (candidates + priced LP bound + fix-and-finish).
+- ``full-milp``: the same formulation over *every* account x rep pair, built with the
+  engine's own model builder and handed to HiGHS as one MILP with the same time limit.
+- ``kmeans``: k-means-constrained (size-balanced clustering into one cluster per rep, sizes
+  within 5% of equal counts), clusters then given to reps by a min-cost matching of cluster
+  workload x centroid distance. Locks and current owners are ignored by this method.
+
+Each method runs in its own process (``spawn``), so ``peak MB`` is that method's own
+``resource.getrusage(RUSAGE_SELF).ru_maxrss``. Travel cost and the largest balance deviation
+are computed by evaluate.kpis for all three. ``gap`` is the proven gap (engine: LP bound
+over all pairs; full MILP: HiGHS's own bound); k-means proves nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _evaluate(data, rep_of_account) -> dict:
+    from territory_planner.evaluate import assignment_frame, kpis, territory_frame
+
+    metrics = [rule.metric for rule in data.settings.balance]
+    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
+    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
+    numbers = kpis(assignments, territories, data.accounts, data.settings.balance)
+    return {"travel_cost": numbers["travel_cost"],
+            "max_deviation": {m: numbers["balance"][m]["max_abs_deviation"] for m in metrics},
+            "within_bands": all(numbers["balance"][m]["within_band"] for m in metrics),
+            "locks_kept": _locks_kept(data, rep_of_account)}
+
+
+def _locks_kept(data, rep_of_account) -> bool:
+    locked = data.accounts[data.accounts["locked"]]
+    return bool((locked["account_id"].map(rep_of_account) == locked["current_rep_id"]).all())
+
+
+def run_engine(scenario: str, time_limit: float) -> dict:
+    from territory_planner import load_scenario, plan
+
+    started = time.perf_counter()
+    data = load_scenario(scenario)
+    made = plan(data, time_limit=time_limit)
+    seconds = time.perf_counter() - started
+    out = _evaluate(data, made.rep_of_account)
+    out.update(seconds=seconds, gap=made.summary["gap"], status=made.summary["status"],
+               objective=made.summary["objective"], bound=made.summary["lower_bound"])
+    return out
+
+
+def run_full_milp(scenario: str, time_limit: float) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    from territory_planner import build_problem, load_scenario
+    from territory_planner.optimize.model import build_assignment_model
+    from territory_planner.optimize.strategy import (
+        SolveSettings,
+        all_allowed_pairs,
+        relative_gap,
+        run,
+    )
+
+    started = time.perf_counter()
+    data = load_scenario(scenario)
+    problem = build_problem(data)
+    pairs = all_allowed_pairs(problem)
+    model = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=False,
+                                   name="full")
+    built = time.perf_counter() - started
+    outcome = run(model, SolveSettings(gap=data.settings.solver.gap), mip=True,
+                  time_limit=max(1.0, time_limit - built), gap=data.settings.solver.gap)
+    seconds = time.perf_counter() - started
+    out = {"seconds": seconds, "build_seconds": built, "status": outcome.status,
+           "pairs": len(pairs)}
+    if not outcome.has_solution:
+        out.update(travel_cost=None, max_deviation=None, gap=None)
+        return out
+    values = model.values()
+    chosen = values > 0.5
+    unit_rep = np.full(problem.n_units, -1)
+    unit_rep[pairs.unit[chosen]] = pairs.rep[chosen]
+    rep_of_account = pd.Series(problem.rep_ids[unit_rep[problem.account_unit]],
+                               index=problem.account_ids)
+    out.update(_evaluate(data, rep_of_account))
+    out["gap"] = relative_gap(outcome.objective, outcome.bound) if outcome.bound is not None \
+        else None
+    return out
+
+
+def run_kmeans(scenario: str, time_limit: float) -> dict:
+    import numpy as np
+    import pandas as pd
+    from k_means_constrained import KMeansConstrained
+    from scipy.optimize import linear_sum_assignment
+
+    from territory_planner import load_scenario
+    from territory_planner.geo import distance_matrix_km
+
+    started = time.perf_counter()
+    data = load_scenario(scenario)
+    accounts = data.accounts
+    reps = data.reps[data.reps["status"] != "leaving"].reset_index(drop=True)
+    n, k = len(accounts), len(reps)
+    lat = accounts["lat"].to_numpy(float)
+    lon = accounts["lon"].to_numpy(float)
+    # an equal-area-ish plane: degrees of longitude shrink with cos(latitude)
+    xy = np.column_stack([lat, lon * np.cos(np.radians(lat.mean()))])
+    size = n / k
+    model = KMeansConstrained(n_clusters=k, size_min=int(np.floor(size * 0.95)),
+                              size_max=int(np.ceil(size * 1.05)), random_state=0, n_init=1,
+                              max_iter=50)
+    labels = model.fit_predict(xy)
+    workload = accounts["workload"].to_numpy(float)
+    cost = np.zeros((k, k))
+    for c in range(k):
+        members = labels == c
+        km = distance_matrix_km(lat[members], lon[members], reps["lat"].to_numpy(float),
+                                reps["lon"].to_numpy(float))
+        cost[c] = (km * workload[members][:, None]).sum(axis=0)
+    rows, cols = linear_sum_assignment(cost)
+    rep_of_cluster = np.empty(k, dtype=object)
+    rep_of_cluster[rows] = reps["rep_id"].to_numpy()[cols]
+    rep_of_account = pd.Series(rep_of_cluster[labels], index=accounts["account_id"].to_numpy())
+    seconds = time.perf_counter() - started
+    out = _evaluate(data, rep_of_account)
+    out.update(seconds=seconds, gap=None, status="heuristic")
+    return out
+
+
+METHODS = {"engine": run_engine, "full-milp": run_full_milp, "kmeans": run_kmeans}
+
+
+def _child(name: str, scenario: str, time_limit: float, queue) -> None:
+    try:
+        result = METHODS[name](scenario, time_limit)
+    except Exception as error:  # the benchmark reports a failed method and goes on
+        result = {"status": f"failed: {type(error).__name__}: {error}"[:300]}
+    result["peak_mb"] = _peak_mb()
+    queue.put(result)
+
+
+def run_method(name: str, scenario: str, time_limit: float, wall: float) -> dict:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(name, scenario, time_limit, queue))
+    started = time.perf_counter()
+    process.start()
+    try:
+        result = queue.get(timeout=wall)
+    except Exception:
+        process.kill()
+        result = {"status": f"did not finish within {wall:.0f} s (killed)"}
+    process.join(timeout=10)
+    result.setdefault("wall_seconds", time.perf_counter() - started)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=10000)
+    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--skip", action="append", default=[], choices=list(METHODS))
+    parser.add_argument("--wall", type=float, default=None,
+                        help="kill a method after this many seconds (default 3 x limit + 120)")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the instance is written (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    from synthetic import write_instance
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tp-scale-"))
+    scenario = str(write_instance(workdir, args.accounts, args.reps, args.seed))
+    wall = args.wall or 3 * args.time_limit + 120
+    print(f"instance: {args.accounts:,} accounts x {args.reps} reps (seed {args.seed}), "
+          f"time limit {args.time_limit:g} s, {scenario}")
+    results = {}
+    for name in METHODS:
+        if name in args.skip:
+            continue
+        results[name] = result = run_method(name, scenario, args.time_limit, wall)
+        deviation = result.get("max_deviation") or {}
+        travel = result.get("travel_cost")
+        gap = result.get("gap")
+        print(f"{name:<10} {result.get('seconds', result['wall_seconds']):8.1f} s  travel "
+              f"{travel if travel is None else f'{travel:,.0f}'}  deviation "
+              + ", ".join(f"{m} {v:.2%}" for m, v in deviation.items())
+              + f"  gap {gap if gap is None else f'{gap:.3%}'}  peak "
+              f"{result.get('peak_mb', float('nan')):,.0f} MB  {result.get('status')}",
+              flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
