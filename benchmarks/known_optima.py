@@ -187,7 +187,7 @@ def solve_median(instance: MedianInstance, time_limit: float) -> tuple[dict, lis
 def record(name, objective, optimum, bound, seconds, status, sense) -> dict:
     return {"instance": name, "sense": sense, "objective": objective, "optimum": optimum,
             "bound": bound, "gap": relative(objective, bound),
-            "optimum_gap": relative(objective, optimum) if sense == "min" or True else None,
+            "optimum_gap": relative(objective, optimum),
             "seconds": round(seconds, 3), "status": status}
 
 
