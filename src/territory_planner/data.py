@@ -90,6 +90,37 @@ class ScenarioData:
         }
 
 
+class RowNumbers:
+    """Spreadsheet row numbers of a frame's rows, kept in ``DataFrame.attrs``.
+
+    pandas deep-copies ``attrs`` on every column access and compares them with ``==`` when
+    concatenating; a plain list of 100,000 ints made each column access cost milliseconds
+    and a numpy array breaks the comparison. This immutable wrapper copies as itself and
+    compares by value.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values) -> None:
+        self.values = np.asarray(values, dtype=np.int64)
+        self.values.setflags(write=False)
+
+    def __deepcopy__(self, memo) -> RowNumbers:
+        return self
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RowNumbers) and np.array_equal(self.values, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.values.tobytes())
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self):
+        return iter(self.values.tolist())
+
+
 # --------------------------------------------------------------------------- raw tables
 
 def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
@@ -248,7 +279,7 @@ def _with_header(body: pd.DataFrame, header: list[str], name: str,
     body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
     body = body.fillna("").astype(str).apply(lambda s: s.str.strip())
     body.attrs["file"] = name
-    body.attrs["rows"] = [int(i) for i in body.index] if len(body) else []
+    body.attrs["rows"] = RowNumbers(body.index)
     return body
 
 
@@ -316,7 +347,7 @@ def _rows_in(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[int]:
 
 def _finish(out: pd.DataFrame, name: str) -> pd.DataFrame:
     """A validated frame: row numbers kept in ``attrs['rows']``, a plain 0..n-1 index."""
-    out.attrs["rows"] = [int(i) for i in out.index]
+    out.attrs["rows"] = RowNumbers(out.index)
     out.attrs["file"] = name
     return out.reset_index(drop=True)
 

@@ -8,6 +8,7 @@ is renamed into place at the end, so an interrupted run leaves the previous plan
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -321,6 +322,9 @@ def plan_from_problem_data(data: ScenarioData, *, progress=None,
     problem = problem if problem is not None else build_problem(data)
     build_seconds = time.perf_counter() - built
     solve_settings = solve_settings or SolveSettings.from_scenario(settings.solver)
+    if solve_settings.started is None:
+        # the time limit covers building the problem too: the user waits for both
+        solve_settings = dataclasses.replace(solve_settings, started=started)
     result = solve_assignment(problem, solve_settings, progress=progress)
     rep_of_unit = problem.rep_ids[result.unit_rep]
     rep_of_account = pd.Series(rep_of_unit[problem.account_unit], index=problem.account_ids)

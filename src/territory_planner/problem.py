@@ -260,15 +260,15 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
     locked_rep = np.full(len(unit_ids), -1, dtype=int)
     conflicts: list[Problem] = []
     leaving_locks: list[str] = []
-    for u, members in enumerate(unit_members):
-        owners = {int(current[i]) for i in members if accounts["locked"].iloc[i]}
-        raw_owners = {accounts["current_rep_id"].iloc[i] for i in members
-                      if accounts["locked"].iloc[i]}
-        if not owners:
-            continue
+    is_locked = accounts["locked"].to_numpy(dtype=bool)
+    owner_ids = accounts["current_rep_id"].to_numpy(dtype=object)
+    account_id_values = accounts["account_id"].to_numpy(dtype=object)
+    for u in np.unique(unit_of_account[is_locked]):
+        members = unit_members[u][is_locked[unit_members[u]]]
+        owners = {int(current[i]) for i in members}
+        raw_owners = {owner_ids[i] for i in members}
         if -1 in owners:
-            leaving_locks.extend(str(accounts["account_id"].iloc[i]) for i in members
-                                 if accounts["locked"].iloc[i] and current[i] < 0)
+            leaving_locks.extend(str(account_id_values[i]) for i in members if current[i] < 0)
         if len(raw_owners) > 1:
             conflicts.append(Problem(file="accounts", column="locked",
                                      message=f"keep-together group {unit_ids[u]} has accounts "
