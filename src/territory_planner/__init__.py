@@ -22,8 +22,9 @@ from .errors import (  # noqa: E402
 )
 from .headcount import Headcount, headcount, locate  # noqa: E402
 from .optimize.locate import solve_locate  # noqa: E402
-from .plan import Plan, apply_quotas, plan  # noqa: E402
+from .plan import Plan, apply_quotas, plan, requota  # noqa: E402
 from .problem import PlanningProblem, assignment_problem, build_problem  # noqa: E402
+from .quota import QuotaPlan, allocate_quotas  # noqa: E402
 from .rebalance import rebalance  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 
@@ -34,6 +35,9 @@ __all__ = [
     "plan",
     "Plan",
     "apply_quotas",
+    "requota",
+    "allocate_quotas",
+    "QuotaPlan",
     "rebalance",
     "compare",
     "Comparison",

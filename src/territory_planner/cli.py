@@ -228,6 +228,39 @@ def show(plan_dir: Path) -> None:
     click.echo(json.dumps(made.summary, indent=2))
 
 
+@main.command(name="quota")
+@click.argument("plan_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="new plan folder to write (PLAN_DIR is left as it was)")
+@click.option("--target", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="company target (replaces the scenario's target or per-region targets)")
+@click.option("--method", type=click.Choice(["potential", "history", "blend"]), default=None)
+@click.option("--alpha", type=click.FloatRange(min=0, max=1), default=None,
+              help="weight on potential in blend")
+@click.option("--min-growth", type=float, default=None, help="quota >= revenue x (1 + this)")
+@click.option("--max-growth", type=float, default=None, help="quota <= revenue x (1 + this)")
+@click.option("--force", is_flag=True, help="replace an existing output folder")
+@click.option("--tiles", default=None, help="online tile provider for the map")
+@guarded
+def quota_command(plan_dir: Path, out: Path, target, method, alpha, min_growth, max_growth,
+                  force, tiles) -> None:
+    """Set or re-set quotas on an existing plan folder; writes a new folder."""
+    from .plan import Plan, requota
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    made = requota(Plan.read(plan_dir), target=target, method=method, alpha=alpha,
+                   min_growth=min_growth, max_growth=max_growth)
+    made.write(out, force=force, tiles=tiles)
+    quota = made.summary["quota"]
+    click.echo(f"quotas for '{made.scenario.name}': target {quota['target']:,.0f}, method "
+               f"{quota['method']}")
+    click.echo(f"  largest deviation from fair share {quota['max_relative_deviation']:.2%} "
+               f"(proven minimum {quota['lower_bound']:.2%})")
+    click.echo(f"written: {out}")
+    click.echo(f"  quotas: {out / 'quotas.csv'}")
+
+
 def parse_capacities(values: tuple[str, ...]) -> dict[str, float]:
     """``REP_ID=0.5`` pairs; every malformed one is reported at once (exit 2)."""
     from .errors import ProblemList

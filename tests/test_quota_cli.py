@@ -1,0 +1,76 @@
+"""`territory-planner quota PLAN_DIR --out DIR` and `requota`: quotas set on an existing plan.
+
+The tiny plan (see test_plan_tiny): exact workload balance gives R1 = {A1, A2} and
+R2 = {A3, A4}. Potential 100, 200, 300, 400 and revenue 50, 100, 300, 400, so
+R1 has P = 300, R = 150 and R2 has P = 700, R = 700.
+With target 1,000 and method potential the fair shares are 300 and 700, and with no
+binding bound the quotas equal them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner import Plan, load_scenario, plan, requota
+from territory_planner.cli import main
+from tests.conftest import line_accounts
+
+EXACT = {"balance": [{"metric": "workload", "tolerance": 0.0}],
+         "solver": {"gap": 0.0, "time_limit": 30}}
+
+
+@pytest.fixture
+def plan_dir(tiny, tmp_path):
+    accounts = line_accounts(revenue=[50.0, 100.0, 300.0, 400.0])
+    made = plan(load_scenario(tiny(accounts=accounts, **EXACT)))
+    return made.write(tmp_path / "plan", map_html=False)
+
+
+def test_quota_command_writes_a_new_folder_and_leaves_the_plan(plan_dir, tmp_path):
+    out = tmp_path / "with-quotas"
+    result = CliRunner().invoke(main, ["quota", str(plan_dir), "--out", str(out),
+                                       "--target", "1000", "--method", "potential"])
+    assert result.exit_code == 0, result.output
+    quotas = pd.read_csv(out / "quotas.csv").set_index("rep_id")
+    assert quotas.loc["R1", "quota"] == pytest.approx(300.0)
+    assert quotas.loc["R2", "quota"] == pytest.approx(700.0)
+    assert quotas.loc["R2", "quota_to_potential"] == pytest.approx(1.0)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["quota"]["target"] == 1000.0 and summary["quota"]["method"] == "potential"
+    assert not (plan_dir / "quotas.csv").exists()  # the original is left as it was
+    territories = pd.read_csv(out / "territories.csv").set_index("rep_id")
+    assert territories.loc["R1", "quota"] == pytest.approx(300.0)
+    assert "quota" in (out / "scenario.yaml").read_text()
+
+
+def test_requota_growth_bound_binds(plan_dir):
+    """Potential method, target 1,000, max_growth 0.5: R1's fair share 300 exceeds its cap
+    150 x 1.5 = 225, so R1 = 225 and R2 = 775 (its fair share 700 + the 75 R1 cannot take,
+    under its cap 700 x 1.5 = 1,050); the largest relative deviation is 75 / 300 = 25%,
+    which the first LP proves is the least possible."""
+    made = requota(Plan.read(plan_dir), target=1000.0, method="potential", max_growth=0.5)
+    quotas = made.quotas.set_index("rep_id")
+    assert quotas.loc["R1", "quota"] == pytest.approx(225.0)
+    assert quotas.loc["R2", "quota"] == pytest.approx(775.0)
+    assert made.summary["quota"]["max_relative_deviation"] == pytest.approx(0.25)
+    assert made.summary["quota"]["lower_bound"] == pytest.approx(0.25)
+
+
+def test_quota_without_target_or_section_is_exit_2(plan_dir, tmp_path):
+    result = CliRunner().invoke(main, ["quota", str(plan_dir), "--out", str(tmp_path / "q")])
+    assert result.exit_code == 2
+    assert "no quota section" in result.output and "--target" in result.output
+
+
+def test_quota_bounds_that_cannot_add_up_is_exit_3(plan_dir, tmp_path):
+    """Revenue totals 850; with max_growth 0 the quotas can add up to at most 850."""
+    out = tmp_path / "q"
+    result = CliRunner().invoke(main, ["quota", str(plan_dir), "--out", str(out),
+                                       "--target", "1000", "--max-growth", "0"])
+    assert result.exit_code == 3, result.output
+    assert "the target 1,000" in result.output and "between 0 and 850" in result.output
+    assert not out.exists()
