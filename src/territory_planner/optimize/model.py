@@ -185,14 +185,36 @@ def disruption_budget_row(model: AssignmentModel, budget: float | None,
     model.budget = row
 
 
+def slack_penalty_terms(model: AssignmentModel, problem, penalty: float) -> None:
+    """minimise ... + P * sum_{m,j} (short[m, j] + over[m, j]) / T[m, j]
+                   + P * over_budget / B
+
+    Each unit of slack is priced per unit of its own target, so one percent of any band
+    costs the same. With slack allowed the model is a relaxation of the real one (every real
+    plan is feasible with zero slack at the same cost), so its optimum is a valid lower
+    bound whatever ``penalty`` is; a large penalty makes the slack vanish whenever the real
+    model is feasible.
+    """
+    terms = []
+    for (kind, m, j), var in model.slack.items():
+        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
+        terms.append((var, penalty / max(abs(float(scale or 1.0)), 1e-9)))
+    model.lp.setObjective(model.lp.objective + pulp.LpAffineExpression(terms))
+
+
 def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax: bool,
                            fixed_load: np.ndarray | None = None, fixed_moved: float = 0.0,
+                           slack_penalty: float | None = None,
                            name: str = "territory_plan") -> AssignmentModel:
-    """The formulation in the module docstring, over ``pairs`` for ``units``."""
+    """The formulation in the module docstring, over ``pairs`` for ``units``; with
+    ``slack_penalty`` the bands and the budget are elastic (see slack_penalty_terms)."""
     lp = pulp.LpProblem(safe_name(name), pulp.LpMinimize)
     model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(lp, problem, pairs, relax))
+    elastic = slack_penalty is not None
     objective_row(model)
     assign_once_rows(model, problem, units)
-    balance_band_rows(model, problem, fixed_load)
-    disruption_budget_row(model, problem.max_moved_potential, fixed_moved)
+    balance_band_rows(model, problem, fixed_load, elastic=elastic)
+    disruption_budget_row(model, problem.max_moved_potential, fixed_moved, elastic=elastic)
+    if elastic:
+        slack_penalty_terms(model, problem, slack_penalty)
     return model

@@ -292,6 +292,24 @@ def _assignment_from(model: AssignmentModel, n_units: int) -> tuple[np.ndarray, 
     return rep, best
 
 
+def _cost_scale(problem, pairs: PairSet) -> float:
+    """Sum over units of their dearest candidate pair: no plan costs more than this."""
+    if len(pairs) == 0:
+        return 1.0
+    dearest = np.zeros(problem.n_units)
+    np.maximum.at(dearest, pairs.unit, np.abs(pairs.cost))
+    return max(1.0, float(dearest.sum()))
+
+
+def _relative_slack(problem, model: AssignmentModel) -> float:
+    """Total slack of an elastic model, each term as a share of its own target."""
+    total = 0.0
+    for (kind, m, j), var in model.slack.items():
+        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
+        total += (var.varValue or 0.0) / max(abs(float(scale or 1.0)), 1e-9)
+    return total
+
+
 def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
                     fractional: np.ndarray):
     """Growing sets of units to re-optimise after the LP: the fractional ones first, then
@@ -371,22 +389,17 @@ def solve_assignment(problem, settings: SolveSettings,
                                            settings.full_model_pairs else problem.n_reps)
     say(f"candidate pairs: {len(pairs):,} of {total_allowed:,} allowed")
 
-    # 2. LP relaxation, widened while infeasible, priced until no pair improves it
+    # 2. elastic LP relaxation, priced until no left-out pair improves it. The slack lets
+    # load flow between distant clusters through pricing instead of widening every
+    # account's candidates; it is a relaxation, so its value is a proven bound regardless.
+    penalty = 10.0 * _cost_scale(problem, pairs)
+    escalations = 0
     while True:
-        model = build_assignment_model(problem, pairs, all_units, relax=True, name="relaxation")
+        model = build_assignment_model(problem, pairs, all_units, relax=True,
+                                       slack_penalty=penalty, name="relaxation")
         outcome = run(model, settings, mip=False, time_limit=clock.remaining)
-        log("lp", outcome, len(pairs), k=k)
-        if outcome.status == "infeasible" and len(pairs) < total_allowed:
-            k = min(problem.n_reps, int(math.ceil(k * 1.5)))
-            say(f"restricted LP infeasible: widening to {k} reps per account")
-            pairs, _ = candidate_pairs(problem, k)
-            if k >= problem.n_reps:
-                pairs = all_allowed_pairs(problem)
-            continue
-        if outcome.status == "infeasible":
-            from .diagnose import explain_infeasibility
-
-            explain_infeasibility(problem, pairs, settings)
+        slack = _relative_slack(problem, model)
+        log("lp", outcome, len(pairs), slack=round(slack, 9))
         if outcome.status != "optimal":
             # an LP stopped early proves nothing: no bound, and so no honest plan
             raise SolverError(f"no feasible plan was found: the LP relaxation, which gives "
@@ -394,16 +407,29 @@ def solve_assignment(problem, settings: SolveSettings,
                               f"the time limit of {settings.time_limit:g} s; raise "
                               "--time-limit")
         if len(pairs) >= total_allowed:
-            lp_bound, smallest_left_out = outcome.objective, math.inf
-            break
-        new, correction, smallest_left_out = _price_out(problem, model, per_unit=3)
+            new, correction, smallest_left_out = None, 0.0, math.inf
+        else:
+            new, correction, smallest_left_out = _price_out(problem, model, per_unit=3)
         lp_bound = outcome.objective + correction
         # the Lagrangian bound is already valid; re-solving for a sliver is not worth it
         close_enough = -correction <= 0.05 * settings.gap * abs(outcome.objective)
-        if new is None or clock.remaining <= 0 or close_enough:
-            break
-        say(f"pricing: {len(new):,} pairs improve the LP; re-solving")
-        pairs = PairSet.concat([pairs, new])
+        if new is not None and clock.remaining > 0 and (slack > 1e-7 or not close_enough):
+            say(f"pricing: {len(new):,} pairs improve the LP"
+                + (f" (bands short by {slack:.2%} in total)" if slack > 1e-7 else "")
+                + "; re-solving")
+            pairs = PairSet.concat([pairs, new])
+            continue
+        if slack > 1e-7:
+            if escalations < 2 and clock.remaining > 0:
+                # slack that survives pricing: either the penalty is too small for this
+                # instance's costs, or the bands truly cannot hold; raise it and see
+                escalations += 1
+                penalty *= 1000.0
+                continue
+            from .diagnose import explain_infeasibility
+
+            explain_infeasibility(problem, pairs, settings)
+        break
     lp_model = model
     say(f"LP bound {lp_bound:,.1f} ({len(pairs):,} pairs)")
 
