@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+import numpy as np
 import pulp
 
 from ..errors import SolverError
@@ -21,29 +22,127 @@ _ALIASES = {"highs": "HiGHS", "highspy": "HiGHS", "cbc": "PULP_CBC_CMD",
 
 
 class WarmStartHiGHS(pulp.HiGHS):
-    """``pulp.HiGHS`` that hands the variables' current values to HiGHS as a start.
+    """``pulp.HiGHS`` with a warm start and a bulk hand-over of the model.
 
-    PuLP's HiGHS interface has no warm start, yet a MIP start is what lets the polish phase
-    begin from the fix-and-finish plan instead of from scratch. We only extend the public
-    ``callSolver`` hook; the model build and status mapping stay PuLP's own.
+    PuLP's HiGHS interface has no warm start, yet a MIP start is what lets a finish or
+    polish phase begin from the best plan so far instead of from scratch. And it hands the
+    model over one ``addCol``/``addRow`` call at a time, sorting the variables by name
+    several times a solve: at a million variables that costs more than the LP itself. Here
+    the same PuLP model goes over in one ``addCols`` and one ``addRows`` call. Only
+    PuLP's public solver hooks are overridden (``buildSolverModel``, ``callSolver``,
+    ``findSolutionValues``, ``actualSolve``) and constraints are read through
+    ``LpProblem.constraints()``, the PuLP 4 API that PuLP 3.3 already has.
     """
 
     def __init__(self, *args, warm_start: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
+        self._columns: list = []
+        self._rows: list = []
+
+    def buildSolverModel(self, lp):  # noqa: N802 - PuLP's name
+        import highspy
+
+        inf = highspy.kHighsInf
+        sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
+        columns = lp.variables()
+        self._columns = columns
+        count = len(columns)
+        objective = lp.objective if lp.objective is not None else {}
+        cost = np.fromiter((sign * objective.get(v, 0.0) for v in columns), float, count)
+        lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in columns),
+                            float, count)
+        upper = np.fromiter((inf if v.upBound is None else v.upBound for v in columns),
+                            float, count)
+        for position, variable in enumerate(columns):
+            variable.index = position
+        model = lp.solverModel
+        empty_int = np.zeros(0, dtype=np.int32)
+        model.addCols(count, cost, lower, upper, 0, empty_int, empty_int, np.zeros(0))
+        if self.mip:
+            integer = np.array([i for i, v in enumerate(columns) if v.cat == pulp.LpInteger],
+                               dtype=np.int32)
+            if len(integer):
+                kinds = np.full(len(integer), int(highspy.HighsVarType.kInteger), np.uint8)
+                model.changeColsIntegrality(len(integer), integer, kinds)
+        rows = lp.constraints()
+        self._rows = rows
+        starts = np.empty(len(rows), dtype=np.int32)
+        indices: list[int] = []
+        values: list[float] = []
+        row_lower = np.empty(len(rows))
+        row_upper = np.empty(len(rows))
+        for position, row in enumerate(rows):
+            row.index = position
+            starts[position] = len(indices)
+            for variable, coefficient in row.items():
+                if coefficient != 0:
+                    indices.append(variable.index)
+                    values.append(coefficient)
+            lb, ub = row.getLb(), row.getUb()
+            row_lower[position] = -inf if lb is None else lb
+            row_upper[position] = inf if ub is None else ub
+        model.addRows(len(rows), row_lower, row_upper, len(indices), starts,
+                      np.asarray(indices, dtype=np.int32), np.asarray(values, dtype=float))
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
-        if self.warm_start:
+        if self.warm_start and any(v.varValue is not None for v in self._columns):
             import highspy
 
-            variables = lp.variables()
-            values = [v.varValue if v.varValue is not None else 0.0 for v in variables]
-            if any(v.varValue is not None for v in variables):
-                solution = highspy.HighsSolution()
-                solution.col_value = [float(x) for x in values]
-                solution.value_valid = True
-                lp.solverModel.setSolution(solution)
+            solution = highspy.HighsSolution()
+            solution.col_value = [float(v.varValue) if v.varValue is not None else 0.0
+                                  for v in self._columns]
+            solution.value_valid = True
+            lp.solverModel.setSolution(solution)
         super().callSolver(lp)
+
+    def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
+        import highspy
+
+        model = lp.solverModel
+        status = model.getModelStatus()
+        solution = model.getSolution()
+        statuses = highspy.HighsModelStatus
+        has_primal = bool(getattr(solution, "value_valid", True)) and \
+            math.isfinite(model.getInfo().objective_function_value)
+        if status == statuses.kOptimal:
+            result = (pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
+        elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
+            result = (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
+        elif status == statuses.kUnbounded:
+            result = (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
+        elif status in (statuses.kTimeLimit, statuses.kIterationLimit, statuses.kInterrupt,
+                        statuses.kObjectiveBound, statuses.kObjectiveTarget,
+                        statuses.kSolutionLimit) and has_primal:
+            result = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+        else:
+            return (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+        col_value = np.asarray(solution.col_value, dtype=float)
+        col_dual = np.asarray(solution.col_dual, dtype=float)
+        for variable, value, dual in zip(self._columns, col_value.tolist(), col_dual.tolist()):
+            variable.varValue = value
+            variable.dj = dual
+        row_value = np.asarray(solution.row_value, dtype=float)
+        row_dual = np.asarray(solution.row_dual, dtype=float)
+        for row, value, dual in zip(self._rows, row_value.tolist(), row_dual.tolist()):
+            # PuLP keeps the constant on the left-hand side; flip slack for <= rows
+            row.slack = row.constant + value
+            if row.sense == pulp.LpConstraintLE:
+                row.slack = -row.slack
+            row.pi = dual
+        return result
+
+    def actualSolve(self, lp):  # noqa: N802 - PuLP's name
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        self.callSolver(lp)
+        status, solution_status = self.findSolutionValues(lp)
+        for variable in self._columns:
+            variable.modified = False
+        for row in self._rows:
+            row.modifier = False
+        lp.assignStatus(status, solution_status)
+        return status
 
 
 _BANNER_SILENCED = False
