@@ -34,9 +34,11 @@ class WarmStartHiGHS(pulp.HiGHS):
     ``LpProblem.constraints()``, the PuLP 4 API that PuLP 3.3 already has.
     """
 
-    def __init__(self, *args, warm_start: bool = False, **kwargs):
+    def __init__(self, *args, warm_start: bool = False, start_basis: LpBasis | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
+        self.start_basis = start_basis
         self._columns: list = []
         self._rows: list = []
 
@@ -86,6 +88,8 @@ class WarmStartHiGHS(pulp.HiGHS):
                       np.asarray(indices, dtype=np.int32), np.asarray(values, dtype=float))
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
+        if self.start_basis is not None and not self.mip:
+            lp.solverModel.setBasis(self.start_basis.for_model(self._columns, self._rows))
         if self.warm_start and any(v.varValue is not None for v in self._columns):
             import highspy
 
@@ -145,6 +149,45 @@ class WarmStartHiGHS(pulp.HiGHS):
         return status
 
 
+class LpBasis:
+    """An LP basis by variable and row *name*, to restart the simplex after pricing.
+
+    Column generation re-solves the LP with a few more columns. PuLP rebuilds the model each
+    time, so HiGHS would start from scratch; handing it the previous basis (old columns and
+    rows keep their status, new columns start non-basic at zero, which keeps the basis
+    square and primal feasible) lets it continue where it stopped.
+    """
+
+    def __init__(self, columns: dict[str, object], rows: dict[str, object]):
+        self.columns = columns
+        self.rows = rows
+
+    @classmethod
+    def capture(cls, lp) -> LpBasis | None:
+        """The optimal basis of a solved LP (None when the solver kept none)."""
+        model = getattr(lp, "solverModel", None)
+        if model is None or not hasattr(model, "getBasis"):
+            return None
+        basis = model.getBasis()
+        if not basis.valid:
+            return None
+        columns = {v.name: status for v, status in zip(lp.variables(), basis.col_status)}
+        rows = {r.name: status for r, status in zip(lp.constraints(), basis.row_status)}
+        return cls(columns, rows)
+
+    def for_model(self, columns: list, rows: list):
+        import highspy
+
+        at_lower = highspy.HighsBasisStatus.kLower
+        basic = highspy.HighsBasisStatus.kBasic
+        basis = highspy.HighsBasis()
+        basis.col_status = [self.columns.get(v.name, at_lower) for v in columns]
+        basis.row_status = [self.rows.get(r.name, basic) for r in rows]
+        basis.valid = True
+        basis.alien = True  # let HiGHS check and repair it rather than trust it blindly
+        return basis
+
+
 _BANNER_SILENCED = False
 
 
@@ -177,7 +220,7 @@ def solver_name(name: str) -> str:
 def make_solver(name: str = "highs", *, mip: bool = True, time_limit: float | None = None,
                 gap: float | None = None, gap_abs: float | None = None,
                 threads: int | None = 1, seed: int = 0, msg: bool = False,
-                warm_start: bool = False) -> pulp.LpSolver:
+                warm_start: bool = False, start_basis: LpBasis | None = None) -> pulp.LpSolver:
     """A configured PuLP solver. Raises SolverError naming the available ones if missing."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
@@ -185,7 +228,7 @@ def make_solver(name: str = "highs", *, mip: bool = True, time_limit: float | No
             _silence_highs_banner()
         solver = WarmStartHiGHS(mip=mip, msg=msg, timeLimit=time_limit, gapRel=gap,
                                 gapAbs=gap_abs, threads=threads, random_seed=int(seed),
-                                warm_start=warm_start)
+                                warm_start=warm_start, start_basis=start_basis)
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
         return solver

@@ -33,7 +33,7 @@ import pulp
 
 from ..errors import SolverError
 from .model import AssignmentModel, PairSet, build_assignment_model
-from .solvers import SolveOutcome, make_solver, translate_status
+from .solvers import LpBasis, SolveOutcome, make_solver, translate_status
 
 INTEGRAL = 1.0 - 1e-6
 TINY = 1e-9
@@ -193,7 +193,7 @@ def all_allowed_pairs(problem) -> PairSet:
 
 def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limit: float,
         gap: float | None = None, gap_abs: float | None = None,
-        warm_start: bool = False) -> SolveOutcome:
+        warm_start: bool = False, start_basis=None) -> SolveOutcome:
     """Solve a built model with a fresh solver (the solver is an argument, built here).
 
     PuLP hands the model to HiGHS column by column before HiGHS's own clock starts; that
@@ -205,7 +205,7 @@ def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limi
     solver = make_solver(settings.solver, mip=mip, time_limit=max(time_limit - handover, 0.05),
                          gap=gap if mip else None, gap_abs=gap_abs if mip else None,
                          threads=settings.threads, seed=settings.seed,
-                         msg=settings.msg, warm_start=warm_start)
+                         msg=settings.msg, warm_start=warm_start, start_basis=start_basis)
     try:
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
@@ -394,10 +394,13 @@ def solve_assignment(problem, settings: SolveSettings,
     # account's candidates; it is a relaxation, so its value is a proven bound regardless.
     penalty = 10.0 * _cost_scale(problem, pairs)
     escalations = 0
+    basis = None
     while True:
         model = build_assignment_model(problem, pairs, all_units, relax=True,
                                        slack_penalty=penalty, name="relaxation")
-        outcome = run(model, settings, mip=False, time_limit=clock.remaining)
+        outcome = run(model, settings, mip=False, time_limit=clock.remaining,
+                      start_basis=basis)
+        basis = LpBasis.capture(model.lp) if outcome.status == "optimal" else None
         slack = _relative_slack(problem, model)
         log("lp", outcome, len(pairs), slack=round(slack, 9))
         if outcome.status != "optimal":
