@@ -46,6 +46,7 @@ from .model import (
     objective_row,
     safe_name,
 )
+from .solvers import make_solver, solver_name, translate_status
 from .strategy import SolveSettings, pairs_for, relative_gap, run
 
 TINY = 1e-9
@@ -195,6 +196,434 @@ def median_problem(cost: np.ndarray, *, loads: np.ndarray | None = None,
         travel_weight=0.0, cost_matrix=cost)
 
 
+# ----------------------------------------------------------------------------- no bands
+
+DENSE_PAIRS = 5_000_000   # up to this many pairs the p-median without bands is held dense
+BRANCH_MAX_COUNT = 20      # up to this many bases, branch and bound before the MILP
+MEDIAN_MIP_OPTIONS = {"mip_heuristic_effort": 0.0, "mip_allow_restart": False, "presolve": "off"}
+
+
+def dense_costs(problem) -> np.ndarray:
+    """``c[u, s]`` for every pair as one (U, S) array; ``inf`` where the rules forbid it."""
+    return np.vstack([np.where(problem.allowed_block(units), problem.cost_block(units), np.inf)
+                      for units in problem.unit_blocks()])
+
+
+def improve_by_swaps(cost: np.ndarray, sites: np.ndarray, allowed_sites: np.ndarray,
+                     deadline: float) -> np.ndarray:
+    """Interchange local search: while some swap (close r, open s) lowers the total cost,
+    make the best one.
+
+    With ``d1[u]`` / ``d2[u]`` the costs of u's nearest and second-nearest open sites and
+    ``r(u)`` the nearest, the plan after the swap costs
+    ``sum_u min(d1[u], c[u, s]) + sum_{u: r(u) = r} (min(d2[u], c[u, s]) - min(d1[u], c[u, s]))``
+    for every (r, s) at once: one (U, S) pass and one (N, U) x (U, S) product a round.
+    ``cost`` must be finite (forbidden pairs priced high by the caller).
+    """
+    sites = np.sort(np.asarray(sites)).copy()
+    rows = np.arange(cost.shape[0])
+    high = float(cost.max()) * 2.0 + 1.0
+    while time.perf_counter() < deadline:
+        candidates = allowed_sites[~np.isin(allowed_sites, sites)]
+        if not len(candidates):
+            break
+        sub = cost[:, sites]
+        nearest = sub.argmin(axis=1)
+        d1 = sub[rows, nearest]
+        if len(sites) > 1:
+            d2 = np.partition(sub, 1, axis=1)[:, 1]
+        else:
+            d2 = np.full(len(rows), high)
+        current = float(d1.sum())
+        to_new = cost[:, candidates]
+        kept = np.minimum(d1[:, None], to_new)
+        served_by = np.zeros((len(sites), len(rows)))
+        served_by[nearest, rows] = 1.0
+        total = kept.sum(axis=0)[None, :] + served_by @ (np.minimum(d2[:, None], to_new) - kept)
+        r, c = np.unravel_index(int(np.argmin(total)), total.shape)
+        if total[r, c] >= current - 1e-9 * max(1.0, abs(current)):
+            break
+        sites[r] = candidates[c]
+        sites.sort()
+    return sites
+
+
+def serving_cost(cost: np.ndarray, sites: np.ndarray) -> tuple[float, np.ndarray]:
+    """Total cost with every unit served by its cheapest open site, and those sites."""
+    sub = cost[:, sites]
+    nearest = sub.argmin(axis=1)
+    return float(sub[np.arange(len(sub)), nearest].sum()), sites[nearest]
+
+
+@dataclass
+class MedianBound:
+    """What the Lagrangian dual proved: its value, the multipliers that reach it, and the
+    sites every plan costing less than the incumbent must close or open."""
+
+    value: float
+    multipliers: np.ndarray
+    closed: np.ndarray      # (S,) bool
+    opened: np.ndarray      # (S,) bool
+    iterations: int
+
+
+class _MedianDual:
+    """The Lagrangian relaxation of the assign-once rows of the p-median:
+
+        L(lambda) = sum_u lambda[u] + min { sum_s rho[s] y[s] : sum_s y[s] = N, y binary,
+                                            y[s] = 0 (s closed), y[s] = 1 (s opened) }
+        rho[s]    = sum_u min(0, c[u, s] - lambda[u])
+
+    For every lambda, L(lambda) <= the cost of every plan (each unit served once is one
+    feasible choice of x inside the min), so each value is a proven lower bound. The inner
+    min opens the N - |opened| free sites of smallest rho. Forcing a choice gives a bound on
+    every plan that makes it (w: the dearest free site taken, v: the cheapest free one left):
+
+        open a free site s not taken:  L + rho[s] - rho[w]
+        close a free site s taken:     L + rho[v] - rho[s]
+        serve u from s (x[u, s] = 1):  L + max(0, c[u, s] - lambda[u]) + (rho[s] - rho[w]
+                                        when s is not taken)
+
+    When such a bound reaches the cutoff, no plan cheaper than the incumbent makes that choice.
+    """
+
+    def __init__(self, cost: np.ndarray, count: int, integral: bool):
+        self.cost = cost
+        self.count = count
+        self.integral = integral    # every cost an integer: see _cutoff
+        self.cutoff = math.inf
+        self.closed = np.zeros(cost.shape[1], dtype=bool)
+        self.opened = np.zeros(cost.shape[1], dtype=bool)
+
+    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(L(lambda), rho over all sites (inf when closed), the sites taken)."""
+        rho = np.full(self.cost.shape[1], np.inf)
+        live = np.flatnonzero(~self.closed)
+        rho[live] = np.minimum(self.cost[:, live] - lam[:, None], 0.0).sum(axis=0)
+        free = np.flatnonzero(~self.closed & ~self.opened)
+        slots = self.count - int(self.opened.sum())
+        taken = free[np.argsort(rho[free], kind="stable")[:slots]]
+        chosen = np.concatenate([np.flatnonzero(self.opened), taken])
+        return float(lam.sum() + rho[chosen].sum()), rho, chosen
+
+    def fix_sites(self, value: float, rho: np.ndarray, chosen: np.ndarray) -> None:
+        """Close (open) the free sites whose forced opening (closing) reaches the cutoff."""
+        free = ~self.closed & ~self.opened
+        taken = np.zeros_like(free)
+        taken[chosen] = True
+        taken &= free
+        left = free & ~taken
+        worst_taken = rho[taken].max() if taken.any() else np.inf
+        best_left = rho[left].min() if left.any() else np.inf
+        with np.errstate(invalid="ignore"):     # rho is inf on closed sites
+            self.closed |= left & (value + rho - worst_taken >= self.cutoff)
+            self.opened |= taken & (value + best_left - rho >= self.cutoff)
+        if int(self.opened.sum()) == self.count:
+            self.closed |= ~self.opened
+
+    def kept_pairs(self, value: float, lam: np.ndarray, rho: np.ndarray,
+                   chosen: np.ndarray) -> np.ndarray:
+        """(U, S) bool: the pairs a plan cheaper than the cutoff may still use."""
+        taken = np.zeros(self.cost.shape[1], dtype=bool)
+        taken[chosen] = True
+        free_taken = taken & ~self.opened
+        worst_taken = rho[free_taken].max() if free_taken.any() else 0.0
+        site_extra = np.where(taken, 0.0, rho - worst_taken)
+        bound = value + np.maximum(self.cost - lam[:, None], 0.0) + site_extra[None, :]
+        return (bound < self.cutoff) & ~self.closed[None, :] & np.isfinite(self.cost)
+
+
+def lagrangian_median_bound(dual: _MedianDual, lam: np.ndarray, upper: float,
+                            deadline: float, target_gap: float,
+                            on_sites: Callable[[np.ndarray], float]) -> MedianBound:
+    """Subgradient ascent on L(lambda) (see _MedianDual), fixing sites on the way.
+
+    Step ``theta (upper - L) / |g|^2`` along ``g[u] = 1 - #(taken s with c[u, s] <
+    lambda[u])``, theta halved after 20 rounds without a better bound. Every 10 rounds the
+    sites taken are handed to ``on_sites`` (a primal heuristic) which returns the incumbent
+    cost, so ``upper`` and the cutoff tighten as plans improve.
+    """
+    best_value, best_lam = -math.inf, lam.copy()
+    theta, stale, iterations = 2.0, 0, 0
+    while time.perf_counter() < deadline and theta > 1e-4 and iterations < 5000:
+        iterations += 1
+        value, rho, chosen = dual.evaluate(lam)
+        if value > best_value + 1e-9 * max(1.0, abs(value)):
+            best_value, best_lam, stale = value, lam.copy(), 0
+        else:
+            stale += 1
+            if stale >= 20:
+                theta, stale = theta / 2.0, 0
+        if iterations % 10 == 1:
+            upper = min(upper, on_sites(chosen))
+            dual.cutoff = min(dual.cutoff, _cutoff(dual, upper))
+            dual.fix_sites(value, rho, chosen)
+        if best_value >= dual.cutoff or relative_gap(upper, best_value) <= target_gap:
+            break
+        served = (dual.cost[:, chosen] < lam[:, None]).sum(axis=1)
+        step_dir = 1.0 - served
+        norm = float(step_dir @ step_dir)
+        if norm == 0.0:
+            break   # the inner plan serves every unit once: L is the optimum
+        lam = lam + theta * (upper - value) / norm * step_dir
+    value, rho, chosen = dual.evaluate(best_lam)
+    dual.fix_sites(value, rho, chosen)
+    return MedianBound(value=value, multipliers=best_lam, closed=dual.closed.copy(),
+                       opened=dual.opened.copy(), iterations=iterations)
+
+
+def _ascend(dual: _MedianDual, lam: np.ndarray, upper: float, steps: int, deadline: float,
+            theta: float = 1.0) -> tuple[float, np.ndarray, np.ndarray, bool]:
+    """A few subgradient steps from ``lam`` at one node (sites fixed as the node says).
+    Returns (best L, its lambda, its sites taken, whether the inner plan serves every unit
+    exactly once, in which case L is the node's optimum)."""
+    best_value, best_lam, best_chosen, stale = -math.inf, lam, None, 0
+    for step in range(steps):
+        value, rho, chosen = dual.evaluate(lam)
+        if value > best_value + 1e-9 * max(1.0, abs(value)):
+            best_value, best_lam, best_chosen, stale = value, lam, chosen, 0
+        else:
+            stale += 1
+            if stale >= 5:
+                theta, stale = theta / 2.0, 0
+        if step % 5 == 0 or value >= dual.cutoff:
+            dual.fix_sites(value, rho, chosen)
+        if best_value >= dual.cutoff or time.perf_counter() > deadline:
+            break
+        served = (dual.cost[:, chosen] < lam[:, None]).sum(axis=1)
+        direction = 1.0 - served
+        norm = float(direction @ direction)
+        if norm == 0.0:
+            return value, lam, chosen, True
+        lam = lam + theta * max(upper - value, 1e-6 * abs(upper)) / norm * direction
+    return best_value, best_lam, best_chosen, False
+
+
+def median_branch_and_bound(dual: _MedianDual, root: MedianBound, upper: float,
+                            deadline: float, on_sites: Callable[[np.ndarray], float]
+                            ) -> tuple[float, bool, int]:
+    """Depth-first branch and bound on the sites, bounded by the Lagrangian dual.
+
+    A node fixes some sites open and some closed; its bound is L(lambda) with those fixes
+    (warm-started from its parent's lambda), and it also fixes every further site whose
+    forced choice reaches the cutoff (_MedianDual.fix_sites). A node whose bound reaches the
+    cutoff holds no plan cheaper than the incumbent and is dropped; otherwise it branches on
+    the free site its inner plan takes with the smallest rho: "open it" first, then "close
+    it". The two children cover the node, so when the stack empties no plan cheaper than the
+    incumbent exists. Returns (the proven bound, whether the search finished, nodes).
+    """
+    stack = [(root.closed.copy(), root.opened.copy(), root.multipliers, root.value)]
+    nodes = 0
+    while stack:
+        if time.perf_counter() > deadline:
+            return min(b for *_, b in stack), False, nodes
+        closed, opened, lam, _ = stack.pop()
+        nodes += 1
+        dual.closed, dual.opened = closed, opened
+        if int(opened.sum()) > dual.count or int((~closed).sum()) < dual.count:
+            continue
+        value, lam, chosen, exact = _ascend(dual, lam, upper, 40, deadline)
+        if chosen is not None:
+            upper = min(upper, on_sites(chosen))
+            dual.cutoff = min(dual.cutoff, _cutoff(dual, upper))
+        if value >= dual.cutoff or exact or chosen is None:
+            continue
+        free_taken = [s for s in chosen.tolist() if not dual.opened[s]]
+        if not free_taken:
+            continue
+        rho = dual.evaluate(lam)[1]
+        site = min(free_taken, key=lambda s: rho[s])
+        closed_child = dual.closed.copy()
+        closed_child[site] = True
+        opened_child = dual.opened.copy()
+        opened_child[site] = True
+        stack.append((closed_child, dual.opened.copy(), lam, value))
+        stack.append((dual.closed.copy(), opened_child, lam, value))
+    return math.inf, True, nodes
+
+
+def _cutoff(dual: _MedianDual, upper: float) -> float:
+    """The value a bound must reach to rule a choice out: with integer costs every plan
+    cheaper than ``upper`` costs at most ``upper - 1``, so reaching ``upper - 1`` (plus a
+    rounding margin) is enough; otherwise ``upper`` itself."""
+    if dual.integral:
+        return upper - 1.0 + 1e-6
+    return upper - 1e-9 * max(1.0, abs(upper))
+
+
+def fix_site_rows(model: LocateModel, closed: np.ndarray, opened: np.ndarray) -> None:
+    """y[s] = 0 for s proven closed, y[s] = 1 for s proven open (as variable bounds)."""
+    for s in np.flatnonzero(closed).tolist():
+        model.y[s].upBound = 0
+    for s in np.flatnonzero(opened).tolist():
+        model.y[s].lowBound = 1
+
+
+def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: float,
+                    cutoff: float):
+    """Solve the reduced MILP looking only for plans cheaper than ``cutoff`` (the incumbent).
+
+    With HiGHS the cutoff is handed over as ``objective_bound`` so branch-and-bound prunes
+    every node that cannot beat the incumbent from the start, and the primal heuristics,
+    which can only rediscover plans we already have, are turned down. "infeasible" then
+    means: no plan cheaper than the cutoff.
+    """
+    if solver_name(settings.solver) != "HiGHS":
+        return run(model, settings, mip=True, time_limit=time_limit, gap=settings.gap)
+    started = time.perf_counter()
+    solver = make_solver(settings.solver, mip=True, time_limit=max(time_limit, 0.05),
+                         gap=settings.gap, threads=settings.threads, seed=settings.seed,
+                         msg=settings.msg)
+    solver.optionsDict.update(MEDIAN_MIP_OPTIONS)
+    solver.optionsDict["objective_bound"] = float(cutoff)
+    try:
+        model.lp.solve(solver)
+    except pulp.PulpSolverError as error:
+        raise SolverError(f"the solver failed: {error}") from error
+    return translate_status(model.lp, solver, time.perf_counter() - started, is_mip=True)
+
+
+def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
+                             say: Callable[[str], None]) -> LocateResult:
+    """The p-median without bands, proven optimal through its Lagrangian dual.
+
+    1. A first plan: open the ``count`` sites that serve the most units cheaply (greedy by
+       the LP-like saving), then interchange local search (improve_by_swaps).
+    2. The Lagrangian dual of the assign-once rows (_MedianDual), maximised by subgradient
+       steps; each iterate's best N sites seed the local search again. Its value is a proven
+       lower bound, equal at best to the LP bound of the strong formulation.
+    3. Reduction: sites and pairs whose forced use lifts the bound to the incumbent's cost
+       are removed; no plan cheaper than the incumbent uses them.
+    4. The strong formulation (build_locate_model) over what is left, solved by the MILP
+       solver. If it is infeasible, no cheaper plan exists and the incumbent is optimal;
+       otherwise its optimum is the optimum. The bound reported is
+       ``max(Lagrangian bound, min(incumbent, MILP bound))`` (rounded up to an integer when
+       every cost is an integer).
+    """
+    started = time.perf_counter()
+    remaining = lambda: max(0.0, settings.time_limit - (time.perf_counter() - started))  # noqa
+    phases: list[dict] = []
+    cost = dense_costs(problem)
+    if not np.isfinite(cost).any(axis=1).all():
+        unit = problem.unit_ids[int(np.flatnonzero(~np.isfinite(cost).any(axis=1))[0])]
+        raise InfeasibleError([f"unit {unit} may not be served from any candidate site"])
+    finite = np.isfinite(cost)
+    high = float(np.abs(cost[finite]).max()) * cost.shape[0] + 1.0
+    priced = np.where(finite, cost, high)       # forbidden pairs priced out, never chosen
+    integral = bool(np.all(priced == np.round(priced)))
+    allowed_sites = np.flatnonzero(finite.any(axis=0))
+    if len(allowed_sites) < count:
+        raise InfeasibleError([f"only {len(allowed_sites)} candidate sites may serve any "
+                               f"unit; {count} bases were asked for"])
+    total_pairs = int(finite.sum())
+
+    # 1. first plan: greedy additions, then swaps
+    sites = np.zeros(0, dtype=int)
+    reach = np.full(cost.shape[0], high * 2)
+    for _ in range(count):
+        gain = np.maximum(reach[:, None] - priced[:, allowed_sites], 0.0).sum(axis=0)
+        gain[np.isin(allowed_sites, sites)] = -1.0
+        pick = allowed_sites[int(np.argmax(gain))]
+        sites = np.append(sites, pick)
+        reach = np.minimum(reach, priced[:, pick])
+    budget = lambda share: time.perf_counter() + share * remaining()  # noqa
+    sites = improve_by_swaps(priced, sites, allowed_sites, budget(0.2))
+    upper, unit_site = serving_cost(priced, sites)
+    best = {"upper": upper, "unit_site": unit_site, "seen": set()}
+    phases.append({"phase": "greedy + swaps", "objective": upper,
+                   "seconds": round(time.perf_counter() - started, 3)})
+    say(f"locate: first plan {upper:,.2f}")
+
+    def on_sites(chosen: np.ndarray) -> float:
+        key = tuple(np.sort(chosen).tolist())
+        if key in best["seen"]:
+            return best["upper"]
+        best["seen"].add(key)
+        value, _ = serving_cost(priced, np.sort(chosen))
+        if value < best["upper"] * 1.02:
+            improved = improve_by_swaps(priced, np.sort(chosen), allowed_sites,
+                                        time.perf_counter() + 0.1 * remaining())
+            value, served = serving_cost(priced, improved)
+            if value < best["upper"] - TINY:
+                best["upper"], best["unit_site"] = value, served
+        return best["upper"]
+
+    # 2. Lagrangian dual
+    dual = _MedianDual(priced, count, integral)
+    dual.cutoff = _cutoff(dual, upper)
+    sub = np.sort(priced, axis=1)
+    start = sub[:, 1] if sub.shape[1] > 1 else sub[:, 0]
+    bound = lagrangian_median_bound(dual, start.copy(), upper, budget(0.5), settings.gap,
+                                    on_sites)
+    upper, unit_site = best["upper"], best["unit_site"]
+    dual.cutoff = _cutoff(dual, upper)
+    lower = math.ceil(bound.value - 1e-6) if integral else bound.value
+    # plans the reduction removes cost at least this much
+    removed_floor = upper if integral else dual.cutoff
+    phases.append({"phase": "lagrangian", "objective": upper, "bound": bound.value,
+                   "iterations": bound.iterations, "closed": int(bound.closed.sum()),
+                   "opened": int(bound.opened.sum()),
+                   "seconds": round(time.perf_counter() - started, 3)})
+    say(f"locate: Lagrangian bound {bound.value:,.2f} after {bound.iterations} steps, plan "
+        f"{upper:,.2f}; {int(bound.closed.sum())} sites closed, {int(bound.opened.sum())} "
+        "open by reduced cost")
+
+    # 3. branch and bound on the sites with the Lagrangian bound: few bases leave a wide LP
+    # gap that the tree closes in few nodes; many bases leave a tiny gap the MILP closes
+    if count <= BRANCH_MAX_COUNT and relative_gap(upper, lower) > settings.gap \
+            and remaining() > 0.5:
+        tree_bound, finished, nodes = median_branch_and_bound(
+            dual, bound, upper, budget(0.5), on_sites)
+        upper, unit_site = best["upper"], best["unit_site"]
+        removed_floor = upper if integral else _cutoff(dual, upper)
+        reached = min(tree_bound, removed_floor)
+        lower = max(lower, math.ceil(reached - 1e-6) if integral else reached)
+        phases.append({"phase": "branch and bound", "objective": upper, "bound": lower,
+                       "nodes": nodes, "finished": finished,
+                       "seconds": round(time.perf_counter() - started, 3)})
+        say(f"locate: branch and bound, {nodes} nodes: plan {upper:,.2f}, bound {lower:,.2f}")
+        dual.closed, dual.opened = bound.closed.copy(), bound.opened.copy()
+        dual.cutoff = _cutoff(dual, upper)
+
+    # 4. reduced strong formulation
+    kept_count = 0
+    if relative_gap(upper, lower) > settings.gap and remaining() > 0.5:
+        value, rho, chosen = dual.evaluate(bound.multipliers)
+        kept = dual.kept_pairs(value, bound.multipliers, rho, chosen)
+        kept_count = int(kept.sum())
+        if not kept.any(axis=1).all():
+            lower = removed_floor   # some unit has no pair left: no cheaper plan exists
+        else:
+            units, site_of = np.nonzero(kept)
+            pairs = pairs_for(problem, units, site_of)
+            model = build_locate_model(problem, pairs, count, relax=False, name="locate")
+            fix_site_rows(model, bound.closed, bound.opened)
+            outcome = run_with_cutoff(model, settings, remaining(), cutoff=upper)
+            phases.append({"phase": "reduced mip", "pairs": len(pairs),
+                           "status": outcome.status, "objective": outcome.objective,
+                           "bound": outcome.bound,
+                           "seconds": round(time.perf_counter() - started, 3)})
+            if outcome.status == "infeasible":
+                lower = removed_floor
+            elif outcome.has_solution:
+                plan, _ = _read_plan(model, problem.n_units)
+                plan_value = float(priced[np.arange(len(plan)), plan].sum())
+                if plan_value < upper - TINY:
+                    upper, unit_site = plan_value, plan
+            if outcome.bound is not None and outcome.status != "infeasible":
+                milp = min(outcome.bound, removed_floor)
+                lower = max(lower, math.ceil(milp - 1e-6) if integral else milp)
+    lower = min(lower, upper)
+    gap = relative_gap(upper, lower)
+    status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
+                                             else "time_limit")
+    say(f"locate: {upper:,.2f}, bound {lower:,.2f}, gap {gap:.3%}")
+    return LocateResult(unit_site=unit_site, open_sites=np.unique(unit_site),
+                        objective=problem.sense * upper, bound=problem.sense * lower, gap=gap,
+                        status=status, seconds=time.perf_counter() - started, phases=phases,
+                        candidate_pairs=kept_count, total_pairs=total_pairs)
+
+
 # ----------------------------------------------------------------------------- strategy
 
 def _has_bands(problem) -> bool:
@@ -331,6 +760,8 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
     if not 1 <= count <= problem.n_reps:
         raise InputError(f"the number of bases must be between 1 and the {problem.n_reps} "
                          f"candidate sites; got {count}")
+    if not _has_bands(problem) and problem.n_units * problem.n_reps <= DENSE_PAIRS:
+        return solve_median_by_lagrange(problem, count, settings, say)
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
     k = problem.n_reps if small else min(problem.n_reps, max(
