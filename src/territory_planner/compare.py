@@ -20,18 +20,14 @@ Presentation (compare.html) lives in report/compare_page.py and is imported only
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem
 from .evaluate import kpis as plan_kpis
-from .plan import Plan, write_csv
+from .plan import Plan, check_output_folder, write_csv, write_folder_atomically
 
 __all__ = ["Comparison", "compare"]
 
@@ -58,36 +54,16 @@ class Comparison:
               html: bool = True) -> Path:
         """compare.html, moves.csv, kpis.csv, rep_changes.csv: written whole or not at all."""
         out = Path(out)
-        if out.exists() and not force:
-            raise InputError(Problem(file=str(out), message="the output folder already exists",
-                                     fix="choose another --out or pass --force to replace it"))
-        if out.exists() and not out.is_dir():
-            raise InputError(Problem(file=str(out), message="exists and is not a folder"))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
-                                        dir=out.parent))
-        try:
-            # mkdtemp makes the folder private (0700); the comparison is an ordinary folder
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)
-            write_csv(self.moves, staging / "moves.csv")
-            write_csv(self.kpis, staging / "kpis.csv")
-            write_csv(self.rep_changes, staging / "rep_changes.csv")
+        check_output_folder(out, force)
+
+        def fill(folder: Path) -> None:
+            write_csv(self.moves, folder / "moves.csv")
+            write_csv(self.kpis, folder / "kpis.csv")
+            write_csv(self.rep_changes, folder / "rep_changes.csv")
             if html:
-                (staging / "compare.html").write_text(self.page(tiles=tiles), encoding="utf-8")
-            if out.exists():
-                retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",
-                                                dir=out.parent))
-                os.rename(out, retired / "compare")
-                os.rename(staging, out)
-                shutil.rmtree(retired, ignore_errors=True)
-            else:
-                os.rename(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return out
+                (folder / "compare.html").write_text(self.page(tiles=tiles), encoding="utf-8")
+
+        return write_folder_atomically(out, fill)
 
 
 def _owners(plan: Plan) -> pd.DataFrame:

@@ -101,6 +101,44 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     safe.to_csv(path, index=False, lineterminator="\n")
 
 
+def check_output_folder(out: Path, force: bool) -> None:
+    """An existing output folder is replaced only with ``force``, and never if it is a file."""
+    if out.exists() and not force:
+        raise InputError(Problem(file=str(out), message="the output folder already exists",
+                                 fix="choose another --out or pass --force to replace it"))
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(file=str(out), message="exists and is not a folder"))
+
+
+def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Let ``fill`` write into a temporary sibling folder, then rename it to ``out``.
+
+    A failure or interruption anywhere in ``fill`` removes the temporary folder and leaves
+    ``out`` (a previous plan, say) exactly as it was; an existing ``out`` is swapped out
+    only after the new folder is complete.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        # mkdtemp makes the folder private (0700); an output folder is an ordinary one
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
+        fill(staging)
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",
+                                            dir=out.parent))
+            os.rename(out, retired / "previous")
+            os.rename(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
 def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.exists():
         problems.add(str(path), "is missing from the plan folder",
@@ -155,11 +193,7 @@ class Plan:
               tiles: str | None = None) -> Path:
         """Write the plan folder whole or not at all; replace an existing one only if force."""
         out = Path(out)
-        if out.exists() and not force:
-            raise InputError(Problem(file=str(out), message="the output folder already exists",
-                                     fix="choose another --out or pass --force to replace it"))
-        if out.exists() and not out.is_dir():
-            raise InputError(Problem(file=str(out), message="exists and is not a folder"))
+        check_output_folder(out, force)
         # --force replaces the whole folder: never a data folder holding the files being
         # planned (a plan folder may be rewritten: its inputs/ are copied into the new one)
         inside = out.resolve()
@@ -170,27 +204,8 @@ class Plan:
                 raise InputError(Problem(
                     file=str(out), message=f"the output folder holds an input ({source}); "
                     "replacing it would delete the inputs", fix="choose another --out"))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial",
-                                        dir=out.parent))
-        try:
-            # mkdtemp makes the folder private (0700); a plan folder is an ordinary one
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)
-            self._write_into(staging, map_html=map_html, tiles=tiles)
-            if out.exists():
-                retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",
-                                                dir=out.parent))
-                os.rename(out, retired / "plan")
-                os.rename(staging, out)
-                shutil.rmtree(retired, ignore_errors=True)
-            else:
-                os.rename(staging, out)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return out
+        return write_folder_atomically(
+            out, lambda folder: self._write_into(folder, map_html=map_html, tiles=tiles))
 
     def _write_into(self, folder: Path, *, map_html: bool, tiles: str | None) -> None:
         inputs = folder / "inputs"
@@ -313,6 +328,18 @@ def plan(scenario: ScenarioData | Scenario | str | Path, *, time_limit: float | 
     return plan_from_problem_data(data, progress=progress)
 
 
+def evaluate_assignment(data: ScenarioData, problem,
+                        unit_rep: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(assignments, territories, KPIs) of a solved assignment (rep position per unit)."""
+    rep_of_unit = problem.rep_ids[unit_rep]
+    rep_of_account = pd.Series(rep_of_unit[problem.account_unit], index=problem.account_ids)
+    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
+    metrics = [rule.metric for rule in data.settings.balance]
+    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
+    numbers = kpis(assignments, territories, data.accounts, data.settings.balance)
+    return assignments, territories, numbers
+
+
 def plan_from_problem_data(data: ScenarioData, *, progress=None,
                            problem=None, solve_settings: SolveSettings | None = None,
                            extra_summary: dict | None = None) -> Plan:
@@ -327,12 +354,7 @@ def plan_from_problem_data(data: ScenarioData, *, progress=None,
         # the time limit covers building the problem too: the user waits for both
         solve_settings = dataclasses.replace(solve_settings, started=started)
     result = solve_assignment(problem, solve_settings, progress=progress)
-    rep_of_unit = problem.rep_ids[result.unit_rep]
-    rep_of_account = pd.Series(rep_of_unit[problem.account_unit], index=problem.account_ids)
-    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
-    metrics = [rule.metric for rule in settings.balance]
-    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
-    numbers = kpis(assignments, territories, data.accounts, settings.balance)
+    assignments, territories, numbers = evaluate_assignment(data, problem, result.unit_rep)
     summary = {
         "scenario": settings.name,
         "status": result.status,

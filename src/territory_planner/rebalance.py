@@ -66,7 +66,7 @@ from .data import (
     read_table,
 )
 from .errors import InfeasibleError, ProblemList, SolverError
-from .evaluate import assignment_frame, kpis, territory_frame
+from .evaluate import assignment_frame, territory_frame
 from .optimize.model import (
     AssignmentModel,
     assign_once_rows,
@@ -81,7 +81,7 @@ from .optimize.strategy import (
     run,
     solve_assignment,
 )
-from .plan import Plan, apply_quotas
+from .plan import Plan, apply_quotas, evaluate_assignment
 from .problem import PlanningProblem, build_problem
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -368,12 +368,7 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
     steps = _solve_lexicographic(problem, solve_settings, weighted, say)
     result = steps.result
 
-    rep_of_unit = base.rep_ids[result.unit_rep]
-    rep_of_account = pd.Series(rep_of_unit[base.account_unit], index=base.account_ids)
-    assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
-    metrics = [rule.metric for rule in settings.balance]
-    territories = territory_frame(assignments, data.accounts, data.reps, metrics)
-    numbers = kpis(assignments, territories, data.accounts, settings.balance)
+    assignments, territories, numbers = evaluate_assignment(data, base, result.unit_rep)
     forced = forced_moved_potential(base)
     moved = numbers["disruption"]["moved_potential"]
     numbers["disruption"].update(
