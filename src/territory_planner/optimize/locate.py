@@ -292,6 +292,8 @@ class _MedianDual:
         self.count = count
         self.integral = integral    # every cost an integer: see _cutoff
         self.cutoff = math.inf
+        self._live: np.ndarray | None = None
+        self._columns = cost
         self.closed = np.zeros(cost.shape[1], dtype=bool)
         self.opened = np.zeros(cost.shape[1], dtype=bool)
 
@@ -299,7 +301,10 @@ class _MedianDual:
         """(L(lambda), rho over all sites (inf when closed), the sites taken)."""
         rho = np.full(self.cost.shape[1], np.inf)
         live = np.flatnonzero(~self.closed)
-        rho[live] = np.minimum(self.cost[:, live] - lam[:, None], 0.0).sum(axis=0)
+        if self._live is None or not np.array_equal(self._live, live):
+            # the columns of the sites still open to choice, copied once per change
+            self._live, self._columns = live, np.ascontiguousarray(self.cost[:, live])
+        rho[live] = np.minimum(self._columns - lam[:, None], 0.0).sum(axis=0)
         free = np.flatnonzero(~self.closed & ~self.opened)
         slots = self.count - int(self.opened.sum())
         taken = free[np.argsort(rho[free], kind="stable")[:slots]]
@@ -422,7 +427,7 @@ def median_branch_and_bound(dual: _MedianDual, root: MedianBound, upper: float,
         dual.closed, dual.opened = closed, opened
         if int(opened.sum()) > dual.count or int((~closed).sum()) < dual.count:
             continue
-        value, lam, chosen, exact = _ascend(dual, lam, upper, 40, deadline)
+        value, lam, chosen, exact = _ascend(dual, lam, upper, 30, deadline)
         if chosen is not None:
             upper = min(upper, on_sites(chosen))
             dual.cutoff = min(dual.cutoff, _cutoff(dual, upper))
@@ -573,7 +578,7 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
     if count <= BRANCH_MAX_COUNT and relative_gap(upper, lower) > settings.gap \
             and remaining() > 0.5:
         tree_bound, finished, nodes = median_branch_and_bound(
-            dual, bound, upper, budget(0.5), on_sites)
+            dual, bound, upper, budget(0.95), on_sites)
         upper, unit_site = best["upper"], best["unit_site"]
         removed_floor = upper if integral else _cutoff(dual, upper)
         reached = min(tree_bound, removed_floor)
@@ -585,9 +590,10 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
         dual.closed, dual.opened = bound.closed.copy(), bound.opened.copy()
         dual.cutoff = _cutoff(dual, upper)
 
-    # 4. reduced strong formulation
+    # 4. reduced strong formulation (not after an unfinished tree: its LP is the tree's bound)
     kept_count = 0
-    if relative_gap(upper, lower) > settings.gap and remaining() > 0.5:
+    tree_ran = any(phase["phase"] == "branch and bound" for phase in phases)
+    if relative_gap(upper, lower) > settings.gap and remaining() > 0.5 and not tree_ran:
         value, rho, chosen = dual.evaluate(bound.multipliers)
         kept = dual.kept_pairs(value, bound.multipliers, rho, chosen)
         kept_count = int(kept.sum())
