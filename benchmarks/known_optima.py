@@ -203,8 +203,12 @@ def spopt_pmedian(instance: MedianInstance, time_limit: float) -> tuple[float, f
     model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1))
     seconds = time.perf_counter() - started
     objective = pulp.value(model.problem.objective)
-    return float(objective) if objective is not None else math.nan, seconds, \
-        pulp.LpStatus[model.problem.status]
+    # PuLP says "Optimal" also for a time-limit stop with a plan; its sol_status tells them
+    # apart (the only way spopt exposes it)
+    proven = model.problem.sol_status == pulp.LpSolutionOptimal
+    status = pulp.LpStatus[model.problem.status] if proven or model.problem.status != 1 \
+        else "time_limit"
+    return float(objective) if objective is not None else math.nan, seconds, status
 
 
 # ----------------------------------------------------------------------------- driver

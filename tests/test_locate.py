@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import numpy as np
 import pytest
 
 from territory_planner.errors import InfeasibleError, InputError
-from territory_planner.optimize.locate import solve_locate
+from territory_planner.optimize.locate import (
+    _cutoff,
+    _MedianDual,
+    lagrangian_median_bound,
+    solve_locate,
+)
 from territory_planner.optimize.strategy import SolveSettings
 
 EXACT = SolveSettings(gap=0.0, time_limit=30)
@@ -57,15 +65,67 @@ def test_bad_count_is_an_input_error():
 
 
 def test_sparse_candidates_keep_the_bound_honest():
-    """A random 60-point instance solved with 3 candidate sites per unit (pricing must bring
-    in the rest) gives the same optimum as the full model over all 3,600 pairs."""
+    """A random 60-point instance with a capacity of 12 per median (so the banded, priced
+    path runs) solved with 3 candidate sites per unit (pricing must bring in the rest) gives
+    the same optimum as the full model over all 3,600 pairs."""
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 100, (60, 2))
     cost = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2)))
-    full = solve_locate(cost, 6, settings=SolveSettings(gap=0.0, time_limit=30,
-                                                        full_model_pairs=10**9))
-    sparse = solve_locate(cost, 6, settings=SolveSettings(gap=0.0, time_limit=30,
-                                                          candidates=3, full_model_pairs=0))
+    capacity = dict(loads=np.ones((1, 60)), upper=np.array([12.0]))
+    full = solve_locate(cost, 6, **capacity, settings=SolveSettings(
+        gap=0.0, time_limit=30, full_model_pairs=10**9))
+    sparse = solve_locate(cost, 6, **capacity, settings=SolveSettings(
+        gap=0.0, time_limit=30, candidates=3, full_model_pairs=0))
     assert full.status == sparse.status == "optimal"
     assert sparse.objective == pytest.approx(full.objective)
     assert sparse.bound <= full.objective + 1e-6
+
+
+def _brute_force(cost: np.ndarray, count: int) -> tuple[float, list[tuple[int, ...]]]:
+    """Every choice of ``count`` sites, each unit served by its cheapest: (optimum, the
+    choices reaching it)."""
+    values = {sites: float(cost[:, list(sites)].min(axis=1).sum())
+              for sites in itertools.combinations(range(cost.shape[1]), count)}
+    best = min(values.values())
+    return best, [sites for sites, value in values.items() if value <= best + 1e-9]
+
+
+def _points(seed: int, n: int, integral: bool) -> np.ndarray:
+    xy = np.random.default_rng(seed).uniform(0, 100, (n, 2))
+    cost = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    return np.floor(cost) if integral else cost
+
+
+@pytest.mark.parametrize(("seed", "n", "count", "integral"),
+                         [(1, 40, 3, True), (2, 24, 5, True), (3, 30, 4, False)])
+def test_median_without_bands_is_the_brute_force_optimum(seed, n, count, integral):
+    """Without bands the Lagrangian path (dual bound, fixing, site tree, reduced MILP) runs.
+    Its plan costs exactly the optimum found by enumerating every choice of sites, and the
+    bound it proves equals that optimum (integer costs) or is within 1e-6 of it."""
+    cost = _points(seed, n, integral)
+    optimum, _ = _brute_force(cost, count)
+    result = solve_locate(cost, count, settings=EXACT)
+    assert result.objective == pytest.approx(optimum)
+    assert result.bound <= optimum + 1e-9
+    assert result.gap <= 1e-6 and result.status == "optimal"
+    assert len(result.open_sites) == count
+    served = cost[np.arange(n), result.unit_site].sum()
+    assert served == pytest.approx(optimum)
+
+
+def test_lagrangian_bound_and_fixings_never_cut_off_an_optimum():
+    """With an incumbent 5 above the optimum, the dual's bound is at most the optimum, no
+    optimal choice of sites uses a site it closed, and every site it opened is in every
+    optimal choice (each fixing only removes plans costing at least the cutoff)."""
+    cost = _points(4, 25, True)
+    optimum, optimal_choices = _brute_force(cost, 3)
+    dual = _MedianDual(cost, 3, integral=True)
+    dual.cutoff = _cutoff(dual, optimum + 5)
+    start = np.sort(cost, axis=1)[:, 1]
+    bound = lagrangian_median_bound(dual, start, optimum + 5, time.perf_counter() + 5,
+                                    0.0, lambda chosen: optimum + 5)
+    assert bound.value <= optimum + 1e-9
+    assert bound.closed.any()           # the bound is strong enough to close some sites
+    for sites in optimal_choices:
+        assert not bound.closed[list(sites)].any()
+        assert set(np.flatnonzero(bound.opened).tolist()) <= set(sites)
