@@ -489,8 +489,9 @@ def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: flo
 
 
 def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
-                             say: Callable[[str], None]) -> LocateResult:
-    """The p-median without bands, proven optimal through its Lagrangian dual.
+                             say: Callable[[str], None]) -> LocateResult | None:
+    """The p-median without bands, proven optimal through its Lagrangian dual (None when no
+    plan within the rules was found and none was proven impossible).
 
     1. A first plan: open the ``count`` sites that serve the most units cheaply (greedy by
        the LP-like saving), then interchange local search (improve_by_swaps).
@@ -513,8 +514,9 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
         unit = problem.unit_ids[int(np.flatnonzero(~np.isfinite(cost).any(axis=1))[0])]
         raise InfeasibleError([f"unit {unit} may not be served from any candidate site"])
     finite = np.isfinite(cost)
-    high = float(np.abs(cost[finite]).max()) * cost.shape[0] + 1.0
-    priced = np.where(finite, cost, high)       # forbidden pairs priced out, never chosen
+    # a forbidden pair priced so that any plan using one costs more than any plan without
+    high = 2.0 * float(np.abs(cost[finite]).max()) * cost.shape[0] + 1.0
+    priced = np.where(finite, cost, high)
     integral = bool(np.all(priced == np.round(priced)))
     allowed_sites = np.flatnonzero(finite.any(axis=0))
     if len(allowed_sites) < count:
@@ -621,6 +623,13 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
                 lower = max(lower, math.ceil(milp - 1e-6) if integral else milp)
     lower = min(lower, upper)
     gap = relative_gap(upper, lower)
+    if not finite[np.arange(len(unit_site)), unit_site].all():
+        # the plan needs a forbidden pair, priced above any allowed plan's total
+        if gap <= 1e-6:
+            raise InfeasibleError([f"no choice of {count} bases serves every account within "
+                                   "the rules (proven: the cheapest choice needs a forbidden "
+                                   "pair)"])
+        return None
     status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
                                              else "time_limit")
     say(f"locate: {upper:,.2f}, bound {lower:,.2f}, gap {gap:.3%}")
@@ -767,7 +776,12 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
         raise InputError(f"the number of bases must be between 1 and the {problem.n_reps} "
                          f"candidate sites; got {count}")
     if not _has_bands(problem) and problem.n_units * problem.n_reps <= DENSE_PAIRS:
-        return solve_median_by_lagrange(problem, count, settings, say)
+        result = solve_median_by_lagrange(problem, count, settings, say)
+        if result is not None:
+            return result
+        say("locate: no plan within the rules found yet; continuing with the priced LP")
+        settings = replace(settings, time_limit=remaining())
+        started = time.perf_counter()
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
     k = problem.n_reps if small else min(problem.n_reps, max(
