@@ -126,18 +126,22 @@ def assign_once_rows(model: AssignmentModel, problem, units: np.ndarray) -> None
 
 
 def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | None = None,
-                      elastic: bool = False) -> None:
+                      elastic: bool = False, reps: np.ndarray | None = None) -> None:
     """L[m, j] - F[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] - F[m, j] for all m, j.
 
-    F is the load of units fixed outside the model. With ``elastic`` each side gets a
+    F is the load of units fixed outside the model; ``reps`` limits the rows to those reps
+    (a sub-model whose pairs touch only them leaves every other band as it was). With
+    ``elastic`` each side gets a
     non-negative slack (``short[m, j]`` below the band, ``over[m, j]`` above it) so the
     model is always feasible; diagnose.py prices the slack to explain infeasibility.
     Infinite sides (the generalised assignment problem has no lower band) are skipped.
     """
     by_rep = dict(_groups(model.pairs.rep))
+    rows_for = range(problem.n_reps) if reps is None else [int(j) for j in reps]
     for m, metric in enumerate(problem.metrics):
         loads = model.pairs.load[m]
-        for j, rep_id in enumerate(problem.rep_ids):
+        for j in rows_for:
+            rep_id = problem.rep_ids[j]
             positions = by_rep.get(j, np.array([], dtype=int)).tolist()
             offset = 0.0 if fixed_load is None else float(fixed_load[m, j])
             terms = [(model.x[p], float(loads[p])) for p in positions if loads[p] != 0.0]
@@ -204,7 +208,7 @@ def slack_penalty_terms(model: AssignmentModel, problem, penalty: float) -> None
 
 def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax: bool,
                            fixed_load: np.ndarray | None = None, fixed_moved: float = 0.0,
-                           slack_penalty: float | None = None,
+                           slack_penalty: float | None = None, reps: np.ndarray | None = None,
                            name: str = "territory_plan") -> AssignmentModel:
     """The formulation in the module docstring, over ``pairs`` for ``units``; with
     ``slack_penalty`` the bands and the budget are elastic (see slack_penalty_terms)."""
@@ -213,7 +217,7 @@ def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax:
     elastic = slack_penalty is not None
     objective_row(model)
     assign_once_rows(model, problem, units)
-    balance_band_rows(model, problem, fixed_load, elastic=elastic)
+    balance_band_rows(model, problem, fixed_load, elastic=elastic, reps=reps)
     disruption_budget_row(model, problem.max_moved_potential, fixed_moved, elastic=elastic)
     if elastic:
         slack_penalty_terms(model, problem, slack_penalty)

@@ -310,6 +310,90 @@ def _relative_slack(problem, model: AssignmentModel) -> float:
     return total
 
 
+def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
+                          fractional: np.ndarray, settings: SolveSettings, clock: _Clock,
+                          lp_bound: float, log) -> np.ndarray | None:
+    """Fix-and-finish split into independent pieces.
+
+    A fractional unit is shared by a few reps in the LP. Reps linked through shared units
+    form a component; the units fixed to other reps cannot change any of its bands. So each
+    component is a small MILP of its own: its fractional units, plus the boundary units of
+    its reps whose cheapest alternative (by LP reduced cost) is another rep of the same
+    component, over pairs between those units and those reps only. Pieces touch disjoint
+    reps, so their answers combine into one plan that holds every band. None when a piece
+    cannot close (the caller then falls back to the global release rounds).
+    """
+    pairs, values = lp_model.pairs, lp_model.values()
+    parent = np.arange(problem.n_reps)
+
+    def find(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    is_fractional = np.zeros(problem.n_units, dtype=bool)
+    is_fractional[fractional] = True
+    support = is_fractional[pairs.unit] & (values > 1e-6)
+    for _, positions in _unit_groups(pairs.unit[support], np.flatnonzero(support)):
+        reps_of_unit = pairs.rep[positions]
+        for j in reps_of_unit[1:]:
+            parent[find(int(j))] = find(int(reps_of_unit[0]))
+    component = np.array([find(j) for j in range(problem.n_reps)])
+    rc = reduced_costs(problem, lp_model, pairs)
+    same = (component[pairs.rep] == component[rep[pairs.unit]]) & (pairs.rep != rep[pairs.unit])
+    alternative = np.full(problem.n_units, np.inf)
+    np.minimum.at(alternative, pairs.unit[same], rc[same])
+    plan = rep.copy()
+    roots = np.unique(component[rep[fractional]]) if len(fractional) else np.zeros(0, int)
+    for root in roots.tolist():
+        reps = np.flatnonzero(component == root)
+        own = fractional[component[rep[fractional]] == root]
+        solved = False
+        for per_rep in (15, 60):
+            if clock.remaining <= 0.5:
+                return None
+            members = np.flatnonzero((component[rep] == root) & ~is_fractional
+                                     & np.isfinite(alternative))
+            members = members[np.argsort(alternative[members], kind="stable")]
+            free = np.union1d(own, members[: per_rep * len(reps)])
+            keep = np.isin(pairs.unit, free) & (component[pairs.rep] == root)
+            fixed = np.setdiff1d(np.arange(problem.n_units), free)
+            fixed = fixed[component[plan[fixed]] == root]
+            fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
+            if len(fixed):
+                fixed_pairs = pairs_for(problem, fixed, plan[fixed])
+                for m in range(problem.n_metrics):
+                    np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
+            model = build_assignment_model(problem, pairs.subset(keep), free, relax=False,
+                                           fixed_load=fixed_load, reps=reps, name="piece")
+            # a piece gets time and half the gap budget in proportion to its reps
+            share = len(reps) / max(problem.n_reps, 1)
+            outcome = run(model, settings, mip=True,
+                          time_limit=max(1.0, clock.remaining * min(1.0, 2.0 * share)),
+                          gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound) * share)
+            log("finish", outcome, len(model.pairs), free_units=int(len(free)),
+                scope=f"component of {len(reps)} reps")
+            if outcome.has_solution:
+                sub_rep, _ = _assignment_from(model, problem.n_units)
+                plan[free] = sub_rep[free]
+                solved = True
+                break
+        if not solved:
+            return None
+    return plan
+
+
+def _unit_groups(units: np.ndarray, positions: np.ndarray):
+    """(unit, its positions) for each unit present, positions grouped by unit."""
+    order = np.argsort(units, kind="stable")
+    units, positions = units[order], positions[order]
+    cuts = np.flatnonzero(np.diff(units)) + 1
+    for chunk in np.split(np.arange(len(units)), cuts):
+        if len(chunk):
+            yield int(units[chunk[0]]), positions[chunk]
+
+
 def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
                     fractional: np.ndarray):
     """Growing sets of units to re-optimise after the LP: the fractional ones first, then
@@ -446,8 +530,18 @@ def solve_assignment(problem, settings: SolveSettings,
     if len(fractional) == 0:
         incumbent = rep
         incumbent_obj = objective_of(problem, rep)
+    elif problem.max_moved_potential is None:
+        # the budget row couples every unit; without it the finish splits into independent
+        # pieces, one per group of reps the fractional units straddle
+        local = _finish_by_components(problem, lp_model, rep, fractional, settings, clock,
+                                      lp_bound, log)
+        if local is not None:
+            incumbent, incumbent_obj = local, objective_of(problem, local)
+            say(f"fix-and-finish (rep components): objective {incumbent_obj:,.1f}, gap "
+                f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+    done = incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap
     for label, free in (_release_rounds(problem, lp_model, rep, fractional)
-                        if incumbent is None else ()):
+                        if not done else ()):
         if clock.remaining <= 0.5:
             break
         base = rep if incumbent is None else incumbent
