@@ -251,7 +251,8 @@ class SolveOutcome:
     """What one solver call produced, in the engine's terms.
 
     status: ``optimal`` (proven within the solver's gap), ``feasible`` (a plan, not proven),
-    ``infeasible``, ``unbounded``, ``no_solution`` (stopped without a plan).
+    ``infeasible``, ``unbounded``, ``no_solution`` (stopped without a plan),
+    ``inconsistent`` (the solution read back does not give the solver's own objective).
     bound: the best bound the solver proved for this model (minimisation sense), or None when
     the solver does not report one.
     """
@@ -291,6 +292,13 @@ def translate_status(problem: pulp.LpProblem, solver: pulp.LpSolver, seconds: fl
                                                           pulp.LpSolutionInfeasible):
         return SolveOutcome("no_solution", None, None, seconds)
     proven = sol_status == pulp.LpSolutionOptimal
+    if model is not None and hasattr(model, "getInfo"):
+        # the values read back must reproduce HiGHS's own objective; seen to fail after a MIP
+        # start (HiGHS reported an "optimal" value below the LP bound while handing back the
+        # start): such an answer is not trusted, and the caller may solve again without it
+        reported = sign * float(model.getInfo().objective_function_value)
+        if abs(reported - objective) > 1e-6 * max(1.0, abs(objective)):
+            return SolveOutcome("inconsistent", None, None, seconds)
     if model is not None and hasattr(model, "getInfo"):
         info = model.getInfo()
         if is_mip:

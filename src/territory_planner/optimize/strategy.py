@@ -210,7 +210,11 @@ def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limi
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
         raise SolverError(f"the solver failed: {error}") from error
-    return translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+    outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+    remaining = time_limit - (time.perf_counter() - started)
+    if outcome.status == "inconsistent" and warm_start and remaining > handover:
+        return run(model, settings, mip=mip, time_limit=remaining, gap=gap, gap_abs=gap_abs)
+    return outcome
 
 
 def _duals(problem, model: AssignmentModel) -> tuple[np.ndarray, np.ndarray, float]:
@@ -346,12 +350,15 @@ def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
     np.minimum.at(alternative, pairs.unit[same], rc[same])
     plan = rep.copy()
     roots = np.unique(component[rep[fractional]]) if len(fractional) else np.zeros(0, int)
+    # the pieces may use half the time left; the global rounds keep the rest as a fallback
+    budget = 0.5 * clock.remaining
+    deadline = clock.elapsed + budget
     for root in roots.tolist():
         reps = np.flatnonzero(component == root)
         own = fractional[component[rep[fractional]] == root]
         solved = False
         for per_rep in (15, 60):
-            if clock.remaining <= 0.5:
+            if deadline - clock.elapsed <= 0.2:
                 return None
             members = np.flatnonzero((component[rep] == root) & ~is_fractional
                                      & np.isfinite(alternative))
@@ -370,7 +377,8 @@ def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
             # a piece gets time and half the gap budget in proportion to its reps
             share = len(reps) / max(problem.n_reps, 1)
             outcome = run(model, settings, mip=True,
-                          time_limit=max(1.0, clock.remaining * min(1.0, 2.0 * share)),
+                          time_limit=min(deadline - clock.elapsed,
+                                         max(0.5, budget * min(1.0, 2.0 * share))),
                           gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound) * share)
             log("finish", outcome, len(model.pairs), free_units=int(len(free)),
                 scope=f"component of {len(reps)} reps")
