@@ -547,7 +547,7 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
             return best["upper"]
         best["seen"].add(key)
         value, _ = serving_cost(priced, np.sort(chosen))
-        if value < best["upper"] * 1.02:
+        if value < best["upper"] + 0.02 * abs(best["upper"]):   # worth polishing
             improved = improve_by_swaps(priced, np.sort(chosen), allowed_sites,
                                         time.perf_counter() + 0.1 * remaining())
             value, served = serving_cost(priced, improved)
