@@ -343,13 +343,14 @@ def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
         reps_of_unit = pairs.rep[positions]
         for j in reps_of_unit[1:]:
             parent[find(int(j))] = find(int(reps_of_unit[0]))
-    component = np.array([find(j) for j in range(problem.n_reps)])
+    component = _split_large(problem, np.array([find(j) for j in range(problem.n_reps)]))
     rc = reduced_costs(problem, lp_model, pairs)
     same = (component[pairs.rep] == component[rep[pairs.unit]]) & (pairs.rep != rep[pairs.unit])
     alternative = np.full(problem.n_units, np.inf)
     np.minimum.at(alternative, pairs.unit[same], rc[same])
     plan = rep.copy()
-    roots = np.unique(component[rep[fractional]]) if len(fractional) else np.zeros(0, int)
+    # every piece a fractional unit touches: one that loses a unit's share must rebalance too
+    roots = np.unique(component[pairs.rep[support]]) if support.any() else np.zeros(0, int)
     # the pieces may use half the time left; the global rounds keep the rest as a fallback
     budget = 0.5 * clock.remaining
     deadline = clock.elapsed + budget
@@ -390,6 +391,34 @@ def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
         if not solved:
             return None
     return plan
+
+
+def _split_large(problem, component: np.ndarray, most: int = 25) -> np.ndarray:
+    """Cut components of more than ``most`` reps into compact groups of reps.
+
+    On a large instance the fractional units can chain almost every rep into one component,
+    whose MILP is as hard as the whole problem. Cutting it by geography (halving along the
+    longer side of the reps' bounding box, recursively) keeps every piece small; a unit
+    shared across a cut goes to the piece of its largest LP share, and the piece that loses
+    the share rebalances with its own boundary units. Without coordinates nothing is cut.
+    """
+    if not problem.is_geographic:
+        return component
+    labels = component.copy()
+    next_label = int(component.max()) + 1 if len(component) else 0
+    stack = [np.flatnonzero(component == c) for c in np.unique(component)]
+    while stack:
+        reps = stack.pop()
+        if len(reps) <= most:
+            continue
+        lat, lon = problem.rep_lat[reps], problem.rep_lon[reps]
+        axis = lat if np.ptp(lat) >= np.ptp(lon) * np.cos(np.radians(lat.mean())) else lon
+        order = reps[np.argsort(axis, kind="stable")]
+        half = len(order) // 2
+        labels[order[half:]] = next_label
+        next_label += 1
+        stack.extend([order[:half], order[half:]])
+    return labels
 
 
 def _unit_groups(units: np.ndarray, positions: np.ndarray):
