@@ -200,7 +200,11 @@ def spopt_pmedian(instance: MedianInstance, time_limit: float) -> tuple[float, f
     weights = np.ones(instance.cost.shape[0])
     model = PMedian.from_cost_matrix(instance.cost, weights, p_facilities=instance.count,
                                      name=instance.name)
-    model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1))
+    try:
+        model = model.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1))
+    except RuntimeError:
+        # spopt raises when the solver stops without a plan (time limit before any)
+        return math.nan, time.perf_counter() - started, "no plan in the limit"
     seconds = time.perf_counter() - started
     objective = pulp.value(model.problem.objective)
     # PuLP says "Optimal" also for a time-limit stop with a plan; its sol_status tells them
