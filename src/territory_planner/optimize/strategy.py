@@ -354,41 +354,48 @@ def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
     # the pieces may use half the time left; the global rounds keep the rest as a fallback
     budget = 0.5 * clock.remaining
     deadline = clock.elapsed + budget
+
+    def solve_piece(in_piece: np.ndarray, per_rep: int, seconds: float) -> bool:
+        """MILP over the reps with ``in_piece[j]``; True when it found a plan."""
+        reps = np.flatnonzero(in_piece)
+        own = fractional[in_piece[rep[fractional]]]
+        members = np.flatnonzero(in_piece[rep] & ~is_fractional & np.isfinite(alternative))
+        members = members[np.argsort(alternative[members], kind="stable")]
+        free = np.union1d(own, members[: per_rep * len(reps)])
+        keep = np.isin(pairs.unit, free) & in_piece[pairs.rep]
+        fixed = np.setdiff1d(np.arange(problem.n_units), free)
+        fixed = fixed[in_piece[plan[fixed]]]
+        fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
+        if len(fixed):
+            fixed_pairs = pairs_for(problem, fixed, plan[fixed])
+            for m in range(problem.n_metrics):
+                np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
+        model = build_assignment_model(problem, pairs.subset(keep), free, relax=False,
+                                       fixed_load=fixed_load, reps=reps, name="piece")
+        share = len(reps) / max(problem.n_reps, 1)  # its part of half the gap budget
+        outcome = run(model, settings, mip=True, time_limit=seconds, gap=1e-4,
+                      gap_abs=0.5 * settings.gap * abs(lp_bound) * share)
+        log("finish", outcome, len(model.pairs), free_units=int(len(free)),
+            scope=f"piece of {len(reps)} reps")
+        if outcome.has_solution:
+            sub_rep, _ = _assignment_from(model, problem.n_units)
+            plan[free] = sub_rep[free]
+        return outcome.has_solution
+
+    failed = np.zeros(problem.n_reps, dtype=bool)
     for root in roots.tolist():
-        reps = np.flatnonzero(component == root)
-        own = fractional[component[rep[fractional]] == root]
-        solved = False
-        for per_rep in (15, 60):
-            if deadline - clock.elapsed <= 0.2:
-                return None
-            members = np.flatnonzero((component[rep] == root) & ~is_fractional
-                                     & np.isfinite(alternative))
-            members = members[np.argsort(alternative[members], kind="stable")]
-            free = np.union1d(own, members[: per_rep * len(reps)])
-            keep = np.isin(pairs.unit, free) & (component[pairs.rep] == root)
-            fixed = np.setdiff1d(np.arange(problem.n_units), free)
-            fixed = fixed[component[plan[fixed]] == root]
-            fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
-            if len(fixed):
-                fixed_pairs = pairs_for(problem, fixed, plan[fixed])
-                for m in range(problem.n_metrics):
-                    np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
-            model = build_assignment_model(problem, pairs.subset(keep), free, relax=False,
-                                           fixed_load=fixed_load, reps=reps, name="piece")
-            # a piece gets time and half the gap budget in proportion to its reps
-            share = len(reps) / max(problem.n_reps, 1)
-            outcome = run(model, settings, mip=True,
-                          time_limit=min(deadline - clock.elapsed,
-                                         max(0.5, budget * min(1.0, 2.0 * share))),
-                          gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound) * share)
-            log("finish", outcome, len(model.pairs), free_units=int(len(free)),
-                scope=f"component of {len(reps)} reps")
-            if outcome.has_solution:
-                sub_rep, _ = _assignment_from(model, problem.n_units)
-                plan[free] = sub_rep[free]
-                solved = True
-                break
-        if not solved:
+        in_piece = component == root
+        left = deadline - clock.elapsed
+        if left <= 0.2:
+            return None
+        share = in_piece.sum() / max(problem.n_reps, 1)
+        if not solve_piece(in_piece, 15, min(left, max(min(10.0, budget / 4),
+                                                      2.0 * share * budget))):
+            failed |= in_piece
+    if failed.any():
+        # pieces that could not close are tried once more together, with more boundary
+        left = deadline - clock.elapsed
+        if left <= 0.2 or not solve_piece(failed, 60, left):
             return None
     return plan
 
