@@ -191,3 +191,27 @@ def test_plan_folder_round_trip(tiny, tmp_path):
     assert owners(again) == owners(made)
     assert list(again.assignments.columns[:5]) == ["account_id", "rep_id", "previous_rep_id",
                                                    "moved", "distance_km"]
+
+
+def test_salesforce_xlsx_export_loads_unchanged(tmp_path):
+    """Salesforce column names in an XLSX file, one account without coordinates whose
+    ZIP+4 lost its leading zero in Excel (2108-1234 -> 02108, Boston: 42.3576, -71.0684)."""
+    import yaml
+
+    folder = tmp_path / "sf"
+    folder.mkdir()
+    accounts = pd.DataFrame({"Id": ["001A", "001B"], "Name": ["Acme", "Globex"],
+                             "BillingLatitude": [40.7, None], "BillingLongitude": [-74.0, None],
+                             "BillingPostalCode": ["10001", "2108-1234"],
+                             "OwnerId": ["005X", "005X"], "workload": [3.0, 5.0]})
+    accounts.to_excel(folder / "accounts.xlsx", index=False)
+    pd.DataFrame({"Id": ["005X"], "Name": ["Pat"], "latitude": [41.0],
+                  "longitude": [-73.0]}).to_excel(folder / "reps.xlsx", index=False)
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(
+        {"accounts": "accounts.xlsx", "reps": "reps.xlsx", **EXACT}))
+    data = load_scenario(folder / "scenario.yaml")
+    boston = data.accounts.set_index("account_id").loc["001B"]
+    assert (boston["postal_code"], boston["lat"], boston["lon"]) == ("02108", 42.3576, -71.0684)
+    made = plan(data)
+    assert owners(made) == {"001A": "005X", "001B": "005X"}
+    assert made.summary["disruption"]["moved_accounts"] == 0
