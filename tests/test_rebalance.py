@@ -69,6 +69,24 @@ def test_leaving_rep_accounts_all_move_and_nothing_else(tmp_path):
                                    "workload", "reason"]
 
 
+def test_locks_on_a_leaving_reps_accounts_give_way_and_are_reported(tmp_path):
+    """c1 is locked to C, and C leaves: the lock cannot hold, so it is released (listed in
+    summary.json) and c1 moves like C's other account; a lock on another rep's account (a1)
+    still holds."""
+    accounts = pd.DataFrame({
+        "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+        "lat": [0.0] * 6, "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1], "workload": [1.0] * 6,
+        "potential": [10.0] * 6, "current_rep_id": ["A", "A", "B", "B", "C", "C"],
+        "locked": [True, False, False, False, True, False]})
+    reps = pd.DataFrame({"rep_id": ["A", "B", "C"], "lat": [0.0] * 3, "lon": [0.0, 1.0, 2.0]})
+    path = write_scenario(tmp_path / "locks", accounts, reps,
+                          balance=[{"metric": "workload", "tolerance": 0.0}], **EXACT)
+    made = rebalance(plan(load_scenario(path)), leaves=["C"])
+    assert made.summary["rebalance"]["unlocked"] == ["c1"]
+    assert owners(made)["c1"] in ("A", "B") and owners(made)["a1"] == "A"
+    assert sorted(made.extra_files["moves.csv"]["account_id"]) == ["c1", "c2"]
+
+
 def test_zero_potential_accounts_do_not_move_without_reason(tmp_path):
     """Every account has potential 0 and the band is wide (50%): nobody leaves, so the
     least disruption is 0 and the move penalty keeps every account with its owner, although

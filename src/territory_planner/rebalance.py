@@ -225,6 +225,9 @@ def rebalanced_data(plan: Plan, hires=None, leaves: Iterable[str] = (),
     accounts["current_rep_id"] = accounts["account_id"].map(owner).astype(object)
     accounts = accounts.where(accounts.notna(), None)
     accounts.attrs = {}
+    # a lock keeps an account with its owner; when that owner leaves the lock cannot hold,
+    # and the departure is the planner's decision, so the lock gives way (and is reported)
+    accounts.loc[unlocked_by_departure(plan, leaves), "locked"] = False
     settings = plan.scenario
     constraints = settings.constraints
     if max_moved_share is not None:
@@ -236,6 +239,12 @@ def rebalanced_data(plan: Plan, hires=None, leaves: Iterable[str] = (),
     files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
     return ScenarioData(settings=settings, accounts=data.accounts, reps=data.reps,
                         regions=data.regions, files=files)
+
+
+def unlocked_by_departure(plan: Plan, leaves: Iterable[str]) -> pd.Series:
+    """Accounts locked to a rep who leaves (boolean, aligned with ``plan.accounts``)."""
+    owner = plan.accounts["account_id"].map(plan.rep_of_account)
+    return plan.accounts["locked"].astype(bool) & owner.isin([str(r) for r in leaves])
 
 
 # --------------------------------------------------------------------------- the solve
@@ -393,6 +402,8 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
         "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
         "objective_weights": settings.objective.model_dump(),
         "rebalance": {"from_plan": plan.scenario.name, "leaving": leaves,
+                      "unlocked": sorted(plan.accounts.loc[unlocked_by_departure(plan, leaves),
+                                                           "account_id"].astype(str)),
                       "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
                       "capacities": dict(capacities or {})},
         "version": __version__,
