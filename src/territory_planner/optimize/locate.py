@@ -23,6 +23,12 @@ LP optimum over all pairs (a proven lower bound). The MILP over the candidates t
 plan; every plan using a left-out pair costs at least ``LP + its reduced cost``, so pairs with
 ``rc < incumbent - LP`` are added and the MILP re-solved until none is left out: the bound
 reported is ``min(MILP bound over the candidates, LP + smallest reduced cost left out)``.
+
+Without bands (the plain p-median) and up to DENSE_PAIRS pairs, solve_median_by_lagrange
+runs instead: the Lagrangian dual of the assign-once rows (as strong as the LP, far cheaper
+to maximise than the degenerate LP is to solve), reduced-cost fixing of sites and pairs
+against the incumbent, a site branch-and-bound bounded by the same dual for few bases, and
+the strong formulation over the surviving pairs for many.
 """
 
 from __future__ import annotations
