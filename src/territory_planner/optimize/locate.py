@@ -53,7 +53,7 @@ from .model import (
     safe_name,
 )
 from .solvers import make_solver, solver_name, translate_status
-from .strategy import SolveSettings, pairs_for, relative_gap, run
+from .strategy import SolveSettings, pairs_for, relative_gap, run, scan_left_out
 
 TINY = 1e-9
 
@@ -709,38 +709,10 @@ def left_out_reduced_costs(problem, model: LocateModel, threshold: float, per_un
     """Scan every allowed pair outside the model. Returns the pairs with reduced cost below
     ``threshold`` (up to ``per_unit`` per unit, cheapest first), the Lagrangian correction
     ``sum_u min(0, min_s rc[u, s])`` and the smallest reduced cost still left out after
-    those pairs join."""
+    those pairs join (strategy.scan_left_out, with this model's duals)."""
     pi_once, pi_band = _duals(problem, model)
-    pairs = model.base.pairs
-    chosen: list[PairSet] = []
-    correction, smallest = 0.0, math.inf
-    for units in problem.unit_blocks():
-        allowed = problem.allowed_block(units)
-        inside = np.zeros_like(allowed)
-        mask = (pairs.unit >= units[0]) & (pairs.unit <= units[-1])
-        inside[pairs.unit[mask] - units[0], pairs.rep[mask]] = True
-        outside = allowed & ~inside
-        if not outside.any():
-            continue
-        rc = problem.cost_block(units) - pi_once[units][:, None]
-        loads = problem.load_block(units)
-        for m in range(problem.n_metrics):
-            rc = rc - loads[m] * pi_band[m][None, :]
-        rc = np.where(outside, rc, np.inf)
-        row_min = rc.min(axis=1)
-        correction += float(np.minimum(row_min, 0.0)[np.isfinite(row_min)].sum())
-        below = rc < threshold
-        if below.any():
-            take = min(per_unit, problem.n_reps)
-            best = np.argsort(rc, axis=1, kind="stable")[:, :take]
-            pick = np.zeros_like(below)
-            np.put_along_axis(pick, best, True, axis=1)
-            pick &= below
-            r, c = np.nonzero(pick)
-            chosen.append(pairs_for(problem, units[r], c))
-            rc = np.where(pick, np.inf, rc)
-        smallest = min(smallest, float(rc.min()))
-    new = PairSet.concat(chosen) if chosen else None
+    new, correction, _, smallest = scan_left_out(problem, model.base.pairs, pi_once, pi_band,
+                                                 0.0, per_unit, threshold=threshold)
     return new, correction, smallest
 
 

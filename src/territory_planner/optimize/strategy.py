@@ -240,24 +240,32 @@ def reduced_costs(problem, model: AssignmentModel, pairs: PairSet) -> np.ndarray
     return rc
 
 
-def _price_out(problem, model: AssignmentModel,
-               per_unit: int) -> tuple[PairSet | None, float, float]:
-    """Scan every allowed pair not in the model; return the improving ones (up to per_unit a
-    unit), the Lagrangian correction sum_u min(0, min_j rc) and the smallest rc left out."""
-    improving: list[PairSet] = []
+def scan_left_out(problem, pairs: PairSet, pi_once: np.ndarray, pi_band: np.ndarray,
+                  pi_budget: float, per_unit: int, threshold: float | None = None
+                  ) -> tuple[PairSet | None, float, float, float]:
+    """Price every allowed pair outside ``pairs`` with the duals of a solved LP.
+
+    ``rc[u, j] = c[u, j] - pi_once[u] - sum_m a[m, u, j] pi_band[m, j] - p[u, j] pi_budget``.
+    Picks the pairs with ``rc`` below ``threshold`` (default: negative beyond a tolerance
+    relative to the block's costs), at most ``per_unit`` a unit, cheapest first. Returns the
+    picked pairs (or None), the Lagrangian correction ``sum_u min(0, min_j rc[u, j])``, the
+    smallest reduced cost over all left-out pairs and the smallest over those not picked.
+    Shared by the plan strategy and the location model, whose duals differ but whose
+    columns are priced the same way.
+    """
+    picked: list[PairSet] = []
     correction = 0.0
-    smallest = math.inf
-    pi_once, pi_band, pi_budget = _duals(problem, model)
+    smallest = smallest_unpicked = math.inf
     for units in problem.unit_blocks():
         allowed = problem.allowed_block(units)
-        member = np.zeros_like(allowed)
-        # membership of the current model, vectorised through the pair arrays
-        mask = (model.pairs.unit >= units[0]) & (model.pairs.unit <= units[-1])
-        member[model.pairs.unit[mask] - units[0], model.pairs.rep[mask]] = True
-        outside = allowed & ~member
+        inside = np.zeros_like(allowed)
+        mask = (pairs.unit >= units[0]) & (pairs.unit <= units[-1])
+        inside[pairs.unit[mask] - units[0], pairs.rep[mask]] = True
+        outside = allowed & ~inside
         if not outside.any():
             continue
-        rc = problem.cost_block(units) - pi_once[units][:, None]
+        cost = problem.cost_block(units)
+        rc = cost - pi_once[units][:, None]
         loads = problem.load_block(units)
         for m in range(problem.n_metrics):
             rc = rc - loads[m] * pi_band[m][None, :]
@@ -267,17 +275,30 @@ def _price_out(problem, model: AssignmentModel,
         row_min = rc.min(axis=1)
         smallest = min(smallest, float(row_min.min()))
         correction += float(np.minimum(row_min, 0.0)[np.isfinite(row_min)].sum())
-        scale = max(1.0, float(np.abs(problem.cost_block(units)).max(initial=0.0)))
-        negative = rc < -1e-9 * scale
-        if negative.any():
+        limit = threshold if threshold is not None else \
+            -1e-9 * max(1.0, float(np.abs(cost).max(initial=0.0)))
+        below = rc < limit
+        if below.any():
             take = min(per_unit, problem.n_reps)
             best = np.argsort(rc, axis=1, kind="stable")[:, :take]
-            pick = np.zeros_like(negative)
+            pick = np.zeros_like(below)
             np.put_along_axis(pick, best, True, axis=1)
-            pick &= negative
+            pick &= below
             r, c = np.nonzero(pick)
-            improving.append(pairs_for(problem, units[r], c))
-    new = PairSet.concat(improving) if improving else None
+            picked.append(pairs_for(problem, units[r], c))
+            rc = np.where(pick, np.inf, rc)
+        smallest_unpicked = min(smallest_unpicked, float(rc.min()))
+    new = PairSet.concat(picked) if picked else None
+    return new, correction, smallest, smallest_unpicked
+
+
+def _price_out(problem, model: AssignmentModel,
+               per_unit: int) -> tuple[PairSet | None, float, float]:
+    """The improving left-out pairs of the assignment LP, the Lagrangian correction and the
+    smallest reduced cost left out (see scan_left_out)."""
+    pi_once, pi_band, pi_budget = _duals(problem, model)
+    new, correction, smallest, _ = scan_left_out(problem, model.pairs, pi_once, pi_band,
+                                                 pi_budget, per_unit)
     return new, correction, smallest
 
 
