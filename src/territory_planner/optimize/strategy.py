@@ -123,12 +123,14 @@ def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
     return PairSet(units.astype(int), reps.astype(int), cost, load, moved)
 
 
-def candidate_pairs(problem, k: int, rep_side: float = 3.0) -> tuple[PairSet, int]:
+def candidate_pairs(problem, k: int, rep_side: float = 3.0,
+                    cells: CellSums | None = None) -> tuple[PairSet, int]:
     """Candidate pairs and the number of allowed pairs.
 
     Account side: each unit's k cheapest allowed reps plus its current owners. Rep side: each
     rep's ``rep_side`` x (its fair share of units) cheapest allowed units, so a rep in a thin
     area still sees enough accounts to fill its band and the restricted LP stays feasible.
+    ``cells``, when given, is filled in the same sweep (see flow_pairs).
     """
     unit_list, rep_list = [], []
     total_allowed = 0
@@ -143,6 +145,8 @@ def candidate_pairs(problem, k: int, rep_side: float = 3.0) -> tuple[PairSet, in
         allowed = problem.allowed_block(units)
         total_allowed += int(allowed.sum())
         cost = np.where(allowed, problem.cost_block(units), np.inf)
+        if cells is not None:
+            cells.add(problem, units, allowed, cost)
         kk = min(k, problem.n_reps)
         if kk < problem.n_reps:
             nearest = np.argpartition(cost, kk - 1, axis=1)[:, :kk]
@@ -178,6 +182,133 @@ def candidate_pairs(problem, k: int, rep_side: float = 3.0) -> tuple[PairSet, in
         unique = np.unique(units.astype(np.int64) * problem.n_reps + reps)
         units, reps = unique // problem.n_reps, unique % problem.n_reps
     return pairs_for(problem, units, reps), total_allowed
+
+
+class CellSums:
+    """Units grouped by their cheapest allowed rep (a "cell" per rep), with each cell's
+    cost, load and allowed count towards every rep summed over its units. Units with one
+    allowed rep (locks) are not in a cell: their load is fixed on that rep."""
+
+    def __init__(self, problem):
+        reps, metrics = problem.n_reps, problem.n_metrics
+        self.home = np.full(problem.n_units, -1)
+        self.size = np.zeros(reps, dtype=np.int64)
+        self.cost = np.zeros((reps, reps))
+        self.load = np.zeros((metrics, reps, reps))
+        self.allowed_count = np.zeros((reps, reps), dtype=np.int64)
+        self.fixed_load = np.zeros((metrics, reps))
+
+    def add(self, problem, units: np.ndarray, allowed: np.ndarray, cost: np.ndarray) -> None:
+        """Fold one block of units in (``cost`` is +inf where a pair is not allowed)."""
+        count = allowed.sum(axis=1)
+        loads = problem.load_block(units)
+        forced = np.flatnonzero(count == 1)
+        if len(forced):
+            only = allowed[forced].argmax(axis=1)
+            for m in range(problem.n_metrics):
+                np.add.at(self.fixed_load[m], only, loads[m][forced, only])
+        rows = np.flatnonzero(count > 1)
+        if not len(rows):
+            return
+        home = cost[rows].argmin(axis=1)
+        order = np.argsort(home, kind="stable")
+        rows, home = rows[order], home[order]
+        self.home[units[rows]] = home
+        starts = np.flatnonzero(np.r_[True, home[1:] != home[:-1]])
+        keys = home[starts]
+        self.size[keys] += np.diff(np.r_[starts, len(rows)])
+        self.cost[keys] += np.add.reduceat(np.where(allowed[rows], cost[rows], 0.0), starts,
+                                           axis=0)
+        self.allowed_count[keys] += np.add.reduceat(allowed[rows].astype(np.int64), starts,
+                                                    axis=0)
+        for m in range(problem.n_metrics):
+            self.load[m][keys] += np.add.reduceat(np.asarray(loads[m][rows]), starts, axis=0)
+
+
+@dataclass
+class _CellView:
+    """The planning problem with cells in place of units, as build_assignment_model reads it
+    (no disruption budget: the flow LP only points at where load must travel)."""
+
+    unit_ids: np.ndarray
+    rep_ids: np.ndarray
+    metrics: list
+    lower: np.ndarray
+    upper: np.ndarray
+    target: np.ndarray
+    max_moved_potential: float | None = None
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.rep_ids)
+
+    @property
+    def n_metrics(self) -> int:
+        return len(self.metrics)
+
+
+def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
+               time_limit: float) -> PairSet | None:
+    """Pairs along which the bands make load travel far, from an aggregate LP.
+
+    The k cheapest reps of each unit cannot carry load out of a metro that has more work
+    than its reps' bands allow, nor into a rep far from everything; pricing would find those
+    pairs only a few per unit and round. Instead the same formulation is solved once over
+    cells (units summed by their cheapest rep, so a few hundred rows): ``y[c, j]`` is the
+    share of cell c's units that goes to rep j. For every ``y[c, j] > 0`` away from home,
+    the ``2 y[c, j] |c| + 5`` units of c for which j costs least over their home rep become
+    candidates. A heuristic for the candidate set only: the bound still comes from pricing.
+    """
+    occupied = np.flatnonzero(cells.size)
+    if len(occupied) < 2:
+        return None
+    ok = cells.allowed_count[occupied] == cells.size[occupied][:, None]
+    row, rep = np.nonzero(ok)
+    cell = occupied[row]
+    aggregate = PairSet(cell, rep, cells.cost[cell, rep], cells.load[:, cell, rep],
+                        np.zeros(len(cell)))
+    view = _CellView(unit_ids=np.array([f"cell_{j}" for j in range(problem.n_reps)]),
+                     rep_ids=problem.rep_ids, metrics=problem.metrics, lower=problem.lower,
+                     upper=problem.upper, target=problem.target)
+    dearest = np.zeros(problem.n_reps)
+    np.maximum.at(dearest, cell, np.abs(aggregate.cost))
+    model = build_assignment_model(view, aggregate, occupied, relax=True,
+                                   fixed_load=cells.fixed_load,
+                                   slack_penalty=10.0 * max(1.0, float(dearest.sum())),
+                                   name="flow")
+    outcome = run(model, settings, mip=False, time_limit=time_limit)
+    if outcome.status != "optimal":
+        return None
+    share = model.values()
+    away = (share > 1e-6) & (aggregate.rep != aggregate.unit)
+    if not away.any():
+        return None
+    members = dict(_unit_groups(cells.home[cells.home >= 0],
+                                np.flatnonzero(cells.home >= 0)))
+    unit_list, rep_list = [], []
+    for c, positions in _unit_groups(aggregate.unit[away], np.flatnonzero(away)):
+        units = members[c]
+        cost = problem.cost_block(units)
+        for p in positions.tolist():
+            j = int(aggregate.rep[p])
+            take = min(len(units), int(math.ceil(2.0 * share[p] * len(units))) + 5)
+            extra = cost[:, j] - cost[:, c]
+            best = np.argpartition(extra, take - 1)[:take] if take < len(units) else \
+                np.arange(len(units))
+            unit_list.append(units[best])
+            rep_list.append(np.full(len(best), j))
+    return pairs_for(problem, np.concatenate(unit_list), np.concatenate(rep_list))
+
+
+def _union(problem, pairs: PairSet, extra: PairSet) -> PairSet:
+    """``pairs`` plus the pairs of ``extra`` it does not hold yet."""
+    key = pairs.unit.astype(np.int64) * problem.n_reps + pairs.rep
+    extra_key = extra.unit.astype(np.int64) * problem.n_reps + extra.rep
+    _, first = np.unique(extra_key, return_index=True)
+    fresh = np.zeros(len(extra), dtype=bool)
+    fresh[first] = True
+    fresh &= ~np.isin(extra_key, key)
+    return PairSet.concat([pairs, extra.subset(fresh)]) if fresh.any() else pairs
 
 
 def all_allowed_pairs(problem) -> PairSet:
@@ -335,118 +466,145 @@ def _relative_slack(problem, model: AssignmentModel) -> float:
     return total
 
 
-def _finish_by_components(problem, lp_model: AssignmentModel, rep: np.ndarray,
-                          fractional: np.ndarray, settings: SolveSettings, clock: _Clock,
-                          lp_bound: float, log) -> np.ndarray | None:
-    """Fix-and-finish split into independent pieces.
+def _neighbour_reps(problem, pairs: PairSet, size: int) -> np.ndarray:
+    """(J, size): each rep first, then the reps that share the most candidate units with it
+    (the reps it competes with for accounts; no geometry needed)."""
+    n = problem.n_reps
+    size = min(size, n)
+    together = np.zeros(n * n, dtype=np.int64)
+    # pairs are sorted by unit: pairs d positions apart with the same unit share it
+    for d in range(1, 64):
+        same = pairs.unit[d:] == pairs.unit[:-d]
+        if not same.any():
+            break
+        first, second = pairs.rep[:-d][same], pairs.rep[d:][same]
+        together += np.bincount(first * n + second, minlength=n * n)
+        together += np.bincount(second * n + first, minlength=n * n)
+    together = together.reshape(n, n).astype(float)
+    np.fill_diagonal(together, np.inf)
+    return np.argsort(-together, axis=1, kind="stable")[:, :size]
 
-    A fractional unit is shared by a few reps in the LP. Reps linked through shared units
-    form a component; the units fixed to other reps cannot change any of its bands. So each
-    component is a small MILP of its own: its fractional units, plus the boundary units of
-    its reps whose cheapest alternative (by LP reduced cost) is another rep of the same
-    component, over pairs between those units and those reps only. Pieces touch disjoint
-    reps, so their answers combine into one plan that holds every band. None when a piece
-    cannot close (the caller then falls back to the global release rounds).
+
+def _rep_loads(problem, plan: np.ndarray, units: np.ndarray | None = None) -> np.ndarray:
+    """(M, J) load each rep carries from ``units`` (default: all) under ``plan``."""
+    units = np.arange(problem.n_units) if units is None else units
+    loads = np.zeros((problem.n_metrics, problem.n_reps))
+    placed = pairs_for(problem, units, plan[units])
+    for m in range(problem.n_metrics):
+        np.add.at(loads[m], placed.rep, placed.load[m])
+    return loads
+
+
+def _band_excess(problem, loads: np.ndarray) -> np.ndarray:
+    """(M, J) how far each rep's load lies outside its band, as a share of its target."""
+    outside = np.maximum(problem.lower - loads, 0.0) + np.maximum(loads - problem.upper, 0.0)
+    return outside / np.maximum(np.abs(problem.target), 1e-9)
+
+
+def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: float,
+                        settings: SolveSettings, clock: _Clock,
+                        done: Callable[[float, float], bool], log, first: np.ndarray,
+                        size: int = 3, seconds: float = 1.0,
+                        gap: float = 1e-3) -> tuple[np.ndarray, float, float]:
+    """Re-optimise the plan a few reps at a time until ``done`` says so or time runs out.
+
+    A window is a rep and the ``size - 1`` reps it competes with most; every unit of those
+    reps is free to move among them (over the candidate pairs) and only their bands are
+    rows, so each window is a small MILP started from the plan. A plan that breaks bands
+    (the LP's rounding) is repaired the same way: windows with a broken band are elastic,
+    their slack priced as in _local_penalty, so a window never gets worse and a
+    broken band closes as soon as its neighbours can give or take. Windows around the
+    ``first`` reps (broken bands, fractional units) go first, then the rest, in passes.
+    ``done(objective, excess)`` ends it; returns the plan, its objective and its excess:
+    how far it lies outside the bands and the moved-potential budget, each as a share of
+    its own target (0 when the plan holds them all).
     """
-    pairs, values = lp_model.pairs, lp_model.values()
-    parent = np.arange(problem.n_reps)
+    plan = plan.copy()
+    wide = _neighbour_reps(problem, pairs, 2 * size)
+    neighbours = wide[:, :size]
+    loads = _rep_loads(problem, plan)
+    in_window = np.zeros(problem.n_reps, dtype=bool)
+    free_mask = np.zeros(problem.n_units, dtype=bool)
+    budget = problem.max_moved_potential
+    moved_total = problem.moved_potential_of(plan) if budget is not None else 0.0
 
-    def find(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
+    def over_budget() -> float:
+        return 0.0 if budget is None else max(0.0, moved_total - budget) / max(budget, 1e-9)
 
-    is_fractional = np.zeros(problem.n_units, dtype=bool)
-    is_fractional[fractional] = True
-    support = is_fractional[pairs.unit] & (values > 1e-6)
-    for _, positions in _unit_groups(pairs.unit[support], np.flatnonzero(support)):
-        reps_of_unit = pairs.rep[positions]
-        for j in reps_of_unit[1:]:
-            parent[find(int(j))] = find(int(reps_of_unit[0]))
-    component = _split_large(problem, np.array([find(j) for j in range(problem.n_reps)]))
-    rc = reduced_costs(problem, lp_model, pairs)
-    same = (component[pairs.rep] == component[rep[pairs.unit]]) & (pairs.rep != rep[pairs.unit])
-    alternative = np.full(problem.n_units, np.inf)
-    np.minimum.at(alternative, pairs.unit[same], rc[same])
-    plan = rep.copy()
-    # every piece a fractional unit touches: one that loses a unit's share must rebalance too
-    roots = np.unique(component[pairs.rep[support]]) if support.any() else np.zeros(0, int)
-    # the pieces may use half the time left; the global rounds keep the rest as a fallback
-    budget = 0.5 * clock.remaining
-    deadline = clock.elapsed + budget
-
-    def solve_piece(in_piece: np.ndarray, per_rep: int, seconds: float) -> bool:
-        """MILP over the reps with ``in_piece[j]``; True when it found a plan."""
-        reps = np.flatnonzero(in_piece)
-        own = fractional[in_piece[rep[fractional]]]
-        members = np.flatnonzero(in_piece[rep] & ~is_fractional & np.isfinite(alternative))
-        members = members[np.argsort(alternative[members], kind="stable")]
-        free = np.union1d(own, members[: per_rep * len(reps)])
-        keep = np.isin(pairs.unit, free) & in_piece[pairs.rep]
-        fixed = np.setdiff1d(np.arange(problem.n_units), free)
-        fixed = fixed[in_piece[plan[fixed]]]
-        fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
-        if len(fixed):
-            fixed_pairs = pairs_for(problem, fixed, plan[fixed])
-            for m in range(problem.n_metrics):
-                np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
-        model = build_assignment_model(problem, pairs.subset(keep), free, relax=False,
-                                       fixed_load=fixed_load, reps=reps, name="piece")
-        share = len(reps) / max(problem.n_reps, 1)  # its part of half the gap budget
-        outcome = run(model, settings, mip=True, time_limit=seconds, gap=1e-4,
-                      gap_abs=0.5 * settings.gap * abs(lp_bound) * share)
-        log("finish", outcome, len(model.pairs), free_units=int(len(free)),
-            scope=f"piece of {len(reps)} reps")
-        if outcome.has_solution:
+    rest = np.setdiff1d(np.arange(problem.n_reps), first)
+    order = np.concatenate([first, rest]).astype(int)
+    improved_in_pass = True
+    excess = _band_excess(problem, loads)
+    while improved_in_pass and clock.remaining > 0.5 and \
+            not done(objective, excess.sum() + over_budget()):
+        improved_in_pass = False
+        for j in order.tolist():
+            if clock.remaining <= 0.5 or done(objective, excess.sum() + over_budget()):
+                break
+            broken = excess[:, j].sum() > 1e-9
+            window = wide[j] if broken else neighbours[j]
+            in_window[:] = False
+            in_window[window] = True
+            free = np.flatnonzero(in_window[plan])
+            if len(free) == 0:
+                continue
+            free_mask[:] = False
+            free_mask[free] = True
+            sub = pairs.subset(in_window[pairs.rep] & free_mask[pairs.unit])
+            window_excess = float(excess[:, window].sum()) + over_budget()
+            current = pairs_for(problem, free, plan[free])
+            penalty = 1000.0 * _cost_scale(problem, sub)  # as _local_penalty
+            before = float(current.cost.sum()) + penalty * window_excess
+            model = build_assignment_model(
+                problem, sub, free, relax=False,
+                fixed_moved=moved_total - float(current.moved.sum()), reps=window,
+                slack_penalty=penalty if window_excess > 1e-9 else None, name="window")
+            _set_start(model, plan)
+            _set_slack_start(model, problem, loads, moved_total)
+            outcome = run(model, settings, mip=True,
+                          time_limit=min(clock.remaining, 3 * seconds if broken else seconds),
+                          gap=gap, warm_start=True)
+            if not outcome.has_solution or outcome.objective >= before - 1e-9 * abs(before):
+                continue
             sub_rep, _ = _assignment_from(model, problem.n_units)
-            plan[free] = sub_rep[free]
-        return outcome.has_solution
+            changed = free[sub_rep[free] != plan[free]]
+            if len(changed) == 0:
+                continue
+            objective -= float(pairs_for(problem, changed, plan[changed]).cost.sum())
+            loads -= _rep_loads(problem, plan, changed)
+            plan[changed] = sub_rep[changed]
+            loads += _rep_loads(problem, plan, changed)
+            objective += float(pairs_for(problem, changed, plan[changed]).cost.sum())
+            excess = _band_excess(problem, loads)
+            if budget is not None:
+                moved_total = problem.moved_potential_of(plan)
+            improved_in_pass = True
+            log("window", outcome, len(sub), free_units=int(len(free)), scope=f"rep {j}")
+    return plan, objective, float(excess.sum()) + over_budget()
 
-    failed = np.zeros(problem.n_reps, dtype=bool)
-    for root in roots.tolist():
-        in_piece = component == root
-        left = deadline - clock.elapsed
-        if left <= 0.2:
-            return None
-        share = in_piece.sum() / max(problem.n_reps, 1)
-        if not solve_piece(in_piece, 15, min(left, max(min(10.0, budget / 4),
-                                                      2.0 * share * budget))):
-            failed |= in_piece
-    if failed.any():
-        # pieces that could not close are tried once more together, with more boundary
-        left = deadline - clock.elapsed
-        if left <= 0.2 or not solve_piece(failed, 60, left):
-            return None
+
+def _local_penalty(problem, pairs: PairSet, free: np.ndarray) -> float:
+    """Slack price for an elastic MILP over the ``free`` units: a thousand times the most
+    their placement can cost, so no saving outweighs a breach of a thousandth of a target,
+    yet small enough to keep the objective's range sane for the solver."""
+    mask = np.zeros(problem.n_units, dtype=bool)
+    mask[free] = True
+    return 1000.0 * _cost_scale(problem, pairs.subset(mask[pairs.unit]))
+
+
+def _elastic_round(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
+                   settings: SolveSettings, clock: _Clock, log,
+                   label: str) -> np.ndarray:
+    """``base`` with the ``free`` units placed so that the bands break as little as possible
+    (then at the least cost): an elastic MILP over those units, the rest held."""
+    model = _restricted_model(problem, pairs, base, free, name="finish",
+                              slack_penalty=_local_penalty(problem, pairs, free))
+    outcome = run(model, settings, mip=True, time_limit=0.1 * clock.remaining, gap=1e-4)
+    log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
+    plan = base.copy()
+    if outcome.has_solution:
+        plan[free] = _assignment_from(model, problem.n_units)[0][free]
     return plan
-
-
-def _split_large(problem, component: np.ndarray, most: int = 25) -> np.ndarray:
-    """Cut components of more than ``most`` reps into compact groups of reps.
-
-    On a large instance the fractional units can chain almost every rep into one component,
-    whose MILP is as hard as the whole problem. Cutting it by geography (halving along the
-    longer side of the reps' bounding box, recursively) keeps every piece small; a unit
-    shared across a cut goes to the piece of its largest LP share, and the piece that loses
-    the share rebalances with its own boundary units. Without coordinates nothing is cut.
-    """
-    if not problem.is_geographic:
-        return component
-    labels = component.copy()
-    next_label = int(component.max()) + 1 if len(component) else 0
-    stack = [np.flatnonzero(component == c) for c in np.unique(component)]
-    while stack:
-        reps = stack.pop()
-        if len(reps) <= most:
-            continue
-        lat, lon = problem.rep_lat[reps], problem.rep_lon[reps]
-        axis = lat if np.ptp(lat) >= np.ptp(lon) * np.cos(np.radians(lat.mean())) else lon
-        order = reps[np.argsort(axis, kind="stable")]
-        half = len(order) // 2
-        labels[order[half:]] = next_label
-        next_label += 1
-        stack.extend([order[:half], order[half:]])
-    return labels
 
 
 def _unit_groups(units: np.ndarray, positions: np.ndarray):
@@ -481,9 +639,9 @@ def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
 
 
 def _restricted_model(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
-                      name: str) -> AssignmentModel:
+                      name: str, slack_penalty: float | None = None) -> AssignmentModel:
     """MILP over the ``free`` units; every other unit stays with its rep in ``base`` and its
-    load and moved potential shift the bands and the budget."""
+    load and moved potential shift the bands and the budget (elastic with a penalty)."""
     fixed = np.setdiff1d(np.arange(problem.n_units), free)
     fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
     fixed_moved = 0.0
@@ -494,7 +652,8 @@ def _restricted_model(problem, pairs: PairSet, base: np.ndarray, free: np.ndarra
         fixed_moved = float(fixed_pairs.moved.sum())
     sub = pairs.subset(np.isin(pairs.unit, free))
     return build_assignment_model(problem, sub, free, relax=False, fixed_load=fixed_load,
-                                  fixed_moved=fixed_moved, name=name)
+                                  fixed_moved=fixed_moved, slack_penalty=slack_penalty,
+                                  name=name)
 
 
 def _set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
@@ -502,6 +661,21 @@ def _set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
     values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
     for var, value in zip(model.x, values.tolist()):
         var.setInitialValue(value)
+
+
+def _set_slack_start(model: AssignmentModel, problem, loads: np.ndarray,
+                     moved: float) -> None:
+    """Start an elastic model's slack where the plan handed in by _set_start leaves it
+    (``loads``: each rep's load under that plan, every unit of the model's reps free), so
+    the start is a feasible solution and the solver begins with an incumbent."""
+    for (kind, m, j), var in model.slack.items():
+        if kind == "short":
+            value = problem.lower[m, j] - loads[m, j]
+        elif kind == "over":
+            value = loads[m, j] - problem.upper[m, j]
+        else:
+            value = moved - (problem.max_moved_potential or 0.0)
+        var.setInitialValue(max(0.0, float(value)))
 
 
 def objective_of(problem, unit_rep: np.ndarray) -> float:
@@ -533,9 +707,15 @@ def solve_assignment(problem, settings: SolveSettings,
 
     precheck(problem)
     # 1. candidates (everything when the instance is small)
-    k = settings.candidates
-    pairs, total_allowed = candidate_pairs(problem, k if problem.n_units * problem.n_reps >
-                                           settings.full_model_pairs else problem.n_reps)
+    sparse = problem.n_units * problem.n_reps > settings.full_model_pairs
+    cells = CellSums(problem) if sparse else None
+    pairs, total_allowed = candidate_pairs(problem, settings.candidates if sparse
+                                           else problem.n_reps, cells=cells)
+    if cells is not None and len(pairs) < total_allowed:
+        travel = flow_pairs(problem, cells, settings, time_limit=0.1 * clock.remaining)
+        if travel is not None:
+            pairs = _union(problem, pairs, travel)
+        log("flow", None, len(pairs), added=0 if travel is None else len(travel))
     say(f"candidate pairs: {len(pairs):,} of {total_allowed:,} allowed")
 
     # 2. elastic LP relaxation, priced until no left-out pair improves it. The slack lets
@@ -592,24 +772,13 @@ def solve_assignment(problem, settings: SolveSettings,
     incumbent_obj = math.inf
     full_round_done = False
     milp_bound = None
-    if len(fractional) == 0:
-        incumbent = rep
-        incumbent_obj = objective_of(problem, rep)
-    elif problem.max_moved_potential is None:
-        # the budget row couples every unit; without it the finish splits into independent
-        # pieces, one per group of reps the fractional units straddle
-        local = _finish_by_components(problem, lp_model, rep, fractional, settings, clock,
-                                      lp_bound, log)
-        if local is not None:
-            incumbent, incumbent_obj = local, objective_of(problem, local)
-            say(f"fix-and-finish (rep components): objective {incumbent_obj:,.1f}, gap "
-                f"{relative_gap(incumbent_obj, lp_bound):.3%}")
-    done = incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap
-    for label, free in (_release_rounds(problem, lp_model, rep, fractional)
-                        if not done else ()):
-        if clock.remaining <= 0.5:
-            break
-        base = rep if incumbent is None else incumbent
+
+    def finish_round(label: str, free: np.ndarray, base: np.ndarray | None = None) -> None:
+        """MILP over the ``free`` units, the others held at ``base`` (default: the best
+        plan so far, or the LP's rounding)."""
+        nonlocal incumbent, incumbent_obj, full_round_done, milp_bound
+        if base is None:
+            base = rep if incumbent is None else incumbent
         model = _restricted_model(problem, pairs, base, free, name="finish")
         if incumbent is not None:
             _set_start(model, incumbent)
@@ -633,8 +802,47 @@ def solve_assignment(problem, settings: SolveSettings,
                 incumbent, incumbent_obj = candidate, candidate_obj
                 say(f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}, gap "
                     f"{relative_gap(incumbent_obj, lp_bound):.3%}")
-        if incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap:
+
+    def closed() -> bool:
+        return incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap
+
+    if len(fractional) == 0:
+        incumbent = rep
+        incumbent_obj = objective_of(problem, rep)
+    rounds = _release_rounds(problem, lp_model, rep, fractional) if not closed() else iter(())
+    # the fractional units alone, every other unit where the LP put it: one small MILP that
+    # usually closes the gap at once
+    for label, free in rounds:
+        if clock.remaining > 0.5:
+            finish_round(label, free)
+        break
+    if sparse and not closed() and len(fractional) and clock.remaining > 1.0:
+        # a few reps at a time from the best plan so far, or (when the fractional units
+        # alone cannot hold the bands) from the LP's rounding, repairing its broken bands
+        start = rep if incumbent is None else incumbent
+        if incumbent is None:
+            start = _elastic_round(problem, pairs, rep, fractional, settings, clock, log,
+                                   label="fractional units, elastic bands")
+        loads = _rep_loads(problem, start)
+        broken = np.flatnonzero(_band_excess(problem, loads).sum(axis=0) > 1e-9)
+        touched = np.unique(pairs.rep[np.isin(pairs.unit, fractional)])
+        first = np.concatenate([broken, np.setdiff1d(touched, broken)])
+
+        def good_enough(objective: float, excess: float) -> bool:
+            return excess <= 1e-9 and relative_gap(objective, lp_bound) <= settings.gap
+
+        windowed, windowed_obj, excess = _improve_by_windows(
+            problem, pairs, start, objective_of(problem, start), settings, clock,
+            done=good_enough, log=log, first=first)
+        if excess <= 1e-9:
+            if windowed_obj < incumbent_obj - 1e-9:
+                incumbent, incumbent_obj = windowed, windowed_obj
+                say(f"fix-and-finish (windows of reps): objective {incumbent_obj:,.1f}, gap "
+                    f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+    for label, free in rounds:
+        if closed() or clock.remaining <= 0.5:
             break
+        finish_round(label, free)
 
     # 4. polish with the full candidate MILP, warm-started, while the gap is too wide and
     # the all-units finish (the same model) has not already had its turn; it needs at least

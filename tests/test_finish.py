@@ -1,0 +1,132 @@
+"""The parts of the solve strategy that make large instances fast: the aggregate flow LP that
+adds far-travelling candidate pairs, and the windows of reps that repair and improve a plan.
+
+Both are heuristics for the plan, never for the bound, so the tests check what each must
+achieve on instances small enough to know the answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from territory_planner import build_problem, load_data
+from territory_planner.optimize.model import build_assignment_model
+from territory_planner.optimize.strategy import (
+    CellSums,
+    SolveSettings,
+    _band_excess,
+    _Clock,
+    _improve_by_windows,
+    _relative_slack,
+    _rep_loads,
+    _union,
+    all_allowed_pairs,
+    candidate_pairs,
+    flow_pairs,
+    objective_of,
+    run,
+)
+from territory_planner.scenario import parse_scenario
+
+
+def _west_and_east():
+    """30 accounts around one rep in the west, 10 around three reps in the east, workload 1
+    each, one band of 10%: every rep's target is 40 / 4 = 10, so 20 western accounts must
+    travel east, though each one's nearest rep is the western one."""
+    rng = np.random.default_rng(3)
+    lat = np.r_[37.0 + rng.normal(0, 0.1, 30), 40.0 + rng.normal(0, 0.1, 10)]
+    lon = np.r_[-120.0 + rng.normal(0, 0.1, 30), -75.0 + rng.normal(0, 0.1, 10)]
+    accounts = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(40)], "lat": lat,
+                             "lon": lon, "workload": 1.0, "potential": 1.0})
+    reps = pd.DataFrame({"rep_id": ["W", "E1", "E2", "E3"], "lat": [37.0, 40.1, 39.9, 40.0],
+                         "lon": [-120.0, -75.1, -74.9, -75.0]})
+    scenario = parse_scenario({"accounts": "a", "reps": "r",
+                               "balance": [{"metric": "workload", "tolerance": 0.1}]})
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+
+
+def _lp_slack(problem, pairs) -> float:
+    model = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=True,
+                                   slack_penalty=1e9)
+    outcome = run(model, SolveSettings(), mip=False, time_limit=30)
+    assert outcome.status == "optimal"
+    return _relative_slack(problem, model)
+
+
+def test_flow_pairs_let_load_travel_where_nearest_reps_cannot_take_it():
+    problem = _west_and_east()
+    cells = CellSums(problem)
+    nearest, allowed = candidate_pairs(problem, 1, rep_side=0.0, cells=cells)
+    assert allowed == 160 and len(nearest) == 40
+    # with its nearest rep only, the western rep carries 30 against a band of 9 to 11
+    assert _lp_slack(problem, nearest) == pytest.approx((30 - 11) / 10 + 3 * (9 - 10 / 3) / 10,
+                                                       rel=1e-6)
+    east = problem.rep_ids != "W"
+    assert cells.size[~east].tolist() == [30] and cells.size[east].sum() == 10
+    travel = flow_pairs(problem, cells, SolveSettings(), time_limit=30)
+    west = np.flatnonzero(problem.rep_ids == "W")[0]
+    # at least the 20 western accounts that must travel east are offered eastern reps
+    assert travel is not None
+    from_west = problem.account_lon[travel.unit] < -100
+    assert (travel.rep[from_west] != west).all()
+    assert len(np.unique(travel.unit[from_west])) >= 20
+    assert _lp_slack(problem, _union(problem, nearest, travel)) == pytest.approx(0.0, abs=1e-9)
+
+
+def _three_reps():
+    """30 accounts on a line between three reps; workload 1 to 3, bands of 5%: the nearest-
+    rep plan breaks them, the optimum is known from the exact MILP over every pair."""
+    rng = np.random.default_rng(11)
+    accounts = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(30)],
+                             "lat": rng.uniform(-0.5, 0.5, 30), "lon": rng.uniform(0, 4, 30),
+                             "workload": rng.integers(1, 4, 30).astype(float),
+                             "potential": 1.0})
+    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "lat": [0.0, 0.0, 0.0],
+                         "lon": [0.2, 0.6, 3.8]})
+    scenario = parse_scenario({"accounts": "a", "reps": "r",
+                               "balance": [{"metric": "workload", "tolerance": 0.05}]})
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+
+
+def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
+    problem = _three_reps()
+    pairs = all_allowed_pairs(problem)
+    nearest = problem.cost_block(np.arange(problem.n_units)).argmin(axis=1)
+    assert _band_excess(problem, _rep_loads(problem, nearest)).sum() > 0.1
+    exact = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=False)
+    optimum = run(exact, SolveSettings(), mip=True, time_limit=30, gap=0.0)
+    assert optimum.status == "optimal"
+    plan, objective, excess = _improve_by_windows(
+        problem, pairs, nearest, objective_of(problem, nearest), SolveSettings(),
+        _Clock(30.0), done=lambda objective, excess: False, log=lambda *a, **k: None,
+        first=np.arange(problem.n_reps), size=3, gap=0.0)
+    assert excess == 0.0
+    assert _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
+    assert objective == pytest.approx(objective_of(problem, plan), rel=1e-9)
+    assert objective == pytest.approx(optimum.objective, rel=1e-6)
+
+
+def test_windows_mend_broken_bands_and_stop_when_told():
+    problem = _three_reps()
+    pairs = all_allowed_pairs(problem)
+    nearest = problem.cost_block(np.arange(problem.n_units)).argmin(axis=1)
+    start_cost = objective_of(problem, nearest)
+    # two-rep windows, told to stop as soon as every band holds
+    calls = []
+
+    def done(objective, excess):
+        calls.append((objective, excess))
+        return excess == 0.0
+
+    plan, objective, excess = _improve_by_windows(
+        problem, pairs, nearest, start_cost, SolveSettings(), _Clock(30.0), done=done,
+        log=lambda *a, **k: None, first=np.arange(problem.n_reps), size=2)
+    assert calls[0] == (start_cost, pytest.approx(
+        _band_excess(problem, _rep_loads(problem, nearest)).sum()))
+    assert excess == 0.0 and _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
+    # asked before every window: once it said stop, no window ran (the sweep's own check
+    # asks once more)
+    assert [e for _, e in calls].count(0.0) <= 2
+    assert objective == pytest.approx(objective_of(problem, plan), rel=1e-9)
