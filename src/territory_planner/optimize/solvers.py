@@ -98,6 +98,9 @@ class WarmStartHiGHS(pulp.HiGHS):
                                   for v in self._columns]
             solution.value_valid = True
             lp.solverModel.setSolution(solution)
+            # after a MIP start HiGHS may report a better incumbent yet hand back the start
+            # from getSolution; kept improving solutions let findSolutionValues read it
+            lp.solverModel.setOptionValue("mip_improving_solution_save", True)
         super().callSolver(lp)
 
     def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
@@ -122,6 +125,12 @@ class WarmStartHiGHS(pulp.HiGHS):
         else:
             return (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
         col_value = np.asarray(solution.col_value, dtype=float)
+        saved = model.getSavedMipSolutions() if self.mip and self.warm_start else []
+        if saved:
+            best = min(saved, key=lambda found: found.objective)
+            reported = model.getInfo().objective_function_value
+            if abs(best.objective - reported) <= 1e-9 * max(1.0, abs(reported)):
+                col_value = np.asarray(best.col_value, dtype=float)
         col_dual = np.asarray(solution.col_dual, dtype=float)
         for variable, value, dual in zip(self._columns, col_value.tolist(), col_dual.tolist()):
             variable.varValue = value

@@ -1,17 +1,24 @@
 """How a plan is solved fast and honestly (DESIGN.md section 4).
 
 1. **Candidates.** Each unit may go only to its ``k`` cheapest allowed reps plus its current
-   owner. The rules (segment, region, distance, locks) are applied first, so a candidate set
-   never contains a forbidden pair.
+   owner, and each rep sees its nearest units up to three times its fair share. The rules
+   (segment, region, distance, locks) are applied first, so a candidate set never contains a
+   forbidden pair. Where a metro holds more work than its reps' bands allow, load must
+   travel far; an aggregate LP over cells (units summed by their cheapest rep) says where,
+   and the units that travel there most cheaply join as candidates (``flow_pairs``).
 2. **LP relaxation with pricing.** Solve the relaxation over the candidates. Its duals price
    every pair left out: ``rc[u, j] = c[u, j] - pi_once[u] - sum_m a[m, u, j] (pi_min[m, j] +
    pi_max[m, j]) - p[u, j] pi_budget``. Pairs with negative reduced cost join and the LP is
-   solved again, until none is left: the LP value is then the LP optimum over *all* pairs, a
-   proven lower bound for the full problem. If the restricted LP is infeasible, ``k`` is
-   widened by half (up to every allowed pair), so sparsity never loses a feasible plan.
+   solved again from the previous basis, until none is left: the LP value is then the LP
+   optimum over *all* pairs, a proven lower bound for the full problem. The bands are
+   elastic (priced slack), so a restricted LP is never infeasible and sparsity never loses
+   a feasible plan: pricing brings in whatever pairs the bands need.
 3. **Fix and finish.** Units the LP assigns integrally (nearly all) are fixed; a small MILP
-   assigns the fractional rest within the bands left over. If that MILP cannot close, the
-   units of every rep the fractional units touch are released too, then everything.
+   assigns the fractional rest within the bands left over. When that cannot close, the
+   fractional units are placed breaking the bands as little as possible and *windows* of
+   reps mend and improve the plan: a rep and the few reps it competes with for accounts,
+   all their units free among them, one small MILP each (``_improve_by_windows``). Then,
+   time permitting, growing sets of boundary units are re-optimised together.
 4. **Polish.** While the gap to the bound exceeds the target and time remains, the MILP over
    all candidates is solved warm-started from the plan so far.
 
@@ -36,6 +43,7 @@ from .model import AssignmentModel, PairSet, build_assignment_model
 from .solvers import LpBasis, SolveOutcome, make_solver, translate_status
 
 INTEGRAL = 1.0 - 1e-6
+MEND_SCALE = 1e6  # a breach of a whole target, in the mending MILP's objective
 TINY = 1e-9
 
 
@@ -47,7 +55,7 @@ class SolveSettings:
     threads: int = 1
     seed: int = 0
     msg: bool = False
-    candidates: int = 10          # k cheapest reps per unit before pricing
+    candidates: int = 5           # k cheapest reps per unit before pricing
     full_model_pairs: int = 20000  # at or below this many pairs, skip sparsification
     started: float | None = None   # perf_counter() when the time limit began (default: now)
 
@@ -510,18 +518,19 @@ def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: fl
 
     A window is a rep and the ``size - 1`` reps it competes with most; every unit of those
     reps is free to move among them (over the candidate pairs) and only their bands are
-    rows, so each window is a small MILP started from the plan. A plan that breaks bands
-    (the LP's rounding) is repaired the same way: windows with a broken band are elastic,
-    their slack priced as in _local_penalty, so a window never gets worse and a
-    broken band closes as soon as its neighbours can give or take. Windows around the
-    ``first`` reps (broken bands, fractional units) go first, then the rest, in passes.
+    rows, so each window is a small MILP started from the plan, which it can only improve.
+    A plan that breaks bands (the LP's rounding) is mended first, in a window twice as
+    wide (four times, if that cannot) whose MILP minimises the breach, cost only breaking
+    ties: it ends at the first plan that holds the bands, far sooner than one that weighs
+    both; the cost window follows. Windows
+    around the ``first`` reps (broken bands, fractional units) go first, then the rest, in
+    passes; a window nothing has touched since it last found nothing is not solved again.
     ``done(objective, excess)`` ends it; returns the plan, its objective and its excess:
     how far it lies outside the bands and the moved-potential budget, each as a share of
     its own target (0 when the plan holds them all).
     """
     plan = plan.copy()
-    wide = _neighbour_reps(problem, pairs, 2 * size)
-    neighbours = wide[:, :size]
+    widest = _neighbour_reps(problem, pairs, 4 * size)
     loads = _rep_loads(problem, plan)
     in_window = np.zeros(problem.n_reps, dtype=bool)
     free_mask = np.zeros(problem.n_units, dtype=bool)
@@ -531,55 +540,81 @@ def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: fl
     def over_budget() -> float:
         return 0.0 if budget is None else max(0.0, moved_total - budget) / max(budget, 1e-9)
 
+    excess = _band_excess(problem, loads)
+    changes = np.zeros(problem.n_reps, dtype=np.int64)  # how often each rep's units changed
+    tried: dict[tuple[int, int], int] = {}  # window -> changes it saw when it found nothing
+
+    def solve_window(j: int, mend: bool, width: int = size) -> bool:
+        """One window MILP around rep j: ``mend`` minimises the breach (it stops at the first
+        plan that holds every band: within 2 of the bound, as the cost weighs at most 1),
+        otherwise the cost with every band of the window held. True when the plan changed."""
+        nonlocal objective, loads, excess, moved_total
+        window = widest[j, :width]
+        seen = int(changes[window].sum())
+        if tried.get((j, width)) == seen:
+            return False  # nothing in the window moved since it last found nothing
+        in_window[:] = False
+        in_window[window] = True
+        free = np.flatnonzero(in_window[plan])
+        free_mask[:] = False
+        free_mask[free] = True
+        sub = pairs.subset(in_window[pairs.rep] & free_mask[pairs.unit])
+        current = pairs_for(problem, free, plan[free])
+        if mend:
+            # breach first; cost only breaks ties (all of it weighs a millionth of a target);
+            # scaled by MEND_SCALE so no coefficient is small enough for HiGHS to drop
+            weight = 1.0 / _cost_scale(problem, sub)
+            before = MEND_SCALE * (float(excess[:, window].sum()) + over_budget()) + \
+                weight * float(current.cost.sum())
+            sub = PairSet(sub.unit, sub.rep, weight * sub.cost, sub.load, sub.moved)
+        else:
+            before = float(current.cost.sum())
+        model = build_assignment_model(
+            problem, sub, free, relax=False,
+            fixed_moved=moved_total - float(current.moved.sum()), reps=window,
+            slack_penalty=MEND_SCALE if mend else None, name="window")
+        _set_start(model, plan)
+        _set_slack_start(model, problem, loads, moved_total)
+        outcome = run(model, settings, mip=True,
+                      time_limit=min(clock.remaining, 3 * seconds if mend else seconds),
+                      gap=gap, gap_abs=2.0 if mend else None, warm_start=True)
+        improved = outcome.has_solution and \
+            outcome.objective < before - 1e-9 * max(1.0, abs(before))
+        sub_rep = _assignment_from(model, problem.n_units)[0] if improved else plan
+        changed = free[sub_rep[free] != plan[free]]
+        if len(changed) == 0:
+            tried[(j, width)] = seen
+            return False
+        objective -= float(pairs_for(problem, changed, plan[changed]).cost.sum())
+        loads -= _rep_loads(problem, plan, changed)
+        changes[plan[changed]] += 1
+        plan[changed] = sub_rep[changed]
+        changes[plan[changed]] += 1
+        loads += _rep_loads(problem, plan, changed)
+        objective += float(pairs_for(problem, changed, plan[changed]).cost.sum())
+        excess = _band_excess(problem, loads)
+        if budget is not None:
+            moved_total = problem.moved_potential_of(plan)
+        log("window", outcome, len(sub), free_units=int(len(free)),
+            scope=f"{'mend' if mend else 'improve'} around rep {j}")
+        return True
+
     rest = np.setdiff1d(np.arange(problem.n_reps), first)
     order = np.concatenate([first, rest]).astype(int)
     improved_in_pass = True
-    excess = _band_excess(problem, loads)
     while improved_in_pass and clock.remaining > 0.5 and \
             not done(objective, excess.sum() + over_budget()):
         improved_in_pass = False
         for j in order.tolist():
             if clock.remaining <= 0.5 or done(objective, excess.sum() + over_budget()):
                 break
-            broken = excess[:, j].sum() > 1e-9
-            window = wide[j] if broken else neighbours[j]
-            in_window[:] = False
-            in_window[window] = True
-            free = np.flatnonzero(in_window[plan])
-            if len(free) == 0:
-                continue
-            free_mask[:] = False
-            free_mask[free] = True
-            sub = pairs.subset(in_window[pairs.rep] & free_mask[pairs.unit])
-            window_excess = float(excess[:, window].sum()) + over_budget()
-            current = pairs_for(problem, free, plan[free])
-            penalty = 1000.0 * _cost_scale(problem, sub)  # as _local_penalty
-            before = float(current.cost.sum()) + penalty * window_excess
-            model = build_assignment_model(
-                problem, sub, free, relax=False,
-                fixed_moved=moved_total - float(current.moved.sum()), reps=window,
-                slack_penalty=penalty if window_excess > 1e-9 else None, name="window")
-            _set_start(model, plan)
-            _set_slack_start(model, problem, loads, moved_total)
-            outcome = run(model, settings, mip=True,
-                          time_limit=min(clock.remaining, 3 * seconds if broken else seconds),
-                          gap=gap, warm_start=True)
-            if not outcome.has_solution or outcome.objective >= before - 1e-9 * abs(before):
-                continue
-            sub_rep, _ = _assignment_from(model, problem.n_units)
-            changed = free[sub_rep[free] != plan[free]]
-            if len(changed) == 0:
-                continue
-            objective -= float(pairs_for(problem, changed, plan[changed]).cost.sum())
-            loads -= _rep_loads(problem, plan, changed)
-            plan[changed] = sub_rep[changed]
-            loads += _rep_loads(problem, plan, changed)
-            objective += float(pairs_for(problem, changed, plan[changed]).cost.sum())
-            excess = _band_excess(problem, loads)
-            if budget is not None:
-                moved_total = problem.moved_potential_of(plan)
-            improved_in_pass = True
-            log("window", outcome, len(sub), free_units=int(len(free)), scope=f"rep {j}")
+            for width in (2 * size, 4 * size):
+                # a breach a few reps cannot absorb may need reps further out
+                if excess[:, widest[j, :size]].sum() + over_budget() <= 1e-9:
+                    break
+                improved_in_pass |= solve_window(j, mend=True, width=width)
+            if excess[:, widest[j, :size]].sum() + over_budget() <= 1e-9:
+                improved_in_pass |= solve_window(j, mend=False)
     return plan, objective, float(excess.sum()) + over_budget()
 
 
@@ -617,19 +652,27 @@ def _unit_groups(units: np.ndarray, positions: np.ndarray):
             yield int(units[chunk[0]]), positions[chunk]
 
 
-def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
-                    fractional: np.ndarray):
-    """Growing sets of units to re-optimise after the LP: the fractional ones first, then
-    those whose cheapest alternative rep (by LP reduced cost) is closest to free, i.e. the
-    territory boundaries where a swap restores a band at the least cost."""
-    yield "fractional units", fractional
+def _alternative_cost(problem, lp_model: AssignmentModel, rep: np.ndarray,
+                      fractional: np.ndarray) -> np.ndarray:
+    """How cheaply each unit could change rep: -inf for the fractional ones, else the LP
+    reduced cost of its cheapest alternative rep; the smallest are the territory
+    boundaries, where a swap restores a band at the least cost."""
     pairs = lp_model.pairs
     rc = reduced_costs(problem, lp_model, pairs)
     alternative = np.full(problem.n_units, np.inf)
     other = pairs.rep != rep[pairs.unit]
     np.minimum.at(alternative, pairs.unit[other], rc[other])
     alternative[fractional] = -np.inf
-    order = np.argsort(alternative, kind="stable")
+    return alternative
+
+
+def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
+                    fractional: np.ndarray):
+    """Growing sets of units to re-optimise after the LP: the fractional ones first, then
+    the fractional ones with the 5% and 20% of units cheapest to move
+    (_alternative_cost), then all."""
+    yield "fractional units", fractional
+    order = np.argsort(_alternative_cost(problem, lp_model, rep, fractional), kind="stable")
     for share in (0.05, 0.2):
         size = max(len(fractional) + 1, int(share * problem.n_units))
         if size >= problem.n_units:
