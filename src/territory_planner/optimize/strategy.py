@@ -818,10 +818,10 @@ def solve_assignment(problem, settings: SolveSettings,
 
     def finish_round(label: str, free: np.ndarray, base: np.ndarray | None = None) -> None:
         """MILP over the ``free`` units, the others held at ``base`` (default: the best
-        plan so far, or the LP's rounding)."""
+        plan so far, or the least broken rounding of the LP)."""
         nonlocal incumbent, incumbent_obj, full_round_done, milp_bound
         if base is None:
-            base = rep if incumbent is None else incumbent
+            base = fallback if incumbent is None else incumbent
         model = _restricted_model(problem, pairs, base, free, name="finish")
         if incumbent is not None:
             _set_start(model, incumbent)
@@ -849,6 +849,8 @@ def solve_assignment(problem, settings: SolveSettings,
     def closed() -> bool:
         return incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap
 
+    fallback = rep  # the plan a round starts from while there is no whole plan yet
+
     if len(fractional) == 0:
         incumbent = rep
         incumbent_obj = objective_of(problem, rep)
@@ -874,9 +876,14 @@ def solve_assignment(problem, settings: SolveSettings,
         def good_enough(objective: float, excess: float) -> bool:
             return excess <= 1e-9 and relative_gap(objective, lp_bound) <= settings.gap
 
+        # without a whole plan yet, the windows leave a share of the time to the boundary
+        # rounds, which start from the windows' plan and may mend what they could not
+        window_clock = clock if incumbent is not None else \
+            _Clock(clock.elapsed + 0.7 * clock.remaining, clock.start)
         windowed, windowed_obj, excess = _improve_by_windows(
-            problem, pairs, start, objective_of(problem, start), settings, clock,
+            problem, pairs, start, objective_of(problem, start), settings, window_clock,
             done=good_enough, log=log, first=first)
+        fallback = windowed
         if excess <= 1e-9:
             if windowed_obj < incumbent_obj - 1e-9:
                 incumbent, incumbent_obj = windowed, windowed_obj
