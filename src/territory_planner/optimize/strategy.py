@@ -30,6 +30,7 @@ out)``, which is valid because any plan that uses a left-out pair costs at least
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -233,28 +234,6 @@ class CellSums:
             self.load[m][keys] += np.add.reduceat(np.asarray(loads[m][rows]), starts, axis=0)
 
 
-@dataclass
-class _CellView:
-    """The planning problem with cells in place of units, as build_assignment_model reads it
-    (no disruption budget: the flow LP only points at where load must travel)."""
-
-    unit_ids: np.ndarray
-    rep_ids: np.ndarray
-    metrics: list
-    lower: np.ndarray
-    upper: np.ndarray
-    target: np.ndarray
-    max_moved_potential: float | None = None
-
-    @property
-    def n_reps(self) -> int:
-        return len(self.rep_ids)
-
-    @property
-    def n_metrics(self) -> int:
-        return len(self.metrics)
-
-
 def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
                time_limit: float) -> PairSet | None:
     """Pairs along which the bands make load travel far, from an aggregate LP.
@@ -275,9 +254,10 @@ def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
     cell = occupied[row]
     aggregate = PairSet(cell, rep, cells.cost[cell, rep], cells.load[:, cell, rep],
                         np.zeros(len(cell)))
-    view = _CellView(unit_ids=np.array([f"cell_{j}" for j in range(problem.n_reps)]),
-                     rep_ids=problem.rep_ids, metrics=problem.metrics, lower=problem.lower,
-                     upper=problem.upper, target=problem.target)
+    # the same problem with cells in place of units, as build_assignment_model reads it
+    # (no disruption budget: the flow LP only points at where load must travel)
+    view = dataclasses.replace(problem, max_moved_potential=None,
+                               unit_ids=np.array([f"cell_{j}" for j in range(problem.n_reps)]))
     dearest = np.zeros(problem.n_reps)
     np.maximum.at(dearest, cell, np.abs(aggregate.cost))
     model = build_assignment_model(view, aggregate, occupied, relax=True,
