@@ -841,6 +841,22 @@ def solve_assignment(problem, settings: SolveSettings,
         if clock.remaining > 0.5:
             finish_round(label, free)
         break
+    def good_enough(objective: float, excess: float) -> bool:
+        return excess <= 1e-9 and relative_gap(objective, lp_bound) <= settings.gap
+
+    def by_windows(start: np.ndarray, first: np.ndarray, window_clock: _Clock) -> None:
+        """Windows of reps from ``start``; a whole plan they reach may become the best."""
+        nonlocal incumbent, incumbent_obj, fallback
+        windowed, windowed_obj, excess = _improve_by_windows(
+            problem, pairs, start, objective_of(problem, start), settings, window_clock,
+            done=good_enough, log=log, first=first)
+        if excess > 1e-9:
+            fallback = windowed  # the least broken plan: where the boundary rounds start
+        elif windowed_obj < incumbent_obj - 1e-9:
+            incumbent, incumbent_obj = windowed, windowed_obj
+            say(f"fix-and-finish (windows of reps): objective {incumbent_obj:,.1f}, gap "
+                f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+
     if sparse and not closed() and len(fractional) and clock.remaining > 1.0:
         # a few reps at a time from the best plan so far, or (when the fractional units
         # alone cannot hold the bands) from the LP's rounding, repairing its broken bands
@@ -848,31 +864,25 @@ def solve_assignment(problem, settings: SolveSettings,
         if incumbent is None:
             start = _elastic_round(problem, pairs, rep, fractional, settings, clock, log,
                                    label="fractional units, elastic bands")
-        loads = _rep_loads(problem, start)
-        broken = np.flatnonzero(_band_excess(problem, loads).sum(axis=0) > 1e-9)
+        broken = np.flatnonzero(_band_excess(problem, _rep_loads(problem, start)).sum(axis=0)
+                                > 1e-9)
         touched = np.unique(pairs.rep[np.isin(pairs.unit, fractional)])
-        first = np.concatenate([broken, np.setdiff1d(touched, broken)])
-
-        def good_enough(objective: float, excess: float) -> bool:
-            return excess <= 1e-9 and relative_gap(objective, lp_bound) <= settings.gap
-
         # without a whole plan yet, the windows leave a share of the time to the boundary
         # rounds, which start from the windows' plan and may mend what they could not
-        window_clock = clock if incumbent is not None else \
-            _Clock(clock.elapsed + 0.7 * clock.remaining, clock.start)
-        windowed, windowed_obj, excess = _improve_by_windows(
-            problem, pairs, start, objective_of(problem, start), settings, window_clock,
-            done=good_enough, log=log, first=first)
-        fallback = windowed
-        if excess <= 1e-9:
-            if windowed_obj < incumbent_obj - 1e-9:
-                incumbent, incumbent_obj = windowed, windowed_obj
-                say(f"fix-and-finish (windows of reps): objective {incumbent_obj:,.1f}, gap "
-                    f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+        by_windows(start, np.concatenate([broken, np.setdiff1d(touched, broken)]),
+                   clock if incumbent is not None else
+                   _Clock(clock.elapsed + 0.7 * clock.remaining, clock.start))
     for label, free in rounds:
         if closed() or clock.remaining <= 0.5:
             break
+        mended = incumbent is None
         finish_round(label, free)
+        if sparse and mended and incumbent is not None and not closed() and \
+                clock.remaining > 1.0:
+            # the round's first whole plan mended the bands over many units at once, at
+            # a cost; windows win that back faster than the larger rounds would
+            changed = np.flatnonzero(incumbent != fallback)
+            by_windows(incumbent, np.unique(incumbent[changed]), clock)
 
     # 4. polish with the full candidate MILP, warm-started, while the gap is too wide and
     # the all-units finish (the same model) has not already had its turn; it needs at least
