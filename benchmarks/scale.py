@@ -153,7 +153,17 @@ def run_kmeans(scenario: str, time_limit: float) -> dict:
 METHODS = {"engine": run_engine, "full-milp": run_full_milp, "kmeans": run_kmeans}
 
 
-def _child(name: str, scenario: str, time_limit: float, queue) -> None:
+def _physical_gb() -> float:
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def _child(name: str, scenario: str, time_limit: float, memory_cap_gb: float, queue) -> None:
+    # a method that outgrows the cap fails with MemoryError here instead of sending the
+    # whole machine into the kernel's out-of-memory killer (the full MILP at 100,000 x 500)
+    cap = int(memory_cap_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
         result = METHODS[name](scenario, time_limit)
     except Exception as error:  # the benchmark reports a failed method and goes on
@@ -162,17 +172,26 @@ def _child(name: str, scenario: str, time_limit: float, queue) -> None:
     queue.put(result)
 
 
-def run_method(name: str, scenario: str, time_limit: float, wall: float) -> dict:
+def run_method(name: str, scenario: str, time_limit: float, wall: float,
+               memory_cap_gb: float) -> dict:
+    import queue as queues
+
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(name, scenario, time_limit, queue))
+    results = context.Queue()
+    process = context.Process(target=_child,
+                              args=(name, scenario, time_limit, memory_cap_gb, results))
     started = time.perf_counter()
     process.start()
-    try:
-        result = queue.get(timeout=wall)
-    except Exception:
-        process.kill()
-        result = {"status": f"did not finish within {wall:.0f} s (killed)"}
+    result = None
+    while result is None:
+        try:
+            result = results.get(timeout=2.0)
+        except queues.Empty:
+            if not process.is_alive():  # died without a word: a crash or the kernel's kill
+                result = {"status": f"the process died (exit code {process.exitcode})"}
+            elif time.perf_counter() - started > wall:
+                process.kill()
+                result = {"status": f"did not finish within {wall:.0f} s (killed)"}
     process.join(timeout=10)
     result.setdefault("wall_seconds", time.perf_counter() - started)
     return result
@@ -188,6 +207,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip", action="append", default=[], choices=list(METHODS))
     parser.add_argument("--wall", type=float, default=None,
                         help="kill a method after this many seconds (default 3 x limit + 120)")
+    parser.add_argument("--memory-cap-gb", type=float, default=round(0.75 * _physical_gb(), 1),
+                        help="address-space limit of each method's process (default: 75%% "
+                             "of this machine's memory)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the instance is written (default: a temporary folder)")
@@ -198,12 +220,14 @@ def main(argv=None) -> int:
     scenario = str(write_instance(workdir, args.accounts, args.reps, args.seed))
     wall = args.wall or 3 * args.time_limit + 120
     print(f"instance: {args.accounts:,} accounts x {args.reps} reps (seed {args.seed}), "
-          f"time limit {args.time_limit:g} s, {scenario}")
+          f"time limit {args.time_limit:g} s, memory cap {args.memory_cap_gb:g} GB per method, "
+          f"{scenario}")
     results = {}
     for name in METHODS:
         if name in args.skip:
             continue
-        results[name] = result = run_method(name, scenario, args.time_limit, wall)
+        results[name] = result = run_method(name, scenario, args.time_limit, wall,
+                                             args.memory_cap_gb)
         deviation = result.get("max_deviation") or {}
         travel = result.get("travel_cost")
         gap = result.get("gap")

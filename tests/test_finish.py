@@ -13,14 +13,19 @@ import pytest
 
 from territory_planner import build_problem, load_data
 from territory_planner.optimize.model import build_assignment_model
+from territory_planner.optimize.solvers import LpBasis
 from territory_planner.optimize.strategy import (
+    INTEGRAL,
     CellSums,
     SolveSettings,
+    _assignment_from,
     _band_excess,
     _Clock,
     _improve_by_windows,
+    _narrowed_rounds,
     _relative_slack,
     _rep_loads,
+    _restricted_model,
     _union,
     all_allowed_pairs,
     candidate_pairs,
@@ -130,3 +135,50 @@ def test_windows_mend_broken_bands_and_stop_when_told():
     # asks once more)
     assert [e for _, e in calls].count(0.0) <= 2
     assert objective == pytest.approx(objective_of(problem, plan), rel=1e-9)
+
+
+def _clustered(seed: int):
+    """400 accounts in five clusters, eight reps, skewed workload and potential, both bands
+    at 3%: tight enough that the LP splits accounts which cannot all be rounded in place."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform([36, -100], [42, -85], size=(5, 2))
+    cluster = rng.integers(0, 5, 400)
+    lat = centers[cluster, 0] + rng.normal(0, 0.5, 400)
+    lon = centers[cluster, 1] + rng.normal(0, 0.5, 400)
+    accounts = pd.DataFrame({"account_id": [f"A{i:03d}" for i in range(400)], "lat": lat,
+                             "lon": lon,
+                             "workload": np.round(rng.lognormal(0, 0.6, 400), 2),
+                             "potential": np.round(rng.lognormal(0, 0.6, 400), 2)})
+    homes = rng.integers(0, 400, 8)
+    reps = pd.DataFrame({"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes],
+                         "lon": lon[homes]})
+    scenario = parse_scenario({"accounts": "a", "reps": "r",
+                               "balance": [{"metric": "workload", "tolerance": 0.03},
+                                           {"metric": "potential", "tolerance": 0.03}]})
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
+    problem = _clustered(seed)
+    pairs = all_allowed_pairs(problem)
+    settings = SolveSettings()
+    lp = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=True,
+                                slack_penalty=1e9)
+    bound = run(lp, settings, mip=False, time_limit=30)
+    assert bound.status == "optimal" and _relative_slack(problem, lp) == 0.0
+    rep, placed = _assignment_from(lp, problem.n_units)
+    fractional = np.flatnonzero(placed < INTEGRAL)
+    # the fractional units alone, every other unit where the LP put it: no plan exists
+    in_place = _restricted_model(problem, pairs, rep, fractional, name="finish")
+    assert run(in_place, settings, mip=True, time_limit=30).status == "infeasible"
+    true_sides = {row.name: row.constant for row in lp.lp.constraints()}
+
+    plan, breach = _narrowed_rounds(problem, pairs, lp, LpBasis.capture(lp.lp), settings,
+                                    _Clock(60.0), log=lambda *a, **k: None)
+    assert breach == 0.0
+    loads = _rep_loads(problem, plan)
+    assert (loads >= problem.lower - 1e-9).all() and (loads <= problem.upper + 1e-9).all()
+    # a whole plan costs at least the LP bound; the LP's rows are back at the true bands
+    assert objective_of(problem, plan) >= bound.objective - 1e-6
+    assert {row.name: row.constant for row in lp.lp.constraints()} == true_sides

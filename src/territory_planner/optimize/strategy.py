@@ -15,10 +15,12 @@
    a feasible plan: pricing brings in whatever pairs the bands need.
 3. **Fix and finish.** Units the LP assigns integrally (nearly all) are fixed; a small MILP
    assigns the fractional rest within the bands left over. When that cannot close, the
-   fractional units are placed breaking the bands as little as possible and *windows* of
-   reps mend and improve the plan: a rep and the few reps it competes with for accounts,
-   all their units free among them, one small MILP each (``_improve_by_windows``). Then,
-   time permitting, growing sets of boundary units are re-optimised together.
+   fractional units are placed breaking the bands as little as possible, and the LP is
+   solved again with the broken bands narrowed, so that its split accounts land where
+   rounding has room (``_narrowed_rounds``); *windows* of reps then mend what is left and
+   improve the plan: a rep and the few reps it competes with for accounts, all their units
+   free among them, one small MILP each (``_improve_by_windows``). Then, time permitting,
+   growing sets of boundary units are re-optimised together.
 4. **Polish.** While the gap to the bound exceeds the target and time remains, the MILP over
    all candidates is solved warm-started from the plan so far.
 
@@ -45,6 +47,7 @@ from .solvers import LpBasis, SolveOutcome, make_solver, translate_status
 
 INTEGRAL = 1.0 - 1e-6
 MEND_SCALE = 1e6  # a breach of a whole target, in the mending MILP's objective
+MARGIN_GROWTH = 3.0  # how far a band is narrowed, in breaches of its last rounding
 TINY = 1e-9
 
 
@@ -608,18 +611,84 @@ def _local_penalty(problem, pairs: PairSet, free: np.ndarray) -> float:
 
 
 def _elastic_round(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
-                   settings: SolveSettings, clock: _Clock, log,
-                   label: str) -> np.ndarray:
+                   settings: SolveSettings, clock: _Clock, log, label: str,
+                   time_limit: float) -> np.ndarray:
     """``base`` with the ``free`` units placed so that the bands break as little as possible
     (then at the least cost): an elastic MILP over those units, the rest held."""
     model = _restricted_model(problem, pairs, base, free, name="finish",
                               slack_penalty=_local_penalty(problem, pairs, free))
-    outcome = run(model, settings, mip=True, time_limit=0.1 * clock.remaining, gap=1e-4)
+    outcome = run(model, settings, mip=True, time_limit=min(time_limit, clock.remaining),
+                  gap=1e-4)
     log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
     plan = base.copy()
     if outcome.has_solution:
         plan[free] = _assignment_from(model, problem.n_units)[0][free]
     return plan
+
+
+def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
+                     settings: SolveSettings, clock: _Clock, log, rounds: int = 5,
+                     share: float = 0.25) -> tuple[np.ndarray, float]:
+    """Round the LP where its rounding has room: the least broken plan found, and its breach
+    (as in _improve_by_windows: 0 when it is a whole plan).
+
+    Placing the LP's fractional units (the rest where the LP put them, _elastic_round)
+    breaks a band wherever a split account must go whole to one side of it. The LP is then
+    solved again (from its basis, rows changed in place) with those bands narrowed,
+
+        L[m, j] + mu[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] - mu[m, j]
+        sum_{u,j} p[u, j] x[u, j] <= B - mu_budget,
+
+    each margin ``mu`` growing by MARGIN_GROWTH times the breach the last rounding left
+    there (at most 45% of the band), so the reps that broke keep room for whole accounts;
+    the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
+    is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
+    in a ``share`` of the time left.
+    """
+    deadline = _Clock(clock.elapsed + share * clock.remaining, clock.start)
+    width = problem.upper - problem.lower
+    margin = np.zeros((problem.n_metrics, problem.n_reps))
+    budget = problem.max_moved_potential
+    budget_margin = 0.0
+    best_plan, best_breach = None, math.inf
+    for attempt in range(rounds):
+        rep, share_placed = _assignment_from(lp_model, problem.n_units)
+        fractional = np.flatnonzero(share_placed < INTEGRAL)
+        plan = _elastic_round(problem, pairs, rep, fractional, settings, clock, log,
+                              label="fractional units, elastic bands"
+                              + (f", bands narrowed ({attempt})" if attempt else ""),
+                              time_limit=0.02 * clock.remaining)
+        excess = _band_excess(problem, _rep_loads(problem, plan))
+        over = 0.0 if budget is None else max(0.0, problem.moved_potential_of(plan) - budget)
+        breach = float(excess.sum()) + (0.0 if budget is None else over / max(budget, 1e-9))
+        if breach < best_breach - 1e-12:
+            best_plan, best_breach = plan, breach
+        if breach <= 1e-9 or attempt == rounds - 1 or deadline.remaining <= 0.5:
+            break
+        outside = excess * np.maximum(np.abs(problem.target), 1e-9)  # back to the metric's units
+        margin = np.minimum(margin + MARGIN_GROWTH * outside, 0.45 * width)
+        budget_margin = min(budget_margin + MARGIN_GROWTH * over, 0.45 * (budget or 0.0))
+        _narrow_rows(problem, lp_model, margin, budget_margin)
+        outcome = run(lp_model, settings, mip=False, time_limit=deadline.remaining,
+                      start_basis=basis)
+        log("lp", outcome, len(lp_model.pairs), scope=f"bands narrowed ({attempt + 1})")
+        if outcome.status != "optimal":
+            break
+        basis = LpBasis.capture(lp_model.lp)
+    _narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
+    return best_plan, best_breach
+
+
+def _narrow_rows(problem, model: AssignmentModel, margin: np.ndarray,
+                 budget_margin: float) -> None:
+    """Set the band rows of a full model (no fixed units) to ``L + margin .. U - margin``
+    and its budget row to ``B - budget_margin``, in place."""
+    for (m, j), row in model.band_min.items():
+        row.changeRHS(float(problem.lower[m, j] + margin[m, j]))
+    for (m, j), row in model.band_max.items():
+        row.changeRHS(float(problem.upper[m, j] - margin[m, j]))
+    if model.budget is not None:
+        model.budget.changeRHS(float(problem.max_moved_potential - budget_margin))
 
 
 def _unit_groups(units: np.ndarray, positions: np.ndarray):
@@ -862,8 +931,12 @@ def solve_assignment(problem, settings: SolveSettings,
         # alone cannot hold the bands) from the LP's rounding, repairing its broken bands
         start = rep if incumbent is None else incumbent
         if incumbent is None:
-            start = _elastic_round(problem, pairs, rep, fractional, settings, clock, log,
-                                   label="fractional units, elastic bands")
+            start, breach = _narrowed_rounds(problem, pairs, lp_model, basis, settings,
+                                             clock, log)
+            if breach <= 1e-9:
+                incumbent, incumbent_obj = start, objective_of(problem, start)
+                say(f"fix-and-finish (rounding with narrowed bands): objective "
+                    f"{incumbent_obj:,.1f}, gap {relative_gap(incumbent_obj, lp_bound):.3%}")
         broken = np.flatnonzero(_band_excess(problem, _rep_loads(problem, start)).sum(axis=0)
                                 > 1e-9)
         touched = np.unique(pairs.rep[np.isin(pairs.unit, fractional)])
