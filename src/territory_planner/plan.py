@@ -340,6 +340,28 @@ def evaluate_assignment(data: ScenarioData, problem,
     return assignments, territories, numbers
 
 
+def plan_summary(data: ScenarioData, result, numbers: dict, solver: dict,
+                 extra: dict | None = None) -> dict:
+    """summary.json of a solved plan: status, objective, proven bound and gap, the KPIs
+    (``numbers``), the solver's facts (``solver``, after its name), the inputs' sizes, then
+    ``extra`` (what a rebalance adds); ``total_seconds`` is set when the plan is complete."""
+    settings = data.settings
+    return {
+        "scenario": settings.name,
+        "status": result.status,
+        "objective": result.objective,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        **numbers,
+        "solver": {"name": settings.solver.name, **solver},
+        "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
+        "objective_weights": settings.objective.model_dump(),
+        **(extra or {}),
+        "version": __version__,
+        "total_seconds": None,
+    }
+
+
 def plan_from_problem_data(data: ScenarioData, *, progress=None,
                            problem=None, solve_settings: SolveSettings | None = None,
                            extra_summary: dict | None = None) -> Plan:
@@ -355,25 +377,11 @@ def plan_from_problem_data(data: ScenarioData, *, progress=None,
         solve_settings = dataclasses.replace(solve_settings, started=started)
     result = solve_assignment(problem, solve_settings, progress=progress)
     assignments, territories, numbers = evaluate_assignment(data, problem, result.unit_rep)
-    summary = {
-        "scenario": settings.name,
-        "status": result.status,
-        "objective": result.objective,
-        "lower_bound": result.lower_bound,
-        "gap": result.gap,
-        **numbers,
-        "solver": {"name": settings.solver.name, "seconds": round(result.seconds, 3),
-                   "build_seconds": round(build_seconds, 3),
-                   "time_limit": settings.solver.time_limit, "gap_target": settings.solver.gap,
-                   "candidate_pairs": result.candidate_pairs,
-                   "allowed_pairs": result.total_pairs, "phases": result.phases},
-        "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
-        "objective_weights": settings.objective.model_dump(),
-        "version": __version__,
-        "total_seconds": None,
-    }
-    if extra_summary:
-        summary.update(extra_summary)
+    summary = plan_summary(data, result, numbers, solver={
+        "seconds": round(result.seconds, 3), "build_seconds": round(build_seconds, 3),
+        "time_limit": settings.solver.time_limit, "gap_target": settings.solver.gap,
+        "candidate_pairs": result.candidate_pairs, "allowed_pairs": result.total_pairs,
+        "phases": result.phases}, extra=extra_summary)
     made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps,
                 regions=data.regions, assignments=assignments, territories=territories,
                 summary=summary, files=dict(data.files))

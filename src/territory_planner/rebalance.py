@@ -55,7 +55,6 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from . import __version__
 from .data import (
     REP_ALIASES,
     ScenarioData,
@@ -81,7 +80,7 @@ from .optimize.strategy import (
     run,
     solve_assignment,
 )
-from .plan import Plan, apply_quotas, evaluate_assignment
+from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary
 from .problem import PlanningProblem, build_problem
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -388,27 +387,15 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
         budget_potential=base.max_moved_potential,
         max_moved_share=settings.constraints.max_moved_share,
     )
-    summary = {
-        "scenario": settings.name,
-        "status": result.status,
-        "objective": result.objective,
-        "lower_bound": result.lower_bound,
-        "gap": result.gap,
-        **numbers,
-        "solver": {"name": settings.solver.name, "seconds": round(time.perf_counter() - started,
-                                                                  3),
-                   "time_limit": solve_settings.time_limit, "gap_target": solve_settings.gap,
-                   "steps": steps.phases},
-        "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
-        "objective_weights": settings.objective.model_dump(),
-        "rebalance": {"from_plan": plan.scenario.name, "leaving": leaves,
-                      "unlocked": sorted(plan.accounts.loc[unlocked_by_departure(plan, leaves),
-                                                           "account_id"].astype(str)),
-                      "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
-                      "capacities": dict(capacities or {})},
-        "version": __version__,
-        "total_seconds": None,
-    }
+    summary = plan_summary(data, result, numbers, solver={
+        "seconds": round(time.perf_counter() - started, 3),
+        "time_limit": solve_settings.time_limit, "gap_target": solve_settings.gap,
+        "steps": steps.phases}, extra={"rebalance": {
+            "from_plan": plan.scenario.name, "leaving": leaves,
+            "unlocked": sorted(plan.accounts.loc[unlocked_by_departure(plan, leaves),
+                                                 "account_id"].astype(str)),
+            "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+            "capacities": dict(capacities or {})}})
     made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps, regions=data.regions,
                 assignments=assignments, territories=territories, summary=summary,
                 files=dict(data.files))
