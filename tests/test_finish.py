@@ -22,6 +22,7 @@ from territory_planner.optimize.strategy import (
     _band_excess,
     _Clock,
     _improve_by_windows,
+    _narrow_rows,
     _narrowed_rounds,
     _relative_slack,
     _rep_loads,
@@ -34,6 +35,7 @@ from territory_planner.optimize.strategy import (
     run,
 )
 from territory_planner.scenario import parse_scenario
+from tests.conftest import line_accounts, line_reps
 
 
 def _west_and_east():
@@ -182,3 +184,34 @@ def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
     # a whole plan costs at least the LP bound; the LP's rows are back at the true bands
     assert objective_of(problem, plan) >= bound.objective - 1e-6
     assert {row.name: row.constant for row in lp.lp.constraints()} == true_sides
+
+
+def test_narrowed_rows_move_every_band_and_the_budget_inward_and_back():
+    """Four accounts (workload 1 each, potential 100..400), all with R1 today; workload band
+    of 25% (target 2: 1.5 to 2.5) and at most half the potential (500) may move. Narrowing
+    R1 by 0.2, R2 by 0.3 and the budget by 100 gives 1.7..2.3, 1.8..2.2 and 400; the LP then
+    keeps within them; zero margins give the true sides back."""
+    scenario = parse_scenario({"accounts": "a", "reps": "r",
+                               "balance": [{"metric": "workload", "tolerance": 0.25}],
+                               "constraints": {"max_moved_share": 0.5}})
+    problem = build_problem(load_data(scenario, accounts=line_accounts(current_rep_id="R1"),
+                                      reps=line_reps()))
+    assert problem.max_moved_potential == pytest.approx(500.0)
+    model = build_assignment_model(problem, all_allowed_pairs(problem),
+                                   np.arange(problem.n_units), relax=True)
+
+    def sides():
+        return ([-model.band_min[(0, j)].constant for j in range(2)],
+                [-model.band_max[(0, j)].constant for j in range(2)],
+                -model.budget.constant)
+
+    assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)
+    _narrow_rows(problem, model, np.array([[0.2, 0.3]]), 100.0)
+    assert sides() == (pytest.approx([1.7, 1.8]), pytest.approx([2.3, 2.2]), 400.0)
+    assert run(model, SolveSettings(), mip=False, time_limit=30).status == "optimal"
+    x = model.values()
+    loads = np.bincount(model.pairs.rep, weights=x * model.pairs.load[0], minlength=2)
+    assert (loads >= [1.7 - 1e-9, 1.8 - 1e-9]).all() and (loads <= [2.3 + 1e-9, 2.2 + 1e-9]).all()
+    assert float((x * model.pairs.moved).sum()) <= 400.0 + 1e-6
+    _narrow_rows(problem, model, np.zeros((1, 2)), 0.0)
+    assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)
