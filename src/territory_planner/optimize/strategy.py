@@ -919,6 +919,13 @@ def solve_assignment(problem, settings: SolveSettings,
         windowed, windowed_obj, excess = _improve_by_windows(
             problem, pairs, start, objective_of(problem, start), settings, window_clock,
             done=good_enough, log=log, first=first)
+        if excess <= 1e-9 and not good_enough(windowed_obj, excess) and \
+                clock.remaining > 1.0:
+            # a whole plan where no 3-rep window finds a saving: windows twice as wide
+            # reach moves that need more reps at once, for all the time left
+            windowed, windowed_obj, excess = _improve_by_windows(
+                problem, pairs, windowed, windowed_obj, settings, clock, done=good_enough,
+                log=log, first=first, size=6)
         if excess > 1e-9:
             fallback = windowed  # the least broken plan: where the boundary rounds start
         elif windowed_obj < incumbent_obj - 1e-9:
