@@ -19,7 +19,8 @@
    solved again with the broken bands narrowed, so that its split accounts land where
    rounding has room (``_narrowed_rounds``); *windows* of reps then mend what is left and
    improve the plan: a rep and the few reps it competes with for accounts, all their units
-   free among them, one small MILP each (``_improve_by_windows``). Then, time permitting,
+   free among them, one small MILP each (``_improve_by_windows``; windows of three reps,
+   then of six once those find nothing more). Then, time permitting,
    growing sets of boundary units are re-optimised together.
 4. **Polish.** While the gap to the bound exceeds the target and time remains, the MILP over
    all candidates is solved warm-started from the plan so far.
