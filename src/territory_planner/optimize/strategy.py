@@ -879,8 +879,11 @@ def solve_assignment(problem, settings: SolveSettings,
         # starts from the best plan so far, always has the most; each may spend half the
         # gap budget (absolute, against the LP bound)
         share = 0.9 if len(free) == problem.n_units else 0.33
+        # the all-units round is the full candidate MILP and no polish follows it, so it may
+        # not stop at a looser relative gap than the one asked for (0: proven optimal)
+        relative = min(1e-4, settings.gap) if len(free) == problem.n_units else 1e-4
         outcome = run(model, settings, mip=True, time_limit=clock.remaining * share,
-                      gap=1e-4, gap_abs=0.5 * settings.gap * abs(lp_bound),
+                      gap=relative, gap_abs=0.5 * settings.gap * abs(lp_bound),
                       warm_start=incumbent is not None)
         log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
         full_round_done = len(free) == problem.n_units and outcome.has_solution
