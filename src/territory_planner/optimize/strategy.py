@@ -493,6 +493,13 @@ def _band_excess(problem, loads: np.ndarray) -> np.ndarray:
     return outside / np.maximum(np.abs(problem.target), 1e-9)
 
 
+def _budget_excess(problem, moved: float) -> float:
+    """How far ``moved`` potential lies over the disruption budget, as a share of it (0
+    within it or without a budget)."""
+    budget = problem.max_moved_potential
+    return 0.0 if budget is None else max(0.0, moved - budget) / max(budget, 1e-9)
+
+
 def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: float,
                         settings: SolveSettings, clock: _Clock,
                         done: Callable[[float, float], bool], log, first: np.ndarray,
@@ -522,7 +529,7 @@ def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: fl
     moved_total = problem.moved_potential_of(plan) if budget is not None else 0.0
 
     def over_budget() -> float:
-        return 0.0 if budget is None else max(0.0, moved_total - budget) / max(budget, 1e-9)
+        return _budget_excess(problem, moved_total)
 
     excess = _band_excess(problem, loads)
     changes = np.zeros(problem.n_reps, dtype=np.int64)  # how often each rep's units changed
@@ -660,15 +667,16 @@ def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
                               + (f", bands narrowed ({attempt})" if attempt else ""),
                               time_limit=0.02 * clock.remaining)
         excess = _band_excess(problem, _rep_loads(problem, plan))
-        over = 0.0 if budget is None else max(0.0, problem.moved_potential_of(plan) - budget)
-        breach = float(excess.sum()) + (0.0 if budget is None else over / max(budget, 1e-9))
+        over = _budget_excess(problem, 0.0 if budget is None else problem.moved_potential_of(plan))
+        breach = float(excess.sum()) + over
         if breach < best_breach - 1e-12:
             best_plan, best_breach = plan, breach
         if breach <= 1e-9 or attempt == rounds - 1 or deadline.remaining <= 0.5:
             break
         outside = excess * np.maximum(np.abs(problem.target), 1e-9)  # back to the metric's units
         margin = np.minimum(margin + MARGIN_GROWTH * outside, 0.45 * width)
-        budget_margin = min(budget_margin + MARGIN_GROWTH * over, 0.45 * (budget or 0.0))
+        budget_margin = min(budget_margin + MARGIN_GROWTH * over * (budget or 0.0),
+                            0.45 * (budget or 0.0))
         _narrow_rows(problem, lp_model, margin, budget_margin)
         outcome = run(lp_model, settings, mip=False, time_limit=deadline.remaining,
                       start_basis=basis)
