@@ -35,14 +35,16 @@ def random_table(reps: int, seed: int) -> pd.DataFrame:
     revenue = potential * rng.uniform(0.2, 0.6, size=reps)
     revenue[rng.random(reps) < 0.02] = 0.0
     status = np.where(rng.random(reps) < 0.10, "new", "active")
-    return pd.DataFrame({
-        "rep_id": [f"R{i:05d}" for i in range(reps)],
-        "name": [f"Rep {i}" for i in range(reps)],
-        "region_id": rng.choice(["North", "South", "East", "West"], size=reps),
-        "status": status,
-        "potential": potential,
-        "revenue": revenue,
-    })
+    return pd.DataFrame(
+        {
+            "rep_id": [f"R{i:05d}" for i in range(reps)],
+            "name": [f"Rep {i}" for i in range(reps)],
+            "region_id": rng.choice(["North", "South", "East", "West"], size=reps),
+            "status": status,
+            "potential": potential,
+            "revenue": revenue,
+        }
+    )
 
 
 def main() -> None:
@@ -53,8 +55,9 @@ def main() -> None:
 
     table = random_table(args.reps, args.seed)
     target = float(table["revenue"].sum()) * 1.08
-    settings = QuotaSettings(target=target, method="blend", alpha=0.6, min_growth=0.0,
-                             max_growth=0.20, ramp={"new": 0.5})
+    settings = QuotaSettings(
+        target=target, method="blend", alpha=0.6, min_growth=0.0, max_growth=0.20, ramp={"new": 0.5}
+    )
     solver = make_solver("highs", mip=False, time_limit=60, threads=1, seed=0)
 
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -64,23 +67,32 @@ def main() -> None:
     t = plan.timings
     quota_sum = float(plan.frame["quota"].sum())
     print(f"reps                      {args.reps:,} (seed {args.seed})")
-    print(f"target                    {target:,.0f}  (quotas sum to {quota_sum:,.2f}, "
-          f"relative error {abs(quota_sum - target) / target:.1e})")
+    print(
+        f"target                    {target:,.0f}  (quotas sum to {quota_sum:,.2f}, "
+        f"relative error {abs(quota_sum - target) / target:.1e})"
+    )
     print(f"prepare (shares, checks)  {t['prepare']:.3f} s")
     print(f"LP 1 build / solve        {t['build_lp1']:.3f} s / {t['solve_lp1']:.3f} s")
     print(f"LP 2 build / solve        {t['build_lp2']:.3f} s / {t['solve_lp2']:.3f} s")
+
     def verdict(seconds: float) -> str:
         return "within" if seconds < BUDGET_SECONDS else "OVER"
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"total                     {total:.3f} s wall ({verdict(total)} "
-          f"{BUDGET_SECONDS:.0f} s), {cpu:.3f} s CPU ({verdict(cpu)}); load average "
-          f"{load:.1f} on {os.cpu_count()} CPUs")
-    print(f"max relative deviation    {plan.max_relative_deviation:.6f}  "
-          f"(LP-proven lower bound {plan.lower_bound:.6f})")
+    print(
+        f"total                     {total:.3f} s wall ({verdict(total)} "
+        f"{BUDGET_SECONDS:.0f} s), {cpu:.3f} s CPU ({verdict(cpu)}); load average "
+        f"{load:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"max relative deviation    {plan.max_relative_deviation:.6f}  "
+        f"(LP-proven lower bound {plan.lower_bound:.6f})"
+    )
     print(f"sum relative deviation    {plan.sum_relative_deviation:.6f}")
-    print(f"binding growth bounds     min {len(plan.binding['min_growth'])}, "
-          f"max {len(plan.binding['max_growth'])}")
+    print(
+        f"binding growth bounds     min {len(plan.binding['min_growth'])}, "
+        f"max {len(plan.binding['max_growth'])}"
+    )
 
 
 if __name__ == "__main__":

@@ -46,10 +46,12 @@ def _evaluate(data, rep_of_account) -> dict:
     assignments = assignment_frame(data.accounts, data.reps, rep_of_account)
     territories = territory_frame(assignments, data.accounts, data.reps, metrics)
     numbers = kpis(assignments, territories, data.accounts, data.settings.balance)
-    return {"travel_cost": numbers["travel_cost"],
-            "max_deviation": {m: numbers["balance"][m]["max_abs_deviation"] for m in metrics},
-            "within_bands": all(numbers["balance"][m]["within_band"] for m in metrics),
-            "locks_kept": _locks_kept(data, rep_of_account)}
+    return {
+        "travel_cost": numbers["travel_cost"],
+        "max_deviation": {m: numbers["balance"][m]["max_abs_deviation"] for m in metrics},
+        "within_bands": all(numbers["balance"][m]["within_band"] for m in metrics),
+        "locks_kept": _locks_kept(data, rep_of_account),
+    }
 
 
 def _locks_kept(data, rep_of_account) -> bool:
@@ -65,8 +67,13 @@ def run_engine(scenario: str, time_limit: float) -> dict:
     made = plan(data, time_limit=time_limit)
     seconds = time.perf_counter() - started
     out = _evaluate(data, made.rep_of_account)
-    out.update(seconds=seconds, gap=made.summary["gap"], status=made.summary["status"],
-               objective=made.summary["objective"], bound=made.summary["lower_bound"])
+    out.update(
+        seconds=seconds,
+        gap=made.summary["gap"],
+        status=made.summary["status"],
+        objective=made.summary["objective"],
+        bound=made.summary["lower_bound"],
+    )
     return out
 
 
@@ -87,14 +94,24 @@ def run_full_milp(scenario: str, time_limit: float) -> dict:
     data = load_scenario(scenario)
     problem = build_problem(data)
     pairs = all_allowed_pairs(problem)
-    model = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=False,
-                                   name="full")
+    model = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=False, name="full"
+    )
     built = time.perf_counter() - started
-    outcome = run(model, SolveSettings(gap=data.settings.solver.gap), mip=True,
-                  time_limit=max(1.0, time_limit - built), gap=data.settings.solver.gap)
+    outcome = run(
+        model,
+        SolveSettings(gap=data.settings.solver.gap),
+        mip=True,
+        time_limit=max(1.0, time_limit - built),
+        gap=data.settings.solver.gap,
+    )
     seconds = time.perf_counter() - started
-    out = {"seconds": seconds, "build_seconds": built, "status": outcome.status,
-           "pairs": len(pairs)}
+    out = {
+        "seconds": seconds,
+        "build_seconds": built,
+        "status": outcome.status,
+        "pairs": len(pairs),
+    }
     if not outcome.has_solution:
         out.update(travel_cost=None, max_deviation=None, gap=None)
         return out
@@ -102,11 +119,13 @@ def run_full_milp(scenario: str, time_limit: float) -> dict:
     chosen = values > 0.5
     unit_rep = np.full(problem.n_units, -1)
     unit_rep[pairs.unit[chosen]] = pairs.rep[chosen]
-    rep_of_account = pd.Series(problem.rep_ids[unit_rep[problem.account_unit]],
-                               index=problem.account_ids)
+    rep_of_account = pd.Series(
+        problem.rep_ids[unit_rep[problem.account_unit]], index=problem.account_ids
+    )
     out.update(_evaluate(data, rep_of_account))
-    out["gap"] = relative_gap(outcome.objective, outcome.bound) if outcome.bound is not None \
-        else None
+    out["gap"] = (
+        relative_gap(outcome.objective, outcome.bound) if outcome.bound is not None else None
+    )
     return out
 
 
@@ -129,16 +148,22 @@ def run_kmeans(scenario: str, time_limit: float) -> dict:
     # an equal-area-ish plane: degrees of longitude shrink with cos(latitude)
     xy = np.column_stack([lat, lon * np.cos(np.radians(lat.mean()))])
     size = n / k
-    model = KMeansConstrained(n_clusters=k, size_min=int(np.floor(size * 0.95)),
-                              size_max=int(np.ceil(size * 1.05)), random_state=0, n_init=1,
-                              max_iter=50)
+    model = KMeansConstrained(
+        n_clusters=k,
+        size_min=int(np.floor(size * 0.95)),
+        size_max=int(np.ceil(size * 1.05)),
+        random_state=0,
+        n_init=1,
+        max_iter=50,
+    )
     labels = model.fit_predict(xy)
     workload = accounts["workload"].to_numpy(float)
     cost = np.zeros((k, k))
     for c in range(k):
         members = labels == c
-        km = distance_matrix_km(lat[members], lon[members], reps["lat"].to_numpy(float),
-                                reps["lon"].to_numpy(float))
+        km = distance_matrix_km(
+            lat[members], lon[members], reps["lat"].to_numpy(float), reps["lon"].to_numpy(float)
+        )
         cost[c] = (km * workload[members][:, None]).sum(axis=0)
     rows, cols = linear_sum_assignment(cost)
     rep_of_cluster = np.empty(k, dtype=object)
@@ -172,14 +197,16 @@ def _child(name: str, scenario: str, time_limit: float, memory_cap_gb: float, qu
     queue.put(result)
 
 
-def run_method(name: str, scenario: str, time_limit: float, wall: float,
-               memory_cap_gb: float) -> dict:
+def run_method(
+    name: str, scenario: str, time_limit: float, wall: float, memory_cap_gb: float
+) -> dict:
     import queue as queues
 
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    process = context.Process(target=_child,
-                              args=(name, scenario, time_limit, memory_cap_gb, results))
+    process = context.Process(
+        target=_child, args=(name, scenario, time_limit, memory_cap_gb, results)
+    )
     started = time.perf_counter()
     process.start()
     result = None
@@ -198,45 +225,63 @@ def run_method(name: str, scenario: str, time_limit: float, wall: float,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=10000)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--skip", action="append", default=[], choices=list(METHODS))
-    parser.add_argument("--wall", type=float, default=None,
-                        help="kill a method after this many seconds (default 3 x limit + 120)")
-    parser.add_argument("--memory-cap-gb", type=float, default=round(0.75 * _physical_gb(), 1),
-                        help="address-space limit of each method's process (default: 75%% "
-                             "of this machine's memory)")
+    parser.add_argument(
+        "--wall",
+        type=float,
+        default=None,
+        help="kill a method after this many seconds (default 3 x limit + 120)",
+    )
+    parser.add_argument(
+        "--memory-cap-gb",
+        type=float,
+        default=round(0.75 * _physical_gb(), 1),
+        help="address-space limit of each method's process (default: 75%% "
+        "of this machine's memory)",
+    )
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where the instance is written (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the instance is written (default: a temporary folder)",
+    )
     args = parser.parse_args(argv)
     from synthetic import write_instance
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tp-scale-"))
     scenario = str(write_instance(workdir, args.accounts, args.reps, args.seed))
     wall = args.wall or 3 * args.time_limit + 120
-    print(f"instance: {args.accounts:,} accounts x {args.reps} reps (seed {args.seed}), "
-          f"time limit {args.time_limit:g} s, memory cap {args.memory_cap_gb:g} GB per method, "
-          f"{scenario}")
+    print(
+        f"instance: {args.accounts:,} accounts x {args.reps} reps (seed {args.seed}), "
+        f"time limit {args.time_limit:g} s, memory cap {args.memory_cap_gb:g} GB per method, "
+        f"{scenario}"
+    )
     results = {}
     for name in METHODS:
         if name in args.skip:
             continue
-        results[name] = result = run_method(name, scenario, args.time_limit, wall,
-                                             args.memory_cap_gb)
+        results[name] = result = run_method(
+            name, scenario, args.time_limit, wall, args.memory_cap_gb
+        )
         deviation = result.get("max_deviation") or {}
         travel = result.get("travel_cost")
         gap = result.get("gap")
-        print(f"{name:<10} {result.get('seconds', result['wall_seconds']):8.1f} s  travel "
-              f"{travel if travel is None else f'{travel:,.0f}'}  deviation "
-              + ", ".join(f"{m} {v:.2%}" for m, v in deviation.items())
-              + f"  gap {gap if gap is None else f'{gap:.3%}'}  peak "
-              f"{result.get('peak_mb', float('nan')):,.0f} MB  {result.get('status')}",
-              flush=True)
+        print(
+            f"{name:<10} {result.get('seconds', result['wall_seconds']):8.1f} s  travel "
+            f"{travel if travel is None else f'{travel:,.0f}'}  deviation "
+            + ", ".join(f"{m} {v:.2%}" for m, v in deviation.items())
+            + f"  gap {gap if gap is None else f'{gap:.3%}'}  peak "
+            f"{result.get('peak_mb', float('nan')):,.0f} MB  {result.get('status')}",
+            flush=True,
+        )
         if args.json:
             args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
     return 0

@@ -18,12 +18,14 @@ import pandas as pd
 import yaml
 
 
-def make_instance(n_accounts: int, n_reps: int, seed: int = 0,
-                  locked_share: float = 0.005) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_instance(
+    n_accounts: int, n_reps: int, seed: int = 0, locked_share: float = 0.005
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     n_centres = max(5, n_reps // 2)
-    centres = np.column_stack([rng.uniform(29.0, 47.0, n_centres),
-                               rng.uniform(-122.0, -72.0, n_centres)])
+    centres = np.column_stack(
+        [rng.uniform(29.0, 47.0, n_centres), rng.uniform(-122.0, -72.0, n_centres)]
+    )
     weights = rng.pareto(1.2, n_centres) + 1.0
     weights /= weights.sum()
     which = rng.choice(n_centres, size=n_accounts, p=weights)
@@ -33,16 +35,19 @@ def make_instance(n_accounts: int, n_reps: int, seed: int = 0,
     workload = np.round(np.clip(rng.lognormal(3.5, 0.7, n_accounts), 2.0, None), 1)
     potential = np.round(workload * rng.lognormal(7.0, 0.5, n_accounts), 0)
     # reps sit where the accounts are (capacity-proportional sampling of account sites)
-    rep_sites = rng.choice(n_accounts, size=n_reps, replace=False,
-                           p=workload / workload.sum())
+    rep_sites = rng.choice(n_accounts, size=n_reps, replace=False, p=workload / workload.sum())
     rep_lat = lat[rep_sites] + rng.normal(0, 0.05, n_reps)
     rep_lon = lon[rep_sites] + rng.normal(0, 0.05, n_reps)
-    reps = pd.DataFrame({
-        "rep_id": [f"R{j + 1:04d}" for j in range(n_reps)],
-        "name": [f"Rep {j + 1}" for j in range(n_reps)],
-        "lat": np.round(rep_lat, 5), "lon": np.round(rep_lon, 5),
-        "capacity": 1.0, "status": "active",
-    })
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j + 1:04d}" for j in range(n_reps)],
+            "name": [f"Rep {j + 1}" for j in range(n_reps)],
+            "lat": np.round(rep_lat, 5),
+            "lon": np.round(rep_lon, 5),
+            "capacity": 1.0,
+            "status": "active",
+        }
+    )
     # today's owner: one of the three nearest reps (mostly the nearest)
     d = np.empty((n_accounts, 3), dtype=int)
     for start in range(0, n_accounts, 4096):
@@ -52,23 +57,31 @@ def make_instance(n_accounts: int, n_reps: int, seed: int = 0,
     pick = rng.choice(3, size=n_accounts, p=[0.8, 0.15, 0.05])
     owner = d[np.arange(n_accounts), pick]
     locked = rng.random(n_accounts) < locked_share
-    accounts = pd.DataFrame({
-        "account_id": [f"A{i + 1:07d}" for i in range(n_accounts)],
-        "name": [f"Account {i + 1}" for i in range(n_accounts)],
-        "lat": np.round(lat, 5), "lon": np.round(lon, 5),
-        "workload": workload, "potential": potential,
-        "revenue": np.round(potential * rng.uniform(0.3, 0.9, n_accounts), 0),
-        "current_rep_id": reps["rep_id"].to_numpy()[owner],
-        "locked": locked,
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i + 1:07d}" for i in range(n_accounts)],
+            "name": [f"Account {i + 1}" for i in range(n_accounts)],
+            "lat": np.round(lat, 5),
+            "lon": np.round(lon, 5),
+            "workload": workload,
+            "potential": potential,
+            "revenue": np.round(potential * rng.uniform(0.3, 0.9, n_accounts), 0),
+            "current_rep_id": reps["rep_id"].to_numpy()[owner],
+            "locked": locked,
+        }
+    )
     return accounts, reps
 
 
 def scenario_dict(name: str, time_limit: float = 60.0, gap: float = 0.005) -> dict:
     return {
-        "name": name, "accounts": "accounts.csv", "reps": "reps.csv",
-        "balance": [{"metric": "workload", "tolerance": 0.05},
-                    {"metric": "potential", "tolerance": 0.10}],
+        "name": name,
+        "accounts": "accounts.csv",
+        "reps": "reps.csv",
+        "balance": [
+            {"metric": "workload", "tolerance": 0.05},
+            {"metric": "potential", "tolerance": 0.10},
+        ],
         "objective": {"travel": 1.0, "disruption": 0.0},
         "solver": {"name": "highs", "time_limit": time_limit, "gap": gap},
     }
@@ -80,8 +93,9 @@ def write_instance(out: Path, n_accounts: int, n_reps: int, seed: int = 0) -> Pa
     accounts.to_csv(out / "accounts.csv", index=False)
     reps.to_csv(out / "reps.csv", index=False)
     path = out / "scenario.yaml"
-    path.write_text(yaml.safe_dump(scenario_dict(f"synthetic-{n_accounts}x{n_reps}"),
-                                   sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(scenario_dict(f"synthetic-{n_accounts}x{n_reps}"), sort_keys=False)
+    )
     return path
 
 

@@ -151,41 +151,206 @@ EXTRA_OFFICES: tuple[str, ...] = (
 
 # --- word lists for names -------------------------------------------------------------
 NAME_STEMS = (
-    "Summit", "Pioneer", "Harbor", "Keystone", "Cascade", "Blue Ridge", "Redwood", "Granite",
-    "Lakeshore", "Prairie", "Liberty", "Evergreen", "Ironwood", "Silver Creek", "Northstar",
-    "Bayview", "Canyon", "Heritage", "Meridian", "Sterling", "Oakmont", "Riverbend",
-    "Crestline", "Frontier", "Magnolia", "Atlas", "Beacon", "Coastal", "Great Plains",
-    "Horizon", "Cedar Point", "Pinnacle", "Patriot", "Sunbelt", "Tri-County", "Allied",
-    "Premier", "Continental", "Bluewater", "Stonebridge", "Willow Creek", "Red Rock",
-    "Clearview", "Foxhall", "Copperline", "Highland", "Westgate", "Eastfield", "Lone Star",
-    "Golden Gate", "Appalachian", "Tidewater", "Iron Range", "Big Sky", "Juniper", "Aspen",
-    "Falcon", "Mesa", "Orchard", "Ridgeway", "Sandhill", "Trinity", "Vanguard", "Wildrose",
+    "Summit",
+    "Pioneer",
+    "Harbor",
+    "Keystone",
+    "Cascade",
+    "Blue Ridge",
+    "Redwood",
+    "Granite",
+    "Lakeshore",
+    "Prairie",
+    "Liberty",
+    "Evergreen",
+    "Ironwood",
+    "Silver Creek",
+    "Northstar",
+    "Bayview",
+    "Canyon",
+    "Heritage",
+    "Meridian",
+    "Sterling",
+    "Oakmont",
+    "Riverbend",
+    "Crestline",
+    "Frontier",
+    "Magnolia",
+    "Atlas",
+    "Beacon",
+    "Coastal",
+    "Great Plains",
+    "Horizon",
+    "Cedar Point",
+    "Pinnacle",
+    "Patriot",
+    "Sunbelt",
+    "Tri-County",
+    "Allied",
+    "Premier",
+    "Continental",
+    "Bluewater",
+    "Stonebridge",
+    "Willow Creek",
+    "Red Rock",
+    "Clearview",
+    "Foxhall",
+    "Copperline",
+    "Highland",
+    "Westgate",
+    "Eastfield",
+    "Lone Star",
+    "Golden Gate",
+    "Appalachian",
+    "Tidewater",
+    "Iron Range",
+    "Big Sky",
+    "Juniper",
+    "Aspen",
+    "Falcon",
+    "Mesa",
+    "Orchard",
+    "Ridgeway",
+    "Sandhill",
+    "Trinity",
+    "Vanguard",
+    "Wildrose",
 )
 INDUSTRIES = (
-    "Logistics", "Health", "Manufacturing", "Foods", "Energy", "Supply", "Medical",
-    "Building Products", "Analytics", "Software", "Insurance", "Packaging", "Plastics",
-    "Tool & Die", "Freight", "Dental Group", "Veterinary Clinics", "Hospitality",
-    "Engineering", "Labs", "Components", "Distribution", "Pharma", "Textiles", "Auto Parts",
-    "Construction", "Robotics", "Electric", "Water Systems", "Capital", "Controls",
-    "Fabrication", "Home Care", "Orthopedics", "Printing", "Irrigation", "Metals",
-    "Cold Storage", "Staffing", "Aerospace",
+    "Logistics",
+    "Health",
+    "Manufacturing",
+    "Foods",
+    "Energy",
+    "Supply",
+    "Medical",
+    "Building Products",
+    "Analytics",
+    "Software",
+    "Insurance",
+    "Packaging",
+    "Plastics",
+    "Tool & Die",
+    "Freight",
+    "Dental Group",
+    "Veterinary Clinics",
+    "Hospitality",
+    "Engineering",
+    "Labs",
+    "Components",
+    "Distribution",
+    "Pharma",
+    "Textiles",
+    "Auto Parts",
+    "Construction",
+    "Robotics",
+    "Electric",
+    "Water Systems",
+    "Capital",
+    "Controls",
+    "Fabrication",
+    "Home Care",
+    "Orthopedics",
+    "Printing",
+    "Irrigation",
+    "Metals",
+    "Cold Storage",
+    "Staffing",
+    "Aerospace",
 )
 COMPANY_SUFFIXES = (
-    "Inc.", "LLC", "Corp.", "Co.", "Group", "Partners", "Holdings", "Industries",
-    "Services", ", Inc.", "", "",
+    "Inc.",
+    "LLC",
+    "Corp.",
+    "Co.",
+    "Group",
+    "Partners",
+    "Holdings",
+    "Industries",
+    "Services",
+    ", Inc.",
+    "",
+    "",
 )
 FIRST_NAMES = (
-    "James", "Maria", "Robert", "Linda", "Michael", "Priya", "David", "Jennifer", "Carlos",
-    "Aisha", "Daniel", "Emily", "Kevin", "Sofia", "Brian", "Rachel", "Tyrone", "Megan",
-    "Hiroshi", "Laura", "Marcus", "Grace", "Andre", "Olivia", "Samuel", "Hannah", "Luis",
-    "Nicole", "Patrick", "Mei", "Jonathan", "Fatima", "Gregory", "Chloe", "Ethan", "Rosa",
+    "James",
+    "Maria",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Priya",
+    "David",
+    "Jennifer",
+    "Carlos",
+    "Aisha",
+    "Daniel",
+    "Emily",
+    "Kevin",
+    "Sofia",
+    "Brian",
+    "Rachel",
+    "Tyrone",
+    "Megan",
+    "Hiroshi",
+    "Laura",
+    "Marcus",
+    "Grace",
+    "Andre",
+    "Olivia",
+    "Samuel",
+    "Hannah",
+    "Luis",
+    "Nicole",
+    "Patrick",
+    "Mei",
+    "Jonathan",
+    "Fatima",
+    "Gregory",
+    "Chloe",
+    "Ethan",
+    "Rosa",
 )
 LAST_NAMES = (
-    "Anderson", "Baker", "Chen", "Dawson", "Esposito", "Fischer", "Garcia", "Hughes",
-    "Iverson", "Jackson", "Kowalski", "Lopez", "Murphy", "Nguyen", "O'Connor", "Patel",
-    "Quinn", "Reyes", "Sullivan", "Thompson", "Underwood", "Vasquez", "Walsh", "Young",
-    "Zimmerman", "Brooks", "Carter", "D'Amico", "Ellis", "Foster", "Grant", "Holloway",
-    "Kim", "Lindqvist", "Morales", "Okafor", "Price", "Rossi", "Schneider", "Tran",
+    "Anderson",
+    "Baker",
+    "Chen",
+    "Dawson",
+    "Esposito",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Iverson",
+    "Jackson",
+    "Kowalski",
+    "Lopez",
+    "Murphy",
+    "Nguyen",
+    "O'Connor",
+    "Patel",
+    "Quinn",
+    "Reyes",
+    "Sullivan",
+    "Thompson",
+    "Underwood",
+    "Vasquez",
+    "Walsh",
+    "Young",
+    "Zimmerman",
+    "Brooks",
+    "Carter",
+    "D'Amico",
+    "Ellis",
+    "Foster",
+    "Grant",
+    "Holloway",
+    "Kim",
+    "Lindqvist",
+    "Morales",
+    "Okafor",
+    "Price",
+    "Rossi",
+    "Schneider",
+    "Tran",
 )
 
 
@@ -296,9 +461,11 @@ def load_zips(states: gpd.GeoDataFrame) -> pd.DataFrame:
 
     # Distance to the nearest state polygon in an equal-area projection (metres).
     albers = states.to_crs("EPSG:5070").geometry.values
-    points = gpd.GeoSeries(
-        gpd.points_from_xy(zips["lon"], zips["lat"]), crs="EPSG:4326"
-    ).to_crs("EPSG:5070").values
+    points = (
+        gpd.GeoSeries(gpd.points_from_xy(zips["lon"], zips["lat"]), crs="EPSG:4326")
+        .to_crs("EPSG:5070")
+        .values
+    )
     tree = shapely.STRtree(albers)
     idx, dist = tree.query_nearest(points, return_distance=True, all_matches=False)
     outside_km = np.full(len(zips), np.inf)
@@ -318,8 +485,9 @@ def place_accounts(rng: np.random.Generator, zips: pd.DataFrame) -> pd.DataFrame
     """Pick ZIPs: metro accounts near hub downtowns, the rest rural."""
     hub_lat = np.array([zip_row(zips, h.zip_code)["lat"] for h in HUBS])
     hub_lon = np.array([zip_row(zips, h.zip_code)["lon"] for h in HUBS])
-    dist = haversine_km(zips["lat"].values[:, None], zips["lon"].values[:, None],
-                        hub_lat[None, :], hub_lon[None, :])  # zips x hubs
+    dist = haversine_km(
+        zips["lat"].values[:, None], zips["lon"].values[:, None], hub_lat[None, :], hub_lon[None, :]
+    )  # zips x hubs
 
     n_rural = int(round(RURAL_SHARE * N_ACCOUNTS))
     # Business counts grow less than linearly with metro size; spread a little.
@@ -449,8 +617,9 @@ def _bisect(x: np.ndarray, y: np.ndarray, weight: np.ndarray, idx: np.ndarray, k
     order = idx[np.lexsort((idx, key))]  # stable: ties broken by row number
     cum = np.cumsum(weight[order])
     cut = int(np.searchsorted(cum, cum[-1] * k_left / k)) + 1
-    return (_bisect(x, y, weight, order[:cut], k_left)
-            + _bisect(x, y, weight, order[cut:], k - k_left))
+    return _bisect(x, y, weight, order[:cut], k_left) + _bisect(
+        x, y, weight, order[cut:], k - k_left
+    )
 
 
 def _medoid(lat, lon, weight, idx) -> tuple[float, float]:
@@ -485,8 +654,12 @@ def place_reps(rng: np.random.Generator, zips: pd.DataFrame, acc: pd.DataFrame) 
         d[taken] = np.inf
         taken.append(int(np.argmin(d)))
 
-    d_acc = haversine_km(acc["lat"].values[:, None], acc["lon"].values[:, None],
-                         office["lat"].values[None, :], office["lon"].values[None, :])
+    d_acc = haversine_km(
+        acc["lat"].values[:, None],
+        acc["lon"].values[:, None],
+        office["lat"].values[None, :],
+        office["lon"].values[None, :],
+    )
     nearest_active = d_acc[:, taken].min(axis=1)
     relief = np.array([weight[d_acc[:, o] < nearest_active].sum() for o in range(len(office))])
     relief[taken] = -1.0
@@ -536,8 +709,12 @@ def simulate_owners(rng: np.random.Generator, acc: pd.DataFrame, reps: pd.DataFr
     owns nothing.
     """
     active = np.flatnonzero(reps["status"].values == "active")
-    d = haversine_km(acc["lat"].values[:, None], acc["lon"].values[:, None],
-                     reps["lat"].values[None, active], reps["lon"].values[None, active])
+    d = haversine_km(
+        acc["lat"].values[:, None],
+        acc["lon"].values[:, None],
+        reps["lat"].values[None, active],
+        reps["lon"].values[None, active],
+    )
     cand = np.argsort(d, axis=1, kind="stable")[:, :3]  # indexes into `active`
     cand_d = np.take_along_axis(d, cand, axis=1)
     n = len(acc)
@@ -613,9 +790,11 @@ def check_feasibility(acc: pd.DataFrame, reps: pd.DataFrame) -> dict:
             f"{MAX_ACCOUNT_SHARE_OF_SMALLEST_TARGET:.0%} of the smallest rep target "
             f"{smallest:,.1f}"
         )
-        locked = np.bincount(owner[acc["locked"].values],
-                             weights=acc.loc[acc["locked"], metric].values,
-                             minlength=len(reps))
+        locked = np.bincount(
+            owner[acc["locked"].values],
+            weights=acc.loc[acc["locked"], metric].values,
+            minlength=len(reps),
+        )
         worst = int(np.argmax(locked / tgt))
         assert locked[worst] <= MAX_LOCKED_SHARE_OF_TARGET * tgt[worst], (
             f"locked {metric} of {reps.at[worst, 'rep_id']} is {locked[worst]:,.1f}, over "
@@ -790,8 +969,12 @@ def build(seed: int, out: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=2027, help="random seed (default 2027)")
-    parser.add_argument("--out", type=Path, default=Path("scenarios/demo"),
-                        help="output folder (default scenarios/demo)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("scenarios/demo"),
+        help="output folder (default scenarios/demo)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)
     info = build(args.seed, args.out)

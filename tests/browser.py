@@ -94,43 +94,67 @@ def _inject(page: str) -> str:
     """The page with the error-capturing script as the first thing the browser runs."""
     match = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
     if match:
-        return page[: match.end()] + "\n" + _CAPTURE + page[match.end():]
+        return page[: match.end()] + "\n" + _CAPTURE + page[match.end() :]
     match = re.search(r"<html\b[^>]*>", page, re.IGNORECASE)
     if match:
-        return page[: match.end()] + "<head>" + _CAPTURE + "</head>" + page[match.end():]
+        return page[: match.end()] + "<head>" + _CAPTURE + "</head>" + page[match.end() :]
     return _CAPTURE + page
 
 
-def _chromium(browser: str, args: list[str], profile: Path, timeout: float
-              ) -> subprocess.CompletedProcess:
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-           "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
-           f"--user-data-dir={profile}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                          stdin=subprocess.DEVNULL)
+def _chromium(
+    browser: str, args: list[str], profile: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+    )
 
 
 def _map_containers(dom: str) -> dict[str, dict[str, int]]:
     """Leaflet SVG paths inside each map container (folium maps carry class folium-map)."""
-    starts = [(m.start(), m.group("id")) for m in re.finditer(
-        r"<div\b(?=[^>]*\bclass=\"[^\"]*\bfolium-map\b)[^>]*\bid=\"(?P<id>[^\"]+)\"", dom)]
+    starts = [
+        (m.start(), m.group("id"))
+        for m in re.finditer(
+            r"<div\b(?=[^>]*\bclass=\"[^\"]*\bfolium-map\b)[^>]*\bid=\"(?P<id>[^\"]+)\"", dom
+        )
+    ]
     result: dict[str, dict[str, int]] = {}
     for i, (start, map_id) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(dom)
         chunk = dom[start:end]
         result[map_id] = {
-            "interactive_paths": len(re.findall(
-                r"<path\b[^>]*\bclass=\"[^\"]*\bleaflet-interactive\b", chunk)),
+            "interactive_paths": len(
+                re.findall(r"<path\b[^>]*\bclass=\"[^\"]*\bleaflet-interactive\b", chunk)
+            ),
             "paths": len(re.findall(r"<path\b", chunk)),
             "markers": len(re.findall(r"\bleaflet-marker-icon\b", chunk)),
         }
     return result
 
 
-def render(html_path: str | Path, screenshot_path: str | Path, width: int = 1200,
-           height: int = 800, timeout: float = 120.0, budget_ms: int = 5000) -> dict[str, Any]:
+def render(
+    html_path: str | Path,
+    screenshot_path: str | Path,
+    width: int = 1200,
+    height: int = 800,
+    timeout: float = 120.0,
+    budget_ms: int = 5000,
+) -> dict[str, Any]:
     """Open ``html_path`` in headless Chromium; screenshot it and read its final DOM.
 
     Returns a dict with ``screenshot`` (Path of the PNG), ``js_errors`` (list of messages;
@@ -151,18 +175,31 @@ def render(html_path: str | Path, screenshot_path: str | Path, width: int = 1200
         try:
             # Without these flags headless Chromium may capture before every compositor
             # tile of a large SVG map is rasterised (parts of the map come out blank).
-            shot = _chromium(browser, ["--run-all-compositor-stages-before-draw",
-                                       "--disable-threaded-animation",
-                                       "--disable-threaded-scrolling",
-                                       f"--screenshot={screenshot_path.resolve()}",
-                                       f"--window-size={width},{height}",
-                                       f"--virtual-time-budget={budget_ms}",
-                                       probe.resolve().as_uri()],
-                             tmp_dir / "profile-shot", timeout)
-            dump = _chromium(browser, [f"--window-size={width},{height}",
-                                       f"--virtual-time-budget={budget_ms}",
-                                       "--dump-dom", probe.resolve().as_uri()],
-                             tmp_dir / "profile-dom", timeout)
+            shot = _chromium(
+                browser,
+                [
+                    "--run-all-compositor-stages-before-draw",
+                    "--disable-threaded-animation",
+                    "--disable-threaded-scrolling",
+                    f"--screenshot={screenshot_path.resolve()}",
+                    f"--window-size={width},{height}",
+                    f"--virtual-time-budget={budget_ms}",
+                    probe.resolve().as_uri(),
+                ],
+                tmp_dir / "profile-shot",
+                timeout,
+            )
+            dump = _chromium(
+                browser,
+                [
+                    f"--window-size={width},{height}",
+                    f"--virtual-time-budget={budget_ms}",
+                    "--dump-dom",
+                    probe.resolve().as_uri(),
+                ],
+                tmp_dir / "profile-dom",
+                timeout,
+            )
         finally:
             probe.unlink(missing_ok=True)
     dom = dump.stdout
@@ -174,10 +211,16 @@ def render(html_path: str | Path, screenshot_path: str | Path, width: int = 1200
     else:
         errors = json.loads(html_lib.unescape(match.group(1)) or "[]")
     if not screenshot_path.exists():
-        errors.append(f"no screenshot written (chromium exit {shot.returncode}): "
-                      f"{shot.stderr[-2000:]}")
-    return {"screenshot": screenshot_path, "js_errors": errors, "dom": dom,
-            "maps": _map_containers(dom), "stderr": shot.stderr + dump.stderr}
+        errors.append(
+            f"no screenshot written (chromium exit {shot.returncode}): {shot.stderr[-2000:]}"
+        )
+    return {
+        "screenshot": screenshot_path,
+        "js_errors": errors,
+        "dom": dom,
+        "maps": _map_containers(dom),
+        "stderr": shot.stderr + dump.stderr,
+    }
 
 
 # --------------------------------------------------------------------------- PNG
@@ -198,8 +241,8 @@ def _decode_png_stdlib(data: bytes) -> tuple[int, int, int, bytes]:
     pos, idat = 8, []
     width = height = bpp = 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", body)
@@ -217,7 +260,7 @@ def _decode_png_stdlib(data: bytes) -> tuple[int, int, int, bytes]:
     pos = 0
     for y in range(height):
         kind = raw[pos]
-        line = bytearray(raw[pos + 1:pos + 1 + stride])
+        line = bytearray(raw[pos + 1 : pos + 1 + stride])
         pos += 1 + stride
         if kind == 1:
             for i in range(bpp, stride):
@@ -233,7 +276,7 @@ def _decode_png_stdlib(data: bytes) -> tuple[int, int, int, bytes]:
                 left = line[i - bpp] if i >= bpp else 0
                 upleft = prev[i - bpp] if i >= bpp else 0
                 line[i] = (line[i] + _paeth(left, prev[i], upleft)) & 0xFF
-        out[y * stride:(y + 1) * stride] = line
+        out[y * stride : (y + 1) * stride] = line
         prev = line
     return width, height, bpp, bytes(out)
 
@@ -245,7 +288,7 @@ def png_stats(path: str | Path) -> dict[str, int]:
         from PIL import Image
     except ImportError:
         width, height, bpp, pixels = _decode_png_stdlib(Path(path).read_bytes())
-        colours = {pixels[i:i + bpp] for i in range(0, len(pixels), bpp)}
+        colours = {pixels[i : i + bpp] for i in range(0, len(pixels), bpp)}
         return {"width": width, "height": height, "colours": len(colours)}
     with Image.open(path) as img:
         rgba = img.convert("RGBA")

@@ -27,9 +27,11 @@ _OPEN_TOOLTIPS = """
 def test_helper_catches_errors_and_network_use(tmp_path):
     require_chromium()
     page = tmp_path / "broken.html"
-    page.write_text("<html><head><script src='https://cdn.example.org/lib.js'></script>"
-                    "</head><body><p>hello</p><script>notDefinedAnywhere();</script>"
-                    "</body></html>")
+    page.write_text(
+        "<html><head><script src='https://cdn.example.org/lib.js'></script>"
+        "</head><body><p>hello</p><script>notDefinedAnywhere();</script>"
+        "</body></html>"
+    )
     result = render(page, tmp_path / "broken.png", width=400, height=300)
     errors = " | ".join(result["js_errors"])
     assert "notDefinedAnywhere" in errors
@@ -40,8 +42,14 @@ def test_helper_catches_errors_and_network_use(tmp_path):
 def test_territory_map_draws_offline_without_errors(tmp_path):
     require_chromium()
     plan = make_tiny_plan()
-    m = territory_map(plan["assignments"], plan["territories"], plan["accounts"], plan["reps"],
-                      plan["regions"], title="Browser check")
+    m = territory_map(
+        plan["assignments"],
+        plan["territories"],
+        plan["accounts"],
+        plan["reps"],
+        plan["regions"],
+        title="Browser check",
+    )
     m.get_root().script.add_child(Element(_OPEN_TOOLTIPS % m.get_name()))
     html_path = save_map(m, tmp_path / "map.html")
 
@@ -75,8 +83,9 @@ def test_dual_map_page_draws_offline(tmp_path):
     require_chromium()
     dual = DualMap(location=[41.0, -74.0], zoom_start=7, tiles=None)
     for sub, colour in ((dual.m1, "#1f77b4"), (dual.m2, "#ff1493")):
-        folium.Polygon([[40.5, -75.0], [41.5, -75.0], [41.5, -73.0]], color=colour,
-                       fill=True).add_to(sub)
+        folium.Polygon(
+            [[40.5, -75.0], [41.5, -75.0], [41.5, -73.0]], color=colour, fill=True
+        ).add_to(sub)
         folium.CircleMarker([41.0, -74.5], radius=6, color=colour).add_to(sub)
     path = tmp_path / "dual.html"
     path.write_text(make_offline(dual), encoding="utf-8")

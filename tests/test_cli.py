@@ -9,8 +9,10 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from tests.conftest import line_accounts
 
-EXACT = {"balance": [{"metric": "workload", "tolerance": 0.0}],
-         "solver": {"gap": 0.0, "time_limit": 30}}
+EXACT = {
+    "balance": [{"metric": "workload", "tolerance": 0.0}],
+    "solver": {"gap": 0.0, "time_limit": 30},
+}
 
 
 def test_plan_writes_the_plan_folder_and_prints_the_numbers(tiny, tmp_path):
@@ -19,8 +21,15 @@ def test_plan_writes_the_plan_folder_and_prints_the_numbers(tiny, tmp_path):
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "gap 0.000%" in result.output
-    for name in ("assignments.csv", "territories.csv", "summary.json", "map.html",
-                 "scenario.yaml", "inputs/accounts.csv", "inputs/reps.csv"):
+    for name in (
+        "assignments.csv",
+        "territories.csv",
+        "summary.json",
+        "map.html",
+        "scenario.yaml",
+        "inputs/accounts.csv",
+        "inputs/reps.csv",
+    ):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "optimal"
@@ -36,8 +45,9 @@ def test_existing_folder_needs_force(tiny, tmp_path):
     assert result.exit_code == 2
     assert "already exists" in result.output and "--force" in result.output
     assert (out / "keep.txt").read_text() == "previous plan"
-    forced = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet",
-                                       "--force"])
+    forced = CliRunner().invoke(
+        main, ["plan", str(scenario), "--out", str(out), "--quiet", "--force"]
+    )
     assert forced.exit_code == 0, forced.output
     assert not (out / "keep.txt").exists() and (out / "summary.json").exists()
 
@@ -56,8 +66,9 @@ def test_bad_input_exits_2_lists_every_problem_and_writes_nothing(tiny, tmp_path
 
 
 def test_infeasible_exits_3_with_the_reason(tiny, tmp_path):
-    accounts = line_accounts(current_rep_id=["R1", "R1", "R1", ""],
-                             locked=[True, True, True, False])
+    accounts = line_accounts(
+        current_rep_id=["R1", "R1", "R1", ""], locked=[True, True, True, False]
+    )
     scenario = tiny(accounts=accounts, **EXACT)
     out = tmp_path / "plan"
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
@@ -74,8 +85,17 @@ def test_validate_prints_what_was_read(tiny):
 
 
 def test_unknown_solver_exits_4(tiny, tmp_path):
-    result = CliRunner().invoke(main, ["plan", str(tiny(**EXACT)), "--out",
-                                       str(tmp_path / "p"), "--solver", "NoSuchSolver",
-                                       "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            str(tiny(**EXACT)),
+            "--out",
+            str(tmp_path / "p"),
+            "--solver",
+            "NoSuchSolver",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 4
     assert "NoSuchSolver" in result.output

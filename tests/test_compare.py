@@ -29,8 +29,14 @@ def test_moves_are_exactly_the_accounts_whose_owner_differs(two_plans):
     assert result.moves["rep_a"].tolist() == ["C", "C"]
     assert sorted(result.moves["rep_b"]) == ["A", "B"]
     assert result.moves["potential"].tolist() == [10.0, 10.0]
-    assert list(result.moves.columns) == ["account_id", "name", "rep_a", "rep_b", "potential",
-                                          "workload"]
+    assert list(result.moves.columns) == [
+        "account_id",
+        "name",
+        "rep_a",
+        "rep_b",
+        "potential",
+        "workload",
+    ]
     same = compare(start, start)
     assert same.moves.empty
 
@@ -42,10 +48,12 @@ def test_kpis_and_rep_changes(two_plans):
     start, after = two_plans
     result = compare(start, after)
     kpis = result.kpis.set_index("metric")
-    assert kpis.loc["largest deviation: workload", ["a", "b"]].tolist() == pytest.approx(
-        [0.0, 0.0])
+    assert kpis.loc["largest deviation: workload", ["a", "b"]].tolist() == pytest.approx([0.0, 0.0])
     assert kpis.loc["accounts changing owner from A to B", ["a", "b", "delta"]].tolist() == [
-        0, 2, 2]
+        0,
+        2,
+        2,
+    ]
     assert kpis.loc["potential changing owner from A to B", "b"] == pytest.approx(20.0)
     travel = kpis.loc["travel cost (workload x km)"]
     assert travel["delta"] == pytest.approx(travel["b"] - travel["a"])
@@ -65,13 +73,17 @@ def test_write_is_whole_and_escapes_names(two_plans, tmp_path):
     after.accounts.loc[after.accounts["account_id"] == "c1", "name"] = EVIL
     result = compare(start, after)
     out = result.write(tmp_path / "cmp")
-    assert sorted(p.name for p in out.iterdir()) == ["compare.html", "kpis.csv", "moves.csv",
-                                                     "rep_changes.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare.html",
+        "kpis.csv",
+        "moves.csv",
+        "rep_changes.csv",
+    ]
     page = (out / "compare.html").read_text(encoding="utf-8")
     assert EVIL not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script src=" not in page  # everything inlined: the page needs no internet
-    assert page.count(".sync(") == 2    # DualMap: each map follows the other
+    assert page.count(".sync(") == 2  # DualMap: each map follows the other
     assert page.count("folium-map") >= 2
     moves = pd.read_csv(out / "moves.csv")
     assert moves["account_id"].tolist() == ["c1", "c2"]
@@ -86,15 +98,18 @@ def test_cli_compare(two_plans, tmp_path):
     after.write(tmp_path / "b", map_html=False)
     runner = CliRunner()
     out = tmp_path / "cmp"
-    result = runner.invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                                  "--out", str(out)])
+    result = runner.invoke(
+        main, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "2 accounts change owner" in result.output
     assert "accounts changing owner from A to B: 0.0 -> 2.0 (+2.0)" in result.output
     kpis = pd.read_csv(out / "kpis.csv")
     assert list(kpis.columns) == ["metric", "a", "b", "delta"]
-    missing = runner.invoke(main, ["compare", str(tmp_path / "a"), str(tmp_path / "nope"),
-                                   "--out", str(tmp_path / "cmp2")])
+    missing = runner.invoke(
+        main,
+        ["compare", str(tmp_path / "a"), str(tmp_path / "nope"), "--out", str(tmp_path / "cmp2")],
+    )
     assert missing.exit_code == 2
     assert "nope" in missing.output
     assert not (tmp_path / "cmp2").exists()

@@ -32,7 +32,8 @@ def test_demo_writes_a_balanced_plan_with_a_proven_gap(demo_plan):
     assert summary["inputs"] == {"accounts": 2000, "reps": 25}
     assert summary["lower_bound"] <= summary["objective"]
     assert summary["gap"] == pytest.approx(
-        (summary["objective"] - summary["lower_bound"]) / summary["objective"])
+        (summary["objective"] - summary["lower_bound"]) / summary["objective"]
+    )
     assert summary["gap"] < 0.02
     for metric, tolerance in (("workload", 0.05), ("potential", 0.10)):
         assert summary["balance"][metric]["tolerance"] == tolerance

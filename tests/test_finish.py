@@ -45,18 +45,32 @@ def _west_and_east():
     rng = np.random.default_rng(3)
     lat = np.r_[37.0 + rng.normal(0, 0.1, 30), 40.0 + rng.normal(0, 0.1, 10)]
     lon = np.r_[-120.0 + rng.normal(0, 0.1, 30), -75.0 + rng.normal(0, 0.1, 10)]
-    accounts = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(40)], "lat": lat,
-                             "lon": lon, "workload": 1.0, "potential": 1.0})
-    reps = pd.DataFrame({"rep_id": ["W", "E1", "E2", "E3"], "lat": [37.0, 40.1, 39.9, 40.0],
-                         "lon": [-120.0, -75.1, -74.9, -75.0]})
-    scenario = parse_scenario({"accounts": "a", "reps": "r",
-                               "balance": [{"metric": "workload", "tolerance": 0.1}]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:02d}" for i in range(40)],
+            "lat": lat,
+            "lon": lon,
+            "workload": 1.0,
+            "potential": 1.0,
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["W", "E1", "E2", "E3"],
+            "lat": [37.0, 40.1, 39.9, 40.0],
+            "lon": [-120.0, -75.1, -74.9, -75.0],
+        }
+    )
+    scenario = parse_scenario(
+        {"accounts": "a", "reps": "r", "balance": [{"metric": "workload", "tolerance": 0.1}]}
+    )
     return build_problem(load_data(scenario, accounts=accounts, reps=reps))
 
 
 def _lp_slack(problem, pairs) -> float:
-    model = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=True,
-                                   slack_penalty=1e9)
+    model = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=True, slack_penalty=1e9
+    )
     outcome = run(model, SolveSettings(), mip=False, time_limit=30)
     assert outcome.status == "optimal"
     return _relative_slack(problem, model)
@@ -68,8 +82,9 @@ def test_flow_pairs_let_load_travel_where_nearest_reps_cannot_take_it():
     nearest, allowed = candidate_pairs(problem, 1, rep_side=0.0, cells=cells)
     assert allowed == 160 and len(nearest) == 40
     # with its nearest rep only, the western rep carries 30 against a band of 9 to 11
-    assert _lp_slack(problem, nearest) == pytest.approx((30 - 11) / 10 + 3 * (9 - 10 / 3) / 10,
-                                                       rel=1e-6)
+    assert _lp_slack(problem, nearest) == pytest.approx(
+        (30 - 11) / 10 + 3 * (9 - 10 / 3) / 10, rel=1e-6
+    )
     east = problem.rep_ids != "W"
     assert cells.size[~east].tolist() == [30] and cells.size[east].sum() == 10
     travel = flow_pairs(problem, cells, SolveSettings(), time_limit=30)
@@ -86,14 +101,21 @@ def _three_reps():
     """30 accounts on a line between three reps; workload 1 to 3, bands of 5%: the nearest-
     rep plan breaks them, the optimum is known from the exact MILP over every pair."""
     rng = np.random.default_rng(11)
-    accounts = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(30)],
-                             "lat": rng.uniform(-0.5, 0.5, 30), "lon": rng.uniform(0, 4, 30),
-                             "workload": rng.integers(1, 4, 30).astype(float),
-                             "potential": 1.0})
-    reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "lat": [0.0, 0.0, 0.0],
-                         "lon": [0.2, 0.6, 3.8]})
-    scenario = parse_scenario({"accounts": "a", "reps": "r",
-                               "balance": [{"metric": "workload", "tolerance": 0.05}]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:02d}" for i in range(30)],
+            "lat": rng.uniform(-0.5, 0.5, 30),
+            "lon": rng.uniform(0, 4, 30),
+            "workload": rng.integers(1, 4, 30).astype(float),
+            "potential": 1.0,
+        }
+    )
+    reps = pd.DataFrame(
+        {"rep_id": ["R1", "R2", "R3"], "lat": [0.0, 0.0, 0.0], "lon": [0.2, 0.6, 3.8]}
+    )
+    scenario = parse_scenario(
+        {"accounts": "a", "reps": "r", "balance": [{"metric": "workload", "tolerance": 0.05}]}
+    )
     return build_problem(load_data(scenario, accounts=accounts, reps=reps))
 
 
@@ -106,9 +128,18 @@ def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
     optimum = run(exact, SolveSettings(), mip=True, time_limit=30, gap=0.0)
     assert optimum.status == "optimal"
     plan, objective, excess = _improve_by_windows(
-        problem, pairs, nearest, objective_of(problem, nearest), SolveSettings(),
-        _Clock(30.0), done=lambda objective, excess: False, log=lambda *a, **k: None,
-        first=np.arange(problem.n_reps), size=3, gap=0.0)
+        problem,
+        pairs,
+        nearest,
+        objective_of(problem, nearest),
+        SolveSettings(),
+        _Clock(30.0),
+        done=lambda objective, excess: False,
+        log=lambda *a, **k: None,
+        first=np.arange(problem.n_reps),
+        size=3,
+        gap=0.0,
+    )
     assert excess == 0.0
     assert _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
     assert objective == pytest.approx(objective_of(problem, plan), rel=1e-9)
@@ -128,10 +159,21 @@ def test_windows_mend_broken_bands_and_stop_when_told():
         return excess == 0.0
 
     plan, objective, excess = _improve_by_windows(
-        problem, pairs, nearest, start_cost, SolveSettings(), _Clock(30.0), done=done,
-        log=lambda *a, **k: None, first=np.arange(problem.n_reps), size=2)
-    assert calls[0] == (start_cost, pytest.approx(
-        _band_excess(problem, _rep_loads(problem, nearest)).sum()))
+        problem,
+        pairs,
+        nearest,
+        start_cost,
+        SolveSettings(),
+        _Clock(30.0),
+        done=done,
+        log=lambda *a, **k: None,
+        first=np.arange(problem.n_reps),
+        size=2,
+    )
+    assert calls[0] == (
+        start_cost,
+        pytest.approx(_band_excess(problem, _rep_loads(problem, nearest)).sum()),
+    )
     assert excess == 0.0 and _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
     # asked before every window: once it said stop, no window ran (the sweep's own check
     # asks once more)
@@ -147,16 +189,29 @@ def _clustered(seed: int):
     cluster = rng.integers(0, 5, 400)
     lat = centers[cluster, 0] + rng.normal(0, 0.5, 400)
     lon = centers[cluster, 1] + rng.normal(0, 0.5, 400)
-    accounts = pd.DataFrame({"account_id": [f"A{i:03d}" for i in range(400)], "lat": lat,
-                             "lon": lon,
-                             "workload": np.round(rng.lognormal(0, 0.6, 400), 2),
-                             "potential": np.round(rng.lognormal(0, 0.6, 400), 2)})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:03d}" for i in range(400)],
+            "lat": lat,
+            "lon": lon,
+            "workload": np.round(rng.lognormal(0, 0.6, 400), 2),
+            "potential": np.round(rng.lognormal(0, 0.6, 400), 2),
+        }
+    )
     homes = rng.integers(0, 400, 8)
-    reps = pd.DataFrame({"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes],
-                         "lon": lon[homes]})
-    scenario = parse_scenario({"accounts": "a", "reps": "r",
-                               "balance": [{"metric": "workload", "tolerance": 0.03},
-                                           {"metric": "potential", "tolerance": 0.03}]})
+    reps = pd.DataFrame(
+        {"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes], "lon": lon[homes]}
+    )
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [
+                {"metric": "workload", "tolerance": 0.03},
+                {"metric": "potential", "tolerance": 0.03},
+            ],
+        }
+    )
     return build_problem(load_data(scenario, accounts=accounts, reps=reps))
 
 
@@ -165,8 +220,9 @@ def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
     problem = _clustered(seed)
     pairs = all_allowed_pairs(problem)
     settings = SolveSettings()
-    lp = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=True,
-                                slack_penalty=1e9)
+    lp = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=True, slack_penalty=1e9
+    )
     bound = run(lp, settings, mip=False, time_limit=30)
     assert bound.status == "optimal" and _relative_slack(problem, lp) == 0.0
     rep, placed = _assignment_from(lp, problem.n_units)
@@ -176,8 +232,9 @@ def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
     assert run(in_place, settings, mip=True, time_limit=30).status == "infeasible"
     true_sides = {row.name: row.constant for row in lp.lp.constraints()}
 
-    plan, breach = _narrowed_rounds(problem, pairs, lp, LpBasis.capture(lp.lp), settings,
-                                    _Clock(60.0), log=lambda *a, **k: None)
+    plan, breach = _narrowed_rounds(
+        problem, pairs, lp, LpBasis.capture(lp.lp), settings, _Clock(60.0), log=lambda *a, **k: None
+    )
     assert breach == 0.0
     loads = _rep_loads(problem, plan)
     assert (loads >= problem.lower - 1e-9).all() and (loads <= problem.upper + 1e-9).all()
@@ -191,19 +248,28 @@ def test_narrowed_rows_move_every_band_and_the_budget_inward_and_back():
     of 25% (target 2: 1.5 to 2.5) and at most half the potential (500) may move. Narrowing
     R1 by 0.2, R2 by 0.3 and the budget by 100 gives 1.7..2.3, 1.8..2.2 and 400; the LP then
     keeps within them; zero margins give the true sides back."""
-    scenario = parse_scenario({"accounts": "a", "reps": "r",
-                               "balance": [{"metric": "workload", "tolerance": 0.25}],
-                               "constraints": {"max_moved_share": 0.5}})
-    problem = build_problem(load_data(scenario, accounts=line_accounts(current_rep_id="R1"),
-                                      reps=line_reps()))
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [{"metric": "workload", "tolerance": 0.25}],
+            "constraints": {"max_moved_share": 0.5},
+        }
+    )
+    problem = build_problem(
+        load_data(scenario, accounts=line_accounts(current_rep_id="R1"), reps=line_reps())
+    )
     assert problem.max_moved_potential == pytest.approx(500.0)
-    model = build_assignment_model(problem, all_allowed_pairs(problem),
-                                   np.arange(problem.n_units), relax=True)
+    model = build_assignment_model(
+        problem, all_allowed_pairs(problem), np.arange(problem.n_units), relax=True
+    )
 
     def sides():
-        return ([-model.band_min[(0, j)].constant for j in range(2)],
-                [-model.band_max[(0, j)].constant for j in range(2)],
-                -model.budget.constant)
+        return (
+            [-model.band_min[(0, j)].constant for j in range(2)],
+            [-model.band_max[(0, j)].constant for j in range(2)],
+            -model.budget.constant,
+        )
 
     assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)
     _narrow_rows(problem, model, np.array([[0.2, 0.3]]), 100.0)

@@ -25,8 +25,19 @@ from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, InputError, SolverError
 
 ACCOUNTS = [
-    ["account_id", "name", "lat", "lon", "postal_code", "workload", "potential",
-     "current_rep_id", "locked", "segment", "group_id"],
+    [
+        "account_id",
+        "name",
+        "lat",
+        "lon",
+        "postal_code",
+        "workload",
+        "potential",
+        "current_rep_id",
+        "locked",
+        "segment",
+        "group_id",
+    ],
     ["A1", "Alpha", "40.0", "-75.0", "", "1", "100", "R1", "false", "", "G1"],
     ["A2", "Beta", "40.5", "-74.5", "", "2", "200", "R2", "false", "", "G1"],
     ["A3", "Gamma", "", "", "19103", "1.5", "300", "R1", "true", "", ""],
@@ -41,19 +52,71 @@ REPS = [
     ["R3", "Ray", "40.3", "-74.9", "0.5", "new", ""],
 ]
 SCENARIO = {
-    "name": "fuzz", "accounts": "accounts.csv", "reps": "reps.csv",
-    "balance": [{"metric": "workload", "tolerance": 0.4},
-                {"metric": "potential", "tolerance": 0.5}],
+    "name": "fuzz",
+    "accounts": "accounts.csv",
+    "reps": "reps.csv",
+    "balance": [
+        {"metric": "workload", "tolerance": 0.4},
+        {"metric": "potential", "tolerance": 0.5},
+    ],
     "objective": {"travel": 1.0, "disruption": 0.1},
     "constraints": {"keep_together": "group_id"},
     "solver": {"time_limit": 10, "gap": 0.01},
 }
 
-NASTY = ["", " ", "nan", "NaN", "-1", "0", "-0", "1e309", "-inf", "inf", "1e-320", "abc",
-         "=1+1", "@x", "+", "-", "\t", "1,5", "1;5", '"', '""', "'", "\\", "\x00", "\u00e9",
-         "\u202e", "\U0001f600", "99999", "00000", "200", "-200", "95", "-95", "true", "X",
-         "R1", "R2", "R9", "A1", "leaving", "new", "G1", "None", "null", "1" * 400,
-         "<img src=x onerror=alert(1)>", "\r\n", "0x10", "1_000", "TRUE", "١٢"]
+NASTY = [
+    "",
+    " ",
+    "nan",
+    "NaN",
+    "-1",
+    "0",
+    "-0",
+    "1e309",
+    "-inf",
+    "inf",
+    "1e-320",
+    "abc",
+    "=1+1",
+    "@x",
+    "+",
+    "-",
+    "\t",
+    "1,5",
+    "1;5",
+    '"',
+    '""',
+    "'",
+    "\\",
+    "\x00",
+    "\u00e9",
+    "\u202e",
+    "\U0001f600",
+    "99999",
+    "00000",
+    "200",
+    "-200",
+    "95",
+    "-95",
+    "true",
+    "X",
+    "R1",
+    "R2",
+    "R9",
+    "A1",
+    "leaving",
+    "new",
+    "G1",
+    "None",
+    "null",
+    "1" * 400,
+    "<img src=x onerror=alert(1)>",
+    "\r\n",
+    "0x10",
+    "1_000",
+    "TRUE",
+    "١٢",
+]
 cell_value = st.one_of(st.sampled_from(NASTY), st.text(max_size=12))
 
 
@@ -64,7 +127,8 @@ def render(table: list[list[str]], delimiter: str = ",") -> bytes:
         return value
 
     return ("\n".join(delimiter.join(cell(v) for v in row) for row in table) + "\n").encode(
-        "utf-8", errors="surrogatepass")
+        "utf-8", errors="surrogatepass"
+    )
 
 
 @st.composite
@@ -72,8 +136,21 @@ def mutated_table(draw, table: list[list[str]]) -> bytes:
     """The table with a few cell/row/column edits, rendered, then maybe a few byte edits."""
     rows = [list(r) for r in table]
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["cell", "cell", "cell", "drop_row", "dup_row",
-                                     "drop_col", "rename_col", "short_row", "long_row"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "cell",
+                    "cell",
+                    "cell",
+                    "drop_row",
+                    "dup_row",
+                    "drop_col",
+                    "rename_col",
+                    "short_row",
+                    "long_row",
+                ]
+            )
+        )
         r = draw(st.integers(0, len(rows) - 1)) if rows else 0
         if kind == "cell" and rows and rows[r]:
             rows[r][draw(st.integers(0, len(rows[r]) - 1))] = draw(cell_value)
@@ -83,10 +160,11 @@ def mutated_table(draw, table: list[list[str]]) -> bytes:
             rows.insert(r, list(rows[r]))
         elif kind == "drop_col" and rows and rows[0]:
             c = draw(st.integers(0, len(rows[0]) - 1))
-            rows = [row[:c] + row[c + 1:] for row in rows]
+            rows = [row[:c] + row[c + 1 :] for row in rows]
         elif kind == "rename_col" and rows and rows[0]:
             rows[0][draw(st.integers(0, len(rows[0]) - 1))] = draw(
-                st.sampled_from(["", "lat", "Id", "LAT", "OwnerId", "fte", "zip", "x"]))
+                st.sampled_from(["", "lat", "Id", "LAT", "OwnerId", "fte", "zip", "x"])
+            )
         elif kind == "short_row" and rows and rows[r]:
             rows[r] = rows[r][:-1]
         elif kind == "long_row" and rows:
@@ -96,27 +174,33 @@ def mutated_table(draw, table: list[list[str]]) -> bytes:
         kind = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "prefix"]))
         at = draw(st.integers(0, max(len(raw) - 1, 0)))
         if kind == "flip" and raw:
-            raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1:]
+            raw = raw[:at] + bytes([raw[at] ^ draw(st.integers(1, 255))]) + raw[at + 1 :]
         elif kind == "insert":
             raw = raw[:at] + draw(st.binary(min_size=1, max_size=4)) + raw[at:]
         elif kind == "delete":
-            raw = raw[:at] + raw[at + 1:]
+            raw = raw[:at] + raw[at + 1 :]
         elif kind == "truncate":
             raw = raw[:at]
         elif kind == "prefix":
-            raw = draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00"])) \
-                + raw
+            raw = draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00"])) + raw
     return raw
 
 
-yaml_value = st.one_of(st.none(), st.booleans(), st.integers(-5, 10 ** 6),
-                       st.floats(allow_nan=True, allow_infinity=True),
-                       st.sampled_from(["", "abc", "accounts.csv", "missing.csv", "workload",
-                                        "group_id", "cbc", "highs"]),
-                       st.lists(st.integers(-1, 3), max_size=3),
-                       st.dictionaries(st.sampled_from(["metric", "tolerance", "tolerence"]),
-                                       st.sampled_from(["workload", 0.1, -1, None]),
-                                       max_size=2))
+yaml_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        ["", "abc", "accounts.csv", "missing.csv", "workload", "group_id", "cbc", "highs"]
+    ),
+    st.lists(st.integers(-1, 3), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["metric", "tolerance", "tolerence"]),
+        st.sampled_from(["workload", 0.1, -1, None]),
+        max_size=2,
+    ),
+)
 
 
 @st.composite
@@ -130,15 +214,28 @@ def mutated_scenario(draw) -> dict:
         elif kind == "nested":
             section = draw(st.sampled_from(["objective", "constraints", "solver"]))
             if isinstance(scenario.get(section), dict):
-                key = draw(st.sampled_from(["travel", "disruption", "time_limit", "gap",
-                                            "threads", "max_distance_km", "max_moved_share",
-                                            "keep_together", "seed"]))
+                key = draw(
+                    st.sampled_from(
+                        [
+                            "travel",
+                            "disruption",
+                            "time_limit",
+                            "gap",
+                            "threads",
+                            "max_distance_km",
+                            "max_moved_share",
+                            "keep_together",
+                            "seed",
+                        ]
+                    )
+                )
                 scenario[section][key] = draw(yaml_value)
         elif kind == "drop" and scenario:
             scenario.pop(draw(st.sampled_from(sorted(scenario))))
         else:
-            scenario[draw(st.sampled_from(["tolerence", "reps_file", "unit", "quota"]))] = (
-                draw(yaml_value))
+            scenario[draw(st.sampled_from(["tolerence", "reps_file", "unit", "quota"]))] = draw(
+                yaml_value
+            )
     return scenario
 
 
@@ -146,8 +243,7 @@ def mutated_scenario(draw) -> dict:
 def mutated_inputs(draw) -> tuple[bytes, bytes, dict]:
     """Usually one thing mutated at a time, sometimes everything."""
     which = draw(st.sampled_from(["accounts", "reps", "scenario", "all"]))
-    accounts = draw(mutated_table(ACCOUNTS)) if which in ("accounts", "all") else render(
-        ACCOUNTS)
+    accounts = draw(mutated_table(ACCOUNTS)) if which in ("accounts", "all") else render(ACCOUNTS)
     reps = draw(mutated_table(REPS)) if which in ("reps", "all") else render(REPS)
     scenario = draw(mutated_scenario()) if which in ("scenario", "all") else dict(SCENARIO)
     return accounts, reps, scenario
@@ -161,8 +257,9 @@ def written(inputs: tuple[bytes, bytes, dict]):
         (folder / "accounts.csv").write_bytes(accounts)
         (folder / "reps.csv").write_bytes(reps)
         path = folder / "scenario.yaml"
-        path.write_text(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -171,9 +268,13 @@ def written(inputs: tuple[bytes, bytes, dict]):
 # Derandomized so CI runs the same examples every time; TP_FUZZ_RANDOM=1 explores anew and
 # TP_FUZZ_SCALE=10 runs ten times the examples (for a bug hunt, not for CI).
 SCALE = max(1, int(os.environ.get("TP_FUZZ_SCALE", "1")))
-FUZZ = settings(deadline=None, derandomize=not os.environ.get("TP_FUZZ_RANDOM"),
-                database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    deadline=None,
+    derandomize=not os.environ.get("TP_FUZZ_RANDOM"),
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def test_the_unmutated_inputs_are_valid_and_solve():
@@ -218,8 +319,9 @@ def test_cli_exits_only_with_documented_codes(inputs):
         checked = runner.invoke(main, ["validate", str(path)])
         assert checked.exit_code in (0, 2), checked.output
         out = path.parent / "plan-out"
-        solved = runner.invoke(main, ["plan", str(path), "--out", str(out), "--quiet",
-                                      "--time-limit", "5"])
+        solved = runner.invoke(
+            main, ["plan", str(path), "--out", str(out), "--quiet", "--time-limit", "5"]
+        )
         assert solved.exit_code in (0, 2, 3, 4), (solved.output, solved.exception)
         assert (solved.exit_code == 0) == out.exists()
         if checked.exit_code == 2:

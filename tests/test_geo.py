@@ -101,12 +101,19 @@ def _problems(exc: pytest.ExceptionInfo) -> list:
 
 
 def test_read_regions_aliases_sorting_and_defaults(tmp_path):
-    path = _write(tmp_path, "r.geojson", [
-        _feature({"CODE": "B", "Parent": "WEST", "Name": "Bravo", "pop": 5}, _square(1, 0)),
-        _feature({"CODE": "A", "Parent": "WEST", "Name": "Alpha", "pop": 3}, _square(0, 0)),
-        _feature({"CODE": "WEST", "Parent": None, "Name": None, "pop": 8},
-                 [_square(0, 0, 2)], "MultiPolygon"),
-    ])
+    path = _write(
+        tmp_path,
+        "r.geojson",
+        [
+            _feature({"CODE": "B", "Parent": "WEST", "Name": "Bravo", "pop": 5}, _square(1, 0)),
+            _feature({"CODE": "A", "Parent": "WEST", "Name": "Alpha", "pop": 3}, _square(0, 0)),
+            _feature(
+                {"CODE": "WEST", "Parent": None, "Name": None, "pop": 8},
+                [_square(0, 0, 2)],
+                "MultiPolygon",
+            ),
+        ],
+    )
     regions = geo.read_regions(path)
     assert regions["region_id"].tolist() == ["A", "B", "WEST"]
     assert regions["parent_id"].tolist() == ["WEST", "WEST", None]
@@ -122,14 +129,18 @@ def test_read_regions_numeric_ids_become_text(tmp_path):
 
 
 def test_read_regions_reports_every_defect_at_once(tmp_path):
-    path = _write(tmp_path, "bad.geojson", [
-        _feature({"region_id": "A", "parent_id": None}, _square(0, 0)),
-        _feature({"region_id": "A", "parent_id": None}, _square(1, 0)),       # duplicate
-        _feature({"region_id": "C", "parent_id": None}, None),                 # empty
-        _feature({"region_id": "D", "parent_id": "D"}, _square(2, 0)),        # own parent
-        _feature({"region_id": "", "parent_id": None}, _square(3, 0)),        # blank id
-        _feature({"region_id": "F", "parent_id": None}, [0.5, 0.5], "Point"),  # not a polygon
-    ])
+    path = _write(
+        tmp_path,
+        "bad.geojson",
+        [
+            _feature({"region_id": "A", "parent_id": None}, _square(0, 0)),
+            _feature({"region_id": "A", "parent_id": None}, _square(1, 0)),  # duplicate
+            _feature({"region_id": "C", "parent_id": None}, None),  # empty
+            _feature({"region_id": "D", "parent_id": "D"}, _square(2, 0)),  # own parent
+            _feature({"region_id": "", "parent_id": None}, _square(3, 0)),  # blank id
+            _feature({"region_id": "F", "parent_id": None}, [0.5, 0.5], "Point"),  # not a polygon
+        ],
+    )
     with pytest.raises(InputError) as exc:
         geo.read_regions(path)
     found = _problems(exc)
@@ -145,21 +156,30 @@ def test_read_regions_reports_every_defect_at_once(tmp_path):
 
 def test_read_regions_parent_labels_allowed_cycles_refused(tmp_path):
     # "Pacific" is a label with no polygon: fine. x -> y -> x is a cycle: refused.
-    path = _write(tmp_path, "labels.geojson", [
-        _feature({"region_id": "CA", "parent_id": "Pacific"}, _square(0, 0)),
-        _feature({"region_id": "OR", "parent_id": "Pacific"}, _square(0, 1)),
-    ])
+    path = _write(
+        tmp_path,
+        "labels.geojson",
+        [
+            _feature({"region_id": "CA", "parent_id": "Pacific"}, _square(0, 0)),
+            _feature({"region_id": "OR", "parent_id": "Pacific"}, _square(0, 1)),
+        ],
+    )
     regions = geo.read_regions(path)
     assert geo.region_ancestors(regions)["CA"] == ("CA", "Pacific")
-    path = _write(tmp_path, "cycle.geojson", [
-        _feature({"region_id": "y", "parent_id": "x"}, _square(0, 0)),
-        _feature({"region_id": "x", "parent_id": "y"}, _square(1, 0)),
-        _feature({"region_id": "z", "parent_id": "x"}, _square(2, 0)),
-    ])
+    path = _write(
+        tmp_path,
+        "cycle.geojson",
+        [
+            _feature({"region_id": "y", "parent_id": "x"}, _square(0, 0)),
+            _feature({"region_id": "x", "parent_id": "y"}, _square(1, 0)),
+            _feature({"region_id": "z", "parent_id": "x"}, _square(2, 0)),
+        ],
+    )
     with pytest.raises(InputError) as exc:
         geo.read_regions(path)
     assert [(r, c, m) for r, c, m in _problems(exc)] == [
-        (2, "parent_id", "parent_id forms a cycle: x -> y -> x")]
+        (2, "parent_id", "parent_id forms a cycle: x -> y -> x")
+    ]
 
 
 def test_read_regions_missing_file_and_missing_id_column(tmp_path):
@@ -185,16 +205,17 @@ def test_read_regions_repairs_a_bow_tie(tmp_path):
 
 
 def test_read_regions_reprojects_a_projected_file(tmp_path):
-    src = gpd.GeoDataFrame({"region_id": ["A", "B"]},
-                           geometry=[box(-74.0, 40.0, -73.0, 41.0), box(2.0, 48.0, 3.0, 49.0)],
-                           crs="EPSG:4326").to_crs("EPSG:3857")
+    src = gpd.GeoDataFrame(
+        {"region_id": ["A", "B"]},
+        geometry=[box(-74.0, 40.0, -73.0, 41.0), box(2.0, 48.0, 3.0, 49.0)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:3857")
     for name in ("r.gpkg", "r.geojson", "r.shp"):
         path = tmp_path / name
         src.to_file(path, engine="pyogrio")
         regions = geo.read_regions(path)
         assert regions.crs.to_epsg() == 4326, name
-        np.testing.assert_allclose(regions.geometry.iloc[0].bounds, (-74, 40, -73, 41),
-                                   atol=1e-6)
+        np.testing.assert_allclose(regions.geometry.iloc[0].bounds, (-74, 40, -73, 41), atol=1e-6)
         np.testing.assert_allclose(regions.geometry.iloc[1].bounds, (2, 48, 3, 49), atol=1e-6)
 
 
@@ -218,9 +239,11 @@ def test_read_regions_without_crs(tmp_path):
 @pytest.fixture()
 def two_squares() -> gpd.GeoDataFrame:
     # B listed first on purpose: answers must not depend on row order
-    return gpd.GeoDataFrame({"region_id": ["B", "A"], "parent_id": [None, None],
-                             "name": ["Bravo", "Alpha"]},
-                            geometry=[box(1, 0, 2, 1), box(0, 0, 1, 1)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"region_id": ["B", "A"], "parent_id": [None, None], "name": ["Bravo", "Alpha"]},
+        geometry=[box(1, 0, 2, 1), box(0, 0, 1, 1)],
+        crs="EPSG:4326",
+    )
 
 
 def test_locate_points_inside_border_snapped_and_none(two_squares):
@@ -244,11 +267,15 @@ def test_locate_points_snaps_to_the_nearest_region(two_squares):
 def test_region_ancestors_with_label_parents_and_cycles():
     import pandas as pd
 
-    regions = pd.DataFrame({"region_id": ["06001", "06", "41"],
-                            "parent_id": ["06", "Pacific", "Pacific"]})
+    regions = pd.DataFrame(
+        {"region_id": ["06001", "06", "41"], "parent_id": ["06", "Pacific", "Pacific"]}
+    )
     anc = geo.region_ancestors(regions)
-    assert anc == {"06": ("06", "Pacific"), "06001": ("06001", "06", "Pacific"),
-                   "41": ("41", "Pacific")}
+    assert anc == {
+        "06": ("06", "Pacific"),
+        "06001": ("06001", "06", "Pacific"),
+        "41": ("41", "Pacific"),
+    }
     cyclic = pd.DataFrame({"region_id": ["a", "b", "c"], "parent_id": ["b", "a", None]})
     with pytest.raises(InputError, match="cycle"):
         geo.region_ancestors(cyclic)
@@ -257,12 +284,19 @@ def test_region_ancestors_with_label_parents_and_cycles():
 def test_region_adjacency_rook_and_queen():
     # 2 x 2 grid of unit squares plus a far island:  c d
     #                                                a b      z
-    grid = gpd.GeoDataFrame({"region_id": ["d", "c", "b", "a", "z"]},
-                            geometry=[box(1, 1, 2, 2), box(0, 1, 1, 2), box(1, 0, 2, 1),
-                                      box(0, 0, 1, 1), box(5, 5, 6, 6)], crs="EPSG:4326")
+    grid = gpd.GeoDataFrame(
+        {"region_id": ["d", "c", "b", "a", "z"]},
+        geometry=[
+            box(1, 1, 2, 2),
+            box(0, 1, 1, 2),
+            box(1, 0, 2, 1),
+            box(0, 0, 1, 1),
+            box(5, 5, 6, 6),
+        ],
+        crs="EPSG:4326",
+    )
     rook = geo.region_adjacency(grid)
-    assert rook == {"a": ("b", "c"), "b": ("a", "d"), "c": ("a", "d"), "d": ("b", "c"),
-                    "z": ()}
+    assert rook == {"a": ("b", "c"), "b": ("a", "d"), "c": ("a", "d"), "d": ("b", "c"), "z": ()}
     queen = geo.region_adjacency(grid, queen=True)
     assert queen["a"] == ("b", "c", "d") and queen["z"] == ()
 
@@ -302,11 +336,14 @@ def test_territory_shapes_clip_to_regions_and_determinism(two_squares):
         assert a.equals_exact(b, tolerance=0.0)
 
 
-@pytest.mark.parametrize("lat, lon, reps", [
-    ([0.0], [0.0], ["a"]),                                  # one point
-    ([0.0, 0.0], [0.0, 1.0], ["a", "b"]),                   # two points
-    ([0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 2.0, 3.0], ["a", "a", "b", "b"]),  # collinear
-])
+@pytest.mark.parametrize(
+    "lat, lon, reps",
+    [
+        ([0.0], [0.0], ["a"]),  # one point
+        ([0.0, 0.0], [0.0, 1.0], ["a", "b"]),  # two points
+        ([0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 2.0, 3.0], ["a", "a", "b", "b"]),  # collinear
+    ],
+)
 def test_territory_shapes_degenerate_inputs(lat, lon, reps):
     shapes = geo.territory_shapes(np.array(lat), np.array(lon), np.array(reps, dtype=object))
     assert sorted(shapes["rep_id"]) == sorted(set(reps))
@@ -342,8 +379,11 @@ def test_region_outlines_and_to_geojson(two_squares):
     assert outlines["region_id"].tolist() == ["A", "B"]
     assert outlines["name"].tolist() == ["Alpha", "Bravo"]
     wiggly = Polygon([(0, 0), (0.5, 0.000001), (1, 0), (1, 1), (0, 1)])
-    gdf = gpd.GeoDataFrame({"rep_id": ["r1", "r2"], "load": [np.float64(1.5), np.nan]},
-                           geometry=[wiggly.buffer(0.123456789), Polygon()], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"rep_id": ["r1", "r2"], "load": [np.float64(1.5), np.nan]},
+        geometry=[wiggly.buffer(0.123456789), Polygon()],
+        crs="EPSG:4326",
+    )
     doc = geo.to_geojson(gdf)
     text = json.dumps(doc)  # plain JSON: no numpy scalars, no NaN
     assert "NaN" not in text

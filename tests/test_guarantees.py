@@ -38,22 +38,30 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synthetic import scenario_dict, write_instance  # noqa: E402
 
-TINY_ACCOUNTS = ("account_id,name,lat,lon,workload,potential,revenue,note\n"
-                 "A1,Alpha,40.0,-75.0,1,100,90,-500\n"
-                 "A2,Beta,40.5,-74.5,2,200,150,+1.5e3\n"
-                 "A3,Gamma,40.2,-74.9,1,300,280,ok\n"
-                 "A4,Delta,40.4,-74.6,2,400,390,\n")
+TINY_ACCOUNTS = (
+    "account_id,name,lat,lon,workload,potential,revenue,note\n"
+    "A1,Alpha,40.0,-75.0,1,100,90,-500\n"
+    "A2,Beta,40.5,-74.5,2,200,150,+1.5e3\n"
+    "A3,Gamma,40.2,-74.9,1,300,280,ok\n"
+    "A4,Delta,40.4,-74.6,2,400,390,\n"
+)
 TINY_REPS = "rep_id,name,lat,lon\nR1,Rita,40.2,-75.1\nR2,Rob,40.4,-74.6\n"
 
 
-def tiny_scenario(folder: Path, accounts: str = TINY_ACCOUNTS, reps: str = TINY_REPS,
-                  **settings) -> Path:
+def tiny_scenario(
+    folder: Path, accounts: str = TINY_ACCOUNTS, reps: str = TINY_REPS, **settings
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "accounts.csv").write_text(accounts, encoding="utf-8")
     (folder / "reps.csv").write_text(reps, encoding="utf-8")
-    data = {"name": "tiny", "accounts": "accounts.csv", "reps": "reps.csv",
-            "balance": [{"metric": "workload", "tolerance": 0.5}],
-            "solver": {"time_limit": 20, "gap": 0.0}, **settings}
+    data = {
+        "name": "tiny",
+        "accounts": "accounts.csv",
+        "reps": "reps.csv",
+        "balance": [{"metric": "workload", "tolerance": 0.5}],
+        "solver": {"time_limit": 20, "gap": 0.0},
+        **settings,
+    }
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -61,8 +69,11 @@ def tiny_scenario(folder: Path, accounts: str = TINY_ACCOUNTS, reps: str = TINY_
 
 def digest(folder: Path) -> dict[str, str]:
     """sha256 of every file under folder, by relative path."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def siblings(folder: Path) -> set[str]:
@@ -70,6 +81,7 @@ def siblings(folder: Path) -> set[str]:
 
 
 # --------------------------------------------------------------------------- nothing lost
+
 
 @pytest.fixture
 def written(tmp_path):
@@ -81,7 +93,8 @@ def written(tmp_path):
 
 @pytest.mark.parametrize("target", ["save_map", "write_csv"])
 def test_a_writer_failing_midway_leaves_the_old_plan_and_no_partial_folder(
-        written, monkeypatch, target):
+    written, monkeypatch, target
+):
     """The map writer (or the CSV writer, on its second file) raises after writing some bytes:
     the existing plan is byte-identical and no staging folder is left beside it."""
     made, out = written
@@ -117,8 +130,9 @@ def test_a_writer_failing_midway_leaves_the_old_plan_and_no_partial_folder(
 
 def test_a_failed_first_write_creates_no_folder(written, monkeypatch, tmp_path):
     made, _ = written
-    monkeypatch.setattr(plan_module, "write_csv", lambda frame, path: (_ for _ in ()).throw(
-        OSError("disk full")))
+    monkeypatch.setattr(
+        plan_module, "write_csv", lambda frame, path: (_ for _ in ()).throw(OSError("disk full"))
+    )
     target = tmp_path / "plans" / "fresh"
     around = siblings(target.parent / "out")
     with pytest.raises(OSError):
@@ -157,8 +171,21 @@ def test_a_run_killed_during_the_solve_leaves_the_old_plan(medium, tmp_path, sig
     before, around = digest(out), siblings(out)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "territory_planner.cli", "plan", str(scenario), "--out", str(out),
-         "--force"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "territory_planner.cli",
+            "plan",
+            str(scenario),
+            "--out",
+            str(out),
+            "--force",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     seen = []
     for line in process.stderr:
         seen.append(line)
@@ -186,8 +213,7 @@ def test_existing_folder_is_replaced_only_with_force(tmp_path):
     assert again.exit_code == 2
     assert "already exists" in again.output and "--force" in again.output
     assert (out / "keep-me.txt").exists()
-    forced = runner.invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet",
-                                  "--force"])
+    forced = runner.invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet", "--force"])
     assert forced.exit_code == 0, forced.output
     assert not (out / "keep-me.txt").exists()
     assert digest(out).keys() == before.keys()
@@ -200,8 +226,9 @@ def test_force_never_replaces_the_folder_holding_the_inputs(tmp_path):
     scenario = tiny_scenario(tmp_path / "data")
     before = digest(scenario.parent)
     for out in (scenario.parent, tmp_path):
-        result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out),
-                                           "--quiet", "--force"])
+        result = CliRunner().invoke(
+            main, ["plan", str(scenario), "--out", str(out), "--quiet", "--force"]
+        )
         assert result.exit_code == 2, result.output
         assert "the output folder holds an input" in result.output
     assert digest(scenario.parent) == before
@@ -216,8 +243,9 @@ def test_an_unusable_out_path_is_named_not_a_traceback(tmp_path):
     scenario = tiny_scenario(tmp_path / "s")
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = CliRunner().invoke(main, ["plan", str(scenario), "--out",
-                                       str(blocker / "plan"), "--quiet"])
+    result = CliRunner().invoke(
+        main, ["plan", str(scenario), "--out", str(blocker / "plan"), "--quiet"]
+    )
     assert result.exit_code == 2, result.output
     assert f"{blocker}" in result.output and "cannot be used" in result.output
     assert blocker.read_text() == "not a folder"
@@ -237,6 +265,7 @@ def test_inputs_are_never_modified(tmp_path):
 
 # --------------------------------------------------------------------------- time limit
 
+
 def test_time_limit_is_honoured_and_the_best_plan_returned_with_its_gap(medium):
     """Limit 3 s with a gap target of 1e-9 that cannot be proven in time: the solve ends
     within 3 s + 10% + 0.5 s (start-up slack), status time_limit, and the gap is the proven
@@ -254,7 +283,8 @@ def test_time_limit_is_honoured_and_the_best_plan_returned_with_its_gap(medium):
     assert summary["status"] in ("time_limit", "within_gap_target", "optimal")
     assert summary["lower_bound"] <= summary["objective"] + 1e-6
     assert summary["gap"] == pytest.approx(
-        (summary["objective"] - summary["lower_bound"]) / summary["objective"], abs=1e-9)
+        (summary["objective"] - summary["lower_bound"]) / summary["objective"], abs=1e-9
+    )
     assert len(made.assignments) == 1000
 
 
@@ -272,6 +302,7 @@ def test_no_plan_within_the_limit_is_exit_code_4_with_the_reason(medium, tmp_pat
 
 # --------------------------------------------------------------------------- determinism
 
+
 def test_same_inputs_give_byte_identical_outputs(tmp_path):
     scenario = tiny_scenario(tmp_path / "s", quota={"target": 1000.0})
     runs = [plan(scenario).write(tmp_path / f"run{k}", map_html=False) for k in (1, 2)]
@@ -283,12 +314,14 @@ def test_same_inputs_give_byte_identical_outputs(tmp_path):
 
 # --------------------------------------------------------------------------- nothing injected
 
-HOSTILE_ACCOUNTS = ("account_id,name,lat,lon,workload,note\n"
-                    '=A1,"=HYPERLINK(""http://x"",""y"")",40.0,-75.0,1,-500\n'
-                    "A2,+cmd|' /C calc'!A0,40.5,-74.5,2,-1+1\n"
-                    "A3,@SUM(A1:A9),40.2,-74.9,1,12.5\n"
-                    "-A4,-2+3,40.4,-74.6,2,-2.5e3\n"
-                    "A5,<img src=x onerror=alert(1)>,40.3,-74.7,1,\n")
+HOSTILE_ACCOUNTS = (
+    "account_id,name,lat,lon,workload,note\n"
+    '=A1,"=HYPERLINK(""http://x"",""y"")",40.0,-75.0,1,-500\n'
+    "A2,+cmd|' /C calc'!A0,40.5,-74.5,2,-1+1\n"
+    "A3,@SUM(A1:A9),40.2,-74.9,1,12.5\n"
+    "-A4,-2+3,40.4,-74.6,2,-2.5e3\n"
+    "A5,<img src=x onerror=alert(1)>,40.3,-74.7,1,\n"
+)
 
 
 def csv_cells(path: Path) -> list[dict[str, str]]:
@@ -302,14 +335,18 @@ def test_csv_outputs_neutralise_formulas_but_not_numbers(tmp_path):
     out = made.write(tmp_path / "out", map_html=False)
     rows = {row["account_id"]: row for row in csv_cells(out / "assignments.csv")}
     assert set(rows) == {"'=A1", "A2", "A3", "'-A4", "A5"}
-    assert rows["'=A1"]["name"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert rows["'=A1"]["name"] == '\'=HYPERLINK("http://x","y")'
     assert rows["A2"]["name"] == "'+cmd|' /C calc'!A0"
     assert rows["A3"]["name"] == "'@SUM(A1:A9)"
     assert rows["'-A4"]["name"] == "'-2+3"
     assert rows["A5"]["name"] == "<img src=x onerror=alert(1)>"  # HTML is the map's job
     # real numbers, negative ones included, stay numbers; '-1+1' is a formula, not a number
     assert [rows[a]["note"] for a in ("'=A1", "A2", "A3", "'-A4")] == [
-        "-500", "'-1+1", "12.5", "-2.5e3"]
+        "-500",
+        "'-1+1",
+        "12.5",
+        "-2.5e3",
+    ]
     assert all(not row["distance_km"].startswith("'") for row in rows.values())
     assert float(rows["A3"]["distance_km"]) >= 0
     territories = {row["rep_id"]: row for row in csv_cells(out / "territories.csv")}
@@ -334,10 +371,12 @@ def test_python_tags_in_scenario_yaml_are_refused(tmp_path):
     """safe loading: no object is constructed, so the command never runs."""
     marker = tmp_path / "PWNED"
     tiny_scenario(tmp_path)
-    for payload in (f"!!python/object/apply:os.system ['touch {marker}']\n",
-                    f"name: !!python/object/apply:os.system ['touch {marker}']\n"
-                    "accounts: accounts.csv\nreps: reps.csv\n",
-                    "name: !!python/name:os.system\naccounts: accounts.csv\nreps: reps.csv\n"):
+    for payload in (
+        f"!!python/object/apply:os.system ['touch {marker}']\n",
+        f"name: !!python/object/apply:os.system ['touch {marker}']\n"
+        "accounts: accounts.csv\nreps: reps.csv\n",
+        "name: !!python/name:os.system\naccounts: accounts.csv\nreps: reps.csv\n",
+    ):
         path = tmp_path / "evil.yaml"
         path.write_text(payload)
         with pytest.raises(InputError, match="could not determine a constructor") as caught:

@@ -54,7 +54,8 @@ def test_locate_candidates_from_a_csv(tiny, tmp_path):
     {1,2,3}->0, {9}->10 costs 1 + 2 + 3 + 1 = 7 degrees."""
     scenario = tiny(**SOLVER)
     pd.DataFrame({"site_id": ["W", "E"], "lat": [0.0, 0.0], "lon": [0.0, 10.0]}).to_csv(
-        scenario.parent / "sites.csv", index=False)
+        scenario.parent / "sites.csv", index=False
+    )
     made = locate(scenario, 2, candidates="sites.csv")
     assert made.summary["objective"] == pytest.approx(7 * DEG_KM, rel=1e-6)
     bad = scenario.parent / "bad.csv"
@@ -89,13 +90,24 @@ def test_headcount_with_a_load_limit_starts_at_its_lower_bound(tiny):
 def test_cli_locate_and_headcount_write_plan_folders(tiny, tmp_path):
     scenario = tiny(**SOLVER)
     out = tmp_path / "bases"
-    result = CliRunner().invoke(main, ["locate", str(scenario), "--count", "2", "--out",
-                                       str(out), "--quiet"])
+    result = CliRunner().invoke(
+        main, ["locate", str(scenario), "--count", "2", "--out", str(out), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "bases.csv").exists() and (out / "assignments.csv").exists()
     assert json.loads((out / "summary.json").read_text())["locate"]["count"] == 2
-    result = CliRunner().invoke(main, ["headcount", str(scenario), "--max-distance", "150",
-                                       "--out", str(tmp_path / "hc"), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "headcount",
+            str(scenario),
+            "--max-distance",
+            "150",
+            "--out",
+            str(tmp_path / "hc"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "smallest headcount: 2" in result.output
     assert "1 reps: infeasible (proven)" in result.output

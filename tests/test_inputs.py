@@ -26,9 +26,14 @@ GOOD_REPS = "rep_id,name,lat,lon\nR1,Rita,40.2,-75.1\nR2,Rob,40.4,-74.6\n"
 BALANCE = "balance:\n  - {metric: workload, tolerance: 0.5}\n"
 
 
-def scenario(folder: Path, accounts: str | bytes = GOOD_ACCOUNTS, reps: str | bytes = GOOD_REPS,
-             extra: str = BALANCE, accounts_name: str = "accounts.csv",
-             reps_name: str = "reps.csv") -> Path:
+def scenario(
+    folder: Path,
+    accounts: str | bytes = GOOD_ACCOUNTS,
+    reps: str | bytes = GOOD_REPS,
+    extra: str = BALANCE,
+    accounts_name: str = "accounts.csv",
+    reps_name: str = "reps.csv",
+) -> Path:
     """Write the files as given (bytes untouched) and a scenario naming them."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in ((accounts_name, accounts), (reps_name, reps)):
@@ -36,8 +41,9 @@ def scenario(folder: Path, accounts: str | bytes = GOOD_ACCOUNTS, reps: str | by
             content = content.encode("utf-8")
         (folder / name).write_bytes(content)
     path = folder / "scenario.yaml"
-    path.write_text(f"name: t\naccounts: {accounts_name}\nreps: {reps_name}\n{extra}",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: t\naccounts: {accounts_name}\nreps: {reps_name}\n{extra}", encoding="utf-8"
+    )
     return path
 
 
@@ -47,17 +53,23 @@ def problems(path: Path) -> list[Problem]:
     return caught.value.problems
 
 
-def find(found: list[Problem], file: str, row: int | None, column: str | None,
-         match: str) -> Problem:
+def find(
+    found: list[Problem], file: str, row: int | None, column: str | None, match: str
+) -> Problem:
     """The one problem pointing at file/row/column whose message contains ``match``."""
-    hits = [p for p in found if p.file.endswith(file) and p.row == row and p.column == column
-            and match in p.message]
+    hits = [
+        p
+        for p in found
+        if p.file.endswith(file) and p.row == row and p.column == column and match in p.message
+    ]
     assert hits, f"no problem ({file}, {row}, {column}, {match!r}) among:\n" + "\n".join(
-        map(str, found))
+        map(str, found)
+    )
     return hits[0]
 
 
 # --------------------------------------------------------------------------- encodings
+
 
 def test_windows_1252_file_is_refused_with_byte_and_line(tmp_path):
     """Decided: refuse, do not guess a code page (it would garble names silently)."""
@@ -112,6 +124,7 @@ def test_ambiguous_decimal_comma_in_a_comma_file_is_reported_not_guessed(tmp_pat
 
 
 # --------------------------------------------------------------------------- shape of the file
+
 
 @pytest.mark.parametrize("content", [b"", b"   \n\n", b"\xef\xbb\xbf"])
 def test_empty_file(tmp_path, content):
@@ -184,6 +197,7 @@ def test_data_path_that_is_a_folder(tmp_path):
 
 # --------------------------------------------------------------------------- cells
 
+
 def test_duplicate_ids(tmp_path):
     text = "account_id,lat,lon\nA1,40,-75\nA2,40.5,-74.5\nA1,40.1,-75.1\n"
     path = scenario(tmp_path, accounts=text)
@@ -214,8 +228,10 @@ def test_text_in_numeric_column(tmp_path):
 
 
 def test_negative_and_infinite_numbers(tmp_path):
-    text = ("account_id,lat,lon,workload,potential\nA1,40,-75,-3,5\n"
-            "A2,40.5,-74.5,2,inf\nA3,40.1,-74.9,1e999,1\n")
+    text = (
+        "account_id,lat,lon,workload,potential\nA1,40,-75,-3,5\n"
+        "A2,40.5,-74.5,2,inf\nA3,40.1,-74.9,1e999,1\n"
+    )
     path = scenario(tmp_path, accounts=text)
     with pytest.raises(InputError, match=r"must be at least 0 \(got '-3'\)"):
         load_scenario(path)
@@ -246,9 +262,11 @@ def test_swapped_coordinates_by_range(tmp_path):
 
 def write_regions(folder: Path, crs: str = "EPSG:4326") -> Path:
     """Two unit squares: PA-E (lon -76..-75, lat 40..41) and NJ (lon -75..-74, lat 40..41)."""
-    regions = gpd.GeoDataFrame({"region_id": ["NJ", "PA-E"], "parent_id": ["East", "East"]},
-                               geometry=[box(-75, 40, -74, 41), box(-76, 40, -75, 41)],
-                               crs="EPSG:4326").to_crs(crs)
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["NJ", "PA-E"], "parent_id": ["East", "East"]},
+        geometry=[box(-75, 40, -74, 41), box(-76, 40, -75, 41)],
+        crs="EPSG:4326",
+    ).to_crs(crs)
     path = folder / "regions.gpkg"
     folder.mkdir(parents=True, exist_ok=True)
     regions.to_file(path, driver="GPKG")
@@ -270,8 +288,9 @@ def test_label_parent_ids_load_and_place_accounts(tmp_path):
     write_regions(tmp_path)
     reps = "rep_id,lat,lon,region_id\nR1,40.2,-75.1,East\nR2,40.4,-74.6,NJ\n"
     text = "account_id,lat,lon\nA1,40.5,-75.5\nA2,40.5,-74.5\n"
-    data = load_scenario(scenario(tmp_path, accounts=text, reps=reps,
-                                  extra="regions: regions.gpkg\n"))
+    data = load_scenario(
+        scenario(tmp_path, accounts=text, reps=reps, extra="regions: regions.gpkg\n")
+    )
     assert data.accounts["region_id"].tolist() == ["PA-E", "NJ"]
 
 
@@ -313,15 +332,24 @@ def test_references_to_unknown_regions(tmp_path):
 def test_invalid_and_empty_geometries(tmp_path):
     """Feature 2 has no geometry, feature 3 is a point; feature 1 (a bow-tie) is repaired."""
     features = [
-        {"type": "Feature", "properties": {"region_id": "BOW"}, "geometry": {
-            "type": "Polygon", "coordinates": [[[-75, 40], [-74, 41], [-74, 40], [-75, 41],
-                                                [-75, 40]]]}},
+        {
+            "type": "Feature",
+            "properties": {"region_id": "BOW"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-75, 40], [-74, 41], [-74, 40], [-75, 41], [-75, 40]]],
+            },
+        },
         {"type": "Feature", "properties": {"region_id": "EMPTY"}, "geometry": None},
-        {"type": "Feature", "properties": {"region_id": "DOT"},
-         "geometry": {"type": "Point", "coordinates": [-75, 40]}},
+        {
+            "type": "Feature",
+            "properties": {"region_id": "DOT"},
+            "geometry": {"type": "Point", "coordinates": [-75, 40]},
+        },
     ]
-    (tmp_path / "regions.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": features}))
+    (tmp_path / "regions.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features})
+    )
     path = scenario(tmp_path, extra="regions: regions.geojson\n")
     with pytest.raises(InputError, match="empty geometry"):
         load_scenario(path)
@@ -343,8 +371,9 @@ def test_projected_regions_are_reprojected(tmp_path):
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_projected_coordinates_without_a_crs_are_refused(tmp_path):
     """A Shapefile without its .prj, in metres: guessing would misplace every account."""
-    regions = gpd.GeoDataFrame({"region_id": ["NJ"]},
-                               geometry=[box(-8348000, 4865000, -8237000, 5012000)])
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["NJ"]}, geometry=[box(-8348000, 4865000, -8237000, 5012000)]
+    )
     regions.to_file(tmp_path / "regions.shp")
     assert not (tmp_path / "regions.prj").exists()
     path = scenario(tmp_path, extra="regions: regions.shp\n")
@@ -355,6 +384,7 @@ def test_projected_coordinates_without_a_crs_are_refused(tmp_path):
 
 # --------------------------------------------------------------------------- scenario settings
 
+
 def test_unknown_scenario_key_is_named_with_a_suggestion(tmp_path):
     path = scenario(tmp_path, extra="balance:\n  - {metric: workload, tolerence: 0.05}\n")
     with pytest.raises(InputError, match=r"unknown scenario key 'balance.0.tolerence'"):
@@ -363,14 +393,20 @@ def test_unknown_scenario_key_is_named_with_a_suggestion(tmp_path):
     assert found.fix == "did you mean 'tolerance'?"
 
 
-@pytest.mark.parametrize("extra, key, match", [
-    ("balance:\n  - {metric: workload, tolerance: -0.1}\n", "balance.0.tolerance",
-     "greater than or equal to 0"),
-    ("solver: {time_limit: 0}\n", "solver.time_limit", "greater than 0"),
-    ("solver: {time_limit: -5}\n", "solver.time_limit", "greater than 0"),
-    ("solver: {time_limit: .inf}\n", "solver.time_limit", "finite number"),
-    ("constraints: {max_distance_km: 0}\n", "constraints.max_distance_km", "greater than 0"),
-])
+@pytest.mark.parametrize(
+    "extra, key, match",
+    [
+        (
+            "balance:\n  - {metric: workload, tolerance: -0.1}\n",
+            "balance.0.tolerance",
+            "greater than or equal to 0",
+        ),
+        ("solver: {time_limit: 0}\n", "solver.time_limit", "greater than 0"),
+        ("solver: {time_limit: -5}\n", "solver.time_limit", "greater than 0"),
+        ("solver: {time_limit: .inf}\n", "solver.time_limit", "finite number"),
+        ("constraints: {max_distance_km: 0}\n", "constraints.max_distance_km", "greater than 0"),
+    ],
+)
 def test_out_of_range_settings(tmp_path, extra, key, match):
     path = scenario(tmp_path, extra=extra)
     with pytest.raises(InputError, match=match):
@@ -418,13 +454,20 @@ def test_a_key_given_twice_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- spreadsheets
 
+
 def test_xlsx_rows_are_numbered_as_excel_shows_them(tmp_path):
     """Row 3 of the sheet holds the bad workload; an empty row 4 is skipped but counted."""
     folder = tmp_path / "x"
     path = scenario(folder, accounts="", accounts_name="accounts.xlsx")
-    frame = pd.DataFrame([["A1", 40, -75, 1], ["A2", 40.5, -74.5, "lots"],
-                          [None, None, None, None], ["A3", 40.1, -74.9, -2]],
-                         columns=["Id", "BillingLatitude", "BillingLongitude", "workload"])
+    frame = pd.DataFrame(
+        [
+            ["A1", 40, -75, 1],
+            ["A2", 40.5, -74.5, "lots"],
+            [None, None, None, None],
+            ["A3", 40.1, -74.9, -2],
+        ],
+        columns=["Id", "BillingLatitude", "BillingLongitude", "workload"],
+    )
     frame.to_excel(folder / "accounts.xlsx", index=False)
     with pytest.raises(InputError, match=r"is not a number \(got 'lots'\)"):
         load_scenario(path)
@@ -434,8 +477,9 @@ def test_xlsx_rows_are_numbered_as_excel_shows_them(tmp_path):
 
 
 def test_damaged_xlsx(tmp_path):
-    path = scenario(tmp_path, accounts=b"PK\x03\x04 not really a zip",
-                    accounts_name="accounts.xlsx")
+    path = scenario(
+        tmp_path, accounts=b"PK\x03\x04 not really a zip", accounts_name="accounts.xlsx"
+    )
     with pytest.raises(InputError, match="cannot be read as a spreadsheet"):
         load_scenario(path)
 
@@ -447,6 +491,7 @@ def test_read_table_collects_instead_of_raising(tmp_path):
 
 
 # --------------------------------------------------------------------------- plan folders
+
 
 def test_incomplete_plan_folder(tmp_path):
     path = scenario(tmp_path / "s")
@@ -471,14 +516,18 @@ def test_plan_folder_with_a_broken_summary(tmp_path):
 
 # --------------------------------------------------------------------------- all at once
 
-SIX_DEFECTS_ACCOUNTS = ("account_id,lat,lon,workload,current_rep_id\n"
-                        "A1,40,-75,abc,R1\n"      # row 2: text in workload
-                        "A1,40.5,-74.5,1,R1\n"    # row 3: duplicate account_id
-                        "A3,95,-74.5,1,R1\n"      # row 4: latitude out of range (swapped)
-                        "A4,40.2,-74.8,-1,R1\n")  # row 5: negative workload
-SIX_DEFECTS_REPS = ("rep_id,lat,lon,capacity,status\n"
-                    "R1,40.2,-75.1,0,active\n"    # row 2: capacity 0
-                    "R2,40.4,-74.6,1,retired\n")  # row 3: unknown status
+SIX_DEFECTS_ACCOUNTS = (
+    "account_id,lat,lon,workload,current_rep_id\n"
+    "A1,40,-75,abc,R1\n"  # row 2: text in workload
+    "A1,40.5,-74.5,1,R1\n"  # row 3: duplicate account_id
+    "A3,95,-74.5,1,R1\n"  # row 4: latitude out of range (swapped)
+    "A4,40.2,-74.8,-1,R1\n"
+)  # row 5: negative workload
+SIX_DEFECTS_REPS = (
+    "rep_id,lat,lon,capacity,status\n"
+    "R1,40.2,-75.1,0,active\n"  # row 2: capacity 0
+    "R2,40.4,-74.6,1,retired\n"
+)  # row 3: unknown status
 
 
 def test_all_defects_of_two_files_in_one_error(tmp_path):
@@ -500,7 +549,8 @@ def test_cli_prints_every_problem_and_exits_2(tmp_path):
         assert result.exit_code == 2, result.output
         assert "6 problem(s) in the inputs; nothing was written" in result.output
         assert "accounts.csv, row 3, column 'account_id': duplicate account_id 'A1'" in (
-            result.output)
+            result.output
+        )
         assert "reps.csv, row 3, column 'status': unknown status" in result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
@@ -512,8 +562,9 @@ def test_in_memory_frames_get_the_same_checks(tmp_path):
     from territory_planner.scenario import load_scenario_settings
 
     settings = load_scenario_settings(scenario(tmp_path))
-    accounts = pd.DataFrame({"account_id": ["A1", "A2"], "lat": [40.0, 40.5],
-                             "lon": [-75.0, float("inf")]})
+    accounts = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "lat": [40.0, 40.5], "lon": [-75.0, float("inf")]}
+    )
     with pytest.raises(InputError, match="is infinite") as caught:
         load_data(settings, accounts=accounts)
     bad = caught.value.problems[0]

@@ -50,8 +50,9 @@ def test_gapa1_is_1698_as_minimisation(ko):
 
 
 def test_pmed1_is_5819(ko):
-    instance = ko.read_pmed(DATA / "orlib-pmed" / "pmed1.txt",
-                            ko.read_pmed_optima(DATA / "orlib-pmed"))
+    instance = ko.read_pmed(
+        DATA / "orlib-pmed" / "pmed1.txt", ko.read_pmed_optima(DATA / "orlib-pmed")
+    )
     assert instance.optimum == 5819 and instance.count == 5
     row, solution = ko.solve_median(instance, time_limit=60)
     assert row["objective"] == pytest.approx(5819)
@@ -72,8 +73,18 @@ def test_pmedcap01_is_713(ko):
 
 
 def test_cli_writes_json_and_solution_files(ko, tmp_path):
-    code = ko.main(["--set", "gap1", "--instances", "gap1-2", "--json",
-                    str(tmp_path / "r.json"), "--solutions", str(tmp_path / "sol")])
+    code = ko.main(
+        [
+            "--set",
+            "gap1",
+            "--instances",
+            "gap1-2",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--solutions",
+            str(tmp_path / "sol"),
+        ]
+    )
     assert code == 0
     import json
 

@@ -40,8 +40,7 @@ def test_capacity_two_per_median_changes_the_answer():
     """Same points, each of load 1, every median carries at most 2. The three left points
     can no longer share one median, so one of them joins 10. Options: {0,1}+{2,10} costs
     1 + 8 = 9; {0,2}+{1,10} costs 2 + 9 = 11; {1,2}+{0,10} costs 1 + 10 = 11. Optimum 9."""
-    result = solve_locate(LINE, 2, loads=np.ones((1, 4)), upper=np.array([2.0]),
-                          settings=EXACT)
+    result = solve_locate(LINE, 2, loads=np.ones((1, 4)), upper=np.array([2.0]), settings=EXACT)
     assert result.objective == pytest.approx(9.0)
     assert result.bound == pytest.approx(9.0)
     assert result.status == "optimal"
@@ -52,8 +51,9 @@ def test_capacity_two_per_median_changes_the_answer():
 def test_lower_band_is_enforced_on_open_sites_only():
     """Each open median must carry at least 2 (and at most 2): the same partition, 9.
     A lower band of 3 with 2 medians and total load 4 is impossible: proven infeasible."""
-    result = solve_locate(LINE, 2, loads=np.ones((1, 4)), lower=np.array([2.0]),
-                          upper=np.array([2.0]), settings=EXACT)
+    result = solve_locate(
+        LINE, 2, loads=np.ones((1, 4)), lower=np.array([2.0]), upper=np.array([2.0]), settings=EXACT
+    )
     assert result.objective == pytest.approx(9.0)
     with pytest.raises(InfeasibleError, match="no choice of 2 bases"):
         solve_locate(LINE, 2, loads=np.ones((1, 4)), lower=np.array([3.0]), settings=EXACT)
@@ -72,10 +72,15 @@ def test_sparse_candidates_keep_the_bound_honest():
     xy = rng.uniform(0, 100, (60, 2))
     cost = np.floor(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2)))
     capacity = dict(loads=np.ones((1, 60)), upper=np.array([12.0]))
-    full = solve_locate(cost, 6, **capacity, settings=SolveSettings(
-        gap=0.0, time_limit=30, full_model_pairs=10**9))
-    sparse = solve_locate(cost, 6, **capacity, settings=SolveSettings(
-        gap=0.0, time_limit=30, candidates=3, full_model_pairs=0))
+    full = solve_locate(
+        cost, 6, **capacity, settings=SolveSettings(gap=0.0, time_limit=30, full_model_pairs=10**9)
+    )
+    sparse = solve_locate(
+        cost,
+        6,
+        **capacity,
+        settings=SolveSettings(gap=0.0, time_limit=30, candidates=3, full_model_pairs=0),
+    )
     assert full.status == sparse.status == "optimal"
     assert sparse.objective == pytest.approx(full.objective)
     assert sparse.bound <= full.objective + 1e-6
@@ -84,8 +89,10 @@ def test_sparse_candidates_keep_the_bound_honest():
 def _brute_force(cost: np.ndarray, count: int) -> tuple[float, list[tuple[int, ...]]]:
     """Every choice of ``count`` sites, each unit served by its cheapest: (optimum, the
     choices reaching it)."""
-    values = {sites: float(cost[:, list(sites)].min(axis=1).sum())
-              for sites in itertools.combinations(range(cost.shape[1]), count)}
+    values = {
+        sites: float(cost[:, list(sites)].min(axis=1).sum())
+        for sites in itertools.combinations(range(cost.shape[1]), count)
+    }
     best = min(values.values())
     return best, [sites for sites, value in values.items() if value <= best + 1e-9]
 
@@ -96,8 +103,9 @@ def _points(seed: int, n: int, integral: bool) -> np.ndarray:
     return np.floor(cost) if integral else cost
 
 
-@pytest.mark.parametrize(("seed", "n", "count", "integral"),
-                         [(1, 40, 3, True), (2, 24, 5, True), (3, 30, 4, False)])
+@pytest.mark.parametrize(
+    ("seed", "n", "count", "integral"), [(1, 40, 3, True), (2, 24, 5, True), (3, 30, 4, False)]
+)
 def test_median_without_bands_is_the_brute_force_optimum(seed, n, count, integral):
     """Without bands the Lagrangian path (dual bound, fixing, site tree, reduced MILP) runs.
     Its plan costs exactly the optimum found by enumerating every choice of sites, and the
@@ -122,10 +130,11 @@ def test_lagrangian_bound_and_fixings_never_cut_off_an_optimum():
     dual = _MedianDual(cost, 3, integral=True)
     dual.cutoff = _cutoff(dual, optimum + 5)
     start = np.sort(cost, axis=1)[:, 1]
-    bound = lagrangian_median_bound(dual, start, optimum + 5, time.perf_counter() + 5,
-                                    0.0, lambda chosen: optimum + 5)
+    bound = lagrangian_median_bound(
+        dual, start, optimum + 5, time.perf_counter() + 5, 0.0, lambda chosen: optimum + 5
+    )
     assert bound.value <= optimum + 1e-9
-    assert bound.closed.any()           # the bound is strong enough to close some sites
+    assert bound.closed.any()  # the bound is strong enough to close some sites
     for sites in optimal_choices:
         assert not bound.closed[list(sites)].any()
         assert set(np.flatnonzero(bound.opened).tolist()) <= set(sites)

@@ -25,9 +25,14 @@ def instances(draw):
     n_acc = draw(st.integers(4, 14))
     n_rep = draw(st.integers(2, 4))
     rng = np.random.default_rng(draw(st.integers(0, 10_000)))
-    reps = pd.DataFrame({"rep_id": [f"R{j}" for j in range(n_rep)],
-                         "lat": rng.uniform(30, 45, n_rep), "lon": rng.uniform(-110, -80, n_rep),
-                         "capacity": rng.choice([0.5, 1.0, 1.0], n_rep)})
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j}" for j in range(n_rep)],
+            "lat": rng.uniform(30, 45, n_rep),
+            "lon": rng.uniform(-110, -80, n_rep),
+            "capacity": rng.choice([0.5, 1.0, 1.0], n_rep),
+        }
+    )
     status = ["active"] * n_rep
     if n_rep >= 3 and draw(st.booleans()):
         status[draw(st.integers(0, n_rep - 1))] = "leaving"
@@ -36,12 +41,17 @@ def instances(draw):
     locked = rng.random(n_acc) < 0.15
     leaving = set(reps.loc[reps["status"] == "leaving", "rep_id"])
     locked &= ~np.isin(owners, list(leaving))
-    accounts = pd.DataFrame({"account_id": [f"A{i:02d}" for i in range(n_acc)],
-                             "lat": rng.uniform(30, 45, n_acc),
-                             "lon": rng.uniform(-110, -80, n_acc),
-                             "workload": rng.integers(1, 20, n_acc).astype(float),
-                             "potential": rng.integers(0, 100, n_acc).astype(float),
-                             "current_rep_id": owners, "locked": locked})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:02d}" for i in range(n_acc)],
+            "lat": rng.uniform(30, 45, n_acc),
+            "lon": rng.uniform(-110, -80, n_acc),
+            "workload": rng.integers(1, 20, n_acc).astype(float),
+            "potential": rng.integers(0, 100, n_acc).astype(float),
+            "current_rep_id": owners,
+            "locked": locked,
+        }
+    )
     tolerance = draw(st.sampled_from([0.1, 0.25, 0.5, 1.0]))
     return accounts, reps, tolerance
 
@@ -50,9 +60,14 @@ def instances(draw):
 @given(instances())
 def test_every_plan_assigns_once_holds_bands_keeps_locks_and_empties_leavers(case):
     accounts, reps, tolerance = case
-    scenario = parse_scenario({"accounts": "a.csv", "reps": "r.csv",
-                               "balance": [{"metric": "workload", "tolerance": tolerance}],
-                               "solver": {"time_limit": 20, "gap": 0.0}})
+    scenario = parse_scenario(
+        {
+            "accounts": "a.csv",
+            "reps": "r.csv",
+            "balance": [{"metric": "workload", "tolerance": tolerance}],
+            "solver": {"time_limit": 20, "gap": 0.0},
+        }
+    )
     try:
         made = plan(load_data(scenario, accounts=accounts, reps=reps))
     except InfeasibleError as error:
@@ -78,24 +93,42 @@ def test_sparse_candidates_with_pricing_give_a_valid_bound():
     strategy reports must not exceed the true optimum (computed over all pairs with a
     proven-optimal MILP), and its plan must not beat it."""
     rng = np.random.default_rng(7)
-    accounts = pd.DataFrame({"account_id": [f"A{i:03d}" for i in range(200)],
-                             "lat": rng.uniform(30, 45, 200), "lon": rng.uniform(-110, -80, 200),
-                             "workload": rng.integers(1, 10, 200).astype(float),
-                             "potential": rng.integers(1, 100, 200).astype(float)})
-    reps = pd.DataFrame({"rep_id": [f"R{j}" for j in range(8)],
-                         "lat": rng.uniform(30, 45, 8), "lon": rng.uniform(-110, -80, 8)})
-    scenario = parse_scenario({"accounts": "a", "reps": "r", "balance": [
-        {"metric": "workload", "tolerance": 0.1}, {"metric": "potential", "tolerance": 0.2}]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:03d}" for i in range(200)],
+            "lat": rng.uniform(30, 45, 200),
+            "lon": rng.uniform(-110, -80, 200),
+            "workload": rng.integers(1, 10, 200).astype(float),
+            "potential": rng.integers(1, 100, 200).astype(float),
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j}" for j in range(8)],
+            "lat": rng.uniform(30, 45, 8),
+            "lon": rng.uniform(-110, -80, 8),
+        }
+    )
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [
+                {"metric": "workload", "tolerance": 0.1},
+                {"metric": "potential", "tolerance": 0.2},
+            ],
+        }
+    )
     problem = build_problem(load_data(scenario, accounts=accounts, reps=reps))
-    sparse = solve_assignment(problem, SolveSettings(candidates=2, full_model_pairs=0,
-                                                     gap=0.001, time_limit=60))
+    sparse = solve_assignment(
+        problem, SolveSettings(candidates=2, full_model_pairs=0, gap=0.001, time_limit=60)
+    )
     assert sparse.candidate_pairs < sparse.total_pairs == 1600
-    exact = build_assignment_model(problem, all_allowed_pairs(problem),
-                                   np.arange(problem.n_units), relax=False)
-    outcome = run(exact, SolveSettings(gap=0.0, time_limit=60), mip=True, time_limit=60,
-                  gap=0.0)
+    exact = build_assignment_model(
+        problem, all_allowed_pairs(problem), np.arange(problem.n_units), relax=False
+    )
+    outcome = run(exact, SolveSettings(gap=0.0, time_limit=60), mip=True, time_limit=60, gap=0.0)
     assert outcome.status == "optimal"
     assert sparse.lower_bound <= outcome.objective + 1e-6 * outcome.objective
     assert sparse.objective >= outcome.objective - 1e-6 * outcome.objective
-    assert sparse.gap == pytest.approx((sparse.objective - sparse.lower_bound)
-                                       / sparse.objective)
+    assert sparse.gap == pytest.approx((sparse.objective - sparse.lower_bound) / sparse.objective)

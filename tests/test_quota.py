@@ -36,14 +36,16 @@ SOLVER = make_solver("highs", mip=False, threads=1, seed=0)
 def reps_table(potential, revenue, *, regions=None, status=None, **extra) -> pd.DataFrame:
     """R01, R02, ... with the given potential and last year's revenue of their accounts."""
     n = len(potential)
-    table = pd.DataFrame({
-        "rep_id": [f"R{i + 1:02d}" for i in range(n)],
-        "name": [f"Rep {i + 1}" for i in range(n)],
-        "region_id": regions if regions is not None else ["South"] * n,
-        "status": status if status is not None else ["active"] * n,
-        "potential": [float(v) for v in potential],
-        "revenue": [float(v) for v in revenue],
-    })
+    table = pd.DataFrame(
+        {
+            "rep_id": [f"R{i + 1:02d}" for i in range(n)],
+            "name": [f"Rep {i + 1}" for i in range(n)],
+            "region_id": regions if regions is not None else ["South"] * n,
+            "status": status if status is not None else ["active"] * n,
+            "potential": [float(v) for v in potential],
+            "revenue": [float(v) for v in revenue],
+        }
+    )
     for column, values in extra.items():
         table[column] = values
     return table
@@ -61,14 +63,18 @@ def approx(values, rel=1e-7, abs=1e-6):
 # hand-worked examples
 # --------------------------------------------------------------------------------------------
 
+
 def test_potential_method_splits_the_target_by_potential():
     """P = 100, 200, 700 (sum 1000), T = 1100, method potential (alpha = 1).
 
     w = 0.1, 0.2, 0.7, so s = 110, 220, 770. No bounds: q = s, every deviation 0, and LP 1
     proves the largest deviation is 0.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [50, 100, 350]),
-                        QuotaSettings(target=1100, method="potential"), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [50, 100, 350]),
+        QuotaSettings(target=1100, method="potential"),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 110, "R02": 220, "R03": 770})
     assert plan.frame["fair_share"].tolist() == approx([110, 220, 770])
     assert plan.frame["deviation"].tolist() == approx([0, 0, 0])
@@ -84,8 +90,11 @@ def test_history_method_follows_last_years_revenue():
 
     w = 0.2, 0.2, 0.6, so s = q = 200, 200, 600: everybody grows by 100%.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [100, 100, 300]),
-                        QuotaSettings(target=1000, method="history"), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [100, 100, 300]),
+        QuotaSettings(target=1000, method="history"),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 200, "R02": 200, "R03": 600})
     assert plan.frame["growth"].tolist() == approx([1.0, 1.0, 1.0])
     assert plan.summary()["alpha"] == 0.0
@@ -97,8 +106,11 @@ def test_blend_weighs_potential_and_history_by_alpha():
     w = 0.5 * (0.1, 0.2, 0.7) + 0.5 * (0.2, 0.2, 0.6) = 0.15, 0.20, 0.65 (sum 1);
     T = 1000, so s = q = 150, 200, 650.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [100, 100, 300]),
-                        QuotaSettings(target=1000, method="blend", alpha=0.5), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [100, 100, 300]),
+        QuotaSettings(target=1000, method="blend", alpha=0.5),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 150, "R02": 200, "R03": 650})
 
 
@@ -111,8 +123,11 @@ def test_binding_min_growth_bound():
     from R03 costs 1/700 of relative deviation, from R02 1/200, so LP 2 takes it all from
     R03: q = 200, 200, 600; deviations 1, 0, -1/7; sum 1 + 1/7.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [200, 100, 300]),
-                        QuotaSettings(target=1000, method="potential", min_growth=0.0), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [200, 100, 300]),
+        QuotaSettings(target=1000, method="potential", min_growth=0.0),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 200, "R02": 200, "R03": 600})
     assert plan.frame["deviation"].tolist() == approx([1.0, 0.0, -1 / 7])
     assert plan.lower_bound == approx(1.0)
@@ -131,8 +146,11 @@ def test_binding_max_growth_bounds():
     110, and 110 + 200 * (1 + z) = 340 gives z* = 0.15. Then every quota is forced:
     q = 110, 230, 660; deviations 0.1, 0.15, -40/700.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [100, 250, 600]),
-                        QuotaSettings(target=1000, method="potential", max_growth=0.1), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [100, 250, 600]),
+        QuotaSettings(target=1000, method="potential", max_growth=0.1),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 110, "R02": 230, "R03": 660})
     assert plan.lower_bound == approx(0.15)
     assert plan.max_relative_deviation == approx(0.15)
@@ -147,9 +165,11 @@ def test_override_is_fixed_and_the_rest_of_the_target_is_shared():
     T left = 1100 - 500 = 600, shared by R01 and R02 on their potential (100 : 200):
     s = q = 200, 400. R03 keeps 500; it has no fair share (NaN), nothing was shared to it.
     """
-    plan = solve_quotas(reps_table([100, 200, 700], [50, 100, 350]),
-                        QuotaSettings(target=1100, method="potential",
-                                      overrides={"R03": 500}), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [50, 100, 350]),
+        QuotaSettings(target=1100, method="potential", overrides={"R03": 500}),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 200, "R02": 400, "R03": 500})
     r03 = plan.frame.set_index("rep_id").loc["R03"]
     assert math.isnan(r03["fair_share"]) and math.isnan(r03["deviation"])
@@ -160,9 +180,11 @@ def test_override_is_kept_even_outside_the_growth_bounds():
     """An override is the planner's decision: R03 = 100 although its revenue is 350 and
     min_growth is 0. The others share 1000 on potential 100 : 200 = 333.33, 666.67,
     above their floors (50, 100)."""
-    plan = solve_quotas(reps_table([100, 200, 700], [50, 100, 350]),
-                        QuotaSettings(target=1100, method="potential", min_growth=0.0,
-                                      overrides={"R03": 100}), SOLVER)
+    plan = solve_quotas(
+        reps_table([100, 200, 700], [50, 100, 350]),
+        QuotaSettings(target=1100, method="potential", min_growth=0.0, overrides={"R03": 100}),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 1000 / 3, "R02": 2000 / 3, "R03": 100})
 
 
@@ -172,8 +194,9 @@ def test_ramping_hire_by_status():
     w = 0.1, 0.5 * 0.2 = 0.1, 0.7 (sum 0.9), so s = q = 900 * w / 0.9 = 100, 100, 700.
     """
     table = reps_table([100, 200, 700], [50, 100, 350], status=["active", "new", "active"])
-    plan = solve_quotas(table, QuotaSettings(target=900, method="potential",
-                                             ramp={"new": 0.5}), SOLVER)
+    plan = solve_quotas(
+        table, QuotaSettings(target=900, method="potential", ramp={"new": 0.5}), SOLVER
+    )
     assert quotas(plan) == approx({"R01": 100, "R02": 100, "R03": 700})
     assert plan.frame["ramp"].tolist() == [1.0, 0.5, 1.0]
 
@@ -181,8 +204,9 @@ def test_ramping_hire_by_status():
 def test_ramp_from_a_reps_column():
     """The same example with the multiplier in a reps column: 1, 0.5, 1 -> 100, 100, 700."""
     table = reps_table([100, 200, 700], [50, 100, 350], ramp_factor=[1.0, 0.5, 1.0])
-    plan = solve_quotas(table, QuotaSettings(target=900, method="potential",
-                                             ramp="ramp_factor"), SOLVER)
+    plan = solve_quotas(
+        table, QuotaSettings(target=900, method="potential", ramp="ramp_factor"), SOLVER
+    )
     assert quotas(plan) == approx({"R01": 100, "R02": 100, "R03": 700})
 
 
@@ -195,8 +219,9 @@ def test_per_region_targets_share_within_each_region():
     West: R03 alone takes 1000.
     """
     table = reps_table([100, 200, 700], [100, 300, 300], regions=["East", "East", "West"])
-    plan = solve_quotas(table, QuotaSettings(targets={"East": 600, "West": 1000},
-                                             method="blend", alpha=0.5), SOLVER)
+    plan = solve_quotas(
+        table, QuotaSettings(targets={"East": 600, "West": 1000}, method="blend", alpha=0.5), SOLVER
+    )
     assert quotas(plan) == approx({"R01": 175, "R02": 425, "R03": 1000})
     summary = plan.summary()
     assert summary["target"] == 1600.0
@@ -211,10 +236,14 @@ def test_one_regions_binding_bound_does_not_loosen_another_region():
 
     Each region has its own z_r: East stays on its fair shares although West deviates 50%.
     """
-    table = reps_table([100, 300, 100, 100], [0, 0, 300, 0],
-                       regions=["East", "East", "West", "West"])
-    plan = solve_quotas(table, QuotaSettings(targets={"East": 400, "West": 400},
-                                             method="potential", min_growth=0.0), SOLVER)
+    table = reps_table(
+        [100, 300, 100, 100], [0, 0, 300, 0], regions=["East", "East", "West", "West"]
+    )
+    plan = solve_quotas(
+        table,
+        QuotaSettings(targets={"East": 400, "West": 400}, method="potential", min_growth=0.0),
+        SOLVER,
+    )
     assert quotas(plan) == approx({"R01": 100, "R02": 300, "R03": 300, "R04": 100})
     regions = plan.summary()["per_region"]
     assert regions["East"]["lower_bound"] == approx(0.0)
@@ -227,12 +256,19 @@ def test_infeasible_floors_state_the_interval_and_the_binding_reps():
     anything in [1200, 1800], not to T = 1000. The floors bind, largest first: R02 (500),
     R03 (400), R01 (300)."""
     table = reps_table([100, 200, 700], [300, 500, 400])
-    with pytest.raises(InfeasibleError, match=(
+    with pytest.raises(
+        InfeasibleError,
+        match=(
             r"quotas cannot add up to the target 1,000: the growth bounds allow between "
             r"1,200 and 1,800; binding: R02 \(quota >= 500 from revenue 500 \* \(1 \+ 0\.0\)\), "
-            r"R03 \(quota >= 400 .*\), R01 \(quota >= 300 .*\)")) as caught:
-        solve_quotas(table, QuotaSettings(target=1000, method="potential", min_growth=0.0,
-                                          max_growth=0.5), SOLVER)
+            r"R03 \(quota >= 400 .*\), R01 \(quota >= 300 .*\)"
+        ),
+    ) as caught:
+        solve_quotas(
+            table,
+            QuotaSettings(target=1000, method="potential", min_growth=0.0, max_growth=0.5),
+            SOLVER,
+        )
     error = caught.value
     assert error.exit_code == 3
     assert [d["rep_id"] for d in error.details] == ["R02", "R03", "R01"]
@@ -243,18 +279,26 @@ def test_infeasible_caps_state_the_interval_per_region():
     """Region West: R = 100, 200, 300 with max_growth 0: the quotas can add up to at most
     600 against a target of 1000; the caps bind, largest first."""
     table = reps_table([100, 200, 700], [100, 200, 300], regions=["West"] * 3)
-    with pytest.raises(InfeasibleError, match=(
+    with pytest.raises(
+        InfeasibleError,
+        match=(
             r"the target 1,000 \(region West\): the growth bounds allow between 0 and 600; "
-            r"binding: R03 \(quota <= 300 from revenue 300 \* \(1 \+ 0\.0\)\), R02 .*, R01")):
+            r"binding: R03 \(quota <= 300 from revenue 300 \* \(1 \+ 0\.0\)\), R02 .*, R01"
+        ),
+    ):
         solve_quotas(table, QuotaSettings(targets={"West": 1000}, max_growth=0.0), SOLVER)
 
 
 def test_no_fair_share_anywhere_is_named():
     """Method potential but no rep has potential: every weight is 0, nobody can take T."""
-    with pytest.raises(InfeasibleError, match=r"no rep left to share it has a fair share "
-                                              r"\(method 'potential' weighs only potential"):
-        solve_quotas(reps_table([0, 0], [100, 50]), QuotaSettings(target=500,
-                                                                   method="potential"), SOLVER)
+    with pytest.raises(
+        InfeasibleError,
+        match=r"no rep left to share it has a fair share "
+        r"\(method 'potential' weighs only potential",
+    ):
+        solve_quotas(
+            reps_table([0, 0], [100, 50]), QuotaSettings(target=500, method="potential"), SOLVER
+        )
 
 
 def test_infeasible_message_lists_at_most_ten_reps():
@@ -267,12 +311,16 @@ def test_infeasible_message_lists_at_most_ten_reps():
 def test_seasonality_splits_each_quota_into_quarters_and_months():
     """q = 110, 220, 770 as in the potential example; quarters 0.1, 0.2, 0.3, 0.4."""
     table = reps_table([100, 200, 700], [50, 100, 350])
-    plan = solve_quotas(table, QuotaSettings(target=1100, method="potential",
-                                             seasonality=[0.1, 0.2, 0.3, 0.4]), SOLVER)
+    plan = solve_quotas(
+        table,
+        QuotaSettings(target=1100, method="potential", seasonality=[0.1, 0.2, 0.3, 0.4]),
+        SOLVER,
+    )
     assert list(plan.frame.columns) == QUOTA_COLUMNS + ["q1", "q2", "q3", "q4"]
     assert plan.frame.loc[0, ["q1", "q2", "q3", "q4"]].tolist() == approx([11, 22, 33, 44])
-    months = solve_quotas(table, QuotaSettings(target=1100, method="potential",
-                                               seasonality=[1 / 12] * 12), SOLVER)
+    months = solve_quotas(
+        table, QuotaSettings(target=1100, method="potential", seasonality=[1 / 12] * 12), SOLVER
+    )
     assert list(months.frame.columns)[-12:] == [f"m{i:02d}" for i in range(1, 13)]
     assert months.frame["m12"].tolist() == approx([110 / 12, 220 / 12, 770 / 12])
 
@@ -281,16 +329,19 @@ def test_rep_without_accounts_gets_zero_unless_overridden():
     """R04 has no accounts: P = R = 0, so w = 0 and s = 0; quota 0 (a ramp of zero weight is
     zero). The others share T = 1100 on potential: 110, 220, 770. With an override R04 = 100
     the others share 1000: 100, 200, 700."""
-    table = reps_table([100, 200, 700, 0], [50, 100, 350, 0],
-                       status=["active", "active", "active", "new"])
-    plan = solve_quotas(table, QuotaSettings(target=1100, method="potential",
-                                             ramp={"new": 0.5}), SOLVER)
+    table = reps_table(
+        [100, 200, 700, 0], [50, 100, 350, 0], status=["active", "active", "active", "new"]
+    )
+    plan = solve_quotas(
+        table, QuotaSettings(target=1100, method="potential", ramp={"new": 0.5}), SOLVER
+    )
     assert quotas(plan) == approx({"R01": 110, "R02": 220, "R03": 770, "R04": 0})
     r04 = plan.frame.set_index("rep_id").loc["R04"]
     assert r04["fair_share"] == 0 and math.isnan(r04["deviation"])
     assert math.isnan(r04["growth"]) and math.isnan(r04["quota_to_potential"])
-    fixed = solve_quotas(table, QuotaSettings(target=1100, method="potential",
-                                              overrides={"R04": 100}), SOLVER)
+    fixed = solve_quotas(
+        table, QuotaSettings(target=1100, method="potential", overrides={"R04": 100}), SOLVER
+    )
     assert quotas(fixed) == approx({"R01": 100, "R02": 200, "R03": 700, "R04": 100})
 
 
@@ -298,15 +349,17 @@ def test_zero_share_rep_with_history_is_held_at_its_floor():
     """Method potential: R04 has revenue 50 but no potential, so s = 0; with min_growth 0.1
     it is held at its floor 55. The others share 1100 - 55 = 1045 on potential."""
     table = reps_table([100, 200, 700, 0], [0, 0, 0, 50])
-    plan = solve_quotas(table, QuotaSettings(target=1100, method="potential",
-                                             min_growth=0.1), SOLVER)
+    plan = solve_quotas(
+        table, QuotaSettings(target=1100, method="potential", min_growth=0.1), SOLVER
+    )
     assert quotas(plan) == approx({"R01": 104.5, "R02": 209, "R03": 731.5, "R04": 55})
     assert plan.binding["min_growth"] == ["R04"]
 
 
 def test_leaving_reps_get_no_row():
-    table = reps_table([100, 200, 700, 0], [50, 100, 350, 0],
-                       status=["active", "active", "active", "leaving"])
+    table = reps_table(
+        [100, 200, 700, 0], [50, 100, 350, 0], status=["active", "active", "active", "leaving"]
+    )
     plan = solve_quotas(table, QuotaSettings(target=1100, method="potential"), SOLVER)
     assert plan.frame["rep_id"].tolist() == ["R01", "R02", "R03"]
 
@@ -329,18 +382,31 @@ def test_frame_is_sorted_by_rep_and_has_the_documented_columns():
 
 def test_summary_is_plain_json():
     table = reps_table([100, 200, 700], [100, 100, 300], regions=["E", "E", "W"])
-    plan = solve_quotas(table, QuotaSettings(targets={"E": 300, "W": 700}, method="potential",
-                                             min_growth=0.0), SOLVER)
+    plan = solve_quotas(
+        table,
+        QuotaSettings(targets={"E": 300, "W": 700}, method="potential", min_growth=0.0),
+        SOLVER,
+    )
     summary = json.loads(json.dumps(plan.summary()))
-    assert {"target", "method", "alpha", "max_relative_deviation", "sum_relative_deviation",
-            "status", "seconds", "lower_bound", "per_region"} <= set(summary)
+    assert {
+        "target",
+        "method",
+        "alpha",
+        "max_relative_deviation",
+        "sum_relative_deviation",
+        "status",
+        "seconds",
+        "lower_bound",
+        "per_region",
+    } <= set(summary)
     assert summary["status"] == "optimal" and summary["method"] == "potential"
 
 
 def test_same_inputs_give_the_same_numbers():
     table = reps_table([100, 200, 700, 300, 50], [200, 100, 300, 500, 0])
-    quota_settings = QuotaSettings(target=1500, method="blend", alpha=0.7, min_growth=0.0,
-                                   max_growth=0.8)
+    quota_settings = QuotaSettings(
+        target=1500, method="blend", alpha=0.7, min_growth=0.0, max_growth=0.8
+    )
     first = solve_quotas(table, quota_settings, SOLVER).frame
     second = solve_quotas(table.iloc[::-1], quota_settings, SOLVER).frame
     pd.testing.assert_frame_equal(first, second)
@@ -371,15 +437,34 @@ def test_quotas_in_the_billions_reach_the_true_optimum():
     the LP in ratios x_j = q_j / s_j reaches the minimum that bisection on z finds, 0.6789.
     """
     million = 1e6
-    potential = [908 * million, 631 * million, 22 * million, 379 * million, 663 * million,
-                 165 * million]
-    revenue = [326 * million, 862 * million, 135 * million, 941 * million, 139 * million,
-               430 * million]
-    quota_settings = QuotaSettings(target=3975 * million, method="blend", alpha=0.6,
-                                   min_growth=0.0, max_growth=0.5)
+    potential = [
+        908 * million,
+        631 * million,
+        22 * million,
+        379 * million,
+        663 * million,
+        165 * million,
+    ]
+    revenue = [
+        326 * million,
+        862 * million,
+        135 * million,
+        941 * million,
+        139 * million,
+        430 * million,
+    ]
+    quota_settings = QuotaSettings(
+        target=3975 * million, method="blend", alpha=0.6, min_growth=0.0, max_growth=0.5
+    )
     plan = solve_quotas(reps_table(potential, revenue), quota_settings, SOLVER)
-    _, share = fair_shares(np.array(potential), np.array(revenue), np.ones(6),
-                           np.zeros(6, dtype=int), np.array([3975 * million]), 0.6)
+    _, share = fair_shares(
+        np.array(potential),
+        np.array(revenue),
+        np.ones(6),
+        np.zeros(6, dtype=int),
+        np.array([3975 * million]),
+        0.6,
+    )
     lower, upper = growth_bounds(np.array(revenue), 0.0, 0.5)
     expected = smallest_max_deviation(share, lower, upper, 3975 * million)
     assert expected == approx(0.6789, abs=1e-4)
@@ -389,13 +474,19 @@ def test_quotas_in_the_billions_reach_the_true_optimum():
 
 
 def test_lp_is_named_by_rep_and_region():
-    model = build_max_deviation_lp(["R07", "R08"], np.array([100.0, 200.0]), np.zeros(2),
-                                   np.full(2, np.inf), np.array([0, 0]), [300.0], ["Pacific"])
+    model = build_max_deviation_lp(
+        ["R07", "R08"],
+        np.array([100.0, 200.0]),
+        np.zeros(2),
+        np.full(2, np.inf),
+        np.array([0, 0]),
+        [300.0],
+        ["Pacific"],
+    )
     variables = [v.name for v in model.problem.variables()]
     assert any("quota" in name and "R07" in name for name in variables)
     assert any("max_deviation" in name and "Pacific" in name for name in variables)
-    assert any("target_sum" in c.name and "Pacific" in c.name
-               for c in model.problem.constraints())
+    assert any("target_sum" in c.name and "Pacific" in c.name for c in model.problem.constraints())
 
 
 def test_a_solver_that_stops_without_a_plan_is_a_solver_error():
@@ -412,59 +503,101 @@ def test_a_solver_that_stops_without_a_plan_is_a_solver_error():
 # input errors: every problem at once, naming the scenario key
 # --------------------------------------------------------------------------------------------
 
+
 def test_unknown_override_rep():
-    with pytest.raises(InputError, match=r"override for rep 'R09', which is not in the reps "
-                                         r"\(fix: did you mean") as caught:
-        solve_quotas(reps_table([100, 200], [0, 0]),
-                     QuotaSettings(target=10, overrides={"R09": 5}), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"override for rep 'R09', which is not in the reps "
+        r"\(fix: did you mean",
+    ) as caught:
+        solve_quotas(
+            reps_table([100, 200], [0, 0]), QuotaSettings(target=10, overrides={"R09": 5}), SOLVER
+        )
     assert caught.value.problems[0].column == "quota.overrides"
 
 
 def test_targets_key_that_is_no_rep_region():
-    with pytest.raises(InputError, match=r"targets has region 'Pacfic', but no .*rep has that "
-                                         r"region_id \(fix: did you mean 'Pacific'\?\)"):
-        solve_quotas(reps_table([100, 200], [0, 0], regions=["Pacific", "Pacific"]),
-                     QuotaSettings(targets={"Pacific": 10, "Pacfic": 5}), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"targets has region 'Pacfic', but no .*rep has that "
+        r"region_id \(fix: did you mean 'Pacific'\?\)",
+    ):
+        solve_quotas(
+            reps_table([100, 200], [0, 0], regions=["Pacific", "Pacific"]),
+            QuotaSettings(targets={"Pacific": 10, "Pacfic": 5}),
+            SOLVER,
+        )
 
 
 def test_reps_without_region_when_targets_are_per_region():
-    with pytest.raises(InputError, match=r"rep R02 has no region_id, but targets are per "
-                                         r"region") as caught:
-        solve_quotas(reps_table([100, 200], [0, 0], regions=["Pacific", None]),
-                     QuotaSettings(targets={"Pacific": 10}), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"rep R02 has no region_id, but targets are per "
+        r"region",
+    ) as caught:
+        solve_quotas(
+            reps_table([100, 200], [0, 0], regions=["Pacific", None]),
+            QuotaSettings(targets={"Pacific": 10}),
+            SOLVER,
+        )
     assert caught.value.problems[0].column == "quota.targets"
 
 
 def test_ramp_column_missing_or_not_positive():
-    with pytest.raises(InputError, match=r"ramp names the reps column 'ramp_factr', which does "
-                                         r"not exist \(fix: did you mean 'ramp_factor'\?\)"):
-        solve_quotas(reps_table([100, 200], [0, 0], ramp_factor=[1.0, 0.5]),
-                     QuotaSettings(target=10, ramp="ramp_factr"), SOLVER)
-    with pytest.raises(InputError, match=r"ramp column 'ramp_factor' must be a positive number "
-                                         r"for every rep; rep R02 has 0\.0"):
-        solve_quotas(reps_table([100, 200], [0, 0], ramp_factor=[1.0, 0.0]),
-                     QuotaSettings(target=10, ramp="ramp_factor"), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"ramp names the reps column 'ramp_factr', which does "
+        r"not exist \(fix: did you mean 'ramp_factor'\?\)",
+    ):
+        solve_quotas(
+            reps_table([100, 200], [0, 0], ramp_factor=[1.0, 0.5]),
+            QuotaSettings(target=10, ramp="ramp_factr"),
+            SOLVER,
+        )
+    with pytest.raises(
+        InputError,
+        match=r"ramp column 'ramp_factor' must be a positive number "
+        r"for every rep; rep R02 has 0\.0",
+    ):
+        solve_quotas(
+            reps_table([100, 200], [0, 0], ramp_factor=[1.0, 0.0]),
+            QuotaSettings(target=10, ramp="ramp_factor"),
+            SOLVER,
+        )
 
 
 def test_ramp_status_typo():
-    with pytest.raises(InputError, match=r"ramp names the status 'nwe', which no rep has "
-                                         r"\(fix: did you mean 'new'\?\)"):
-        solve_quotas(reps_table([100, 200], [0, 0]),
-                     QuotaSettings(target=10, ramp={"nwe": 0.5}), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"ramp names the status 'nwe', which no rep has "
+        r"\(fix: did you mean 'new'\?\)",
+    ):
+        solve_quotas(
+            reps_table([100, 200], [0, 0]), QuotaSettings(target=10, ramp={"nwe": 0.5}), SOLVER
+        )
 
 
 def test_overrides_above_their_region_target():
-    with pytest.raises(InputError, match=r"overrides add up to 700, above the target 600 "
-                                         r"\(region East\)"):
-        solve_quotas(reps_table([100, 200], [0, 0], regions=["East", "East"]),
-                     QuotaSettings(targets={"East": 600}, overrides={"R01": 700}), SOLVER)
+    with pytest.raises(
+        InputError,
+        match=r"overrides add up to 700, above the target 600 "
+        r"\(region East\)",
+    ):
+        solve_quotas(
+            reps_table([100, 200], [0, 0], regions=["East", "East"]),
+            QuotaSettings(targets={"East": 600}, overrides={"R01": 700}),
+            SOLVER,
+        )
 
 
 def test_every_input_problem_is_reported_at_once():
     table = reps_table([100, 200], [0, 0], regions=["East", None])
     with pytest.raises(InputError) as caught:
-        solve_quotas(table, QuotaSettings(targets={"East": 10, "West": 5},
-                                          overrides={"R09": 1}, ramp="missing"), SOLVER)
+        solve_quotas(
+            table,
+            QuotaSettings(targets={"East": 10, "West": 5}, overrides={"R09": 1}, ramp="missing"),
+            SOLVER,
+        )
     columns = sorted(p.column for p in caught.value.problems)
     assert columns == ["quota.overrides", "quota.ramp", "quota.targets", "quota.targets"]
     assert caught.value.exit_code == 2
@@ -480,21 +613,30 @@ def test_yaml_integer_ids_are_read_as_text():
 # allocate_quotas: from a plan (history follows the accounts)
 # --------------------------------------------------------------------------------------------
 
+
 def make_plan(quota: dict | None):
-    accounts = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"],
-                             "potential": [100.0, 50.0, 150.0, 700.0],
-                             "revenue": [40.0, 10.0, 50.0, 300.0]})
-    reps = pd.DataFrame({"rep_id": ["R03", "R01", "R02", "R04"],
-                         "name": ["Cy", "Al", "Bo", "Di"],
-                         "region_id": ["S", "S", "S", "S"],
-                         "status": ["active", "active", "new", "leaving"],
-                         "capacity": [1.0, 1.0, 0.5, 1.0]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "potential": [100.0, 50.0, 150.0, 700.0],
+            "revenue": [40.0, 10.0, 50.0, 300.0],
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R03", "R01", "R02", "R04"],
+            "name": ["Cy", "Al", "Bo", "Di"],
+            "region_id": ["S", "S", "S", "S"],
+            "status": ["active", "active", "new", "leaving"],
+            "capacity": [1.0, 1.0, 0.5, 1.0],
+        }
+    )
     # A2 used to be R04's (leaving): its history now counts for R02, who owns it.
-    assignments = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A4"],
-                                "rep_id": ["R01", "R02", "R02", "R03"]})
+    assignments = pd.DataFrame(
+        {"account_id": ["A1", "A2", "A3", "A4"], "rep_id": ["R01", "R02", "R02", "R03"]}
+    )
     scenario = Scenario(accounts="accounts.csv", reps="reps.csv", quota=quota)
-    return SimpleNamespace(assignments=assignments, accounts=accounts, reps=reps,
-                           scenario=scenario)
+    return SimpleNamespace(assignments=assignments, accounts=accounts, reps=reps, scenario=scenario)
 
 
 def test_allocate_quotas_sums_each_territory_and_uses_the_scenario():
@@ -508,8 +650,9 @@ def test_allocate_quotas_sums_each_territory_and_uses_the_scenario():
 
 def test_allocate_quotas_ramp_column_from_the_reps():
     """ramp: capacity halves R02's weight: w = 0.1, 0.1, 0.7; T = 900 -> 100, 100, 700."""
-    plan = allocate_quotas(make_plan({"target": 900, "method": "potential",
-                                      "ramp": "capacity"}), solver=SOLVER)
+    plan = allocate_quotas(
+        make_plan({"target": 900, "method": "potential", "ramp": "capacity"}), solver=SOLVER
+    )
     assert quotas(plan) == approx({"R01": 100, "R02": 100, "R03": 700})
 
 
@@ -522,14 +665,20 @@ def test_allocate_quotas_needs_a_quota_section():
 # properties
 # --------------------------------------------------------------------------------------------
 
+
 def smallest_max_deviation(share, lower, upper, target) -> float:
     """Bisection on z, independent of the LP: z is reachable when every interval
     [max(L, s(1-z)), min(U, s(1+z))] is non-empty and their sums straddle the target."""
+
     def reachable(z):
         lo = np.maximum(lower, share * (1 - z))
         hi = np.minimum(upper, share * (1 + z))
-        return bool(np.all(lo <= hi + 1e-12) and lo.sum() <= target * (1 + 1e-12)
-                    and hi.sum() >= target * (1 - 1e-12))
+        return bool(
+            np.all(lo <= hi + 1e-12)
+            and lo.sum() <= target * (1 + 1e-12)
+            and hi.sum() >= target * (1 - 1e-12)
+        )
+
     low, high = 0.0, 1.0
     while not reachable(high):
         high *= 2
@@ -557,8 +706,14 @@ def quota_cases(draw):
     min_growth = draw(st.none() | st.sampled_from([-0.5, -0.1, 0.0, 0.1, 0.3]))
     spread = draw(st.none() | st.sampled_from([0.0, 0.2, 0.5, 1.0, 3.0]))
     max_growth = None if spread is None else (min_growth or 0.0) + spread
-    settings_ = QuotaSettings(target=target, method=method, alpha=alpha, min_growth=min_growth,
-                              max_growth=max_growth, ramp={"new": 0.5})
+    settings_ = QuotaSettings(
+        target=target,
+        method=method,
+        alpha=alpha,
+        min_growth=min_growth,
+        max_growth=max_growth,
+        ramp={"new": 0.5},
+    )
     return reps_table(potential, revenue, status=status), settings_
 
 
@@ -570,8 +725,14 @@ def test_quotas_add_up_respect_bounds_and_match_shares_when_free(case):
     revenue = table["revenue"].to_numpy()
     ramp = np.where(table["status"] == "new", 0.5, 1.0)
     alpha = {"potential": 1.0, "history": 0.0}.get(quota_settings.method, quota_settings.alpha)
-    _, share = fair_shares(potential, revenue, ramp, np.zeros(len(table), dtype=int),
-                           np.array([quota_settings.target]), alpha)
+    _, share = fair_shares(
+        potential,
+        revenue,
+        ramp,
+        np.zeros(len(table), dtype=int),
+        np.array([quota_settings.target]),
+        alpha,
+    )
     lower, upper = growth_bounds(revenue, quota_settings.min_growth, quota_settings.max_growth)
     zero = share == 0
     target = float(quota_settings.target)
@@ -612,8 +773,9 @@ def regional_cases(draw):
     if overridden is not None:
         overrides = {f"R{overridden + 1:02d}": targets[regions[overridden]] / 4}
     max_growth = draw(st.none() | st.sampled_from([0.5, 2.0]))
-    settings_ = QuotaSettings(targets=targets, method="blend", alpha=0.5,
-                              max_growth=max_growth, overrides=overrides)
+    settings_ = QuotaSettings(
+        targets=targets, method="blend", alpha=0.5, max_growth=max_growth, overrides=overrides
+    )
     return reps_table(potential, revenue, regions=regions), settings_
 
 

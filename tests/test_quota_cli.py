@@ -19,8 +19,10 @@ from territory_planner import Plan, load_scenario, plan, requota
 from territory_planner.cli import main
 from tests.conftest import line_accounts
 
-EXACT = {"balance": [{"metric": "workload", "tolerance": 0.0}],
-         "solver": {"gap": 0.0, "time_limit": 30}}
+EXACT = {
+    "balance": [{"metric": "workload", "tolerance": 0.0}],
+    "solver": {"gap": 0.0, "time_limit": 30},
+}
 
 
 @pytest.fixture
@@ -32,8 +34,10 @@ def plan_dir(tiny, tmp_path):
 
 def test_quota_command_writes_a_new_folder_and_leaves_the_plan(plan_dir, tmp_path):
     out = tmp_path / "with-quotas"
-    result = CliRunner().invoke(main, ["quota", str(plan_dir), "--out", str(out),
-                                       "--target", "1000", "--method", "potential"])
+    result = CliRunner().invoke(
+        main,
+        ["quota", str(plan_dir), "--out", str(out), "--target", "1000", "--method", "potential"],
+    )
     assert result.exit_code == 0, result.output
     quotas = pd.read_csv(out / "quotas.csv").set_index("rep_id")
     assert quotas.loc["R1", "quota"] == pytest.approx(300.0)
@@ -69,8 +73,9 @@ def test_quota_without_target_or_section_is_exit_2(plan_dir, tmp_path):
 def test_quota_bounds_that_cannot_add_up_is_exit_3(plan_dir, tmp_path):
     """Revenue totals 850; with max_growth 0 the quotas can add up to at most 850."""
     out = tmp_path / "q"
-    result = CliRunner().invoke(main, ["quota", str(plan_dir), "--out", str(out),
-                                       "--target", "1000", "--max-growth", "0"])
+    result = CliRunner().invoke(
+        main, ["quota", str(plan_dir), "--out", str(out), "--target", "1000", "--max-growth", "0"]
+    )
     assert result.exit_code == 3, result.output
     assert "the target 1,000" in result.output and "between 0 and 850" in result.output
     assert not out.exists()

@@ -24,17 +24,31 @@ EXACT = {"solver": {"gap": 0.0, "time_limit": 30}}
 
 
 def three_rep_plan(tmp_path, tolerance=0.0, potential=None, **settings):
-    accounts = pd.DataFrame({
-        "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
-        "name": ["Ann", "Abe", "Bea", "Bob", "Cy", "Cal"],
-        "lat": [0.0] * 6, "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
-        "workload": [1.0] * 6,
-        "potential": potential or [10.0] * 6})
-    reps = pd.DataFrame({"rep_id": ["A", "B", "C"], "name": ["Ada", "Ben", "Cleo"],
-                         "lat": [0.0] * 3, "lon": [0.0, 1.0, 2.0]})
-    path = write_scenario(tmp_path / "start", accounts, reps,
-                          balance=[{"metric": "workload", "tolerance": tolerance}],
-                          **{**EXACT, **settings})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+            "name": ["Ann", "Abe", "Bea", "Bob", "Cy", "Cal"],
+            "lat": [0.0] * 6,
+            "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
+            "workload": [1.0] * 6,
+            "potential": potential or [10.0] * 6,
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["A", "B", "C"],
+            "name": ["Ada", "Ben", "Cleo"],
+            "lat": [0.0] * 3,
+            "lon": [0.0, 1.0, 2.0],
+        }
+    )
+    path = write_scenario(
+        tmp_path / "start",
+        accounts,
+        reps,
+        balance=[{"metric": "workload", "tolerance": tolerance}],
+        **{**EXACT, **settings},
+    )
     made = plan(load_scenario(path))
     assert owners(made) == {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "C", "c2": "C"}
     return made
@@ -58,29 +72,51 @@ def test_leaving_rep_accounts_all_move_and_nothing_else(tmp_path):
     assert set(moves["reason"]) == {"leaving rep"}
     assert sorted(moves["to_rep"]) == ["A", "B"]
     assert {k: after[k] for k in ("a1", "a2", "b1", "b2")} == {
-        "a1": "A", "a2": "A", "b1": "B", "b2": "B"}
+        "a1": "A",
+        "a2": "A",
+        "b1": "B",
+        "b2": "B",
+    }
     disruption = made.summary["disruption"]
     assert disruption["moved_potential"] == pytest.approx(20.0)
     assert disruption["bound"] == pytest.approx(20.0)
     assert disruption["gap"] == pytest.approx(0.0, abs=1e-9)
     assert disruption["forced_share"] == pytest.approx(20 / 60, rel=1e-6)
     assert made.summary["balance"]["workload"]["max_abs_deviation"] == pytest.approx(0.0)
-    assert list(moves.columns) == ["account_id", "name", "from_rep", "to_rep", "potential",
-                                   "workload", "reason"]
+    assert list(moves.columns) == [
+        "account_id",
+        "name",
+        "from_rep",
+        "to_rep",
+        "potential",
+        "workload",
+        "reason",
+    ]
 
 
 def test_locks_on_a_leaving_reps_accounts_give_way_and_are_reported(tmp_path):
     """c1 is locked to C, and C leaves: the lock cannot hold, so it is released (listed in
     summary.json) and c1 moves like C's other account; a lock on another rep's account (a1)
     still holds."""
-    accounts = pd.DataFrame({
-        "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
-        "lat": [0.0] * 6, "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1], "workload": [1.0] * 6,
-        "potential": [10.0] * 6, "current_rep_id": ["A", "A", "B", "B", "C", "C"],
-        "locked": [True, False, False, False, True, False]})
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+            "lat": [0.0] * 6,
+            "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
+            "workload": [1.0] * 6,
+            "potential": [10.0] * 6,
+            "current_rep_id": ["A", "A", "B", "B", "C", "C"],
+            "locked": [True, False, False, False, True, False],
+        }
+    )
     reps = pd.DataFrame({"rep_id": ["A", "B", "C"], "lat": [0.0] * 3, "lon": [0.0, 1.0, 2.0]})
-    path = write_scenario(tmp_path / "locks", accounts, reps,
-                          balance=[{"metric": "workload", "tolerance": 0.0}], **EXACT)
+    path = write_scenario(
+        tmp_path / "locks",
+        accounts,
+        reps,
+        balance=[{"metric": "workload", "tolerance": 0.0}],
+        **EXACT,
+    )
     made = rebalance(plan(load_scenario(path)), leaves=["C"])
     assert made.summary["rebalance"]["unlocked"] == ["c1"]
     assert owners(made)["c1"] in ("A", "B") and owners(made)["a1"] == "A"
@@ -109,7 +145,8 @@ def test_hire_takes_the_cheapest_account_for_balance(tmp_path):
     made = rebalance(start, hires=hires)
     moves = made.extra_files["moves.csv"]
     assert moves[["account_id", "from_rep", "to_rep", "reason"]].values.tolist() == [
-        ["c1", "C", "D", "balance"]]
+        ["c1", "C", "D", "balance"]
+    ]
     reps = made.reps.set_index("rep_id")
     assert reps.loc["D", "status"] == "new"
     assert made.summary["disruption"]["moved_potential"] == pytest.approx(10.0)
@@ -154,8 +191,9 @@ def test_tradeoff_curve_is_monotone(tmp_path):
     made = rebalance(start, hires=hires, tradeoff=[0.0, 0.1, 0.2, 0.5, 1.0])
     curve = made.extra_files["tradeoff.csv"]
     assert curve["moved_share_budget"].tolist() == [0.0, 0.1, 0.2, 0.5, 1.0]
-    assert curve["max_deviation"].tolist() == pytest.approx([1.0, 1.0, 1 / 3, 1 / 3, 1 / 3],
-                                                            rel=1e-6)
+    assert curve["max_deviation"].tolist() == pytest.approx(
+        [1.0, 1.0, 1 / 3, 1 / 3, 1 / 3], rel=1e-6
+    )
     deviations = curve["max_deviation"].tolist()
     assert all(later <= earlier + 1e-12 for earlier, later in zip(deviations, deviations[1:]))
     assert (curve["moved_share"] <= curve["moved_share_budget"] + 1e-9).all()
@@ -185,23 +223,63 @@ def test_cli_rebalance_writes_plan_folder_with_moves(tmp_path):
     start.write(tmp_path / "plan", map_html=False)
     runner = CliRunner()
     out = tmp_path / "rebalanced"
-    result = runner.invoke(main, ["rebalance", str(tmp_path / "plan"), "--out", str(out),
-                                  "--leave", "C", "--tradeoff", "--quiet", "--no-map"])
+    result = runner.invoke(
+        main,
+        [
+            "rebalance",
+            str(tmp_path / "plan"),
+            "--out",
+            str(out),
+            "--leave",
+            "C",
+            "--tradeoff",
+            "--quiet",
+            "--no-map",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    for name in ("assignments.csv", "territories.csv", "summary.json", "moves.csv",
-                 "tradeoff.csv", "scenario.yaml"):
+    for name in (
+        "assignments.csv",
+        "territories.csv",
+        "summary.json",
+        "moves.csv",
+        "tradeoff.csv",
+        "scenario.yaml",
+    ):
         assert (out / name).exists(), name
     moves = pd.read_csv(out / "moves.csv")
     assert sorted(moves["account_id"]) == ["c1", "c2"]
     assert "moved 2 accounts" in result.output
     assert "bound" in result.output
-    again = runner.invoke(main, ["rebalance", str(tmp_path / "plan"), "--out",
-                                 str(tmp_path / "tight"), "--leave", "C",
-                                 "--max-moved-share", "0.2", "--quiet", "--no-map"])
+    again = runner.invoke(
+        main,
+        [
+            "rebalance",
+            str(tmp_path / "plan"),
+            "--out",
+            str(tmp_path / "tight"),
+            "--leave",
+            "C",
+            "--max-moved-share",
+            "0.2",
+            "--quiet",
+            "--no-map",
+        ],
+    )
     assert again.exit_code == 3
     assert "max_moved_share allows" in again.output
     assert not (tmp_path / "tight").exists()
-    bad = runner.invoke(main, ["rebalance", str(tmp_path / "plan"), "--out",
-                               str(tmp_path / "bad"), "--capacity", "A=half", "--quiet"])
+    bad = runner.invoke(
+        main,
+        [
+            "rebalance",
+            str(tmp_path / "plan"),
+            "--out",
+            str(tmp_path / "bad"),
+            "--capacity",
+            "A=half",
+            "--quiet",
+        ],
+    )
     assert bad.exit_code == 2
     assert "A=half" in bad.output

@@ -53,8 +53,9 @@ class Reporter:
 def fail(error: TerritoryPlannerError) -> None:
     """Print one clear error (all problems of an InputError) and exit with its code."""
     if isinstance(error, InputError):
-        click.echo(f"error: {len(error.problems)} problem(s) in the inputs; nothing was written",
-                   err=True)
+        click.echo(
+            f"error: {len(error.problems)} problem(s) in the inputs; nothing was written", err=True
+        )
         for problem in error.problems[:MAX_PROBLEM_LINES]:
             click.echo(f"  - {problem}", err=True)
         if len(error.problems) > MAX_PROBLEM_LINES:
@@ -83,10 +84,15 @@ def guarded(function):
         except OSError as error:
             # a path the planner gave that cannot be used (--out under a file, a read-only
             # folder, a full disk): name it instead of a traceback; the write was atomic
-            fail(InputError(Problem(
-                file=str(error.filename or "output"),
-                message=f"cannot be used: {error.strerror or error}",
-                fix="check the path, its permissions and the free disk space")))
+            fail(
+                InputError(
+                    Problem(
+                        file=str(error.filename or "output"),
+                        message=f"cannot be used: {error.strerror or error}",
+                        fix="check the path, its permissions and the free disk space",
+                    )
+                )
+            )
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written", err=True)
             sys.exit(130)
@@ -101,8 +107,7 @@ def demo_scenario_path() -> Path:
     repository's scenarios/ folder next to src/ is used instead.
     """
     try:
-        path = Path(str(resources.files("territory_planner.scenarios") / "demo"
-                        / "scenario.yaml"))
+        path = Path(str(resources.files("territory_planner.scenarios") / "demo" / "scenario.yaml"))
         if path.exists():
             return path
     except ModuleNotFoundError:
@@ -113,19 +118,26 @@ def demo_scenario_path() -> Path:
 def print_plan_summary(made, out: Path) -> None:
     summary = made.summary
     click.echo(f"plan '{summary['scenario']}': {summary['status']}")
-    click.echo(f"  objective {summary['objective']:,.1f}, proven lower bound "
-               f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}")
+    click.echo(
+        f"  objective {summary['objective']:,.1f}, proven lower bound "
+        f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}"
+    )
     click.echo(f"  travel cost {summary['travel_cost']:,.1f} (workload x km)")
     moved = summary["disruption"]
-    click.echo(f"  moved {moved['moved_accounts']} accounts, "
-               f"{moved['moved_share']:.1%} of potential")
+    click.echo(
+        f"  moved {moved['moved_accounts']} accounts, {moved['moved_share']:.1%} of potential"
+    )
     for metric, numbers in summary["balance"].items():
-        click.echo(f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-                   f"(tolerance {numbers['tolerance']:.0%})")
+        click.echo(
+            f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+            f"(tolerance {numbers['tolerance']:.0%})"
+        )
     if "quota" in summary:
         quota = summary["quota"]
-        click.echo(f"  quotas: target {quota['target']:,.0f}, largest deviation from fair share "
-                   f"{quota['max_relative_deviation']:.2%}")
+        click.echo(
+            f"  quotas: target {quota['target']:,.0f}, largest deviation from fair share "
+            f"{quota['max_relative_deviation']:.2%}"
+        )
     click.echo(f"  solved in {summary['total_seconds']:.1f} s")
     click.echo(f"written: {out}")
     click.echo(f"  map: {out / 'map.html'}")
@@ -147,9 +159,11 @@ def validate(scenario: Path) -> None:
     data = load_scenario(scenario)
     summary = data.summary()
     click.echo(f"scenario '{summary['scenario']}' is valid")
-    click.echo(f"  accounts: {summary['accounts']:,} "
-               f"({summary['geocoded_from_postal_code']:,} placed by postal code, "
-               f"{summary['locked_accounts']:,} locked)")
+    click.echo(
+        f"  accounts: {summary['accounts']:,} "
+        f"({summary['geocoded_from_postal_code']:,} placed by postal code, "
+        f"{summary['locked_accounts']:,} locked)"
+    )
     statuses = ", ".join(f"{n} {s}" for s, n in summary["reps_by_status"].items() if n)
     click.echo(f"  reps: {summary['reps']:,} ({statuses})")
     if summary["regions"]:
@@ -158,8 +172,9 @@ def validate(scenario: Path) -> None:
         click.echo(f"  total {metric}: {total:,.1f}")
 
 
-def _plan_and_write(scenario_path: Path, out: Path, *, time_limit, gap, solver, force, tiles,
-                    quiet) -> None:
+def _plan_and_write(
+    scenario_path: Path, out: Path, *, time_limit, gap, solver, force, tiles, quiet
+) -> None:
     from .plan import plan
 
     if out.exists() and not force:
@@ -167,8 +182,7 @@ def _plan_and_write(scenario_path: Path, out: Path, *, time_limit, gap, solver, 
     reporter = Reporter(quiet=quiet)
     try:
         reporter(f"reading {scenario_path}")
-        made = plan(scenario_path, time_limit=time_limit, gap=gap, solver=solver,
-                    progress=reporter)
+        made = plan(scenario_path, time_limit=time_limit, gap=gap, solver=solver, progress=reporter)
         reporter(f"writing {out}")
         made.write(out, force=force, tiles=tiles)
     finally:
@@ -177,16 +191,28 @@ def _plan_and_write(scenario_path: Path, out: Path, *, time_limit, gap, solver, 
 
 
 _plan_options = [
-    click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-                 help="plan folder to write"),
-    click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-                 help="seconds for the whole solve (default: the scenario's)"),
-    click.option("--gap", type=click.FloatRange(min=0, max=1), default=None,
-                 help="stop when the proven gap is at most this (e.g. 0.005)"),
+    click.option(
+        "--out", "out", required=True, type=click.Path(path_type=Path), help="plan folder to write"
+    ),
+    click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="seconds for the whole solve (default: the scenario's)",
+    ),
+    click.option(
+        "--gap",
+        type=click.FloatRange(min=0, max=1),
+        default=None,
+        help="stop when the proven gap is at most this (e.g. 0.005)",
+    ),
     click.option("--solver", default=None, help="PuLP solver name (default: highs)"),
     click.option("--force", is_flag=True, help="replace an existing output folder"),
-    click.option("--tiles", default=None,
-                 help="online tile provider for the map (default: none, works offline)"),
+    click.option(
+        "--tiles",
+        default=None,
+        help="online tile provider for the map (default: none, works offline)",
+    ),
     click.option("--quiet", is_flag=True, help="no progress lines"),
 ]
 
@@ -201,11 +227,18 @@ def plan_options(function):
 @click.argument("scenario", type=click.Path(path_type=Path))
 @plan_options
 @guarded
-def plan_command(scenario: Path, out: Path, time_limit, gap, solver, force, tiles,
-                 quiet) -> None:
+def plan_command(scenario: Path, out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
     """Solve SCENARIO and write a plan folder (assignments, territories, summary, map)."""
-    _plan_and_write(scenario, out, time_limit=time_limit, gap=gap, solver=solver, force=force,
-                    tiles=tiles, quiet=quiet)
+    _plan_and_write(
+        scenario,
+        out,
+        time_limit=time_limit,
+        gap=gap,
+        solver=solver,
+        force=force,
+        tiles=tiles,
+        quiet=quiet,
+    )
 
 
 @main.command()
@@ -213,8 +246,16 @@ def plan_command(scenario: Path, out: Path, time_limit, gap, solver, force, tile
 @guarded
 def demo(out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
     """Run the bundled national demo (about 2,000 accounts, 25 reps) end to end."""
-    _plan_and_write(demo_scenario_path(), out, time_limit=time_limit, gap=gap, solver=solver,
-                    force=force, tiles=tiles, quiet=quiet)
+    _plan_and_write(
+        demo_scenario_path(),
+        out,
+        time_limit=time_limit,
+        gap=gap,
+        solver=solver,
+        force=force,
+        tiles=tiles,
+        quiet=quiet,
+    )
 
 
 @main.command()
@@ -230,33 +271,57 @@ def show(plan_dir: Path) -> None:
 
 @main.command(name="quota")
 @click.argument("plan_dir", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="new plan folder to write (PLAN_DIR is left as it was)")
-@click.option("--target", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="company target (replaces the scenario's target or per-region targets)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="new plan folder to write (PLAN_DIR is left as it was)",
+)
+@click.option(
+    "--target",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="company target (replaces the scenario's target or per-region targets)",
+)
 @click.option("--method", type=click.Choice(["potential", "history", "blend"]), default=None)
-@click.option("--alpha", type=click.FloatRange(min=0, max=1), default=None,
-              help="weight on potential in blend")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1),
+    default=None,
+    help="weight on potential in blend",
+)
 @click.option("--min-growth", type=float, default=None, help="quota >= revenue x (1 + this)")
 @click.option("--max-growth", type=float, default=None, help="quota <= revenue x (1 + this)")
 @click.option("--force", is_flag=True, help="replace an existing output folder")
 @click.option("--tiles", default=None, help="online tile provider for the map")
 @guarded
-def quota_command(plan_dir: Path, out: Path, target, method, alpha, min_growth, max_growth,
-                  force, tiles) -> None:
+def quota_command(
+    plan_dir: Path, out: Path, target, method, alpha, min_growth, max_growth, force, tiles
+) -> None:
     """Set or re-set quotas on an existing plan folder; writes a new folder."""
     from .plan import Plan, requota
 
     if out.exists() and not force:
         raise InputError(f"output folder {out} already exists; pass --force to replace it")
-    made = requota(Plan.read(plan_dir), target=target, method=method, alpha=alpha,
-                   min_growth=min_growth, max_growth=max_growth)
+    made = requota(
+        Plan.read(plan_dir),
+        target=target,
+        method=method,
+        alpha=alpha,
+        min_growth=min_growth,
+        max_growth=max_growth,
+    )
     made.write(out, force=force, tiles=tiles)
     quota = made.summary["quota"]
-    click.echo(f"quotas for '{made.scenario.name}': target {quota['target']:,.0f}, method "
-               f"{quota['method']}")
-    click.echo(f"  largest deviation from fair share {quota['max_relative_deviation']:.2%} "
-               f"(proven minimum {quota['lower_bound']:.2%})")
+    click.echo(
+        f"quotas for '{made.scenario.name}': target {quota['target']:,.0f}, method "
+        f"{quota['method']}"
+    )
+    click.echo(
+        f"  largest deviation from fair share {quota['max_relative_deviation']:.2%} "
+        f"(proven minimum {quota['lower_bound']:.2%})"
+    )
     click.echo(f"written: {out}")
     click.echo(f"  quotas: {out / 'quotas.csv'}")
 
@@ -281,26 +346,63 @@ def parse_capacities(values: tuple[str, ...]) -> dict[str, float]:
 
 @main.command()
 @click.argument("plan_dir", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="plan folder to write (a full plan plus moves.csv)")
-@click.option("--hire", "hires", type=click.Path(path_type=Path), default=None,
-              help="CSV/XLSX of new reps, read like a reps file (status defaults to new)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="plan folder to write (a full plan plus moves.csv)",
+)
+@click.option(
+    "--hire",
+    "hires",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV/XLSX of new reps, read like a reps file (status defaults to new)",
+)
 @click.option("--leave", "leaves", multiple=True, help="rep_id of a rep who leaves (repeat)")
-@click.option("--capacity", "capacities", multiple=True,
-              help="REP_ID=FTE, a changed capacity, e.g. R07=0.5 (repeat)")
-@click.option("--max-moved-share", type=click.FloatRange(min=0, max=1), default=None,
-              help="largest share of potential that may change owner")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="seconds for the solve (default: the scenario's)")
-@click.option("--tradeoff", is_flag=True,
-              help="also write tradeoff.csv: best balance reachable per disruption budget")
+@click.option(
+    "--capacity",
+    "capacities",
+    multiple=True,
+    help="REP_ID=FTE, a changed capacity, e.g. R07=0.5 (repeat)",
+)
+@click.option(
+    "--max-moved-share",
+    type=click.FloatRange(min=0, max=1),
+    default=None,
+    help="largest share of potential that may change owner",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="seconds for the solve (default: the scenario's)",
+)
+@click.option(
+    "--tradeoff",
+    is_flag=True,
+    help="also write tradeoff.csv: best balance reachable per disruption budget",
+)
 @click.option("--force", is_flag=True, help="replace an existing output folder")
 @click.option("--tiles", default=None, help="online tile provider for the map")
 @click.option("--no-map", is_flag=True, help="skip map.html")
 @click.option("--quiet", is_flag=True, help="no progress lines")
 @guarded
-def rebalance(plan_dir: Path, out: Path, hires, leaves, capacities, max_moved_share,
-              time_limit, tradeoff, force, tiles, no_map, quiet) -> None:
+def rebalance(
+    plan_dir: Path,
+    out: Path,
+    hires,
+    leaves,
+    capacities,
+    max_moved_share,
+    time_limit,
+    tradeoff,
+    force,
+    tiles,
+    no_map,
+    quiet,
+) -> None:
     """Re-balance PLAN_DIR after hires, departures and capacity changes, moving as little
     potential as possible; writes the new plan and moves.csv."""
     from .plan import Plan
@@ -311,10 +413,16 @@ def rebalance(plan_dir: Path, out: Path, hires, leaves, capacities, max_moved_sh
         raise InputError(f"output folder {out} already exists; pass --force to replace it")
     reporter = Reporter(quiet=quiet)
     try:
-        made = rebalance_plan(Plan.read(plan_dir), hires=hires, leaves=leaves,
-                              capacities=changes, max_moved_share=max_moved_share,
-                              time_limit=time_limit, tradeoff=tradeoff or None,
-                              progress=reporter)
+        made = rebalance_plan(
+            Plan.read(plan_dir),
+            hires=hires,
+            leaves=leaves,
+            capacities=changes,
+            max_moved_share=max_moved_share,
+            time_limit=time_limit,
+            tradeoff=tradeoff or None,
+            progress=reporter,
+        )
         reporter(f"writing {out}")
         made.write(out, force=force, tiles=tiles, map_html=not no_map)
     finally:
@@ -322,18 +430,24 @@ def rebalance(plan_dir: Path, out: Path, hires, leaves, capacities, max_moved_sh
     disruption = made.summary["disruption"]
     moves = made.extra_files["moves.csv"]
     click.echo(f"re-balanced '{made.summary['scenario']}': {made.summary['status']}")
-    click.echo(f"  moved {disruption['moved_accounts']} accounts, "
-               f"{disruption['moved_potential']:,.1f} potential "
-               f"({disruption['moved_share']:.2%}); proven bound {disruption['bound']:,.1f} "
-               f"(gap {disruption['gap']:.3%}); forced by departures "
-               f"{disruption['forced_share']:.2%}")
+    click.echo(
+        f"  moved {disruption['moved_accounts']} accounts, "
+        f"{disruption['moved_potential']:,.1f} potential "
+        f"({disruption['moved_share']:.2%}); proven bound {disruption['bound']:,.1f} "
+        f"(gap {disruption['gap']:.3%}); forced by departures "
+        f"{disruption['forced_share']:.2%}"
+    )
     for reason, count in moves["reason"].value_counts().sort_index().items():
         click.echo(f"    {reason}: {count}")
-    click.echo(f"  travel cost {made.summary['travel_cost']:,.1f} (proven lower bound "
-               f"{made.summary['lower_bound']:,.1f} at that disruption)")
+    click.echo(
+        f"  travel cost {made.summary['travel_cost']:,.1f} (proven lower bound "
+        f"{made.summary['lower_bound']:,.1f} at that disruption)"
+    )
     for metric, numbers in made.summary["balance"].items():
-        click.echo(f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-                   f"(tolerance {numbers['tolerance']:.0%})")
+        click.echo(
+            f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+            f"(tolerance {numbers['tolerance']:.0%})"
+        )
     if "tradeoff.csv" in made.extra_files:
         click.echo("  trade-off (budget -> moved share, largest deviation, proven bound):")
         for row in made.extra_files["tradeoff.csv"].to_dict("records"):
@@ -341,17 +455,24 @@ def rebalance(plan_dir: Path, out: Path, hires, leaves, capacities, max_moved_sh
                 click.echo(f"    {row['moved_share_budget']:6.1%}: {row['status']}")
             else:
                 bound = row["bound"] if row["bound"] is not None else float("nan")
-                click.echo(f"    {row['moved_share_budget']:6.1%}: moved "
-                           f"{row['moved_share']:.1%}, deviation {row['max_deviation']:.2%}, "
-                           f"bound {bound:.2%} ({row['status']})")
+                click.echo(
+                    f"    {row['moved_share_budget']:6.1%}: moved "
+                    f"{row['moved_share']:.1%}, deviation {row['max_deviation']:.2%}, "
+                    f"bound {bound:.2%} ({row['status']})"
+                )
     click.echo(f"written: {out}")
 
 
 @main.command()
 @click.argument("plan_a", type=click.Path(path_type=Path))
 @click.argument("plan_b", type=click.Path(path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="folder for compare.html, moves.csv, kpis.csv, rep_changes.csv")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="folder for compare.html, moves.csv, kpis.csv, rep_changes.csv",
+)
 @click.option("--force", is_flag=True, help="replace an existing output folder")
 @click.option("--tiles", default=None, help="online tile provider for the maps")
 @guarded
@@ -368,8 +489,10 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
         shares = row["metric"].startswith(("largest deviation", "quota fairness"))
         number = "{:.2%}" if shares else "{:,.1f}"
         delta = "{:+.2%}" if shares else "{:+,.1f}"
-        click.echo(f"  {row['metric']}: {number.format(row['a'])} -> "
-                   f"{number.format(row['b'])} ({delta.format(row['delta'])})")
+        click.echo(
+            f"  {row['metric']}: {number.format(row['a'])} -> "
+            f"{number.format(row['b'])} ({delta.format(row['delta'])})"
+        )
     click.echo(f"  {len(comparison.moves)} accounts change owner")
     click.echo(f"written: {out}")
     click.echo(f"  page: {out / 'compare.html'}")
@@ -377,26 +500,40 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
 
 def _print_bases(made, out: Path) -> None:
     summary = made.summary
-    click.echo(f"bases for '{summary['scenario']}': {summary['locate']['count']} chosen among "
-               f"{summary['inputs']['candidate_sites']:,} candidate sites, {summary['status']}")
-    click.echo(f"  travel {summary['objective']:,.1f}, proven lower bound "
-               f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}")
+    click.echo(
+        f"bases for '{summary['scenario']}': {summary['locate']['count']} chosen among "
+        f"{summary['inputs']['candidate_sites']:,} candidate sites, {summary['status']}"
+    )
+    click.echo(
+        f"  travel {summary['objective']:,.1f}, proven lower bound "
+        f"{summary['lower_bound']:,.1f}, gap {summary['gap']:.3%}"
+    )
     for metric, numbers in summary["balance"].items():
-        click.echo(f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-                   f"(tolerance {numbers['tolerance']:.0%})")
+        click.echo(
+            f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+            f"(tolerance {numbers['tolerance']:.0%})"
+        )
     click.echo(f"written: {out} (bases.csv lists the chosen sites)")
 
 
 @main.command(name="locate")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--count", type=click.IntRange(min=1), default=None,
-              help="number of bases (default: the scenario's locate.count)")
-@click.option("--candidates", default=None,
-              help="accounts | reps | PATH.csv with site_id,lat,lon (default: scenario's)")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="number of bases (default: the scenario's locate.count)",
+)
+@click.option(
+    "--candidates",
+    default=None,
+    help="accounts | reps | PATH.csv with site_id,lat,lon (default: scenario's)",
+)
 @plan_options
 @guarded
-def locate_command(scenario: Path, count, candidates, out: Path, time_limit, gap, solver,
-                   force, tiles, quiet) -> None:
+def locate_command(
+    scenario: Path, count, candidates, out: Path, time_limit, gap, solver, force, tiles, quiet
+) -> None:
     """Choose home bases for SCENARIO and assign accounts to them (a plan folder)."""
     from .headcount import locate
 
@@ -404,8 +541,15 @@ def locate_command(scenario: Path, count, candidates, out: Path, time_limit, gap
         raise InputError(f"output folder {out} already exists; pass --force to replace it")
     reporter = Reporter(quiet=quiet)
     try:
-        made = locate(scenario, count, candidates=candidates, time_limit=time_limit, gap=gap,
-                      solver=solver, progress=reporter)
+        made = locate(
+            scenario,
+            count,
+            candidates=candidates,
+            time_limit=time_limit,
+            gap=gap,
+            solver=solver,
+            progress=reporter,
+        )
         made.write(out, force=force, tiles=tiles)
     finally:
         reporter.close()
@@ -414,15 +558,35 @@ def locate_command(scenario: Path, count, candidates, out: Path, time_limit, gap
 
 @main.command(name="headcount")
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--max-distance", "max_distance", type=click.FloatRange(min=0, min_open=True),
-              default=None, help="km from base to any of its accounts")
-@click.option("--max-load", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="most workload one rep may carry")
+@click.option(
+    "--max-distance",
+    "max_distance",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="km from base to any of its accounts",
+)
+@click.option(
+    "--max-load",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="most workload one rep may carry",
+)
 @click.option("--candidates", default=None, help="accounts | reps | PATH.csv")
 @plan_options
 @guarded
-def headcount_command(scenario: Path, max_distance, max_load, candidates, out: Path,
-                      time_limit, gap, solver, force, tiles, quiet) -> None:
+def headcount_command(
+    scenario: Path,
+    max_distance,
+    max_load,
+    candidates,
+    out: Path,
+    time_limit,
+    gap,
+    solver,
+    force,
+    tiles,
+    quiet,
+) -> None:
     """Smallest number of reps for which SCENARIO's bands (and limits) can be met."""
     from .headcount import headcount
 
@@ -430,9 +594,16 @@ def headcount_command(scenario: Path, max_distance, max_load, candidates, out: P
         raise InputError(f"output folder {out} already exists; pass --force to replace it")
     reporter = Reporter(quiet=quiet)
     try:
-        found = headcount(scenario, max_distance_km=max_distance, max_load=max_load,
-                          candidates=candidates, time_limit=time_limit, gap=gap,
-                          solver=solver, progress=reporter)
+        found = headcount(
+            scenario,
+            max_distance_km=max_distance,
+            max_load=max_load,
+            candidates=candidates,
+            time_limit=time_limit,
+            gap=gap,
+            solver=solver,
+            progress=reporter,
+        )
         found.plan.write(out, force=force, tiles=tiles)
     finally:
         reporter.close()

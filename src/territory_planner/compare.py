@@ -50,8 +50,9 @@ class Comparison:
 
         return compare_html(self, tiles=tiles)
 
-    def write(self, out: str | Path, *, force: bool = False, tiles: str | None = None,
-              html: bool = True) -> Path:
+    def write(
+        self, out: str | Path, *, force: bool = False, tiles: str | None = None, html: bool = True
+    ) -> Path:
         """compare.html, moves.csv, kpis.csv, rep_changes.csv: written whole or not at all."""
         out = Path(out)
         check_output_folder(out, force)
@@ -83,26 +84,28 @@ def _account_numbers(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
 
 def moves_between(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
     """Accounts whose rep differs between the plans (sorted by account_id)."""
-    joined = _owners(plan_a).merge(_owners(plan_b), on="account_id", how="outer",
-                                   suffixes=("_a", "_b"))
+    joined = _owners(plan_a).merge(
+        _owners(plan_b), on="account_id", how="outer", suffixes=("_a", "_b")
+    )
     rep_a = joined["rep_id_a"].astype(object).where(joined["rep_id_a"].notna(), None)
     rep_b = joined["rep_id_b"].astype(object).where(joined["rep_id_b"].notna(), None)
     differs = np.array([a != b for a, b in zip(rep_a, rep_b)], dtype=bool)
     changed = joined.loc[differs].sort_values("account_id", kind="stable")
     numbers = _account_numbers(plan_a, plan_b)
-    return pd.DataFrame({
-        "account_id": changed["account_id"].to_numpy(),
-        "name": changed["account_id"].map(numbers["name"]).to_numpy(),
-        "rep_a": rep_a[differs].to_numpy() if differs.any() else [],
-        "rep_b": rep_b[differs].to_numpy() if differs.any() else [],
-        "potential": changed["account_id"].map(numbers["potential"]).astype(float).to_numpy(),
-        "workload": changed["account_id"].map(numbers["workload"]).astype(float).to_numpy(),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "account_id": changed["account_id"].to_numpy(),
+            "name": changed["account_id"].map(numbers["name"]).to_numpy(),
+            "rep_a": rep_a[differs].to_numpy() if differs.any() else [],
+            "rep_b": rep_b[differs].to_numpy() if differs.any() else [],
+            "potential": changed["account_id"].map(numbers["potential"]).astype(float).to_numpy(),
+            "workload": changed["account_id"].map(numbers["workload"]).astype(float).to_numpy(),
+        }
+    ).reset_index(drop=True)
 
 
 def _numbers(plan: Plan) -> dict:
-    return plan_kpis(plan.assignments, plan.territories, plan.accounts,
-                     plan.scenario.balance)
+    return plan_kpis(plan.assignments, plan.territories, plan.accounts, plan.scenario.balance)
 
 
 def kpi_table(plan_a: Plan, plan_b: Plan, moves: pd.DataFrame) -> pd.DataFrame:
@@ -111,17 +114,32 @@ def kpi_table(plan_a: Plan, plan_b: Plan, moves: pd.DataFrame) -> pd.DataFrame:
     rows: list[tuple[str, float | None, float | None]] = []
     metrics = list(dict.fromkeys(list(a["balance"]) + list(b["balance"])))
     for metric in metrics:
-        rows.append((f"largest deviation: {metric}",
-                     a["balance"].get(metric, {}).get("max_abs_deviation"),
-                     b["balance"].get(metric, {}).get("max_abs_deviation")))
+        rows.append(
+            (
+                f"largest deviation: {metric}",
+                a["balance"].get(metric, {}).get("max_abs_deviation"),
+                b["balance"].get(metric, {}).get("max_abs_deviation"),
+            )
+        )
     rows.append(("travel cost (workload x km)", a["travel_cost"], b["travel_cost"]))
-    rows.append(("accounts moved from previous owners", a["disruption"]["moved_accounts"],
-                 b["disruption"]["moved_accounts"]))
-    rows.append(("potential moved from previous owners", a["disruption"]["moved_potential"],
-                 b["disruption"]["moved_potential"]))
+    rows.append(
+        (
+            "accounts moved from previous owners",
+            a["disruption"]["moved_accounts"],
+            b["disruption"]["moved_accounts"],
+        )
+    )
+    rows.append(
+        (
+            "potential moved from previous owners",
+            a["disruption"]["moved_potential"],
+            b["disruption"]["moved_potential"],
+        )
+    )
     rows.append(("accounts changing owner from A to B", 0, int(len(moves))))
-    rows.append(("potential changing owner from A to B", 0.0,
-                 float(moves["potential"].fillna(0.0).sum())))
+    rows.append(
+        ("potential changing owner from A to B", 0.0, float(moves["potential"].fillna(0.0).sum()))
+    )
     if plan_a.quotas is not None and plan_b.quotas is not None:
         fairness = []
         for made in (plan_a, plan_b):
@@ -137,16 +155,20 @@ def kpi_table(plan_a: Plan, plan_b: Plan, moves: pd.DataFrame) -> pd.DataFrame:
 
 def rep_change_table(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
     """rep_changes.csv: accounts each rep holds in A and B, gained, lost, loads a/b."""
-    owners = _owners(plan_a).merge(_owners(plan_b), on="account_id", how="outer",
-                                   suffixes=("_a", "_b"))
+    owners = _owners(plan_a).merge(
+        _owners(plan_b), on="account_id", how="outer", suffixes=("_a", "_b")
+    )
     names: dict[str, str] = {}
     for made in (plan_a, plan_b):
         for rep_id, name in zip(made.reps["rep_id"], made.reps["name"]):
             if isinstance(name, str) and name and str(rep_id) not in names:
                 names[str(rep_id)] = name
-    rep_ids = sorted(set(map(str, plan_a.reps["rep_id"])) | set(map(str, plan_b.reps["rep_id"]))
-                     | {r for r in owners["rep_id_a"].dropna()} |
-                     {r for r in owners["rep_id_b"].dropna()})
+    rep_ids = sorted(
+        set(map(str, plan_a.reps["rep_id"]))
+        | set(map(str, plan_b.reps["rep_id"]))
+        | {r for r in owners["rep_id_a"].dropna()}
+        | {r for r in owners["rep_id_b"].dropna()}
+    )
     same = owners["rep_id_a"] == owners["rep_id_b"]
     gained = owners.loc[~same & owners["rep_id_b"].notna()].groupby("rep_id_b").size()
     lost = owners.loc[~same & owners["rep_id_a"].notna()].groupby("rep_id_a").size()
@@ -158,22 +180,34 @@ def rep_change_table(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
     out["accounts_b"] = out["rep_id"].map(count_b).fillna(0).astype(int)
     out["gained"] = out["rep_id"].map(gained).fillna(0).astype(int)
     out["lost"] = out["rep_id"].map(lost).fillna(0).astype(int)
-    metrics = list(dict.fromkeys([r.metric for r in plan_a.scenario.balance]
-                                 + [r.metric for r in plan_b.scenario.balance]))
+    metrics = list(
+        dict.fromkeys(
+            [r.metric for r in plan_a.scenario.balance]
+            + [r.metric for r in plan_b.scenario.balance]
+        )
+    )
     for metric in metrics:
         for made, side in ((plan_a, "a"), (plan_b, "b")):
             column = f"{metric}_load"
             if column in made.territories.columns:
-                load = made.territories.assign(rep_id=made.territories["rep_id"].astype(str)) \
-                    .set_index("rep_id")[column].astype(float)
+                load = (
+                    made.territories.assign(rep_id=made.territories["rep_id"].astype(str))
+                    .set_index("rep_id")[column]
+                    .astype(float)
+                )
                 out[f"{metric}_{side}"] = out["rep_id"].map(load).fillna(0.0).round(6)
             else:
                 out[f"{metric}_{side}"] = np.nan
     return out
 
 
-def compare(plan_a: Plan | str | Path, plan_b: Plan | str | Path, *, label_a: str | None = None,
-            label_b: str | None = None) -> Comparison:
+def compare(
+    plan_a: Plan | str | Path,
+    plan_b: Plan | str | Path,
+    *,
+    label_a: str | None = None,
+    label_b: str | None = None,
+) -> Comparison:
     """Compare two plans (Plan objects or plan folders)."""
     if not isinstance(plan_a, Plan):
         label_a = label_a or Path(plan_a).name
@@ -182,8 +216,12 @@ def compare(plan_a: Plan | str | Path, plan_b: Plan | str | Path, *, label_a: st
         label_b = label_b or Path(plan_b).name
         plan_b = Plan.read(plan_b)
     moves = moves_between(plan_a, plan_b)
-    return Comparison(plan_a=plan_a, plan_b=plan_b, moves=moves,
-                      kpis=kpi_table(plan_a, plan_b, moves),
-                      rep_changes=rep_change_table(plan_a, plan_b),
-                      label_a=label_a or plan_a.scenario.name,
-                      label_b=label_b or plan_b.scenario.name)
+    return Comparison(
+        plan_a=plan_a,
+        plan_b=plan_b,
+        moves=moves,
+        kpis=kpi_table(plan_a, plan_b, moves),
+        rep_changes=rep_change_table(plan_a, plan_b),
+        label_a=label_a or plan_a.scenario.name,
+        label_b=label_b or plan_b.scenario.name,
+    )

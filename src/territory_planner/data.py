@@ -85,8 +85,9 @@ class ScenarioData:
             "regions": 0 if self.regions is None else int(len(self.regions)),
             "geocoded_from_postal_code": int(self.accounts.attrs.get("geocoded", 0)),
             "locked_accounts": int(self.accounts["locked"].sum()),
-            "totals": {m.metric: float(self.accounts[m.metric].sum())
-                       for m in self.settings.balance},
+            "totals": {
+                m.metric: float(self.accounts[m.metric].sum()) for m in self.settings.balance
+            },
         }
 
 
@@ -123,6 +124,7 @@ class RowNumbers:
 
 # --------------------------------------------------------------------------- raw tables
 
+
 def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     """Read a CSV or XLSX file as text cells (so ZIPs keep leading zeros); None on failure.
 
@@ -144,16 +146,20 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
         problems.add(name, "the file does not exist", fix="check the path in the scenario")
         return None
     if path.is_dir():
-        problems.add(name, "is a folder, not a data file",
-                     fix="name the .csv or .xlsx file inside it")
+        problems.add(
+            name, "is a folder, not a data file", fix="name the .csv or .xlsx file inside it"
+        )
         return None
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         return _read_spreadsheet(path, problems)
     try:
         raw = path.read_bytes()
     except OSError as error:
-        problems.add(name, f"cannot be read ({error.strerror or error})",
-                     fix="check that the file is readable and not locked by another program")
+        problems.add(
+            name,
+            f"cannot be read ({error.strerror or error})",
+            fix="check that the file is readable and not locked by another program",
+        )
         return None
     text = _decode(raw, name, problems)
     if text is None:
@@ -167,11 +173,17 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
-        problems.add(name, f"is not valid CSV ({error})",
-                     fix="check quoting: a value with a delimiter or quote needs double quotes")
+        problems.add(
+            name,
+            f"is not valid CSV ({error})",
+            fix="check quoting: a value with a delimiter or quote needs double quotes",
+        )
         return None
-    numbered = [(number, row) for number, row in enumerate(rows, start=1)
-                if any(cell.strip() for cell in row)]
+    numbered = [
+        (number, row)
+        for number, row in enumerate(rows, start=1)
+        if any(cell.strip() for cell in row)
+    ]
     if not numbered:
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
@@ -182,8 +194,12 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
         if len(row) > width and not any(cell.strip() for cell in row[width:]):
             row = row[:width]
         if len(row) != width:
-            problems.add(name, f"has {len(row)} cells where the header has {width}", row=number,
-                         fix="check for an unquoted delimiter inside a value")
+            problems.add(
+                name,
+                f"has {len(row)} cells where the header has {width}",
+                row=number,
+                fix="check for an unquoted delimiter inside a value",
+            )
             row = (row + [""] * width)[:width]
         body_rows.append(row)
     body = pd.DataFrame(body_rows, columns=range(width), dtype=object)
@@ -199,12 +215,18 @@ def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError as error:
-            problems.add(name, f"starts as UTF-16 but is damaged ({error.reason})",
-                         fix="save as 'CSV UTF-8 (comma delimited)'")
+            problems.add(
+                name,
+                f"starts as UTF-16 but is damaged ({error.reason})",
+                fix="save as 'CSV UTF-8 (comma delimited)'",
+            )
             return None
     if b"\x00" in raw[:4096]:
-        problems.add(name, "looks binary (it holds NUL bytes), not CSV text",
-                     fix="save as 'CSV UTF-8 (comma delimited)'")
+        problems.add(
+            name,
+            "looks binary (it holds NUL bytes), not CSV text",
+            fix="save as 'CSV UTF-8 (comma delimited)'",
+        )
         return None
     try:
         return raw.decode("utf-8-sig")
@@ -216,10 +238,14 @@ def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
             hint = f", which in Windows-1252 would be '{bytes([bad]).decode('cp1252')}'"
         except UnicodeDecodeError:
             pass
-        problems.add(name, f"is not UTF-8 text: byte 0x{bad:02x} on line {line}{hint}; "
-                     "the file was probably saved in a Windows or Mac code page",
-                     row=line, fix="save as 'CSV UTF-8 (comma delimited)' in Excel, or convert "
-                     "with: iconv -f WINDOWS-1252 -t UTF-8")
+        problems.add(
+            name,
+            f"is not UTF-8 text: byte 0x{bad:02x} on line {line}{hint}; "
+            "the file was probably saved in a Windows or Mac code page",
+            row=line,
+            fix="save as 'CSV UTF-8 (comma delimited)' in Excel, or convert "
+            "with: iconv -f WINDOWS-1252 -t UTF-8",
+        )
         return None
 
 
@@ -239,8 +265,11 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     try:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
     except Exception as error:  # openpyxl/zipfile raise many types for damaged files
-        problems.add(name, f"cannot be read as a spreadsheet ({type(error).__name__}: {error})",
-                     fix="open it in Excel and save it again as .xlsx, or export CSV UTF-8")
+        problems.add(
+            name,
+            f"cannot be read as a spreadsheet ({type(error).__name__}: {error})",
+            fix="open it in Excel and save it again as .xlsx, or export CSV UTF-8",
+        )
         return None
     frame = frame.fillna("").astype(str)
     frame.index = range(1, len(frame) + 1)
@@ -259,19 +288,28 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     return _with_header(body, header, name, problems)
 
 
-def _with_header(body: pd.DataFrame, header: list[str], name: str,
-                 problems: ProblemList) -> pd.DataFrame:
+def _with_header(
+    body: pd.DataFrame, header: list[str], name: str, problems: ProblemList
+) -> pd.DataFrame:
     seen: dict[str, int] = {}
     for position, column in enumerate(header):
         key = column.lower()
         if not column:
             if body.shape[0] and body.iloc[:, position].astype(str).str.strip().ne("").any():
-                problems.add(name, f"column {position + 1} has no header but holds values",
-                             row=1, fix="give it a name")
+                problems.add(
+                    name,
+                    f"column {position + 1} has no header but holds values",
+                    row=1,
+                    fix="give it a name",
+                )
         elif key in seen:
-            problems.add(name, f"column '{column}' appears twice (columns {seen[key] + 1} "
-                         f"and {position + 1})", row=1, column=column,
-                         fix="delete or rename one of them")
+            problems.add(
+                name,
+                f"column '{column}' appears twice (columns {seen[key] + 1} and {position + 1})",
+                row=1,
+                column=column,
+                fix="delete or rename one of them",
+            )
         else:
             seen[key] = position
     body = body.copy()
@@ -283,8 +321,9 @@ def _with_header(body: pd.DataFrame, header: list[str], name: str,
     return body
 
 
-def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], name: str,
-                      problems: ProblemList) -> pd.DataFrame:
+def canonical_columns(
+    raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], name: str, problems: ProblemList
+) -> pd.DataFrame:
     """Rename alias columns to canonical names; unknown columns pass through unchanged."""
     lookup: dict[str, str] = {}
     for canonical, names in aliases.items():
@@ -301,9 +340,13 @@ def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], na
         if canonical is None:
             continue
         if canonical in taken:
-            problems.add(name, f"columns '{taken[canonical]}' and '{column}' both mean "
-                         f"'{canonical}'", row=1, column=column,
-                         fix=f"keep only one of them as '{canonical}'")
+            problems.add(
+                name,
+                f"columns '{taken[canonical]}' and '{column}' both mean '{canonical}'",
+                row=1,
+                column=column,
+                fix=f"keep only one of them as '{canonical}'",
+            )
             losers.append(column)
             continue
         taken[canonical] = column
@@ -314,6 +357,7 @@ def canonical_columns(raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], na
 
 
 # --------------------------------------------------------------------------- cell parsers
+
 
 def _rows(mask: np.ndarray | pd.Series) -> list[int]:
     """Spreadsheet row numbers where ``mask`` holds.
@@ -352,38 +396,75 @@ def _finish(out: pd.DataFrame, name: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _report_rows(problems: ProblemList, name: str, rows: list[int], column: str, message: str,
-                 fix: str | None = None, values: list[str] | None = None) -> None:
+def _report_rows(
+    problems: ProblemList,
+    name: str,
+    rows: list[int],
+    column: str,
+    message: str,
+    fix: str | None = None,
+    values: list[str] | None = None,
+) -> None:
     """One problem per row, summarised after a cap so one bad column stays readable."""
     for k, row in enumerate(rows[:_MAX_ROWS_PER_DEFECT]):
         text = message if values is None else f"{message} (got '{values[k]}')"
         problems.add(name, text, row=row, column=column, fix=fix)
     if len(rows) > _MAX_ROWS_PER_DEFECT:
-        problems.add(name, f"{message}: {len(rows) - _MAX_ROWS_PER_DEFECT} more rows like the "
-                     f"above (rows {rows[_MAX_ROWS_PER_DEFECT]}..{rows[-1]})", column=column,
-                     fix=fix)
+        problems.add(
+            name,
+            f"{message}: {len(rows) - _MAX_ROWS_PER_DEFECT} more rows like the "
+            f"above (rows {rows[_MAX_ROWS_PER_DEFECT]}..{rows[-1]})",
+            column=column,
+            fix=fix,
+        )
 
 
-def parse_number(frame: pd.DataFrame, column: str, name: str, problems: ProblemList, *,
-                 default: float | None, minimum: float | None = None,
-                 strictly_positive: bool = False) -> pd.Series:
+def parse_number(
+    frame: pd.DataFrame,
+    column: str,
+    name: str,
+    problems: ProblemList,
+    *,
+    default: float | None,
+    minimum: float | None = None,
+    strictly_positive: bool = False,
+) -> pd.Series:
     """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported."""
     if column not in frame.columns:
-        return pd.Series(np.full(len(frame), np.nan if default is None else default),
-                         index=frame.index, dtype=float)
+        return pd.Series(
+            np.full(len(frame), np.nan if default is None else default),
+            index=frame.index,
+            dtype=float,
+        )
     text = frame[column].astype(str).str.strip()
-    cleaned = _number_text(text.str.replace("$", "", regex=False).str.replace(" ", "", regex=False),
-                           decimal_comma=bool(frame.attrs.get("decimal_comma")))
+    cleaned = _number_text(
+        text.str.replace("$", "", regex=False).str.replace(" ", "", regex=False),
+        decimal_comma=bool(frame.attrs.get("decimal_comma")),
+    )
     blank = text.eq("") | text.str.lower().isin(["nan", "na", "n/a", "null", "none"])
-    values = pd.Series(pd.to_numeric(cleaned.where(~blank), errors="coerce"),
-                       index=frame.index).astype(float)
+    values = pd.Series(
+        pd.to_numeric(cleaned.where(~blank), errors="coerce"), index=frame.index
+    ).astype(float)
     bad_text = values.isna() & ~blank
-    _report_rows(problems, name, _rows(bad_text), column, "is not a number",
-                 fix="use digits with a dot for decimals, e.g. 1250.5",
-                 values=text[bad_text].tolist())
+    _report_rows(
+        problems,
+        name,
+        _rows(bad_text),
+        column,
+        "is not a number",
+        fix="use digits with a dot for decimals, e.g. 1250.5",
+        values=text[bad_text].tolist(),
+    )
     infinite = pd.Series(np.isinf(values.to_numpy()), index=frame.index)
-    _report_rows(problems, name, _rows(infinite), column, "is infinite",
-                 fix="enter a finite number", values=text[infinite].tolist())
+    _report_rows(
+        problems,
+        name,
+        _rows(infinite),
+        column,
+        "is infinite",
+        fix="enter a finite number",
+        values=text[infinite].tolist(),
+    )
     values = values.mask(infinite)
     if minimum is not None:
         if strictly_positive:
@@ -392,8 +473,7 @@ def parse_number(frame: pd.DataFrame, column: str, name: str, problems: ProblemL
         else:
             low = values.notna() & (values < minimum)
             what = f"must be at least {minimum:g}"
-        _report_rows(problems, name, _rows(low), column, what,
-                     values=text[low].tolist())
+        _report_rows(problems, name, _rows(low), column, what, values=text[low].tolist())
     if default is not None:
         values = values.where(~blank, default)
     return values
@@ -423,15 +503,23 @@ def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemLis
         return pd.Series(False, index=frame.index, dtype=bool)
     text = frame[column].astype(str).str.strip().str.lower()
     bad = ~text.isin(_TRUE | _FALSE)
-    _report_rows(problems, name, _rows(bad), column, "is not true/false",
-                 fix="use true or false", values=frame[column][bad].tolist())
+    _report_rows(
+        problems,
+        name,
+        _rows(bad),
+        column,
+        "is not true/false",
+        fix="use true or false",
+        values=frame[column][bad].tolist(),
+    )
     return text.isin(_TRUE)
 
 
 def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) -> pd.Series:
     if column not in frame.columns:
-        return pd.Series([None if blank_is_none else ""] * len(frame), index=frame.index,
-                         dtype=object)
+        return pd.Series(
+            [None if blank_is_none else ""] * len(frame), index=frame.index, dtype=object
+        )
     text = frame[column].astype(str).str.strip()
     if blank_is_none:
         return text.where(text.ne(""), None).astype(object)
@@ -478,44 +566,77 @@ def geocode_postal_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     return lat, lon
 
 
-def _coordinates(frame: pd.DataFrame, name: str, problems: ProblemList,
-                 what: str) -> tuple[pd.Series, pd.Series, int, pd.Series]:
+def _coordinates(
+    frame: pd.DataFrame, name: str, problems: ProblemList, what: str
+) -> tuple[pd.Series, pd.Series, int, pd.Series]:
     """lat/lon from the columns, else from the postal code; swapped pairs named as such."""
     lat = parse_number(frame, "lat", name, problems, default=None)
     lon = parse_number(frame, "lon", name, problems, default=None)
     has_both = lat.notna() & lon.notna()
     swapped = has_both & (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
-    _report_rows(problems, name, _rows(swapped), "lat",
-                 "latitude is outside -90..90 but fits as a longitude: lat and lon look swapped",
-                 fix="swap the lat and lon values")
+    _report_rows(
+        problems,
+        name,
+        _rows(swapped),
+        "lat",
+        "latitude is outside -90..90 but fits as a longitude: lat and lon look swapped",
+        fix="swap the lat and lon values",
+    )
     bad_lat = has_both & ~swapped & (lat.abs() > 90)
     bad_lon = has_both & ~swapped & (lon.abs() > 180)
-    _report_rows(problems, name, _rows(bad_lat), "lat", "latitude must be within -90..90",
-                 values=lat[bad_lat].astype(str).tolist())
-    _report_rows(problems, name, _rows(bad_lon), "lon", "longitude must be within -180..180",
-                 values=lon[bad_lon].astype(str).tolist())
+    _report_rows(
+        problems,
+        name,
+        _rows(bad_lat),
+        "lat",
+        "latitude must be within -90..90",
+        values=lat[bad_lat].astype(str).tolist(),
+    )
+    _report_rows(
+        problems,
+        name,
+        _rows(bad_lon),
+        "lon",
+        "longitude must be within -180..180",
+        values=lon[bad_lon].astype(str).tolist(),
+    )
     for column, missing, present in (("lat", lat, lon), ("lon", lon, lat)):
-        _report_rows(problems, name, _rows(missing.isna() & present.notna()), column,
-                     f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
-                     fix="give both, or neither and a postal_code")
+        _report_rows(
+            problems,
+            name,
+            _rows(missing.isna() & present.notna()),
+            column,
+            f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
+            fix="give both, or neither and a postal_code",
+        )
     postal = parse_text(frame, "postal_code").map(normalize_postal_code)
     need = lat.isna() & lon.isna()
     geocoded = 0
     if need.any():
         no_code = need & postal.isna()
-        _report_rows(problems, name, _rows(no_code), "lat",
-                     f"{what} has neither lat/lon nor a postal_code",
-                     fix="add coordinates or a US ZIP code")
+        _report_rows(
+            problems,
+            name,
+            _rows(no_code),
+            "lat",
+            f"{what} has neither lat/lon nor a postal_code",
+            fix="add coordinates or a US ZIP code",
+        )
         to_code = need & postal.notna()
         if to_code.any():
             g_lat, g_lon = geocode_postal_codes(postal[to_code])
             unknown = g_lat.isna()
             unknown_rows = to_code.copy()
             unknown_rows[to_code] = unknown.to_numpy()
-            _report_rows(problems, name, _rows(unknown_rows), "postal_code",
-                         "unknown postal code (not a US ZIP in the offline database)",
-                         fix="correct the ZIP or give lat/lon",
-                         values=postal[unknown_rows].astype(str).tolist())
+            _report_rows(
+                problems,
+                name,
+                _rows(unknown_rows),
+                "postal_code",
+                "unknown postal code (not a US ZIP in the offline database)",
+                fix="correct the ZIP or give lat/lon",
+                values=postal[unknown_rows].astype(str).tolist(),
+            )
             lat = lat.copy()
             lon = lon.copy()
             lat[to_code] = g_lat
@@ -524,14 +645,21 @@ def _coordinates(frame: pd.DataFrame, name: str, problems: ProblemList,
     return lat, lon, geocoded, postal
 
 
-def _ids(frame: pd.DataFrame, column: str, name: str, problems: ProblemList,
-         what: str) -> pd.Series:
+def _ids(
+    frame: pd.DataFrame, column: str, name: str, problems: ProblemList, what: str
+) -> pd.Series:
     if column not in frame.columns:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
     ids = frame[column].astype(str).str.strip()
     blank = ids.eq("")
-    _report_rows(problems, name, _rows(blank), column, f"{what} is blank",
-                 fix=f"every row needs a unique {column}")
+    _report_rows(
+        problems,
+        name,
+        _rows(blank),
+        column,
+        f"{what} is blank",
+        fix=f"every row needs a unique {column}",
+    )
     duplicated = ids.duplicated(keep=False) & ~blank
     if duplicated.any():
         first_row: dict[str, int] = {}
@@ -541,29 +669,46 @@ def _ids(frame: pd.DataFrame, column: str, name: str, problems: ProblemList,
         values = ids[duplicated & ids.duplicated(keep="first")].tolist()
         for k, (row, value) in enumerate(zip(dup_rows, values)):
             if k >= _MAX_ROWS_PER_DEFECT:
-                problems.add(name, f"{len(dup_rows) - k} more duplicate {column} values",
-                             column=column)
+                problems.add(
+                    name, f"{len(dup_rows) - k} more duplicate {column} values", column=column
+                )
                 break
-            problems.add(name, f"duplicate {column} '{value}' (first seen on row "
-                         f"{first_row[value]})", row=row, column=column,
-                         fix="IDs must be unique")
+            problems.add(
+                name,
+                f"duplicate {column} '{value}' (first seen on row {first_row[value]})",
+                row=row,
+                column=column,
+                fix="IDs must be unique",
+            )
     return ids.astype(object)
 
 
-def _require(frame: pd.DataFrame, column: str, aliases: dict[str, tuple[str, ...]], name: str,
-             problems: ProblemList) -> bool:
+def _require(
+    frame: pd.DataFrame,
+    column: str,
+    aliases: dict[str, tuple[str, ...]],
+    name: str,
+    problems: ProblemList,
+) -> bool:
     if column in frame.columns:
         return True
     accepted = ", ".join([column, *aliases.get(column, ())])
-    problems.add(name, f"required column '{column}' is missing", row=1, column=column,
-                 fix=f"add a column named one of: {accepted}")
+    problems.add(
+        name,
+        f"required column '{column}' is missing",
+        row=1,
+        column=column,
+        fix=f"add a column named one of: {accepted}",
+    )
     return False
 
 
 # --------------------------------------------------------------------------- accounts / reps
 
-def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
-                       metrics: list[str] | None = None) -> pd.DataFrame:
+
+def normalize_accounts(
+    raw: pd.DataFrame, name: str, problems: ProblemList, metrics: list[str] | None = None
+) -> pd.DataFrame:
     """Canonical accounts frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), ACCOUNT_ALIASES, name, problems)
     _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
@@ -581,25 +726,38 @@ def normalize_accounts(raw: pd.DataFrame, name: str, problems: ProblemList,
     out["group_id"] = parse_text(frame, "group_id")
     out["region_id"] = parse_text(frame, "region_id")
     locked_orphans = out["locked"] & out["current_rep_id"].isna()
-    _report_rows(problems, name, _rows(locked_orphans), "locked",
-                 "account is locked but has no current_rep_id",
-                 fix="name its owner in current_rep_id or set locked to false")
+    _report_rows(
+        problems,
+        name,
+        _rows(locked_orphans),
+        "locked",
+        "account is locked but has no current_rep_id",
+        fix="name its owner in current_rep_id or set locked to false",
+    )
     known = set(out.columns) | {c for c in frame.columns if c in ACCOUNT_ALIASES}
     for metric in metrics or []:
         if metric in out.columns and metric not in ("workload", "potential", "revenue"):
-            problems.add(name, f"balance metric '{metric}' is not a numeric column "
-                         "(it is one of the account's identifying or location columns)",
-                         row=1, column=metric,
-                         fix="balance workload, potential, revenue or a numeric column you add")
+            problems.add(
+                name,
+                f"balance metric '{metric}' is not a numeric column "
+                "(it is one of the account's identifying or location columns)",
+                row=1,
+                column=metric,
+                fix="balance workload, potential, revenue or a numeric column you add",
+            )
             continue
         if metric in out.columns:
             continue
         if metric in frame.columns:
             out[metric] = parse_number(frame, metric, name, problems, default=0.0, minimum=0.0)
         else:
-            problems.add(name, f"balance metric '{metric}' is not a column of the accounts",
-                         row=1, column=metric,
-                         fix=f"add the column or remove '{metric}' from 'balance'")
+            problems.add(
+                name,
+                f"balance metric '{metric}' is not a column of the accounts",
+                row=1,
+                column=metric,
+                fix=f"add the column or remove '{metric}' from 'balance'",
+            )
     for column in frame.columns:
         if column not in known and column not in out.columns:
             out[column] = frame[column]
@@ -616,14 +774,22 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
-    out["capacity"] = parse_number(frame, "capacity", name, problems, default=1.0, minimum=0.0,
-                                   strictly_positive=True)
+    out["capacity"] = parse_number(
+        frame, "capacity", name, problems, default=1.0, minimum=0.0, strictly_positive=True
+    )
     out["segment"] = parse_text(frame, "segment")
     out["region_id"] = parse_text(frame, "region_id")
     status = parse_text(frame, "status").fillna("active").astype(str).str.lower()
     bad = ~status.isin(REP_STATUSES)
-    _report_rows(problems, name, _rows(bad), "status", "unknown status",
-                 fix="use active, new or leaving", values=status[bad].tolist())
+    _report_rows(
+        problems,
+        name,
+        _rows(bad),
+        "status",
+        "unknown status",
+        fix="use active, new or leaving",
+        values=status[bad].tolist(),
+    )
     out["status"] = status.where(~bad, "active").astype(object)
     for column in frame.columns:
         if column not in out.columns and column not in REP_ALIASES:
@@ -631,14 +797,27 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     return _finish(out, name)
 
 
-def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: Scenario,
-                account_file: str, rep_file: str, problems: ProblemList) -> None:
+def cross_check(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    regions,
+    settings: Scenario,
+    account_file: str,
+    rep_file: str,
+    problems: ProblemList,
+) -> None:
     """References between files: owners, regions, metrics; and that someone can work."""
     rep_ids = set(reps["rep_id"])
     unknown_owner = accounts["current_rep_id"].notna() & ~accounts["current_rep_id"].isin(rep_ids)
-    _report_rows(problems, account_file, _rows_in(accounts, unknown_owner), "current_rep_id",
-                 "current_rep_id is not a rep in the reps file", fix="correct the ID or blank it",
-                 values=accounts["current_rep_id"][unknown_owner].astype(str).tolist())
+    _report_rows(
+        problems,
+        account_file,
+        _rows_in(accounts, unknown_owner),
+        "current_rep_id",
+        "current_rep_id is not a rep in the reps file",
+        fix="correct the ID or blank it",
+        values=accounts["current_rep_id"][unknown_owner].astype(str).tolist(),
+    )
     region_ids: set[str] = set()
     if regions is not None:
         from .geo import region_ancestors
@@ -648,27 +827,50 @@ def cross_check(accounts: pd.DataFrame, reps: pd.DataFrame, regions, settings: S
     else:
         region_ids.update(accounts["region_id"].dropna())
     bad_region = reps["region_id"].notna() & ~reps["region_id"].isin(region_ids)
-    _report_rows(problems, rep_file, _rows_in(reps, bad_region), "region_id",
-                 "region_id does not exist" + (" in the regions file" if regions is not None
-                                               else " among the accounts' region_id values"),
-                 values=reps["region_id"][bad_region].astype(str).tolist(),
-                 fix="use a region_id (or a parent_id) of the regions")
+    _report_rows(
+        problems,
+        rep_file,
+        _rows_in(reps, bad_region),
+        "region_id",
+        "region_id does not exist"
+        + (
+            " in the regions file"
+            if regions is not None
+            else " among the accounts' region_id values"
+        ),
+        values=reps["region_id"][bad_region].astype(str).tolist(),
+        fix="use a region_id (or a parent_id) of the regions",
+    )
     if regions is not None:
         known = set(regions["region_id"])
         bad_acc_region = accounts["region_id"].notna() & ~accounts["region_id"].isin(known)
-        _report_rows(problems, account_file, _rows_in(accounts, bad_acc_region), "region_id",
-                     "region_id is not a region of the regions file",
-                     values=accounts["region_id"][bad_acc_region].astype(str).tolist(),
-                     fix="correct it or leave it blank to place the account by its location")
+        _report_rows(
+            problems,
+            account_file,
+            _rows_in(accounts, bad_acc_region),
+            "region_id",
+            "region_id is not a region of the regions file",
+            values=accounts["region_id"][bad_acc_region].astype(str).tolist(),
+            fix="correct it or leave it blank to place the account by its location",
+        )
     if len(reps) and not (reps["status"] != "leaving").any():
-        problems.add(rep_file, "every rep is leaving: nobody is left to own the accounts",
-                     column="status", fix="keep at least one rep active or new")
+        problems.add(
+            rep_file,
+            "every rep is leaving: nobody is left to own the accounts",
+            column="status",
+            fix="keep at least one rep active or new",
+        )
     if settings.constraints.keep_together and settings.constraints.keep_together not in (
-            accounts.columns):
-        problems.add(account_file, f"keep_together names column "
-                     f"'{settings.constraints.keep_together}', which the accounts do not have",
-                     row=1, column=settings.constraints.keep_together,
-                     fix="add the column or change constraints.keep_together")
+        accounts.columns
+    ):
+        problems.add(
+            account_file,
+            f"keep_together names column "
+            f"'{settings.constraints.keep_together}', which the accounts do not have",
+            row=1,
+            column=settings.constraints.keep_together,
+            fix="add the column or change constraints.keep_together",
+        )
 
 
 def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
@@ -679,16 +881,21 @@ def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
 
     missing = accounts["region_id"].isna() & accounts["lat"].notna() & accounts["lon"].notna()
     if missing.any():
-        located = locate_points(accounts.loc[missing, "lat"].to_numpy(),
-                                accounts.loc[missing, "lon"].to_numpy(), regions)
+        located = locate_points(
+            accounts.loc[missing, "lat"].to_numpy(),
+            accounts.loc[missing, "lon"].to_numpy(),
+            regions,
+        )
         accounts = accounts.copy()
-        accounts.loc[missing, "region_id"] = pd.Series(located, index=accounts.index[missing],
-                                                       dtype=object)
+        accounts.loc[missing, "region_id"] = pd.Series(
+            located, index=accounts.index[missing], dtype=object
+        )
     return accounts
 
 
-def report_swapped_outside_regions(accounts: pd.DataFrame, regions, name: str,
-                                   problems: ProblemList) -> None:
+def report_swapped_outside_regions(
+    accounts: pd.DataFrame, regions, name: str, problems: ProblemList
+) -> None:
     """Accounts outside every region whose lat/lon swapped would fall inside one.
 
     Within the US both orders are in range (lat 40, lon -75 vs lat -75, lon 40), so a
@@ -698,21 +905,36 @@ def report_swapped_outside_regions(accounts: pd.DataFrame, regions, name: str,
         return
     from .geo import locate_points
 
-    outside = (accounts["region_id"].isna() & accounts["lat"].notna()
-               & accounts["lon"].notna() & (accounts["lon"].abs() <= 90)).to_numpy()
+    outside = (
+        accounts["region_id"].isna()
+        & accounts["lat"].notna()
+        & accounts["lon"].notna()
+        & (accounts["lon"].abs() <= 90)
+    ).to_numpy()
     if not outside.any():
         return
-    located = locate_points(accounts.loc[outside, "lon"].to_numpy(),
-                            accounts.loc[outside, "lat"].to_numpy(), regions)
+    located = locate_points(
+        accounts.loc[outside, "lon"].to_numpy(), accounts.loc[outside, "lat"].to_numpy(), regions
+    )
     swapped = np.zeros(len(accounts), dtype=bool)
     swapped[np.flatnonzero(outside)[[r is not None for r in located]]] = True
-    _report_rows(problems, name, _rows_in(accounts, swapped), "lat",
-                 "this point lies outside every region but falls inside one with lat and lon "
-                 "exchanged: lat and lon look swapped", fix="swap the lat and lon values")
+    _report_rows(
+        problems,
+        name,
+        _rows_in(accounts, swapped),
+        "lat",
+        "this point lies outside every region but falls inside one with lat and lon "
+        "exchanged: lat and lon look swapped",
+        fix="swap the lat and lon values",
+    )
 
 
-def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
-              reps: pd.DataFrame | None = None, regions=None) -> ScenarioData:
+def load_data(
+    settings: Scenario,
+    accounts: pd.DataFrame | None = None,
+    reps: pd.DataFrame | None = None,
+    regions=None,
+) -> ScenarioData:
     """Read (or take in memory), normalise and validate all inputs of a scenario.
 
     Raises one InputError with every problem of every file. DataFrames given in memory go
@@ -722,8 +944,11 @@ def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
     metrics = [rule.metric for rule in settings.balance]
     account_file = str(settings.accounts) if accounts is None else "accounts (in memory)"
     rep_file = str(settings.reps) if reps is None else "reps (in memory)"
-    raw_accounts = read_table(settings.accounts, problems) if accounts is None else _as_text(
-        accounts, account_file)
+    raw_accounts = (
+        read_table(settings.accounts, problems)
+        if accounts is None
+        else _as_text(accounts, account_file)
+    )
     raw_reps = read_table(settings.reps, problems) if reps is None else _as_text(reps, rep_file)
     regions_unreadable = False
     if regions is None and settings.regions is not None:
@@ -739,8 +964,9 @@ def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
     if raw_accounts is not None:
         acc = normalize_accounts(raw_accounts, account_file, problems, metrics)
         if len(acc) == 0:
-            problems.add(account_file, "has a header but no accounts", row=2,
-                         fix="export the rows too")
+            problems.add(
+                account_file, "has a header but no accounts", row=2, fix="export the rows too"
+            )
     if raw_reps is not None:
         rep = normalize_reps(raw_reps, rep_file, problems)
         if len(rep) == 0:
@@ -760,6 +986,7 @@ def load_data(settings: Scenario, accounts: pd.DataFrame | None = None,
 
 def _as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """An in-memory frame as text cells, so it meets the same checks as a file."""
+
     def cell(value) -> str:
         if value is None:
             return ""
@@ -784,5 +1011,14 @@ def load_scenario(path: str | Path) -> ScenarioData:
     return load_data(settings)
 
 
-__all__ = ["ScenarioData", "load_scenario", "load_data", "read_table", "normalize_accounts",
-           "normalize_reps", "normalize_postal_code", "geocode_postal_codes", "Problem"]
+__all__ = [
+    "ScenarioData",
+    "load_scenario",
+    "load_data",
+    "read_table",
+    "normalize_accounts",
+    "normalize_reps",
+    "normalize_postal_code",
+    "geocode_postal_codes",
+    "Problem",
+]

@@ -69,8 +69,14 @@ class ProblemList:
 
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, file: str, message: str, row: int | None = None,
-            column: str | None = None, fix: str | None = None) -> None:
+    def add(
+        self,
+        file: str,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        fix: str | None = None,
+    ) -> None:
         self.problems.append(Problem(file=file, message=message, row=row, column=column, fix=fix))
 
     def extend(self, other: ProblemList | list[Problem]) -> None:

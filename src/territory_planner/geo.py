@@ -210,7 +210,7 @@ def _parent_cycles(parent_of: dict[str, str]) -> list[list[str]]:
             on_path.add(node)
             node = parent_of.get(node)
         if node is not None and node in on_path:
-            loop = path[path.index(node):]
+            loop = path[path.index(node) :]
             first = loop.index(min(loop))
             cycles.append(loop[first:] + loop[:first])
         done.update(path)
@@ -240,40 +240,66 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     path = Path(path)
     file = str(path)
     if not path.exists():
-        raise InputError(Problem(file=file, message="regions file not found",
-                                 fix="check the path in the scenario (relative to it)"))
+        raise InputError(
+            Problem(
+                file=file,
+                message="regions file not found",
+                fix="check the path in the scenario (relative to it)",
+            )
+        )
     try:
         raw = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
-        raise InputError(Problem(file=file, message=f"cannot read the regions file: {exc}",
-                                 fix="save it as GeoJSON, GeoPackage or Shapefile")) from exc
+        raise InputError(
+            Problem(
+                file=file,
+                message=f"cannot read the regions file: {exc}",
+                fix="save it as GeoJSON, GeoPackage or Shapefile",
+            )
+        ) from exc
 
     problems = ProblemList()
     id_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _REGION_ID_ALIASES)
     parent_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _PARENT_ID_ALIASES)
     name_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _NAME_ALIASES)
     if id_col is None:
-        problems.add(file, "no region_id column", column="region_id",
-                     fix="add a region_id property (aliases: id, region, code)")
+        problems.add(
+            file,
+            "no region_id column",
+            column="region_id",
+            fix="add a region_id property (aliases: id, region, code)",
+        )
         problems.raise_if_any()
 
     n = len(raw)
     ids = [_id_text(v) for v in raw[id_col]]
     parents = [_id_text(v) for v in raw[parent_col]] if parent_col is not None else [None] * n
-    names = (["" if _id_text(v) is None else str(v) for v in raw[name_col]]
-             if name_col is not None else [""] * n)
+    names = (
+        ["" if _id_text(v) is None else str(v) for v in raw[name_col]]
+        if name_col is not None
+        else [""] * n
+    )
 
     # IDs: blank and duplicate.
     first_row: dict[str, int] = {}
     for i, rid in enumerate(ids):
         row = i + 1
         if rid is None:
-            problems.add(file, "region_id is blank", row=row, column="region_id",
-                         fix="give every feature an ID")
+            problems.add(
+                file,
+                "region_id is blank",
+                row=row,
+                column="region_id",
+                fix="give every feature an ID",
+            )
         elif rid in first_row:
-            problems.add(file, f"duplicate region_id '{rid}' (first at feature "
-                         f"{first_row[rid]})", row=row, column="region_id",
-                         fix="merge the features or give them distinct IDs")
+            problems.add(
+                file,
+                f"duplicate region_id '{rid}' (first at feature {first_row[rid]})",
+                row=row,
+                column="region_id",
+                fix="merge the features or give them distinct IDs",
+            )
         else:
             first_row[rid] = row
 
@@ -283,21 +309,36 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     for i, geom in enumerate(geoms):
         row = i + 1
         if geom is None or geom.is_empty:
-            problems.add(file, "empty geometry", row=row, column="geometry",
-                         fix="draw the region's polygon or drop the feature")
+            problems.add(
+                file,
+                "empty geometry",
+                row=row,
+                column="geometry",
+                fix="draw the region's polygon or drop the feature",
+            )
             fixed.append(None)
             continue
         if geom.geom_type not in _POLYGONAL:
-            problems.add(file, f"geometry is a {geom.geom_type}, not a polygon", row=row,
-                         column="geometry", fix="regions must be Polygon or MultiPolygon")
+            problems.add(
+                file,
+                f"geometry is a {geom.geom_type}, not a polygon",
+                row=row,
+                column="geometry",
+                fix="regions must be Polygon or MultiPolygon",
+            )
             fixed.append(None)
             continue
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             repaired = _polygonal_part(shapely.make_valid(geom))
             if repaired is None:
-                problems.add(file, f"invalid geometry that cannot be repaired ({reason})",
-                             row=row, column="geometry", fix="redraw the polygon")
+                problems.add(
+                    file,
+                    f"invalid geometry that cannot be repaired ({reason})",
+                    row=row,
+                    column="geometry",
+                    fix="redraw the polygon",
+                )
                 fixed.append(None)
                 continue
             geom = repaired
@@ -308,19 +349,27 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     if parent_col is not None:
         for i, (rid, parent) in enumerate(zip(ids, parents)):
             if rid is not None and parent == rid:
-                problems.add(file, f"region '{rid}' is its own parent", row=i + 1,
-                             column="parent_id", fix="clear the parent_id or correct it")
+                problems.add(
+                    file,
+                    f"region '{rid}' is its own parent",
+                    row=i + 1,
+                    column="parent_id",
+                    fix="clear the parent_id or correct it",
+                )
         parent_of: dict[str, str] = {}
         row_of: dict[str, int] = {}
         for i, (rid, parent) in enumerate(zip(ids, parents)):
-            if rid is not None and parent is not None and parent != rid \
-                    and rid not in parent_of:
+            if rid is not None and parent is not None and parent != rid and rid not in parent_of:
                 parent_of[rid] = parent
                 row_of[rid] = i + 1
         for loop in _parent_cycles(parent_of):
-            problems.add(file, "parent_id forms a cycle: " + " -> ".join(loop + [loop[0]]),
-                         row=row_of[loop[0]], column="parent_id",
-                         fix="break the loop at one region")
+            problems.add(
+                file,
+                "parent_id forms a cycle: " + " -> ".join(loop + [loop[0]]),
+                row=row_of[loop[0]],
+                column="parent_id",
+                fix="break the loop at one region",
+            )
 
     # CRS.
     crs = raw.crs
@@ -328,10 +377,13 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     if crs is None:
         if not _fits_lonlat(np.asarray(geo.total_bounds, dtype=float)):
             bounds = ", ".join(f"{b:.6g}" for b in geo.total_bounds)
-            problems.add(file, f"the file has no coordinate reference system and its "
-                         f"coordinates ({bounds}) are not longitude/latitude degrees",
-                         column="geometry",
-                         fix="save it with its CRS (e.g. the .prj of a Shapefile) or in EPSG:4326")
+            problems.add(
+                file,
+                f"the file has no coordinate reference system and its "
+                f"coordinates ({bounds}) are not longitude/latitude degrees",
+                column="geometry",
+                fix="save it with its CRS (e.g. the .prj of a Shapefile) or in EPSG:4326",
+            )
         crs_ok = False
     else:
         crs_ok = True
@@ -361,8 +413,9 @@ def _regions_wgs84(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if regions.crs is not None and not regions.crs.equals(WGS84):
         regions = regions.to_crs(WGS84)
     ids = regions["region_id"].astype(str)
-    return regions.assign(region_id=ids).sort_values("region_id", kind="stable").reset_index(
-        drop=True)
+    return (
+        regions.assign(region_id=ids).sort_values("region_id", kind="stable").reset_index(drop=True)
+    )
 
 
 def locate_points(
@@ -458,12 +511,16 @@ def region_ancestors(regions: gpd.GeoDataFrame | pd.DataFrame) -> dict[str, tupl
         cycle = False
         while current is not None:
             if current in seen:
-                loop = chain[chain.index(current):] + [current]
+                loop = chain[chain.index(current) :] + [current]
                 key = frozenset(loop)
                 if key not in reported:
                     reported.add(key)
-                    problems.add("regions", "parent_id forms a cycle: " + " -> ".join(loop),
-                                 column="parent_id", fix="break the loop at one region")
+                    problems.add(
+                        "regions",
+                        "parent_id forms a cycle: " + " -> ".join(loop),
+                        column="parent_id",
+                        fix="break the loop at one region",
+                    )
                 cycle = True
                 break
             chain.append(current)
@@ -475,8 +532,7 @@ def region_ancestors(regions: gpd.GeoDataFrame | pd.DataFrame) -> dict[str, tupl
     return result
 
 
-def region_adjacency(regions: gpd.GeoDataFrame, queen: bool = False
-                     ) -> dict[str, tuple[str, ...]]:
+def region_adjacency(regions: gpd.GeoDataFrame, queen: bool = False) -> dict[str, tuple[str, ...]]:
     """Neighbours of each region: ``{region_id: sorted neighbour ids}`` (every region is a
     key; an island maps to ``()``).
 
@@ -490,8 +546,7 @@ def region_adjacency(regions: gpd.GeoDataFrame, queen: bool = False
     ids = reg["region_id"].to_numpy(dtype=object)
     geoms = np.asarray(reg.geometry.values, dtype=object)
     present = ~shapely.is_missing(geoms)
-    geoms = np.where(present, shapely.make_valid(np.where(present, geoms, shapely.Point())),
-                     None)
+    geoms = np.where(present, shapely.make_valid(np.where(present, geoms, shapely.Point())), None)
     neighbours: dict[str, set[str]] = {str(rid): set() for rid in ids}
     usable = np.flatnonzero(present & ~shapely.is_empty(np.where(present, geoms, None)))
     if usable.size:
@@ -548,18 +603,25 @@ def territory_shapes(
     lon = np.asarray(lon, dtype=np.float64).reshape(-1)
     reps = np.asarray(rep_ids, dtype=object).reshape(-1)
     rep_text = np.array([_id_text(r) for r in reps], dtype=object)
-    keep = np.isfinite(lat) & np.isfinite(lon) & np.array([r is not None for r in rep_text],
-                                                          dtype=bool)
+    keep = (
+        np.isfinite(lat)
+        & np.isfinite(lon)
+        & np.array([r is not None for r in rep_text], dtype=bool)
+    )
     lat, lon, rep_text = lat[keep], lon[keep], rep_text[keep]
     if lat.size == 0:
-        return gpd.GeoDataFrame({"rep_id": pd.Series([], dtype=object)},
-                                geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+        return gpd.GeoDataFrame(
+            {"rep_id": pd.Series([], dtype=object)},
+            geometry=gpd.GeoSeries([], crs=WGS84),
+            crs=WGS84,
+        )
 
     # One site per distinct location; owner = most accounts there, then smallest rep_id.
     frame = pd.DataFrame({"lon": lon, "lat": lat, "rep": rep_text.astype(str)})
     counts = frame.groupby(["lon", "lat", "rep"], sort=True).size().reset_index(name="n")
-    counts = counts.sort_values(["lon", "lat", "n", "rep"], ascending=[True, True, False, True],
-                                kind="stable")
+    counts = counts.sort_values(
+        ["lon", "lat", "n", "rep"], ascending=[True, True, False, True], kind="stable"
+    )
     sites = counts.drop_duplicates(["lon", "lat"], keep="first").reset_index(drop=True)
     site_xy = sites[["lon", "lat"]].to_numpy(dtype=np.float64)
     site_rep = sites["rep"].to_numpy(dtype=object)
@@ -572,8 +634,9 @@ def territory_shapes(
     cx, cy = (minx + maxx) / 2.0, (miny + maxy) / 2.0
     span = max(maxx - minx, maxy - miny, 1.0)
     far = 10.0 * span  # bisectors with the frame lie ~5 spans out: beyond the clip area
-    frame_xy = np.array([[cx - far, cy - far], [cx + far, cy - far],
-                         [cx + far, cy + far], [cx - far, cy + far]])
+    frame_xy = np.array(
+        [[cx - far, cy - far], [cx + far, cy - far], [cx + far, cy + far], [cx - far, cy + far]]
+    )
     all_xy = np.vstack([site_xy, frame_xy])
     envelope = shapely.box(cx - 2 * far, cy - 2 * far, cx + 2 * far, cy + 2 * far)
     diagram = shapely.voronoi_polygons(shapely.multipoints(all_xy), extend_to=envelope)
@@ -616,8 +679,11 @@ def region_outlines(regions: gpd.GeoDataFrame, simplify_deg: float = 0.0) -> gpd
     geoms = reg.geometry
     if simplify_deg and simplify_deg > 0:
         geoms = geoms.simplify(simplify_deg, preserve_topology=True)
-    return gpd.GeoDataFrame({"region_id": reg["region_id"].to_numpy(), "name": list(names)},
-                            geometry=list(geoms.values), crs=WGS84)
+    return gpd.GeoDataFrame(
+        {"region_id": reg["region_id"].to_numpy(), "name": list(names)},
+        geometry=list(geoms.values),
+        crs=WGS84,
+    )
 
 
 # --------------------------------------------------------------------------- GeoJSON

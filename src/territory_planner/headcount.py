@@ -37,12 +37,14 @@ from .scenario import Scenario
 
 # ----------------------------------------------------------------------------- sites
 
+
 def candidate_sites(data: ScenarioData, candidates: str) -> pd.DataFrame:
     """Candidate home bases as ``site_id, lat, lon``: ``accounts``, ``reps`` or a CSV path
     (relative to the scenario file) with those three columns."""
     if candidates == "accounts":
         frame = data.accounts[["account_id", "lat", "lon"]].rename(
-            columns={"account_id": "site_id"})
+            columns={"account_id": "site_id"}
+        )
     elif candidates == "reps":
         frame = data.reps[["rep_id", "lat", "lon"]].rename(columns={"rep_id": "site_id"})
     else:
@@ -55,30 +57,52 @@ def candidate_sites(data: ScenarioData, candidates: str) -> pd.DataFrame:
         raw.columns = [str(c).strip().lower() for c in raw.columns]
         for column in ("site_id", "lat", "lon"):
             if column not in raw.columns:
-                problems.add(str(path), f"column '{column}' is missing", row=1, column=column,
-                             fix="candidate sites need site_id, lat and lon")
+                problems.add(
+                    str(path),
+                    f"column '{column}' is missing",
+                    row=1,
+                    column=column,
+                    fix="candidate sites need site_id, lat and lon",
+                )
         problems.raise_if_any()
         frame = pd.DataFrame({"site_id": raw["site_id"].astype(str).str.strip()})
         for column, low, high in (("lat", -90, 90), ("lon", -180, 180)):
             values = pd.to_numeric(raw[column], errors="coerce")
             bad = values.isna() | (values < low) | (values > high)
             for row in np.flatnonzero(bad.to_numpy()):
-                problems.add(str(path), f"{column} '{raw[column].iloc[row]}' is not a number "
-                             f"in [{low}, {high}]", row=int(row) + 2, column=column)
+                problems.add(
+                    str(path),
+                    f"{column} '{raw[column].iloc[row]}' is not a number in [{low}, {high}]",
+                    row=int(row) + 2,
+                    column=column,
+                )
             frame[column] = values
         duplicated = frame["site_id"].duplicated()
         for row in np.flatnonzero(duplicated.to_numpy()):
-            problems.add(str(path), f"site_id '{frame['site_id'].iloc[row]}' is listed twice",
-                         row=int(row) + 2, column="site_id")
+            problems.add(
+                str(path),
+                f"site_id '{frame['site_id'].iloc[row]}' is listed twice",
+                row=int(row) + 2,
+                column="site_id",
+            )
         problems.raise_if_any()
     return frame.sort_values("site_id", kind="stable").reset_index(drop=True)
 
 
 def _sites_as_reps(sites: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"rep_id": sites["site_id"].astype(str), "name": sites["site_id"],
-                         "lat": sites["lat"].astype(float), "lon": sites["lon"].astype(float),
-                         "postal_code": None, "capacity": 1.0, "segment": None,
-                         "region_id": None, "status": "active"})
+    return pd.DataFrame(
+        {
+            "rep_id": sites["site_id"].astype(str),
+            "name": sites["site_id"],
+            "lat": sites["lat"].astype(float),
+            "lon": sites["lon"].astype(float),
+            "postal_code": None,
+            "capacity": 1.0,
+            "segment": None,
+            "region_id": None,
+            "status": "active",
+        }
+    )
 
 
 def _blank_sheet(accounts: pd.DataFrame) -> pd.DataFrame:
@@ -89,16 +113,29 @@ def _blank_sheet(accounts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def locate_problem(data: ScenarioData, sites: pd.DataFrame, count: int, *,
-                   max_distance_km: float | None = None, max_load: float | None = None):
+def locate_problem(
+    data: ScenarioData,
+    sites: pd.DataFrame,
+    count: int,
+    *,
+    max_distance_km: float | None = None,
+    max_load: float | None = None,
+):
     """The optimiser's problem: units = accounts (or groups), "reps" = candidate sites, bands
     re-based on ``count`` equal shares, plus ``workload <= max_load`` at every open base."""
-    site_data = ScenarioData(settings=data.settings, accounts=_blank_sheet(data.accounts),
-                             reps=_sites_as_reps(sites), regions=data.regions)
+    site_data = ScenarioData(
+        settings=data.settings,
+        accounts=_blank_sheet(data.accounts),
+        reps=_sites_as_reps(sites),
+        regions=data.regions,
+    )
     problem = build_problem(site_data)
-    problem = replace(problem, max_moved_potential=None, disruption_weight=0.0,
-                      max_distance_km=max_distance_km if max_distance_km is not None
-                      else problem.max_distance_km)
+    problem = replace(
+        problem,
+        max_moved_potential=None,
+        disruption_weight=0.0,
+        max_distance_km=max_distance_km if max_distance_km is not None else problem.max_distance_km,
+    )
     problem = with_open_bands(problem, count)
     if max_load is not None:
         problem = _with_load_limit(problem, site_data, float(max_load))
@@ -116,15 +153,19 @@ def _with_load_limit(problem, data: ScenarioData, max_load: float):
     load = np.zeros(problem.n_units)
     np.add.at(load, problem.account_unit, accounts["workload"].to_numpy(dtype=float))
     n = problem.n_reps
-    return replace(problem, metrics=[*problem.metrics, "workload"],
-                   unit_load=np.vstack([problem.unit_load, load]),
-                   target=np.vstack([problem.target, np.full(n, max_load)]),
-                   lower=np.vstack([problem.lower, np.full(n, -np.inf)]),
-                   upper=np.vstack([problem.upper, np.full(n, max_load)]),
-                   tolerance=np.append(problem.tolerance, 0.0))
+    return replace(
+        problem,
+        metrics=[*problem.metrics, "workload"],
+        unit_load=np.vstack([problem.unit_load, load]),
+        target=np.vstack([problem.target, np.full(n, max_load)]),
+        lower=np.vstack([problem.lower, np.full(n, -np.inf)]),
+        upper=np.vstack([problem.upper, np.full(n, max_load)]),
+        tolerance=np.append(problem.tolerance, 0.0),
+    )
 
 
 # ----------------------------------------------------------------------------- locate
+
 
 def _data_of(scenario) -> ScenarioData:
     if isinstance(scenario, (str, Path)):
@@ -135,14 +176,23 @@ def _data_of(scenario) -> ScenarioData:
 
 
 def _solve_settings(data: ScenarioData, time_limit, gap, solver) -> SolveSettings:
-    return SolveSettings.from_scenario(data.settings.solver, time_limit=time_limit, gap=gap,
-                                       solver=solver)
+    return SolveSettings.from_scenario(
+        data.settings.solver, time_limit=time_limit, gap=gap, solver=solver
+    )
 
 
-def locate(scenario, count: int | None = None, *, candidates: str | None = None,
-           max_distance_km: float | None = None, max_load: float | None = None,
-           time_limit: float | None = None, gap: float | None = None,
-           solver: str | None = None, progress: Callable[[str], None] | None = None) -> Plan:
+def locate(
+    scenario,
+    count: int | None = None,
+    *,
+    candidates: str | None = None,
+    max_distance_km: float | None = None,
+    max_load: float | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    solver: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
     """Choose ``count`` home bases and assign every account to one (see module docstring).
 
     ``count`` and ``candidates`` default to the scenario's ``locate:`` section (candidates
@@ -153,29 +203,42 @@ def locate(scenario, count: int | None = None, *, candidates: str | None = None,
     section = data.settings.locate
     count = count if count is not None else (section.count if section else None)
     if count is None:
-        raise InputError(Problem(file=str(data.settings.source or "scenario"),
-                                 message="the number of bases is not given",
-                                 column="locate.count",
-                                 fix="add 'locate: {count: N}' or pass --count N"))
+        raise InputError(
+            Problem(
+                file=str(data.settings.source or "scenario"),
+                message="the number of bases is not given",
+                column="locate.count",
+                fix="add 'locate: {count: N}' or pass --count N",
+            )
+        )
     candidates = candidates or (section.candidates if section else "accounts")
     sites = candidate_sites(data, candidates)
     started = time.perf_counter()
-    problem = locate_problem(data, sites, count, max_distance_km=max_distance_km,
-                             max_load=max_load)
+    problem = locate_problem(data, sites, count, max_distance_km=max_distance_km, max_load=max_load)
     settings = _solve_settings(data, time_limit, gap, solver)
     result = solve_locate_problem(problem, count, settings, progress)
     return _locate_plan(data, sites, problem, result, candidates, started)
 
 
-def _locate_plan(data: ScenarioData, sites: pd.DataFrame, problem, result, candidates: str,
-                 started: float) -> Plan:
+def _locate_plan(
+    data: ScenarioData, sites: pd.DataFrame, problem, result, candidates: str, started: float
+) -> Plan:
     opened = result.open_sites
     base_ids = [f"B{i + 1:0{max(2, len(str(len(opened))))}d}" for i in range(len(opened))]
     base_of_site = dict(zip(opened.tolist(), base_ids))
-    reps = pd.DataFrame({
-        "rep_id": base_ids, "name": [f"base at {problem.rep_ids[s]}" for s in opened],
-        "lat": problem.rep_lat[opened], "lon": problem.rep_lon[opened], "postal_code": None,
-        "capacity": 1.0, "segment": None, "region_id": None, "status": "active"})
+    reps = pd.DataFrame(
+        {
+            "rep_id": base_ids,
+            "name": [f"base at {problem.rep_ids[s]}" for s in opened],
+            "lat": problem.rep_lat[opened],
+            "lon": problem.rep_lon[opened],
+            "postal_code": None,
+            "capacity": 1.0,
+            "segment": None,
+            "region_id": None,
+            "status": "active",
+        }
+    )
     unit_base = np.array([base_of_site[s] for s in result.unit_site.tolist()], dtype=object)
     rep_of_account = pd.Series(unit_base[problem.account_unit], index=problem.account_ids)
     accounts = _blank_sheet(data.accounts)
@@ -183,30 +246,54 @@ def _locate_plan(data: ScenarioData, sites: pd.DataFrame, problem, result, candi
     metrics = [rule.metric for rule in data.settings.balance]
     territories = territory_frame(assignments, accounts, reps, metrics)
     numbers = kpis(assignments, territories, accounts, data.settings.balance)
-    bases = pd.DataFrame({"rep_id": base_ids,
-                          "site_id": [str(problem.rep_ids[s]) for s in opened],
-                          "lat": reps["lat"], "lon": reps["lon"]})
+    bases = pd.DataFrame(
+        {
+            "rep_id": base_ids,
+            "site_id": [str(problem.rep_ids[s]) for s in opened],
+            "lat": reps["lat"],
+            "lon": reps["lon"],
+        }
+    )
     bases = bases.merge(territories[["rep_id", "accounts"]], on="rep_id", how="left")
     summary = {
-        "scenario": data.settings.name, "status": result.status,
-        "objective": result.objective, "lower_bound": result.bound, "gap": result.gap,
+        "scenario": data.settings.name,
+        "status": result.status,
+        "objective": result.objective,
+        "lower_bound": result.bound,
+        "gap": result.gap,
         **numbers,
-        "solver": {"name": data.settings.solver.name, "seconds": round(result.seconds, 3),
-                   "candidate_pairs": result.candidate_pairs,
-                   "allowed_pairs": result.total_pairs, "phases": result.phases},
+        "solver": {
+            "name": data.settings.solver.name,
+            "seconds": round(result.seconds, 3),
+            "candidate_pairs": result.candidate_pairs,
+            "allowed_pairs": result.total_pairs,
+            "phases": result.phases,
+        },
         "inputs": {"accounts": int(len(accounts)), "candidate_sites": int(len(sites))},
-        "locate": {"count": int(len(opened)), "candidates": candidates,
-                   "bases": bases["site_id"].tolist()},
+        "locate": {
+            "count": int(len(opened)),
+            "candidates": candidates,
+            "bases": bases["site_id"].tolist(),
+        },
         "version": __version__,
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     files = {k: v for k, v in data.files.items() if k == "regions"}
-    return Plan(scenario=data.settings, accounts=accounts, reps=reps, regions=data.regions,
-                assignments=assignments, territories=territories, summary=summary,
-                files=files, extra_files={"bases.csv": bases})
+    return Plan(
+        scenario=data.settings,
+        accounts=accounts,
+        reps=reps,
+        regions=data.regions,
+        assignments=assignments,
+        territories=territories,
+        summary=summary,
+        files=files,
+        extra_files={"bases.csv": bases},
+    )
 
 
 # ----------------------------------------------------------------------------- headcount
+
 
 @dataclass
 class Headcount:
@@ -218,11 +305,18 @@ class Headcount:
     checked: list[dict] = field(default_factory=list)
 
 
-def headcount(scenario, *, max_distance_km: float | None = None,
-              max_load: float | None = None, candidates: str | None = None,
-              max_count: int | None = None, time_limit: float | None = None,
-              gap: float | None = None, solver: str | None = None,
-              progress: Callable[[str], None] | None = None) -> Headcount:
+def headcount(
+    scenario,
+    *,
+    max_distance_km: float | None = None,
+    max_load: float | None = None,
+    candidates: str | None = None,
+    max_count: int | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    solver: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Headcount:
     """Smallest N for which bands, distance limit and ``max_load`` can all be met.
 
     Every N below the answer is either under the arithmetic lower bound
@@ -237,32 +331,55 @@ def headcount(scenario, *, max_distance_km: float | None = None,
     lower = 1
     if max_load is not None:
         if max_load <= 0:
-            raise InputError(Problem(file="headcount", message="max_load must be positive",
-                                     column="max_load"))
+            raise InputError(
+                Problem(file="headcount", message="max_load must be positive", column="max_load")
+            )
         lower = max(1, math.ceil(total_workload / float(max_load) - 1e-9))
     largest = min(len(sites), max_count or len(sites))
     settings = _solve_settings(data, time_limit, gap, solver)
     checked: list[dict] = []
     for count in range(lower, largest + 1):
         started = time.perf_counter()
-        problem = locate_problem(data, sites, count, max_distance_km=max_distance_km,
-                                 max_load=max_load)
+        problem = locate_problem(
+            data, sites, count, max_distance_km=max_distance_km, max_load=max_load
+        )
         try:
             result = solve_locate_problem(problem, count, settings, progress)
         except InfeasibleError as error:
-            checked.append({"count": count, "status": "infeasible (proven)",
-                            "seconds": round(time.perf_counter() - started, 3),
-                            "reason": "; ".join(error.reasons)})
+            checked.append(
+                {
+                    "count": count,
+                    "status": "infeasible (proven)",
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "reason": "; ".join(error.reasons),
+                }
+            )
             say(f"headcount: {count} bases cannot work (proven infeasible)")
             continue
-        checked.append({"count": count, "status": result.status,
-                        "seconds": round(time.perf_counter() - started, 3)})
+        checked.append(
+            {
+                "count": count,
+                "status": result.status,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
         made = _locate_plan(data, sites, problem, result, candidates, started)
-        made.summary["headcount"] = {"count": count, "lower_bound": lower,
-                                     "max_distance_km": problem.max_distance_km,
-                                     "max_load": max_load, "checked": checked}
+        made.summary["headcount"] = {
+            "count": count,
+            "lower_bound": lower,
+            "max_distance_km": problem.max_distance_km,
+            "max_load": max_load,
+            "checked": checked,
+        }
         return Headcount(count=count, plan=made, lower_bound=lower, checked=checked)
-    raise InfeasibleError([f"no number of bases from {lower} to {largest} meets the bands"
-                           + (f" and the {problem.max_distance_km:g} km limit"
-                              if problem.max_distance_km is not None else "")],
-                          details=checked)
+    raise InfeasibleError(
+        [
+            f"no number of bases from {lower} to {largest} meets the bands"
+            + (
+                f" and the {problem.max_distance_km:g} km limit"
+                if problem.max_distance_km is not None
+                else ""
+            )
+        ],
+        details=checked,
+    )

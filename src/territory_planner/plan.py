@@ -39,6 +39,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 # --------------------------------------------------------------------------- safe output
 
+
 def _runs_as_formula(value) -> bool:
     """Text a spreadsheet could run: starts with = + - @ tab or CR and is not a plain number.
 
@@ -64,8 +65,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         mask = text.map(_runs_as_formula)
         if mask.any():
             out[column] = text.where(~mask, "'" + text.astype(str))
-    renamed = {c: "'" + c for c in out.columns if isinstance(c, str)
-               and c.startswith(_FORMULA_START)}
+    renamed = {
+        c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(_FORMULA_START)
+    }
     return out.rename(columns=renamed)
 
 
@@ -75,12 +77,23 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             text = out[column].astype(object)
-            mask = text.map(lambda v: isinstance(v, str) and len(v) > 1 and v[0] == "'"
-                            and v[1:].startswith(_FORMULA_START))
+            mask = text.map(
+                lambda v: (
+                    isinstance(v, str)
+                    and len(v) > 1
+                    and v[0] == "'"
+                    and v[1:].startswith(_FORMULA_START)
+                )
+            )
             if mask.any():
                 out[column] = text.where(~mask, text.astype(str).str[1:])
-    return out.rename(columns={c: c[1:] for c in out.columns if isinstance(c, str)
-                               and c.startswith("'") and c[1:].startswith(_FORMULA_START)})
+    return out.rename(
+        columns={
+            c: c[1:]
+            for c in out.columns
+            if isinstance(c, str) and c.startswith("'") and c[1:].startswith(_FORMULA_START)
+        }
+    )
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -91,21 +104,31 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """
     safe = neutralise_formulas(frame)
     for column in safe.columns:
-        if not (pd.api.types.is_numeric_dtype(safe[column])
-                or pd.api.types.is_bool_dtype(safe[column])):
+        if not (
+            pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])
+        ):
             text = safe[column].astype(object)
             has_cr = text.map(lambda v: isinstance(v, str) and "\r" in v)
             if has_cr.any():
-                safe[column] = text.where(~has_cr, text.astype(str).str.replace(
-                    "\r\n", "\n", regex=False).str.replace("\r", "\n", regex=False))
+                safe[column] = text.where(
+                    ~has_cr,
+                    text.astype(str)
+                    .str.replace("\r\n", "\n", regex=False)
+                    .str.replace("\r", "\n", regex=False),
+                )
     safe.to_csv(path, index=False, lineterminator="\n")
 
 
 def check_output_folder(out: Path, force: bool) -> None:
     """An existing output folder is replaced only with ``force``, and never if it is a file."""
     if out.exists() and not force:
-        raise InputError(Problem(file=str(out), message="the output folder already exists",
-                                 fix="choose another --out or pass --force to replace it"))
+        raise InputError(
+            Problem(
+                file=str(out),
+                message="the output folder already exists",
+                fix="choose another --out or pass --force to replace it",
+            )
+        )
     if out.exists() and not out.is_dir():
         raise InputError(Problem(file=str(out), message="exists and is not a folder"))
 
@@ -126,8 +149,7 @@ def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
         os.chmod(staging, 0o777 & ~umask)
         fill(staging)
         if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old",
-                                            dir=out.parent))
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.rename(out, retired / "previous")
             os.rename(staging, out)
             shutil.rmtree(retired, ignore_errors=True)
@@ -141,13 +163,24 @@ def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
 
 def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.exists():
-        problems.add(str(path), "is missing from the plan folder",
-                     fix="point to a complete plan folder written by territory-planner")
+        problems.add(
+            str(path),
+            "is missing from the plan folder",
+            fix="point to a complete plan folder written by territory-planner",
+        )
         return pd.DataFrame()
     try:
-        frame = pd.read_csv(path, dtype={"account_id": str, "rep_id": str,
-                                         "previous_rep_id": str, "region_id": str,
-                                         "name": str}, keep_default_na=True)
+        frame = pd.read_csv(
+            path,
+            dtype={
+                "account_id": str,
+                "rep_id": str,
+                "previous_rep_id": str,
+                "region_id": str,
+                "name": str,
+            },
+            keep_default_na=True,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         problems.add(str(path), f"cannot be read ({error})")
         return pd.DataFrame()
@@ -158,6 +191,7 @@ def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...])
 
 
 # --------------------------------------------------------------------------- the plan
+
 
 @dataclass
 class Plan:
@@ -183,14 +217,27 @@ class Plan:
         """The interactive folium map. Imported lazily: the core never needs folium."""
         from .report.maps import territory_map
 
-        return territory_map(self.assignments, self.territories, self.accounts, self.reps,
-                             self.regions, title=self.scenario.name, tiles=tiles,
-                             quotas=self.quotas,
-                             tolerances={r.metric: r.tolerance for r in self.scenario.balance})
+        return territory_map(
+            self.assignments,
+            self.territories,
+            self.accounts,
+            self.reps,
+            self.regions,
+            title=self.scenario.name,
+            tiles=tiles,
+            quotas=self.quotas,
+            tolerances={r.metric: r.tolerance for r in self.scenario.balance},
+        )
 
     # ------------------------------------------------------------------ writing
-    def write(self, out: str | Path, *, force: bool = False, map_html: bool = True,
-              tiles: str | None = None) -> Path:
+    def write(
+        self,
+        out: str | Path,
+        *,
+        force: bool = False,
+        map_html: bool = True,
+        tiles: str | None = None,
+    ) -> Path:
         """Write the plan folder whole or not at all; replace an existing one only if force."""
         out = Path(out)
         check_output_folder(out, force)
@@ -201,11 +248,17 @@ class Plan:
         is_plan_folder = all((out / name).is_file() for name in PLAN_FILES)
         for source in (Path(s).resolve() for s in sources if s is not None):
             if not is_plan_folder and (source == inside or inside in source.parents):
-                raise InputError(Problem(
-                    file=str(out), message=f"the output folder holds an input ({source}); "
-                    "replacing it would delete the inputs", fix="choose another --out"))
+                raise InputError(
+                    Problem(
+                        file=str(out),
+                        message=f"the output folder holds an input ({source}); "
+                        "replacing it would delete the inputs",
+                        fix="choose another --out",
+                    )
+                )
         return write_folder_atomically(
-            out, lambda folder: self._write_into(folder, map_html=map_html, tiles=tiles))
+            out, lambda folder: self._write_into(folder, map_html=map_html, tiles=tiles)
+        )
 
     def _write_into(self, folder: Path, *, map_html: bool, tiles: str | None) -> None:
         inputs = folder / "inputs"
@@ -229,16 +282,18 @@ class Plan:
             scenario.pop("regions", None)
         (folder / "scenario.yaml").write_text(
             "# the scenario as solved; paths point to the copies in inputs/\n"
-            + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
         write_csv(self.assignments, folder / "assignments.csv")
         write_csv(self.territories, folder / "territories.csv")
         if self.quotas is not None:
             write_csv(self.quotas, folder / "quotas.csv")
         for name, frame in self.extra_files.items():
             write_csv(frame, folder / name)
-        (folder / "summary.json").write_text(json.dumps(_jsonable(self.summary), indent=2,
-                                                        sort_keys=False) + "\n",
-                                             encoding="utf-8")
+        (folder / "summary.json").write_text(
+            json.dumps(_jsonable(self.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        )
         if map_html:
             from .report.maps import save_map
 
@@ -251,18 +306,23 @@ class Plan:
         folder = Path(folder)
         problems = ProblemList()
         if not folder.is_dir():
-            problems.add(str(folder), "is not a plan folder (it does not exist or is a file)",
-                         fix="pass the folder written by 'territory-planner plan --out'")
+            problems.add(
+                str(folder),
+                "is not a plan folder (it does not exist or is a file)",
+                fix="pass the folder written by 'territory-planner plan --out'",
+            )
             problems.raise_if_any()
         for name in PLAN_FILES:
             if not (folder / name).exists():
-                problems.add(str(folder / name), "is missing from the plan folder",
-                             fix="re-run 'territory-planner plan' to write a complete folder")
+                problems.add(
+                    str(folder / name),
+                    "is missing from the plan folder",
+                    fix="re-run 'territory-planner plan' to write a complete folder",
+                )
         problems.raise_if_any()
         settings = load_scenario_settings(folder / "scenario.yaml")
         data = load_data(settings)
-        assignments = _read_plan_csv(folder / "assignments.csv", problems,
-                                     ("account_id", "rep_id"))
+        assignments = _read_plan_csv(folder / "assignments.csv", problems, ("account_id", "rep_id"))
         territories = _read_plan_csv(folder / "territories.csv", problems, ("rep_id",))
         quotas = None
         if (folder / "quotas.csv").exists():
@@ -276,17 +336,30 @@ class Plan:
             known = set(data.accounts["account_id"])
             listed = set(assignments["account_id"])
             for account in sorted(known - listed)[:20]:
-                problems.add(str(folder / "assignments.csv"),
-                             f"account {account} of the inputs has no assignment",
-                             column="account_id")
+                problems.add(
+                    str(folder / "assignments.csv"),
+                    f"account {account} of the inputs has no assignment",
+                    column="account_id",
+                )
             unknown_reps = set(assignments["rep_id"].dropna()) - set(data.reps["rep_id"])
             for rep in sorted(unknown_reps)[:20]:
-                problems.add(str(folder / "assignments.csv"),
-                             f"rep {rep} is not in the plan's reps", column="rep_id")
+                problems.add(
+                    str(folder / "assignments.csv"),
+                    f"rep {rep} is not in the plan's reps",
+                    column="rep_id",
+                )
         problems.raise_if_any()
-        return cls(scenario=settings, accounts=data.accounts, reps=data.reps,
-                   regions=data.regions, assignments=assignments, territories=territories,
-                   summary=summary, quotas=quotas, files=data.files)
+        return cls(
+            scenario=settings,
+            accounts=data.accounts,
+            reps=data.reps,
+            regions=data.regions,
+            assignments=assignments,
+            territories=territories,
+            summary=summary,
+            quotas=quotas,
+            files=data.files,
+        )
 
 
 def _jsonable(value):
@@ -307,9 +380,15 @@ def _jsonable(value):
 
 # --------------------------------------------------------------------------- making a plan
 
-def plan(scenario: ScenarioData | Scenario | str | Path, *, time_limit: float | None = None,
-         gap: float | None = None, solver: str | None = None,
-         progress: Callable[[str], None] | None = None) -> Plan:
+
+def plan(
+    scenario: ScenarioData | Scenario | str | Path,
+    *,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    solver: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
     """Solve a scenario into a Plan: read -> build -> optimise -> evaluate (-> quotas)."""
     if isinstance(scenario, (str, Path)):
         data = load_scenario(scenario)
@@ -318,18 +397,28 @@ def plan(scenario: ScenarioData | Scenario | str | Path, *, time_limit: float | 
     else:
         data = scenario
     settings = data.settings
-    overrides = {k: v for k, v in {"time_limit": time_limit, "gap": gap,
-                                   "name": solver}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"time_limit": time_limit, "gap": gap, "name": solver}.items()
+        if v is not None
+    }
     if overrides:
-        settings = settings.model_copy(update={
-            "solver": settings.solver.model_copy(update=overrides)})
-        data = ScenarioData(settings=settings, accounts=data.accounts, reps=data.reps,
-                            regions=data.regions, files=data.files)
+        settings = settings.model_copy(
+            update={"solver": settings.solver.model_copy(update=overrides)}
+        )
+        data = ScenarioData(
+            settings=settings,
+            accounts=data.accounts,
+            reps=data.reps,
+            regions=data.regions,
+            files=data.files,
+        )
     return plan_from_problem_data(data, progress=progress)
 
 
-def evaluate_assignment(data: ScenarioData, problem,
-                        unit_rep: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def evaluate_assignment(
+    data: ScenarioData, problem, unit_rep: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(assignments, territories, KPIs) of a solved assignment (rep position per unit)."""
     rep_of_unit = problem.rep_ids[unit_rep]
     rep_of_account = pd.Series(rep_of_unit[problem.account_unit], index=problem.account_ids)
@@ -340,8 +429,9 @@ def evaluate_assignment(data: ScenarioData, problem,
     return assignments, territories, numbers
 
 
-def plan_summary(data: ScenarioData, result, numbers: dict, solver: dict,
-                 extra: dict | None = None) -> dict:
+def plan_summary(
+    data: ScenarioData, result, numbers: dict, solver: dict, extra: dict | None = None
+) -> dict:
     """summary.json of a solved plan: status, objective, proven bound and gap, the KPIs
     (``numbers``), the solver's facts (``solver``, after its name), the inputs' sizes, then
     ``extra`` (what a rebalance adds); ``total_seconds`` is set when the plan is complete."""
@@ -362,9 +452,14 @@ def plan_summary(data: ScenarioData, result, numbers: dict, solver: dict,
     }
 
 
-def plan_from_problem_data(data: ScenarioData, *, progress=None,
-                           problem=None, solve_settings: SolveSettings | None = None,
-                           extra_summary: dict | None = None) -> Plan:
+def plan_from_problem_data(
+    data: ScenarioData,
+    *,
+    progress=None,
+    problem=None,
+    solve_settings: SolveSettings | None = None,
+    extra_summary: dict | None = None,
+) -> Plan:
     """Solve prepared data (optionally a prepared problem) and assemble the Plan."""
     started = time.perf_counter()
     settings = data.settings
@@ -377,23 +472,47 @@ def plan_from_problem_data(data: ScenarioData, *, progress=None,
         solve_settings = dataclasses.replace(solve_settings, started=started)
     result = solve_assignment(problem, solve_settings, progress=progress)
     assignments, territories, numbers = evaluate_assignment(data, problem, result.unit_rep)
-    summary = plan_summary(data, result, numbers, solver={
-        "seconds": round(result.seconds, 3), "build_seconds": round(build_seconds, 3),
-        "time_limit": settings.solver.time_limit, "gap_target": settings.solver.gap,
-        "candidate_pairs": result.candidate_pairs, "allowed_pairs": result.total_pairs,
-        "phases": result.phases}, extra=extra_summary)
-    made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps,
-                regions=data.regions, assignments=assignments, territories=territories,
-                summary=summary, files=dict(data.files))
+    summary = plan_summary(
+        data,
+        result,
+        numbers,
+        solver={
+            "seconds": round(result.seconds, 3),
+            "build_seconds": round(build_seconds, 3),
+            "time_limit": settings.solver.time_limit,
+            "gap_target": settings.solver.gap,
+            "candidate_pairs": result.candidate_pairs,
+            "allowed_pairs": result.total_pairs,
+            "phases": result.phases,
+        },
+        extra=extra_summary,
+    )
+    made = Plan(
+        scenario=settings,
+        accounts=data.accounts,
+        reps=data.reps,
+        regions=data.regions,
+        assignments=assignments,
+        territories=territories,
+        summary=summary,
+        files=dict(data.files),
+    )
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
     return made
 
 
-def requota(made: Plan, *, target: float | None = None, method: str | None = None,
-            alpha: float | None = None, min_growth: float | None = None,
-            max_growth: float | None = None, settings=None) -> Plan:
+def requota(
+    made: Plan,
+    *,
+    target: float | None = None,
+    method: str | None = None,
+    alpha: float | None = None,
+    min_growth: float | None = None,
+    max_growth: float | None = None,
+    settings=None,
+) -> Plan:
     """A copy of ``made`` with quotas set or re-set; ``made`` itself is left as it was.
 
     The quota settings are the plan's own ``quota:`` section (or ``settings``) with any of
@@ -403,14 +522,27 @@ def requota(made: Plan, *, target: float | None = None, method: str | None = Non
     from .scenario import QuotaSettings
 
     base = settings if settings is not None else made.scenario.quota
-    changes = {k: v for k, v in {"target": target, "method": method, "alpha": alpha,
-                                 "min_growth": min_growth,
-                                 "max_growth": max_growth}.items() if v is not None}
+    changes = {
+        k: v
+        for k, v in {
+            "target": target,
+            "method": method,
+            "alpha": alpha,
+            "min_growth": min_growth,
+            "max_growth": max_growth,
+        }.items()
+        if v is not None
+    }
     if base is None:
         if target is None:
-            raise InputError(Problem(file="scenario.yaml", column="quota",
-                                     message="the plan's scenario has no quota section",
-                                     fix="give a company target, e.g. --target 48000000"))
+            raise InputError(
+                Problem(
+                    file="scenario.yaml",
+                    column="quota",
+                    message="the plan's scenario has no quota section",
+                    fix="give a company target, e.g. --target 48000000",
+                )
+            )
         data = changes
     else:
         data = base.model_dump(exclude_none=True)
@@ -424,11 +556,18 @@ def requota(made: Plan, *, target: float | None = None, method: str | None = Non
 
         scenario_problems(error, "quota settings").raise_if_any()
         raise
-    copy = Plan(scenario=made.scenario.model_copy(update={"quota": quota_settings}),
-                accounts=made.accounts, reps=made.reps, regions=made.regions,
-                assignments=made.assignments.copy(), territories=made.territories.copy(),
-                summary=json.loads(json.dumps(_jsonable(made.summary))), quotas=None,
-                files=dict(made.files), extra_files=dict(made.extra_files))
+    copy = Plan(
+        scenario=made.scenario.model_copy(update={"quota": quota_settings}),
+        accounts=made.accounts,
+        reps=made.reps,
+        regions=made.regions,
+        assignments=made.assignments.copy(),
+        territories=made.territories.copy(),
+        summary=json.loads(json.dumps(_jsonable(made.summary))),
+        quotas=None,
+        files=dict(made.files),
+        extra_files=dict(made.extra_files),
+    )
     return apply_quotas(copy, quota_settings)
 
 
@@ -441,6 +580,7 @@ def apply_quotas(made: Plan, quota_settings) -> Plan:
     made.quotas = frame
     keep = [c for c in made.territories.columns if c not in ("quota", "quota_to_potential")]
     made.territories = made.territories[keep].merge(
-        frame[["rep_id", "quota", "quota_to_potential"]], on="rep_id", how="left")
+        frame[["rep_id", "quota", "quota_to_potential"]], on="rep_id", how="left"
+    )
     made.summary["quota"] = quota_plan.summary()
     return made

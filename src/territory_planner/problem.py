@@ -32,22 +32,22 @@ class PlanningProblem:
     Units and reps are sorted by ID, so the same inputs always build the same model.
     """
 
-    unit_ids: np.ndarray            # (U,) str: account_id, or "group:<id>" for groups
+    unit_ids: np.ndarray  # (U,) str: account_id, or "group:<id>" for groups
     unit_members: list[np.ndarray]  # account positions of each unit
-    account_ids: np.ndarray         # (A,) str
-    account_unit: np.ndarray        # (A,) int: the unit of each account
-    rep_ids: np.ndarray             # (J,) str: eligible (non-leaving) reps
+    account_ids: np.ndarray  # (A,) str
+    account_unit: np.ndarray  # (A,) int: the unit of each account
+    rep_ids: np.ndarray  # (J,) str: eligible (non-leaving) reps
     metrics: list[str]
-    unit_load: np.ndarray           # (M, U) load of each unit when it is rep-independent
-    target: np.ndarray              # (M, J)
-    lower: np.ndarray               # (M, J) band lower bounds (-inf allowed)
-    upper: np.ndarray               # (M, J) band upper bounds (+inf allowed)
-    tolerance: np.ndarray           # (M,)
-    allowed: np.ndarray | None      # (U, J) bool, or None = every pair allowed
-    locked_rep: np.ndarray          # (U,) int rep position a unit is locked to, -1 if free
-    current_rep: np.ndarray         # (A,) int rep position of today's owner, -1 if none/leaving
-    account_workload: np.ndarray    # (A,)
-    account_potential: np.ndarray   # (A,)
+    unit_load: np.ndarray  # (M, U) load of each unit when it is rep-independent
+    target: np.ndarray  # (M, J)
+    lower: np.ndarray  # (M, J) band lower bounds (-inf allowed)
+    upper: np.ndarray  # (M, J) band upper bounds (+inf allowed)
+    tolerance: np.ndarray  # (M,)
+    allowed: np.ndarray | None  # (U, J) bool, or None = every pair allowed
+    locked_rep: np.ndarray  # (U,) int rep position a unit is locked to, -1 if free
+    current_rep: np.ndarray  # (A,) int rep position of today's owner, -1 if none/leaving
+    account_workload: np.ndarray  # (A,)
+    account_potential: np.ndarray  # (A,)
     travel_weight: float = 1.0
     disruption_weight: float = 0.0
     max_moved_potential: float | None = None
@@ -56,9 +56,9 @@ class PlanningProblem:
     rep_lat: np.ndarray | None = None
     rep_lon: np.ndarray | None = None
     max_distance_km: float | None = None
-    cost_matrix: np.ndarray | None = None   # (U, J) explicit costs (generalised assignment)
-    pair_load: np.ndarray | None = None     # (M, U, J) explicit rep-specific loads
-    sense: int = 1                          # 1 minimise, -1 maximise (benchmarks only)
+    cost_matrix: np.ndarray | None = None  # (U, J) explicit costs (generalised assignment)
+    pair_load: np.ndarray | None = None  # (M, U, J) explicit rep-specific loads
+    sense: int = 1  # 1 minimise, -1 maximise (benchmarks only)
     notes: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ sizes and indexes
@@ -87,13 +87,15 @@ class PlanningProblem:
         singles = np.array([len(self.unit_members[u]) == 1 for u in units], dtype=bool)
         if singles.any():
             accounts = np.array([self.unit_members[u][0] for u in units[singles]], dtype=int)
-            km = distance_matrix_km(self.account_lat[accounts], self.account_lon[accounts],
-                                    self.rep_lat, self.rep_lon)
+            km = distance_matrix_km(
+                self.account_lat[accounts], self.account_lon[accounts], self.rep_lat, self.rep_lon
+            )
             out[singles] = km * self.account_workload[accounts][:, None]
         for row in np.flatnonzero(~singles):
             members = self.unit_members[units[row]]
-            km = distance_matrix_km(self.account_lat[members], self.account_lon[members],
-                                    self.rep_lat, self.rep_lon)
+            km = distance_matrix_km(
+                self.account_lat[members], self.account_lon[members], self.rep_lat, self.rep_lon
+            )
             out[row] = (km * self.account_workload[members][:, None]).sum(axis=0)
         return out
 
@@ -125,8 +127,9 @@ class PlanningProblem:
         """(M, len(units), J) loads; broadcast from unit_load when rep-independent."""
         if self.pair_load is not None:
             return self.pair_load[:, units, :]
-        return np.broadcast_to(self.unit_load[:, units, None],
-                               (self.n_metrics, len(units), self.n_reps))
+        return np.broadcast_to(
+            self.unit_load[:, units, None], (self.n_metrics, len(units), self.n_reps)
+        )
 
     def allowed_block(self, units: np.ndarray) -> np.ndarray:
         """Which pairs the rules allow: segment, region, max distance and locks."""
@@ -139,8 +142,9 @@ class PlanningProblem:
 
             for row, u in enumerate(units):
                 members = self.unit_members[u]
-                km = distance_matrix_km(self.account_lat[members], self.account_lon[members],
-                                        self.rep_lat, self.rep_lon)
+                km = distance_matrix_km(
+                    self.account_lat[members], self.account_lon[members], self.rep_lat, self.rep_lon
+                )
                 ok[row] &= (km <= self.max_distance_km + 1e-9).all(axis=0)
         locked = self.locked_rep[units]
         for row in np.flatnonzero(locked >= 0):
@@ -163,8 +167,10 @@ class PlanningProblem:
 
 # ---------------------------------------------------------------------- from scenario data
 
-def _rep_region_allowed(account_regions: pd.Series, rep_regions: pd.Series,
-                        ancestors: dict[str, tuple[str, ...]] | None) -> np.ndarray:
+
+def _rep_region_allowed(
+    account_regions: pd.Series, rep_regions: pd.Series, ancestors: dict[str, tuple[str, ...]] | None
+) -> np.ndarray:
     """(A, J) bool: a rep with a region owns only accounts in that region (or a child)."""
     acc = account_regions.astype(object).where(account_regions.notna(), None)
     ok = np.ones((len(acc), len(rep_regions)), dtype=bool)
@@ -172,8 +178,7 @@ def _rep_region_allowed(account_regions: pd.Series, rep_regions: pd.Series,
     for j, region in enumerate(rep_regions):
         if region is None or (isinstance(region, float) and np.isnan(region)):
             continue
-        inside = {r for r in present
-                  if region in (ancestors.get(r, (r,)) if ancestors else (r,))}
+        inside = {r for r in present if region in (ancestors.get(r, (r,)) if ancestors else (r,))}
         ok[:, j] = acc.isin(inside).to_numpy()
     return ok
 
@@ -199,8 +204,10 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
     tolerance = np.array([rule.tolerance for rule in settings.balance], dtype=float)
 
     rep_position = {rep_id: j for j, rep_id in enumerate(reps["rep_id"])}
-    current = np.array([rep_position.get(r, -1) if r is not None else -1
-                        for r in accounts["current_rep_id"]], dtype=int)
+    current = np.array(
+        [rep_position.get(r, -1) if r is not None else -1 for r in accounts["current_rep_id"]],
+        dtype=int,
+    )
 
     # units: keep-together groups become one unit each; the rest are single accounts
     group_column = settings.constraints.keep_together
@@ -231,8 +238,11 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
         unit_members.append(np.array(members, dtype=int))
         unit_of_account[members] = u
 
-    values = np.vstack([accounts[m].to_numpy(dtype=float) for m in metrics]) if metrics else \
-        np.zeros((0, len(accounts)))
+    values = (
+        np.vstack([accounts[m].to_numpy(dtype=float) for m in metrics])
+        if metrics
+        else np.zeros((0, len(accounts)))
+    )
     unit_load = np.zeros((len(metrics), len(unit_ids)))
     for m in range(len(metrics)):
         np.add.at(unit_load[m], unit_of_account, values[m])
@@ -270,17 +280,23 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
         if -1 in owners:
             leaving_locks.extend(str(account_id_values[i]) for i in members if current[i] < 0)
         if len(raw_owners) > 1:
-            conflicts.append(Problem(file="accounts", column="locked",
-                                     message=f"keep-together group {unit_ids[u]} has accounts "
-                                     f"locked to different reps: {sorted(raw_owners)}",
-                                     fix="lock them to one rep or unlock some"))
+            conflicts.append(
+                Problem(
+                    file="accounts",
+                    column="locked",
+                    message=f"keep-together group {unit_ids[u]} has accounts "
+                    f"locked to different reps: {sorted(raw_owners)}",
+                    fix="lock them to one rep or unlock some",
+                )
+            )
         locked_rep[u] = max(owners)
     if conflicts:
         raise InputError(conflicts)
 
     moved_cap = None
-    share_limit = max_moved_share if max_moved_share is not None else \
-        settings.constraints.max_moved_share
+    share_limit = (
+        max_moved_share if max_moved_share is not None else settings.constraints.max_moved_share
+    )
     potential = accounts["potential"].to_numpy(dtype=float)
     if share_limit is not None:
         moved_cap = float(share_limit) * float(potential.sum())
@@ -310,15 +326,24 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
         rep_lat=reps["lat"].to_numpy(dtype=float),
         rep_lon=reps["lon"].to_numpy(dtype=float),
         max_distance_km=settings.constraints.max_distance_km,
-        notes={"leaving_locks": leaving_locks,
-               "leaving_reps": reps_all.loc[reps_all["status"] == "leaving", "rep_id"].tolist(),
-               "segments": accounts["segment"].tolist(),
-               "account_names": accounts["name"].tolist()},
+        notes={
+            "leaving_locks": leaving_locks,
+            "leaving_reps": reps_all.loc[reps_all["status"] == "leaving", "rep_id"].tolist(),
+            "segments": accounts["segment"].tolist(),
+            "account_names": accounts["name"].tolist(),
+        },
     )
 
 
-def assignment_problem(cost: np.ndarray, loads: np.ndarray, capacity: np.ndarray, *,
-                       maximise: bool = False, unit_ids=None, rep_ids=None) -> PlanningProblem:
+def assignment_problem(
+    cost: np.ndarray,
+    loads: np.ndarray,
+    capacity: np.ndarray,
+    *,
+    maximise: bool = False,
+    unit_ids=None,
+    rep_ids=None,
+) -> PlanningProblem:
     """A generalised assignment problem in the engine's terms (Python API for GAP data).
 
     ``cost[u, j]`` is the cost of giving unit u to rep j, ``loads[u, j]`` the effort it takes
@@ -331,12 +356,15 @@ def assignment_problem(cost: np.ndarray, loads: np.ndarray, capacity: np.ndarray
     capacity = np.asarray(capacity, dtype=float)
     n_units, n_reps = cost.shape
     if loads.shape != cost.shape or capacity.shape != (n_reps,):
-        raise InputError(f"shapes disagree: cost {cost.shape}, loads {loads.shape}, "
-                         f"capacity {capacity.shape}")
-    unit_ids = np.array(unit_ids if unit_ids is not None else
-                        [str(u + 1) for u in range(n_units)], dtype=object)
-    rep_ids = np.array(rep_ids if rep_ids is not None else
-                       [str(j + 1) for j in range(n_reps)], dtype=object)
+        raise InputError(
+            f"shapes disagree: cost {cost.shape}, loads {loads.shape}, capacity {capacity.shape}"
+        )
+    unit_ids = np.array(
+        unit_ids if unit_ids is not None else [str(u + 1) for u in range(n_units)], dtype=object
+    )
+    rep_ids = np.array(
+        rep_ids if rep_ids is not None else [str(j + 1) for j in range(n_reps)], dtype=object
+    )
     return PlanningProblem(
         unit_ids=unit_ids,
         unit_members=[np.array([u]) for u in range(n_units)],

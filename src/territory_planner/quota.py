@@ -86,8 +86,19 @@ __all__ = [
     "build_sum_deviation_lp",
 ]
 
-QUOTA_COLUMNS = ["rep_id", "name", "region_id", "quota", "fair_share", "deviation", "potential",
-                 "revenue_last_year", "growth", "quota_to_potential", "ramp"]
+QUOTA_COLUMNS = [
+    "rep_id",
+    "name",
+    "region_id",
+    "quota",
+    "fair_share",
+    "deviation",
+    "potential",
+    "revenue_last_year",
+    "growth",
+    "quota_to_potential",
+    "ramp",
+]
 """Columns of quotas.csv, in order; season columns (q1..q4 or m01..m12) follow them."""
 
 KNOWN_STATUSES = ("active", "new", "leaving")
@@ -166,6 +177,7 @@ class QuotaPlan:
 # The model's pieces, each a pure function of arrays
 # --------------------------------------------------------------------------------------------
 
+
 def method_alpha(settings: QuotaSettings) -> float:
     """alpha = 1 for ``potential``, 0 for ``history``, ``settings.alpha`` for ``blend``."""
     if settings.method == "potential":
@@ -175,8 +187,9 @@ def method_alpha(settings: QuotaSettings) -> float:
     return float(settings.alpha)
 
 
-def growth_bounds(revenue: np.ndarray, min_growth: float | None,
-                  max_growth: float | None) -> tuple[np.ndarray, np.ndarray]:
+def growth_bounds(
+    revenue: np.ndarray, min_growth: float | None, max_growth: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-rep bounds on the quota from last year's revenue of the territory.
 
     L_j = R_j * (1 + min_growth)  where R_j > 0 and min_growth is given, else 0
@@ -195,9 +208,14 @@ def growth_bounds(revenue: np.ndarray, min_growth: float | None,
     return lower, upper
 
 
-def fair_shares(potential: np.ndarray, revenue: np.ndarray, ramp: np.ndarray,
-                pool: np.ndarray, pool_target: np.ndarray,
-                alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def fair_shares(
+    potential: np.ndarray,
+    revenue: np.ndarray,
+    ramp: np.ndarray,
+    pool: np.ndarray,
+    pool_target: np.ndarray,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Weights and fair shares, pool by pool (a pool is the set of reps sharing one T).
 
     w_j = r_j * (alpha * P_j / sum P + (1 - alpha) * R_j / sum R)
@@ -225,8 +243,9 @@ def fair_shares(potential: np.ndarray, revenue: np.ndarray, ramp: np.ndarray,
     weight = ramp * (alpha * share_of(potential) + (1.0 - alpha) * share_of(revenue))
     weight = np.where(member, weight, 0.0)
     total_weight = pool_sum(weight)
-    share = np.divide(pool_target[index] * weight, total_weight, out=np.zeros_like(weight),
-                      where=total_weight > 0)
+    share = np.divide(
+        pool_target[index] * weight, total_weight, out=np.zeros_like(weight), where=total_weight > 0
+    )
     return weight, np.where(member, share, 0.0)
 
 
@@ -243,6 +262,7 @@ def season_columns(count: int) -> list[str]:
 # The LP: one constraint family per function
 # --------------------------------------------------------------------------------------------
 
+
 def _affine(terms: list[tuple[Any, float]]) -> pulp.LpAffineExpression:
     """An affine expression built in one pass from (variable, coefficient) pairs.
 
@@ -252,9 +272,14 @@ def _affine(terms: list[tuple[Any, float]]) -> pulp.LpAffineExpression:
     return from_list(terms) if from_list is not None else pulp.LpAffineExpression(terms)
 
 
-def target_sum_rows(problem: pulp.LpProblem, ratio: Sequence[Any], share: np.ndarray,
-                    block: np.ndarray, block_rhs: Sequence[float],
-                    block_labels: Sequence[str]) -> None:
+def target_sum_rows(
+    problem: pulp.LpProblem,
+    ratio: Sequence[Any],
+    share: np.ndarray,
+    block: np.ndarray,
+    block_rhs: Sequence[float],
+    block_labels: Sequence[str],
+) -> None:
     """``target_sum[r]``: sum_{j in r} q_j = T'_r, i.e. sum_{j in r} (s_j / S_r) x_j = T'_r / S_r.
 
     T'_r is the target left for the LP (T_r less the floors of its zero-share reps, which
@@ -280,16 +305,23 @@ def target_sum_rows(problem: pulp.LpProblem, ratio: Sequence[Any], share: np.nda
         partial_sums = []
         for k, first in enumerate(range(0, len(terms), SUM_CHUNK)):
             g = problem.add_variable(f"partial_sum[{label}|{k}]")
-            chunk = [(x, -c) for x, c in terms[first:first + SUM_CHUNK]]
-            problem.addConstraint(_affine([(g, 1.0)] + chunk) == 0.0,
-                                  f"partial_sum_row[{label}|{k}]")
+            chunk = [(x, -c) for x, c in terms[first : first + SUM_CHUNK]]
+            problem.addConstraint(
+                _affine([(g, 1.0)] + chunk) == 0.0, f"partial_sum_row[{label}|{k}]"
+            )
             partial_sums.append((g, 1.0))
         problem.addConstraint(_affine(partial_sums) == rhs, f"target_sum[{label}]")
 
 
-def deviation_rows(problem: pulp.LpProblem, ratio: Sequence[Any], deviation: Sequence[Any],
-                   share: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                   labels: Sequence[str]) -> None:
+def deviation_rows(
+    problem: pulp.LpProblem,
+    ratio: Sequence[Any],
+    deviation: Sequence[Any],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    labels: Sequence[str],
+) -> None:
     """The relative deviation d_j >= |q_j - s_j| / s_j = |x_j - 1|, linearised:
 
     ``deviation_above[j]``:  d_j >= (q_j - s_j) / s_j   <=>   x_j - d_j <= 1
@@ -301,16 +333,25 @@ def deviation_rows(problem: pulp.LpProblem, ratio: Sequence[Any], deviation: Seq
     """
     for x, d, s, lo, up, label in zip(ratio, deviation, share, lower, upper, labels):
         if up > s:
-            problem.addConstraint(_affine([(x, 1.0), (d, -1.0)]) <= 1.0,
-                                  f"deviation_above[{label}]")
+            problem.addConstraint(
+                _affine([(x, 1.0), (d, -1.0)]) <= 1.0, f"deviation_above[{label}]"
+            )
         if lo < s:
-            problem.addConstraint(_affine([(x, -1.0), (d, -1.0)]) <= -1.0,
-                                  f"deviation_below[{label}]")
+            problem.addConstraint(
+                _affine([(x, -1.0), (d, -1.0)]) <= -1.0, f"deviation_below[{label}]"
+            )
 
 
-def max_deviation_rows(problem: pulp.LpProblem, ratio: Sequence[Any],
-                       max_deviation: Sequence[Any], share: np.ndarray, lower: np.ndarray,
-                       upper: np.ndarray, block: np.ndarray, labels: Sequence[str]) -> None:
+def max_deviation_rows(
+    problem: pulp.LpProblem,
+    ratio: Sequence[Any],
+    max_deviation: Sequence[Any],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    block: np.ndarray,
+    labels: Sequence[str],
+) -> None:
     """LP 1's rows: z_r >= d_j >= |q_j - s_j| / s_j for every rep j of region r.
 
     With d_j eliminated (in LP 1 any feasible plan stays feasible with d_j = z_r, so d_j adds
@@ -319,8 +360,7 @@ def max_deviation_rows(problem: pulp.LpProblem, ratio: Sequence[Any],
     ``deviation_above[j]``:  x_j - z_r <= 1
     ``deviation_below[j]``: -x_j - z_r <= -1
     """
-    deviation_rows(problem, ratio, [max_deviation[b] for b in block], share, lower, upper,
-                   labels)
+    deviation_rows(problem, ratio, [max_deviation[b] for b in block], share, lower, upper, labels)
 
 
 def max_deviation_caps(optimum: np.ndarray) -> np.ndarray:
@@ -330,8 +370,7 @@ def max_deviation_caps(optimum: np.ndarray) -> np.ndarray:
     variable. LP 2 thus stays among the plans that reach LP 1's optimum (up to solver
     tolerance), so minimising the sum of deviations never trades away the largest one.
     """
-    return np.maximum(np.asarray(optimum, dtype=float), 0.0) * (1.0 + CAP_RELATIVE) \
-        + CAP_ABSOLUTE
+    return np.maximum(np.asarray(optimum, dtype=float), 0.0) * (1.0 + CAP_RELATIVE) + CAP_ABSOLUTE
 
 
 @dataclass
@@ -349,21 +388,37 @@ class QuotaLP:
         return self.share * _values(self.ratio)
 
 
-def quota_ratio_variables(problem: pulp.LpProblem, labels: Sequence[str], share: np.ndarray,
-                          lower: np.ndarray, upper: np.ndarray) -> list[Any]:
+def quota_ratio_variables(
+    problem: pulp.LpProblem,
+    labels: Sequence[str],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> list[Any]:
     """``quota_ratio[j]``: x_j = q_j / s_j, the quota as a multiple of its fair share.
 
     The growth bounds L_j <= q_j <= U_j become the variable bounds L_j / s_j <= x_j <= U_j / s_j
     (q_j >= 0 is L_j >= 0).
     """
-    return [problem.add_variable(f"quota_ratio[{label}]", lowBound=float(lo / s),
-                                 upBound=float(up / s) if math.isfinite(up) else None)
-            for label, s, lo, up in zip(labels, share, lower, upper)]
+    return [
+        problem.add_variable(
+            f"quota_ratio[{label}]",
+            lowBound=float(lo / s),
+            upBound=float(up / s) if math.isfinite(up) else None,
+        )
+        for label, s, lo, up in zip(labels, share, lower, upper)
+    ]
 
 
-def build_max_deviation_lp(labels: Sequence[str], share: np.ndarray, lower: np.ndarray,
-                           upper: np.ndarray, block: np.ndarray, block_rhs: Sequence[float],
-                           block_labels: Sequence[str]) -> QuotaLP:
+def build_max_deviation_lp(
+    labels: Sequence[str],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    block: np.ndarray,
+    block_rhs: Sequence[float],
+    block_labels: Sequence[str],
+) -> QuotaLP:
     """LP 1: the smallest largest relative deviation, region by region.
 
     min  sum_r z_r
@@ -381,17 +436,25 @@ def build_max_deviation_lp(labels: Sequence[str], share: np.ndarray, lower: np.n
     """
     problem = pulp.LpProblem("quota_max_deviation", pulp.LpMinimize)
     ratio = quota_ratio_variables(problem, labels, share, lower, upper)
-    max_deviation = [problem.add_variable(f"max_deviation[{label}]", lowBound=0.0)
-                     for label in block_labels]
+    max_deviation = [
+        problem.add_variable(f"max_deviation[{label}]", lowBound=0.0) for label in block_labels
+    ]
     target_sum_rows(problem, ratio, share, block, block_rhs, block_labels)
     max_deviation_rows(problem, ratio, max_deviation, share, lower, upper, block, labels)
     problem.setObjective(_affine([(z, 1.0) for z in max_deviation]))
     return QuotaLP(problem, np.asarray(share, dtype=float), ratio, [], max_deviation)
 
 
-def build_sum_deviation_lp(labels: Sequence[str], share: np.ndarray, lower: np.ndarray,
-                           upper: np.ndarray, block: np.ndarray, block_rhs: Sequence[float],
-                           block_labels: Sequence[str], caps: np.ndarray) -> QuotaLP:
+def build_sum_deviation_lp(
+    labels: Sequence[str],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    block: np.ndarray,
+    block_rhs: Sequence[float],
+    block_labels: Sequence[str],
+    caps: np.ndarray,
+) -> QuotaLP:
     """LP 2: among the plans that reach LP 1's optimum, the smallest sum of deviations.
 
     min  sum_j d_j
@@ -406,9 +469,10 @@ def build_sum_deviation_lp(labels: Sequence[str], share: np.ndarray, lower: np.n
     # LP 1 proved z*_r >= L_j / s_j - 1 and >= 1 - U_j / s_j; a cap a hair below them (the
     # solver's tolerance) must not make LP 2 infeasible, so the cap never cuts under them.
     forced = np.maximum(lower / share - 1.0, 1.0 - upper / share)
-    deviation = [problem.add_variable(f"deviation[{label}]", lowBound=0.0,
-                                      upBound=float(max(caps[b], need)))
-                 for label, b, need in zip(labels, block, forced)]
+    deviation = [
+        problem.add_variable(f"deviation[{label}]", lowBound=0.0, upBound=float(max(caps[b], need)))
+        for label, b, need in zip(labels, block, forced)
+    ]
     target_sum_rows(problem, ratio, share, block, block_rhs, block_labels)
     deviation_rows(problem, ratio, deviation, share, lower, upper, labels)
     problem.setObjective(_affine([(d, 1.0) for d in deviation]))
@@ -426,13 +490,15 @@ def _solve(problem: pulp.LpProblem, solver: pulp.LpSolver, stage: str) -> SolveO
         raise SolverError(
             f"the quota LP ({stage}) ended '{outcome.status}' after {outcome.seconds:.2f} s "
             f"instead of optimal; its bounds were checked to reach the target, so this is "
-            f"the solver's limit (raise solver.time_limit or try another solver)")
+            f"the solver's limit (raise solver.time_limit or try another solver)"
+        )
     return outcome
 
 
 def _values(variables: Sequence[Any]) -> np.ndarray:
-    return np.array([v.varValue if v.varValue is not None else np.nan for v in variables],
-                    dtype=float)
+    return np.array(
+        [v.varValue if v.varValue is not None else np.nan for v in variables], dtype=float
+    )
 
 
 _ILLEGAL = "-+[] ->/"
@@ -459,6 +525,7 @@ def _name_labels(ids: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # Inputs: validation at the boundary, every problem at once
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Pool:
@@ -511,8 +578,9 @@ def _growth_text(growth: float) -> str:
     return f"(1 - {abs(growth)!r})" if growth < 0 else f"(1 + {growth!r})"
 
 
-def _prepare(table: pd.DataFrame, settings: QuotaSettings,
-             source: str) -> tuple[pd.DataFrame, list[_Pool]]:
+def _prepare(
+    table: pd.DataFrame, settings: QuotaSettings, source: str
+) -> tuple[pd.DataFrame, list[_Pool]]:
     """Validate the per-rep table against the settings; the working frame and its pools.
 
     The frame holds the non-leaving reps sorted by rep_id with: rep_id, name, region_id (key
@@ -523,8 +591,11 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
     file_table = "quota table"
     missing = [c for c in ("rep_id", "potential", "revenue") if c not in table.columns]
     if missing:
-        problems.add(file_table, f"missing column(s) {', '.join(missing)}",
-                     fix="one row per rep with rep_id, potential and revenue of its accounts")
+        problems.add(
+            file_table,
+            f"missing column(s) {', '.join(missing)}",
+            fix="one row per rep with rep_id, potential and revenue of its accounts",
+        )
         problems.raise_if_any()
 
     table = table.reset_index(drop=True)
@@ -532,29 +603,41 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
     null_id = reps["rep_id"].isna().to_numpy()
     for position in np.flatnonzero(null_id):
         problems.add(file_table, "rep_id is empty", row=int(position) + 2, column="rep_id")
-    reps["rep_id"] = [str(v).strip() if not missing_id else ""
-                      for v, missing_id in zip(table["rep_id"], null_id)]
+    reps["rep_id"] = [
+        str(v).strip() if not missing_id else "" for v, missing_id in zip(table["rep_id"], null_id)
+    ]
     duplicated = reps["rep_id"].duplicated(keep=False) & ~null_id
     for rep in sorted(set(reps.loc[duplicated, "rep_id"])):
         problems.add(file_table, f"rep_id '{rep}' appears more than once", column="rep_id")
 
-    reps["name"] = (table["name"].fillna("").astype(str) if "name" in table.columns else "")
+    reps["name"] = table["name"].fillna("").astype(str) if "name" in table.columns else ""
     regions = table["region_id"] if "region_id" in table.columns else [None] * len(table)
-    reps["region_id"] = pd.Series([_text_or_none(v) for v in regions], index=table.index,
-                                  dtype=object)
-    statuses = (table["status"] if "status" in table.columns
-                else pd.Series(["active"] * len(table), index=table.index))
+    reps["region_id"] = pd.Series(
+        [_text_or_none(v) for v in regions], index=table.index, dtype=object
+    )
+    statuses = (
+        table["status"]
+        if "status" in table.columns
+        else pd.Series(["active"] * len(table), index=table.index)
+    )
     reps["status"] = [(_text_or_none(v) or "active").lower() for v in statuses]
     for column in ("potential", "revenue"):
         values = pd.to_numeric(table[column], errors="coerce").astype(float)
         bad = ~(np.isfinite(values.to_numpy()) & (values.to_numpy() >= 0))
         for position in np.flatnonzero(bad):
-            problems.add(file_table, f"{column} of rep {reps['rep_id'].iat[position]} must be "
-                         f"a number >= 0, got {_shown(table[column].iat[position])}",
-                         row=int(position) + 2, column=column)
+            problems.add(
+                file_table,
+                f"{column} of rep {reps['rep_id'].iat[position]} must be "
+                f"a number >= 0, got {_shown(table[column].iat[position])}",
+                row=int(position) + 2,
+                column=column,
+            )
         reps[column] = values.fillna(0.0).clip(lower=0.0)
-    accounts = (pd.to_numeric(table["accounts"], errors="coerce").fillna(0).to_numpy()
-                if "accounts" in table.columns else None)
+    accounts = (
+        pd.to_numeric(table["accounts"], errors="coerce").fillna(0).to_numpy()
+        if "accounts" in table.columns
+        else None
+    )
 
     leaving = (reps["status"] == "leaving").to_numpy()
     rep_ids = reps["rep_id"].tolist()
@@ -562,14 +645,21 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
 
     # Leaving reps end with no accounts; quotas follow accounts, so a leaving rep that still
     # owns some would take its territory's potential out of every share.
-    owns = (accounts > 0) if accounts is not None else (
-        (reps["potential"].to_numpy() > 0) | (reps["revenue"].to_numpy() > 0))
+    owns = (
+        (accounts > 0)
+        if accounts is not None
+        else ((reps["potential"].to_numpy() > 0) | (reps["revenue"].to_numpy() > 0))
+    )
     for position in np.flatnonzero(leaving & owns):
-        problems.add(file_table, f"rep {rep_ids[position]} is leaving but still owns accounts "
-                     f"(potential {_fmt(reps['potential'].iat[position])}, revenue "
-                     f"{_fmt(reps['revenue'].iat[position])}); its territory would carry no "
-                     f"quota", column="status",
-                     fix="reassign its accounts first (rebalance), or set its status to active")
+        problems.add(
+            file_table,
+            f"rep {rep_ids[position]} is leaving but still owns accounts "
+            f"(potential {_fmt(reps['potential'].iat[position])}, revenue "
+            f"{_fmt(reps['revenue'].iat[position])}); its territory would carry no "
+            f"quota",
+            column="status",
+            fix="reassign its accounts first (rebalance), or set its status to active",
+        )
 
     # ramp: multipliers by status, or a reps column
     ramp = np.ones(len(reps))
@@ -578,27 +668,43 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
         for key in settings.ramp:
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
-                problems.add(source, f"ramp names the status '{key}', which no rep has",
-                             column="quota.ramp",
-                             fix=(f"did you mean '{close[0]}'?" if close else
-                                  "statuses are " + ", ".join(KNOWN_STATUSES)))
+                problems.add(
+                    source,
+                    f"ramp names the status '{key}', which no rep has",
+                    column="quota.ramp",
+                    fix=(
+                        f"did you mean '{close[0]}'?"
+                        if close
+                        else "statuses are " + ", ".join(KNOWN_STATUSES)
+                    ),
+                )
         ramp = np.array([float(settings.ramp.get(s, 1.0)) for s in reps["status"]])
     elif isinstance(settings.ramp, str):
         column = settings.ramp
         if column not in table.columns:
             close = difflib.get_close_matches(column, [str(c) for c in table.columns], n=1)
-            problems.add(source, f"ramp names the reps column '{column}', which does not exist",
-                         column="quota.ramp",
-                         fix=(f"did you mean '{close[0]}'?" if close
-                              else "add the column to the reps file or use {new: 0.5}"))
+            problems.add(
+                source,
+                f"ramp names the reps column '{column}', which does not exist",
+                column="quota.ramp",
+                fix=(
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else "add the column to the reps file or use {new: 0.5}"
+                ),
+            )
         else:
             values = pd.to_numeric(table[column], errors="coerce").astype(float).to_numpy()
             bad = ~(np.isfinite(values) & (values > 0)) & ~leaving
             for position in np.flatnonzero(bad):
-                problems.add(source, f"ramp column '{column}' must be a positive number for "
-                             f"every rep; rep {rep_ids[position]} has "
-                             f"{_shown(table[column].iat[position])}", column="quota.ramp",
-                             fix="use 1 for a fully ramped rep")
+                problems.add(
+                    source,
+                    f"ramp column '{column}' must be a positive number for "
+                    f"every rep; rep {rep_ids[position]} has "
+                    f"{_shown(table[column].iat[position])}",
+                    column="quota.ramp",
+                    fix="use 1 for a fully ramped rep",
+                )
             ramp = np.where(bad, 1.0, values)
     reps["ramp"] = ramp
 
@@ -608,58 +714,83 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
         position = by_id.get(str(rep))
         if position is None:
             close = difflib.get_close_matches(str(rep), rep_ids, n=1)
-            problems.add(source, f"override for rep '{rep}', which is not in the reps",
-                         column="quota.overrides",
-                         fix=f"did you mean '{close[0]}'?" if close else "check the rep_id")
+            problems.add(
+                source,
+                f"override for rep '{rep}', which is not in the reps",
+                column="quota.overrides",
+                fix=f"did you mean '{close[0]}'?" if close else "check the rep_id",
+            )
         elif leaving[position]:
-            problems.add(source, f"override for rep '{rep}', who is leaving (no quota)",
-                         column="quota.overrides", fix="remove the override")
+            problems.add(
+                source,
+                f"override for rep '{rep}', who is leaving (no quota)",
+                column="quota.overrides",
+                fix="remove the override",
+            )
         else:
             override[position] = float(value)
     reps["override"] = override
     has_override = ~np.isnan(override)
 
     # pools: the company, or one per region
-    carries = ((reps["potential"].to_numpy() > 0) | (reps["revenue"].to_numpy() > 0)
-               | has_override) & ~leaving
+    carries = (
+        (reps["potential"].to_numpy() > 0) | (reps["revenue"].to_numpy() > 0) | has_override
+    ) & ~leaving
     if settings.targets is None:
         pools = [_Pool(None, float(settings.target), float(np.nansum(override)))]
         pool = np.zeros(len(reps), dtype=int)
     else:
-        staying_regions = {r for r, gone in zip(reps["region_id"], leaving)
-                           if r is not None and not gone}
+        staying_regions = {
+            r for r, gone in zip(reps["region_id"], leaving) if r is not None and not gone
+        }
         for key in settings.targets:
             if key not in staying_regions:
                 close = difflib.get_close_matches(key, sorted(staying_regions), n=1)
-                problems.add(source, f"targets has region '{key}', but no (non-leaving) rep has "
-                             f"that region_id", column="quota.targets",
-                             fix=(f"did you mean '{close[0]}'?" if close else
-                                  "rep region_id values are: "
-                                  + ", ".join(sorted(staying_regions)[:10])))
+                problems.add(
+                    source,
+                    f"targets has region '{key}', but no (non-leaving) rep has that region_id",
+                    column="quota.targets",
+                    fix=(
+                        f"did you mean '{close[0]}'?"
+                        if close
+                        else "rep region_id values are: " + ", ".join(sorted(staying_regions)[:10])
+                    ),
+                )
         keys = sorted(settings.targets)
         index_of = {key: i for i, key in enumerate(keys)}
-        pool = np.array([index_of.get(r, -1) if r is not None else -1
-                         for r in reps["region_id"]], dtype=int)
+        pool = np.array(
+            [index_of.get(r, -1) if r is not None else -1 for r in reps["region_id"]], dtype=int
+        )
         for position in np.flatnonzero(carries & (pool < 0)):
             region = reps["region_id"].iat[position]
             if region is None:
-                problems.add(source, f"rep {rep_ids[position]} has no region_id, but targets are "
-                             f"per region", column="quota.targets",
-                             fix="give the rep a region_id in the reps file, or use 'target'")
+                problems.add(
+                    source,
+                    f"rep {rep_ids[position]} has no region_id, but targets are per region",
+                    column="quota.targets",
+                    fix="give the rep a region_id in the reps file, or use 'target'",
+                )
             else:
-                problems.add(source, f"rep {rep_ids[position]} is in region '{region}', which "
-                             f"has no entry in targets", column="quota.targets",
-                             fix=f"add a target for '{region}'")
+                problems.add(
+                    source,
+                    f"rep {rep_ids[position]} is in region '{region}', which "
+                    f"has no entry in targets",
+                    column="quota.targets",
+                    fix=f"add a target for '{region}'",
+                )
         pools = []
         for key in keys:
             in_region = (pool == index_of[key]) & has_override & ~leaving
-            pools.append(_Pool(key, float(settings.targets[key]),
-                               float(override[in_region].sum())))
+            pools.append(_Pool(key, float(settings.targets[key]), float(override[in_region].sum())))
     for p in pools:
         if p.overrides > p.target * (1 + FEASIBILITY_TOLERANCE):
-            problems.add(source, f"overrides add up to {_fmt(p.overrides)}, above the target "
-                         f"{_fmt(p.target)}{p.where}", column="quota.overrides",
-                         fix="lower the overrides or raise the target")
+            problems.add(
+                source,
+                f"overrides add up to {_fmt(p.overrides)}, above the target "
+                f"{_fmt(p.target)}{p.where}",
+                column="quota.overrides",
+                fix="lower the overrides or raise the target",
+            )
     problems.raise_if_any()
 
     reps["pool"] = np.where(has_override, -1, pool)
@@ -671,9 +802,16 @@ def _prepare(table: pd.DataFrame, settings: QuotaSettings,
 # Infeasibility: the interval against the target, and who binds
 # --------------------------------------------------------------------------------------------
 
-def _check_bounds_reach_target(reps: pd.DataFrame, pools: list[_Pool], lower: np.ndarray,
-                               upper: np.ndarray, zero_share: np.ndarray,
-                               weight_sum: np.ndarray, settings: QuotaSettings) -> None:
+
+def _check_bounds_reach_target(
+    reps: pd.DataFrame,
+    pools: list[_Pool],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    zero_share: np.ndarray,
+    weight_sum: np.ndarray,
+    settings: QuotaSettings,
+) -> None:
     """Raise InfeasibleError when sum_j L_j > T or sum_j U_j < T in some pool.
 
     Quotas in [L_j, U_j] can add up to T exactly when T lies in [sum L_j, sum U_j], so this
@@ -702,42 +840,59 @@ def _check_bounds_reach_target(reps: pd.DataFrame, pools: list[_Pool], lower: np
         what = f"the target {_fmt(target)}{p.where}"
         if p.overrides > 0:
             what += f", which is {_fmt(p.target)} less overrides of {_fmt(p.overrides)}"
-        base = {"region": p.key, "target": target, "lower": low,
-                "upper": high if math.isfinite(high) else None}
+        base = {
+            "region": p.key,
+            "target": target,
+            "lower": low,
+            "upper": high if math.isfinite(high) else None,
+        }
         order = members[np.lexsort((rep_ids[members], -limit[members]))]
         items = []
         for j in (j for j in order if limit[j] > 0):
             if side == "min_growth":
                 bound = "min_growth"
-                text = (f"{rep_ids[j]} (quota >= {_fmt(lower[j])} from revenue "
-                        f"{_fmt(revenue[j])} * {_growth_text(settings.min_growth or 0.0)})")
+                text = (
+                    f"{rep_ids[j]} (quota >= {_fmt(lower[j])} from revenue "
+                    f"{_fmt(revenue[j])} * {_growth_text(settings.min_growth or 0.0)})"
+                )
             elif zero_share[j]:
                 bound = "zero_share"
                 text = f"{rep_ids[j]} (held at its floor {_fmt(lower[j])}: fair share 0)"
             else:
                 bound = "max_growth"
-                text = (f"{rep_ids[j]} (quota <= {_fmt(upper[j])} from revenue "
-                        f"{_fmt(revenue[j])} * {_growth_text(settings.max_growth or 0.0)})")
+                text = (
+                    f"{rep_ids[j]} (quota <= {_fmt(upper[j])} from revenue "
+                    f"{_fmt(revenue[j])} * {_growth_text(settings.max_growth or 0.0)})"
+                )
             items.append(text)
-            details.append({**base, "rep_id": str(rep_ids[j]), "bound": bound,
-                            "limit": float(limit[j]), "revenue": float(revenue[j])})
+            details.append(
+                {
+                    **base,
+                    "rep_id": str(rep_ids[j]),
+                    "bound": bound,
+                    "limit": float(limit[j]),
+                    "revenue": float(revenue[j]),
+                }
+            )
         if not items:
-            details.append({**base, "rep_id": None, "bound": side, "limit": None,
-                            "revenue": None})
+            details.append({**base, "rep_id": None, "bound": side, "limit": None, "revenue": None})
         shown = ", ".join(items[:MESSAGE_LIST_CAP]) or "none"
         if len(items) > MESSAGE_LIST_CAP:
             shown += f", and {len(items) - MESSAGE_LIST_CAP} more"
-        interval = (f"the growth bounds allow between {_fmt(low)} and {_fmt(high)}; "
-                    f"binding: {shown}")
+        interval = f"the growth bounds allow between {_fmt(low)} and {_fmt(high)}; binding: {shown}"
         if side == "max_growth" and weight_sum[b] <= 0:
             reasons.append(
                 f"quotas cannot add up to {what}: no rep left to share it has a fair share "
                 f"(method '{settings.method}' weighs {_weighs(settings)}, and that is 0 for "
                 f"every rep here); {interval} (fix: check the accounts' potential and "
-                f"revenue, use another method, or set overrides)")
+                f"revenue, use another method, or set overrides)"
+            )
             continue
-        fix = ("lower min_growth, raise the target or override a rep" if side == "min_growth"
-               else "raise max_growth, lower the target or override a rep")
+        fix = (
+            "lower min_growth, raise the target or override a rep"
+            if side == "min_growth"
+            else "raise max_growth, lower the target or override a rep"
+        )
         reasons.append(f"quotas cannot add up to {what}: {interval} (fix: {fix})")
     if reasons:
         raise InfeasibleError(reasons, details)
@@ -756,21 +911,31 @@ def _weighs(settings: QuotaSettings) -> str:
 # The public doors
 # --------------------------------------------------------------------------------------------
 
-def _second_stage(labels: Sequence[str], share: np.ndarray, lower: np.ndarray,
-                  upper: np.ndarray, block: np.ndarray, block_rhs: Sequence[float],
-                  block_labels: Sequence[str], best: np.ndarray, solver: pulp.LpSolver,
-                  timings: dict[str, float]) -> QuotaLP:
+
+def _second_stage(
+    labels: Sequence[str],
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    block: np.ndarray,
+    block_rhs: Sequence[float],
+    block_labels: Sequence[str],
+    best: np.ndarray,
+    solver: pulp.LpSolver,
+    timings: dict[str, float],
+) -> QuotaLP:
     tick = time.perf_counter()
-    model = build_sum_deviation_lp(labels, share, lower, upper, block, block_rhs,
-                                   block_labels, max_deviation_caps(best))
+    model = build_sum_deviation_lp(
+        labels, share, lower, upper, block, block_rhs, block_labels, max_deviation_caps(best)
+    )
     timings["build_lp2"] = time.perf_counter() - tick
-    timings["solve_lp2"] = _solve(model.problem, solver,
-                                  "LP 2: sum of relative deviations").seconds
+    timings["solve_lp2"] = _solve(model.problem, solver, "LP 2: sum of relative deviations").seconds
     return model
 
 
-def solve_quotas(table: pd.DataFrame, settings: QuotaSettings, solver: pulp.LpSolver, *,
-                 source: str = "scenario") -> QuotaPlan:
+def solve_quotas(
+    table: pd.DataFrame, settings: QuotaSettings, solver: pulp.LpSolver, *, source: str = "scenario"
+) -> QuotaPlan:
     """Set quotas for one row per rep (see the module docstring for the model).
 
     ``table`` columns: rep_id, name, region_id, status, potential, revenue (sums over the
@@ -810,25 +975,38 @@ def solve_quotas(table: pd.DataFrame, settings: QuotaSettings, solver: pulp.LpSo
         block = np.array([block_of[b] for b in pool[lp_rows]], dtype=int)
         held = np.bincount(pool[zero_share], weights=lower[zero_share], minlength=len(pools))
         block_rhs = [pool_left[b] - held[b] for b in blocks]
-        block_labels = _name_labels(["all" if pools[b].key is None else pools[b].key
-                                     for b in blocks])
+        block_labels = _name_labels(
+            ["all" if pools[b].key is None else pools[b].key for b in blocks]
+        )
         labels = _name_labels(reps["rep_id"].to_numpy()[lp_rows].tolist())
 
         lp_share, lp_lower, lp_upper = share[lp_rows], lower[lp_rows], upper[lp_rows]
         tick = time.perf_counter()
-        first = build_max_deviation_lp(labels, lp_share, lp_lower, lp_upper, block, block_rhs,
-                                       block_labels)
+        first = build_max_deviation_lp(
+            labels, lp_share, lp_lower, lp_upper, block, block_rhs, block_labels
+        )
         timings["build_lp1"] = time.perf_counter() - tick
-        timings["solve_lp1"] = _solve(first.problem, solver,
-                                      "LP 1: largest relative deviation").seconds
+        timings["solve_lp1"] = _solve(
+            first.problem, solver, "LP 1: largest relative deviation"
+        ).seconds
         best = np.maximum(_values(first.max_deviation), 0.0)
 
         model = first
         if best.max() > CAP_ABSOLUTE:
             # Otherwise LP 1 already puts every quota on its fair share (|q_j - s_j| / s_j
             # <= z*_r <= 1e-12), which is LP 2's optimum too: nothing is left to trade.
-            model = _second_stage(labels, lp_share, lp_lower, lp_upper, block, block_rhs,
-                                  block_labels, best, solver, timings)
+            model = _second_stage(
+                labels,
+                lp_share,
+                lp_lower,
+                lp_upper,
+                block,
+                block_rhs,
+                block_labels,
+                best,
+                solver,
+                timings,
+            )
         quota[lp_rows] = model.quotas()
         for b, value in zip(blocks, best):
             z_optimum[b] = value
@@ -843,7 +1021,9 @@ def solve_quotas(table: pd.DataFrame, settings: QuotaSettings, solver: pulp.LpSo
         for b, p in enumerate(pools):
             with_share = (pool == b) & in_lp
             per_region[p.key] = {
-                "target": p.target, "overrides": p.overrides, "target_left": p.left,
+                "target": p.target,
+                "overrides": p.overrides,
+                "target_left": p.left,
                 "max_relative_deviation": float(relative[with_share].max(initial=0.0)),
                 "sum_relative_deviation": float(relative[with_share].sum()),
                 "lower_bound": float(z_optimum[b]),
@@ -851,18 +1031,36 @@ def solve_quotas(table: pd.DataFrame, settings: QuotaSettings, solver: pulp.LpSo
             }
     seconds = time.perf_counter() - start
     timings["total"] = seconds
-    total_target = (float(settings.target) if settings.targets is None
-                    else float(sum(settings.targets.values())))
-    return QuotaPlan(frame=frame, settings=settings, target=total_target,
-                     max_relative_deviation=float(relative[in_lp].max(initial=0.0)),
-                     sum_relative_deviation=float(relative[in_lp].sum()),
-                     lower_bound=float(z_optimum.max(initial=0.0)), status="optimal",
-                     seconds=seconds, per_region=per_region, binding=binding, timings=timings)
+    total_target = (
+        float(settings.target)
+        if settings.targets is None
+        else float(sum(settings.targets.values()))
+    )
+    return QuotaPlan(
+        frame=frame,
+        settings=settings,
+        target=total_target,
+        max_relative_deviation=float(relative[in_lp].max(initial=0.0)),
+        sum_relative_deviation=float(relative[in_lp].sum()),
+        lower_bound=float(z_optimum.max(initial=0.0)),
+        status="optimal",
+        seconds=seconds,
+        per_region=per_region,
+        binding=binding,
+        timings=timings,
+    )
 
 
-def _frame(reps: pd.DataFrame, quota: np.ndarray, share: np.ndarray, lower: np.ndarray,
-           upper: np.ndarray, in_lp: np.ndarray, zero_share: np.ndarray,
-           settings: QuotaSettings) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def _frame(
+    reps: pd.DataFrame,
+    quota: np.ndarray,
+    share: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    in_lp: np.ndarray,
+    zero_share: np.ndarray,
+    settings: QuotaSettings,
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     potential = reps["potential"].to_numpy(dtype=float)
     revenue = reps["revenue"].to_numpy(dtype=float)
     overridden = ~np.isnan(reps["override"].to_numpy(dtype=float))
@@ -872,32 +1070,34 @@ def _frame(reps: pd.DataFrame, quota: np.ndarray, share: np.ndarray, lower: np.n
         ok = np.nan_to_num(denominator) > 0
         return np.divide(numerator, denominator, out=np.full_like(numerator, np.nan), where=ok)
 
-    frame = pd.DataFrame({
-        "rep_id": reps["rep_id"].astype(str),
-        "name": reps["name"].astype(str),
-        "region_id": reps["region_id"].astype(object),
-        "quota": quota,
-        "fair_share": fair,
-        "deviation": ratio(quota - np.nan_to_num(fair), fair),
-        "potential": potential,
-        "revenue_last_year": revenue,
-        "growth": ratio(quota, revenue) - 1.0,
-        "quota_to_potential": ratio(quota, potential),
-        "ramp": reps["ramp"].to_numpy(dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].astype(str),
+            "name": reps["name"].astype(str),
+            "region_id": reps["region_id"].astype(object),
+            "quota": quota,
+            "fair_share": fair,
+            "deviation": ratio(quota - np.nan_to_num(fair), fair),
+            "potential": potential,
+            "revenue_last_year": revenue,
+            "growth": ratio(quota, revenue) - 1.0,
+            "quota_to_potential": ratio(quota, potential),
+            "ramp": reps["ramp"].to_numpy(dtype=float),
+        }
+    )
     if settings.seasonality is not None:
-        for column, part in zip(season_columns(len(settings.seasonality)),
-                                settings.seasonality):
+        for column, part in zip(season_columns(len(settings.seasonality)), settings.seasonality):
             frame[column] = quota * float(part)
     # A bound binds when the quota sits on it away from the fair share (solver tolerance).
     rep_ids = frame["rep_id"].tolist()
     slack = BINDING_TOLERANCE * np.maximum(share, 1.0)
     off_share = in_lp & (np.abs(quota - share) > slack)
-    floor_binds = (off_share & (lower > 0) & (quota <= lower + slack)) | (
-        zero_share & (lower > 0))
+    floor_binds = (off_share & (lower > 0) & (quota <= lower + slack)) | (zero_share & (lower > 0))
     cap_binds = off_share & np.isfinite(upper) & (quota >= upper - slack)
-    binding = {"min_growth": [rep_ids[j] for j in np.flatnonzero(floor_binds)],
-               "max_growth": [rep_ids[j] for j in np.flatnonzero(cap_binds)]}
+    binding = {
+        "min_growth": [rep_ids[j] for j in np.flatnonzero(floor_binds)],
+        "max_growth": [rep_ids[j] for j in np.flatnonzero(cap_binds)],
+    }
     return frame, binding
 
 
@@ -907,34 +1107,46 @@ def _rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
     reps = plan.reps
     accounts = plan.accounts
     assignments = plan.assignments
-    for name, frame, needed in (("reps", reps, ("rep_id",)),
-                                ("accounts", accounts, ("account_id",)),
-                                ("assignments", assignments, ("account_id", "rep_id"))):
+    for name, frame, needed in (
+        ("reps", reps, ("rep_id",)),
+        ("accounts", accounts, ("account_id",)),
+        ("assignments", assignments, ("account_id", "rep_id")),
+    ):
         lacking = [c for c in needed if c not in frame.columns]
         if lacking:
             problems.add(name, f"missing column(s) {', '.join(lacking)}")
     problems.raise_if_any()
 
-    for name, ids in (("accounts", accounts["account_id"]),
-                      ("assignments", assignments["account_id"])):
+    for name, ids in (
+        ("accounts", accounts["account_id"]),
+        ("assignments", assignments["account_id"]),
+    ):
         repeated = sorted(set(ids[ids.duplicated()].astype(str)))
         for account in repeated[:MESSAGE_LIST_CAP]:
-            problems.add(name, f"account '{account}' appears more than once",
-                         column="account_id", fix="each account has one row and one rep")
+            problems.add(
+                name,
+                f"account '{account}' appears more than once",
+                column="account_id",
+                fix="each account has one row and one rep",
+            )
     problems.raise_if_any()
 
     values = pd.DataFrame({"account_id": accounts["account_id"].astype(str)})
     for column in ("potential", "revenue"):
-        values[column] = (pd.to_numeric(accounts[column], errors="coerce").fillna(0.0)
-                          if column in accounts.columns else 0.0)
+        values[column] = (
+            pd.to_numeric(accounts[column], errors="coerce").fillna(0.0)
+            if column in accounts.columns
+            else 0.0
+        )
     owned = assignments.loc[assignments["rep_id"].notna(), ["account_id", "rep_id"]].copy()
     owned["account_id"] = owned["account_id"].astype(str)
     owned["rep_id"] = owned["rep_id"].astype(str)
     merged = owned.merge(values, on="account_id", how="left", indicator=True)
     unknown = merged.loc[merged["_merge"] == "left_only", "account_id"]
     for account in sorted(set(unknown))[:MESSAGE_LIST_CAP]:
-        problems.add("assignments", f"account '{account}' is not in the accounts",
-                     column="account_id")
+        problems.add(
+            "assignments", f"account '{account}' is not in the accounts", column="account_id"
+        )
     rep_ids = reps["rep_id"].astype(str)
     strangers = sorted(set(merged["rep_id"]) - set(rep_ids))
     for rep in strangers[:MESSAGE_LIST_CAP]:
@@ -942,23 +1154,28 @@ def _rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
     problems.raise_if_any()
 
     totals = merged.groupby("rep_id", sort=True).agg(
-        potential=("potential", "sum"), revenue=("revenue", "sum"),
-        accounts=("account_id", "size"))
+        potential=("potential", "sum"), revenue=("revenue", "sum"), accounts=("account_id", "size")
+    )
     table = pd.DataFrame({"rep_id": rep_ids.to_numpy()})
     for column in ("name", "region_id", "status"):
         if column in reps.columns:
             table[column] = reps[column].to_numpy()
-    if isinstance(settings.ramp, str) and settings.ramp in reps.columns \
-            and settings.ramp not in ("rep_id", "potential", "revenue", "accounts"):
+    if (
+        isinstance(settings.ramp, str)
+        and settings.ramp in reps.columns
+        and settings.ramp not in ("rep_id", "potential", "revenue", "accounts")
+    ):
         table[settings.ramp] = reps[settings.ramp].to_numpy()
     table = table.join(totals, on="rep_id")
-    table[["potential", "revenue", "accounts"]] = (
-        table[["potential", "revenue", "accounts"]].fillna(0.0))
+    table[["potential", "revenue", "accounts"]] = table[
+        ["potential", "revenue", "accounts"]
+    ].fillna(0.0)
     return table
 
 
-def allocate_quotas(plan: Any, settings: QuotaSettings | None = None, *,
-                    solver: pulp.LpSolver | None = None) -> QuotaPlan:
+def allocate_quotas(
+    plan: Any, settings: QuotaSettings | None = None, *, solver: pulp.LpSolver | None = None
+) -> QuotaPlan:
     """Set every rep's quota for a plan (assignments, accounts, reps, scenario).
 
     ``settings`` defaults to ``plan.scenario.quota``; ``solver`` defaults to an LP solver
@@ -970,11 +1187,21 @@ def allocate_quotas(plan: Any, settings: QuotaSettings | None = None, *,
     if settings is None:
         settings = getattr(scenario, "quota", None)
         if settings is None:
-            raise InputError(Problem(file=source, message="the scenario has no 'quota:' section",
-                                     column="quota",
-                                     fix="add e.g. quota: {target: 10000000, method: blend}"))
+            raise InputError(
+                Problem(
+                    file=source,
+                    message="the scenario has no 'quota:' section",
+                    column="quota",
+                    fix="add e.g. quota: {target: 10000000, method: blend}",
+                )
+            )
     if solver is None:
         options = getattr(scenario, "solver", None) or SolverSettings()
-        solver = make_solver(options.name, mip=False, time_limit=options.time_limit,
-                             threads=options.threads, seed=options.seed)
+        solver = make_solver(
+            options.name,
+            mip=False,
+            time_limit=options.time_limit,
+            threads=options.threads,
+            seed=options.seed,
+        )
     return solve_quotas(_rep_table(plan, settings), settings, solver, source=source)

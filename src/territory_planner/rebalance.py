@@ -92,11 +92,18 @@ DISRUPTION_GAP = 1e-5
 #: disruption budgets (share of potential) of the default trade-off curve
 TRADEOFF_BUDGETS = (0.0, 0.02, 0.05, 0.10, 0.20)
 
-__all__ = ["rebalance", "tradeoff_curve", "forced_moved_potential", "read_hires",
-           "MOVE_PENALTY", "TRADEOFF_BUDGETS"]
+__all__ = [
+    "rebalance",
+    "tradeoff_curve",
+    "forced_moved_potential",
+    "read_hires",
+    "MOVE_PENALTY",
+    "TRADEOFF_BUDGETS",
+]
 
 
 # --------------------------------------------------------------------------- the problem
+
 
 @dataclass
 class DisruptionProblem(PlanningProblem):
@@ -133,8 +140,7 @@ class DisruptionProblem(PlanningProblem):
         # with budget_counts_moves the penalty is already inside moved_potential_block
         cost = super().cost_block(units)
         if self.disruption_weight and self.move_penalty and not self.budget_counts_moves:
-            cost = cost + self.disruption_weight * self.move_penalty * \
-                self.moved_count_block(units)
+            cost = cost + self.disruption_weight * self.move_penalty * self.moved_count_block(units)
         return cost
 
 
@@ -157,6 +163,7 @@ def forced_moved_potential(problem: PlanningProblem) -> float:
 
 # --------------------------------------------------------------------------- inputs
 
+
 def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.DataFrame | None:
     """New reps, read and validated like a reps file; a blank or missing status is ``new``."""
     if isinstance(hires, pd.DataFrame):
@@ -171,15 +178,17 @@ def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.Da
     if "status" not in frame.columns:
         frame["status"] = "new"
     else:
-        frame["status"] = frame["status"].where(frame["status"].astype(str).str.strip() != "",
-                                                "new")
+        frame["status"] = frame["status"].where(
+            frame["status"].astype(str).str.strip() != "", "new"
+        )
     reps = normalize_reps(frame, name, problems)
     reps.attrs["file"] = name
     return reps
 
 
-def _changed_reps(plan: Plan, hires, leaves: Iterable[str], capacities: dict[str, float],
-                  problems: ProblemList) -> pd.DataFrame:
+def _changed_reps(
+    plan: Plan, hires, leaves: Iterable[str], capacities: dict[str, float], problems: ProblemList
+) -> pd.DataFrame:
     reps = plan.reps.copy()
     known = set(reps["rep_id"])
     if hires is not None:
@@ -187,31 +196,48 @@ def _changed_reps(plan: Plan, hires, leaves: Iterable[str], capacities: dict[str
         if new is not None:
             clash = sorted(set(new["rep_id"].dropna()) & known)
             for rep_id in clash:
-                problems.add(new.attrs.get("file", "hires"), f"rep {rep_id} is already in the "
-                             "plan", column="rep_id", fix="give the hire a new rep_id")
+                problems.add(
+                    new.attrs.get("file", "hires"),
+                    f"rep {rep_id} is already in the plan",
+                    column="rep_id",
+                    fix="give the hire a new rep_id",
+                )
             reps = pd.concat([reps, new], ignore_index=True)
     known = set(reps["rep_id"])
     for rep_id in leaves:
         if rep_id not in known:
-            problems.add("--leave", f"rep {rep_id} is not in the plan",
-                         fix=f"use one of {', '.join(sorted(map(str, known))[:10])}")
+            problems.add(
+                "--leave",
+                f"rep {rep_id} is not in the plan",
+                fix=f"use one of {', '.join(sorted(map(str, known))[:10])}",
+            )
     reps.loc[reps["rep_id"].isin(list(leaves)), "status"] = "leaving"
     for rep_id, capacity in capacities.items():
         if rep_id not in known:
-            problems.add("--capacity", f"rep {rep_id} is not in the plan (or the hires)",
-                         fix="check the rep_id")
+            problems.add(
+                "--capacity",
+                f"rep {rep_id} is not in the plan (or the hires)",
+                fix="check the rep_id",
+            )
             continue
         if not (isinstance(capacity, (int, float)) and math.isfinite(capacity) and capacity > 0):
-            problems.add("--capacity", f"capacity of {rep_id} must be a number above 0, "
-                         f"got {capacity!r}", fix="e.g. --capacity R07=0.5")
+            problems.add(
+                "--capacity",
+                f"capacity of {rep_id} must be a number above 0, got {capacity!r}",
+                fix="e.g. --capacity R07=0.5",
+            )
             continue
         reps.loc[reps["rep_id"] == rep_id, "capacity"] = float(capacity)
     return reps
 
 
-def rebalanced_data(plan: Plan, hires=None, leaves: Iterable[str] = (),
-                    capacities: dict[str, float] | None = None,
-                    max_moved_share: float | None = None) -> ScenarioData:
+def rebalanced_data(
+    plan: Plan,
+    hires=None,
+    leaves: Iterable[str] = (),
+    capacities: dict[str, float] | None = None,
+    max_moved_share: float | None = None,
+) -> ScenarioData:
     """The plan's data with today's owners := the plan's reps, and the changes applied."""
     problems = ProblemList()
     leaves = [str(r) for r in leaves]
@@ -231,13 +257,13 @@ def rebalanced_data(plan: Plan, hires=None, leaves: Iterable[str] = (),
     constraints = settings.constraints
     if max_moved_share is not None:
         constraints = constraints.model_copy(update={"max_moved_share": max_moved_share})
-    name = settings.name if settings.name.endswith("-rebalanced") else \
-        f"{settings.name}-rebalanced"
+    name = settings.name if settings.name.endswith("-rebalanced") else f"{settings.name}-rebalanced"
     settings = settings.model_copy(update={"name": name, "constraints": constraints})
     data = load_data(settings, accounts=accounts, reps=reps, regions=plan.regions)
     files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
-    return ScenarioData(settings=settings, accounts=data.accounts, reps=data.reps,
-                        regions=data.regions, files=files)
+    return ScenarioData(
+        settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
+    )
 
 
 def unlocked_by_departure(plan: Plan, leaves: Iterable[str]) -> pd.Series:
@@ -248,6 +274,7 @@ def unlocked_by_departure(plan: Plan, leaves: Iterable[str]) -> pd.Series:
 
 # --------------------------------------------------------------------------- the solve
 
+
 @dataclass
 class _Steps:
     result: AssignmentResult
@@ -255,21 +282,24 @@ class _Steps:
     phases: list[dict]
 
 
-def _solve_lexicographic(problem: DisruptionProblem, settings: SolveSettings,
-                         weighted: bool, say: Callable[[str], None]) -> _Steps:
+def _solve_lexicographic(
+    problem: DisruptionProblem, settings: SolveSettings, weighted: bool, say: Callable[[str], None]
+) -> _Steps:
     started = time.perf_counter()
     n_accounts = len(problem.account_ids)
     eps = problem.move_penalty
     travel_weight = problem.travel_weight or 1.0
     # step 1: least disruption (potential + eps per move) within the bands and the budget
     first = replace(problem, travel_weight=0.0, disruption_weight=1.0)
-    first_settings = replace(settings, time_limit=settings.time_limit * 0.5,
-                             gap=min(settings.gap, DISRUPTION_GAP))
+    first_settings = replace(
+        settings, time_limit=settings.time_limit * 0.5, gap=min(settings.gap, DISRUPTION_GAP)
+    )
     say("step 1: least disruption")
     least = solve_assignment(first, first_settings, progress=say)
     # every plan moves the forced potential, and at least LB - eps * N (module docstring)
-    real_bound = max(forced_moved_potential(problem.as_plain()),
-                     least.lower_bound - eps * n_accounts, 0.0)
+    real_bound = max(
+        forced_moved_potential(problem.as_plain()), least.lower_bound - eps * n_accounts, 0.0
+    )
     say(f"least disruption {least.objective:,.1f} (proven bound {least.lower_bound:,.1f})")
     # step 2: travel, with disruption held at step 1's value (or the scenario's weights)
     remaining = max(1.0, settings.time_limit - (time.perf_counter() - started))
@@ -277,15 +307,24 @@ def _solve_lexicographic(problem: DisruptionProblem, settings: SolveSettings,
         second = replace(problem, travel_weight=problem.travel_weight)
     else:
         cap = least.objective * (1.0 + DISRUPTION_SLACK) + 0.5 * eps
-        second = replace(problem, travel_weight=travel_weight, disruption_weight=0.0,
-                         budget_counts_moves=True, max_moved_potential=cap)
-    say("step 2: travel" + (" and disruption (scenario weights)" if weighted else
-                            " at that disruption"))
+        second = replace(
+            problem,
+            travel_weight=travel_weight,
+            disruption_weight=0.0,
+            budget_counts_moves=True,
+            max_moved_potential=cap,
+        )
+    say(
+        "step 2: travel"
+        + (" and disruption (scenario weights)" if weighted else " at that disruption")
+    )
     try:
         result = solve_assignment(second, replace(settings, time_limit=remaining), progress=say)
         budget = problem.max_moved_potential
-        if budget is not None and \
-                PlanningProblem.moved_potential_of(problem, result.unit_rep) > budget + 1e-6:
+        if (
+            budget is not None
+            and PlanningProblem.moved_potential_of(problem, result.unit_rep) > budget + 1e-6
+        ):
             raise ValueError("step 2 exceeded the budget")
     except (ValueError, InfeasibleError, SolverError) as error:
         # step 1's plan meets every rule, so a failed or over-budget step 2 falls back to it
@@ -299,20 +338,28 @@ def _solve_lexicographic(problem: DisruptionProblem, settings: SolveSettings,
         "bound": real_bound,
         "step1_status": least.status,
     }
-    phases = [{"step": "least disruption", **{k: v for k, v in vars(least).items()
-                                              if k not in ("unit_rep", "phases")}},
-              {"step": "travel", **{k: v for k, v in vars(result).items()
-                                    if k not in ("unit_rep", "phases")}}]
+    phases = [
+        {
+            "step": "least disruption",
+            **{k: v for k, v in vars(least).items() if k not in ("unit_rep", "phases")},
+        },
+        {
+            "step": "travel",
+            **{k: v for k, v in vars(result).items() if k not in ("unit_rep", "phases")},
+        },
+    ]
     return _Steps(result=result, disruption=disruption, phases=phases)
 
 
-def _move_reasons(moves: pd.DataFrame, data: ScenarioData, metrics: list[str],
-                  tolerances: dict[str, float]) -> pd.Series:
+def _move_reasons(
+    moves: pd.DataFrame, data: ScenarioData, metrics: list[str], tolerances: dict[str, float]
+) -> pd.Series:
     """The rule of the module docstring: leaving rep / balance / travel."""
     if moves.empty:
         return pd.Series([], dtype=object)
-    before = assignment_frame(data.accounts, data.reps,
-                              data.accounts.set_index("account_id")["current_rep_id"])
+    before = assignment_frame(
+        data.accounts, data.reps, data.accounts.set_index("account_id")["current_rep_id"]
+    )
     old = territory_frame(before, data.accounts, data.reps, metrics).set_index("rep_id")
     out_of_band = pd.Series(False, index=old.index)
     for metric in metrics:
@@ -333,25 +380,33 @@ def _move_reasons(moves: pd.DataFrame, data: ScenarioData, metrics: list[str],
 def moves_frame(assignments: pd.DataFrame, data: ScenarioData) -> pd.DataFrame:
     """moves.csv: account_id, name, from_rep, to_rep, potential, workload, reason."""
     moved = assignments[assignments["moved"].astype(bool)]
-    moves = pd.DataFrame({
-        "account_id": moved["account_id"].to_numpy(),
-        "name": moved["name"].to_numpy(),
-        "from_rep": moved["previous_rep_id"].to_numpy(),
-        "to_rep": moved["rep_id"].to_numpy(),
-        "potential": moved["potential"].to_numpy(float),
-        "workload": moved["workload"].to_numpy(float),
-    })
+    moves = pd.DataFrame(
+        {
+            "account_id": moved["account_id"].to_numpy(),
+            "name": moved["name"].to_numpy(),
+            "from_rep": moved["previous_rep_id"].to_numpy(),
+            "to_rep": moved["rep_id"].to_numpy(),
+            "potential": moved["potential"].to_numpy(float),
+            "workload": moved["workload"].to_numpy(float),
+        }
+    )
     metrics = [rule.metric for rule in data.settings.balance]
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
     moves["reason"] = _move_reasons(moves, data, metrics, tolerances).to_numpy()
     return moves
 
 
-def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None = None,
-              leaves: Iterable[str] = (), capacities: dict[str, float] | None = None, *,
-              max_moved_share: float | None = None, time_limit: float | None = None,
-              tradeoff: bool | list[float] | None = None,
-              progress: Callable[[str], None] | None = None) -> Plan:
+def rebalance(
+    plan: Plan | str | Path,
+    hires: pd.DataFrame | str | Path | None = None,
+    leaves: Iterable[str] = (),
+    capacities: dict[str, float] | None = None,
+    *,
+    max_moved_share: float | None = None,
+    time_limit: float | None = None,
+    tradeoff: bool | list[float] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
     """Re-balance ``plan`` after hires, departures and capacity changes.
 
     Returns a new Plan whose ``extra_files`` hold ``moves.csv`` (and ``tradeoff.csv`` when
@@ -387,25 +442,44 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
         budget_potential=base.max_moved_potential,
         max_moved_share=settings.constraints.max_moved_share,
     )
-    summary = plan_summary(data, result, numbers, solver={
-        "seconds": round(time.perf_counter() - started, 3),
-        "time_limit": solve_settings.time_limit, "gap_target": solve_settings.gap,
-        "steps": steps.phases}, extra={"rebalance": {
-            "from_plan": plan.scenario.name, "leaving": leaves,
-            "unlocked": sorted(plan.accounts.loc[unlocked_by_departure(plan, leaves),
-                                                 "account_id"].astype(str)),
-            "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
-            "capacities": dict(capacities or {})}})
-    made = Plan(scenario=settings, accounts=data.accounts, reps=data.reps, regions=data.regions,
-                assignments=assignments, territories=territories, summary=summary,
-                files=dict(data.files))
+    summary = plan_summary(
+        data,
+        result,
+        numbers,
+        solver={
+            "seconds": round(time.perf_counter() - started, 3),
+            "time_limit": solve_settings.time_limit,
+            "gap_target": solve_settings.gap,
+            "steps": steps.phases,
+        },
+        extra={
+            "rebalance": {
+                "from_plan": plan.scenario.name,
+                "leaving": leaves,
+                "unlocked": sorted(
+                    plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
+                ),
+                "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+                "capacities": dict(capacities or {}),
+            }
+        },
+    )
+    made = Plan(
+        scenario=settings,
+        accounts=data.accounts,
+        reps=data.reps,
+        regions=data.regions,
+        assignments=assignments,
+        territories=territories,
+        summary=summary,
+        files=dict(data.files),
+    )
     made.extra_files["moves.csv"] = moves_frame(assignments, data)
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     if tradeoff:
         budgets = list(TRADEOFF_BUDGETS) if tradeoff is True else [float(b) for b in tradeoff]
-        curve = tradeoff_curve(base, budgets, solve_settings, progress=say,
-                               start=result.unit_rep)
+        curve = tradeoff_curve(base, budgets, solve_settings, progress=say, start=result.unit_rep)
         made.extra_files["tradeoff.csv"] = curve
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
@@ -414,8 +488,10 @@ def rebalance(plan: Plan | str | Path, hires: pd.DataFrame | str | Path | None =
 
 # --------------------------------------------------------------------------- trade-off
 
-def balance_deviation_rows(model: AssignmentModel, problem: PlanningProblem,
-                           z: pulp.LpVariable) -> None:
+
+def balance_deviation_rows(
+    model: AssignmentModel, problem: PlanningProblem, z: pulp.LpVariable
+) -> None:
     """For every balance metric m and rep j with target T[m, j] > 0:
     ``sum_u a[m, u, j] x[u, j] - T[m, j] z <= T[m, j]``   (deviation_above[m, j])
     ``sum_u a[m, u, j] x[u, j] + T[m, j] z >= T[m, j]``   (deviation_below[m, j])
@@ -427,23 +503,30 @@ def balance_deviation_rows(model: AssignmentModel, problem: PlanningProblem,
             if target <= 0:
                 continue
             positions = np.flatnonzero(pairs.rep == j).tolist()
-            terms = [(model.x[p], float(pairs.load[m, p])) for p in positions
-                     if pairs.load[m, p] != 0.0]
+            terms = [
+                (model.x[p], float(pairs.load[m, p])) for p in positions if pairs.load[m, p] != 0.0
+            ]
             tag = f"[{safe_name(metric)},{safe_name(rep_id)}]"
             above = pulp.LpAffineExpression(terms + [(z, -target)])
-            model.lp.addConstraint(pulp.LpConstraint(above, pulp.LpConstraintLE,
-                                                     name=f"deviation_above{tag}", rhs=target))
+            model.lp.addConstraint(
+                pulp.LpConstraint(
+                    above, pulp.LpConstraintLE, name=f"deviation_above{tag}", rhs=target
+                )
+            )
             below = pulp.LpAffineExpression(terms + [(z, target)])
-            model.lp.addConstraint(pulp.LpConstraint(below, pulp.LpConstraintGE,
-                                                     name=f"deviation_below{tag}", rhs=target))
+            model.lp.addConstraint(
+                pulp.LpConstraint(
+                    below, pulp.LpConstraintGE, name=f"deviation_below{tag}", rhs=target
+                )
+            )
 
 
-def build_tradeoff_model(problem: PlanningProblem, pairs, budget: float
-                         ) -> tuple[AssignmentModel, pulp.LpVariable]:
+def build_tradeoff_model(
+    problem: PlanningProblem, pairs, budget: float
+) -> tuple[AssignmentModel, pulp.LpVariable]:
     """minimise z subject to assign_once, balance_deviation_rows and the disruption budget."""
     lp = pulp.LpProblem("balance_tradeoff", pulp.LpMinimize)
-    model = AssignmentModel(lp=lp, pairs=pairs,
-                            x=assignment_variables(lp, problem, pairs, False))
+    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(lp, problem, pairs, False))
     z = lp.add_variable("largest_deviation", 0)
     lp.setObjective(pulp.LpAffineExpression([(z, 1.0)]))
     assign_once_rows(model, problem, np.arange(problem.n_units))
@@ -457,14 +540,19 @@ def _largest_deviation(problem: PlanningProblem, pairs, chosen: np.ndarray) -> f
     for m in range(problem.n_metrics):
         np.add.at(load[m], pairs.rep[chosen], pairs.load[m, chosen])
     with np.errstate(divide="ignore", invalid="ignore"):
-        deviation = np.where(problem.target > 0, np.abs(load - problem.target) / problem.target,
-                             0.0)
+        deviation = np.where(
+            problem.target > 0, np.abs(load - problem.target) / problem.target, 0.0
+        )
     return float(deviation.max(initial=0.0))
 
 
-def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: SolveSettings,
-                   progress: Callable[[str], None] | None = None,
-                   start: np.ndarray | None = None) -> pd.DataFrame:
+def tradeoff_curve(
+    problem: PlanningProblem,
+    budgets: list[float],
+    settings: SolveSettings,
+    progress: Callable[[str], None] | None = None,
+    start: np.ndarray | None = None,
+) -> pd.DataFrame:
     """tradeoff.csv: moved_share_budget, moved_share, max_deviation, bound, gap, status.
 
     Budgets below the share the departures force are reported ``infeasible`` without a solve.
@@ -491,28 +579,43 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
         else:  # the plan uses a pair the rules forbid: not a valid start
             seed = None
     rows = []
-    incumbent: np.ndarray | None = None   # best plan known within the current budget
+    incumbent: np.ndarray | None = None  # best plan known within the current budget
     incumbent_value = math.inf
     for share in shares:
         if share < forced_share - 1e-9:
-            rows.append({"moved_share_budget": share, "moved_share": None,
-                         "max_deviation": None, "bound": None, "gap": None,
-                         "status": "infeasible (departures alone move "
-                                   f"{forced_share:.2%} of potential)"})
+            rows.append(
+                {
+                    "moved_share_budget": share,
+                    "moved_share": None,
+                    "max_deviation": None,
+                    "bound": None,
+                    "gap": None,
+                    "status": f"infeasible (departures alone move {forced_share:.2%} of potential)",
+                }
+            )
             continue
         # a hair above the share, so the forced point is not lost to rounding
         # (the forced share is rounded to 9 digits in the table, never below the forced moves)
         budget = max(share * total, forced) * (1 + 1e-9) + 1e-9 if total > 0 else None
-        if seed is not None and seed_value < incumbent_value and (
-                budget is None or seed_moved <= budget):
+        if (
+            seed is not None
+            and seed_value < incumbent_value
+            and (budget is None or seed_moved <= budget)
+        ):
             incumbent, incumbent_value = seed, seed_value
         model, z = build_tradeoff_model(problem, pairs, budget)
         if incumbent is not None:
             for var, on in zip(model.x, incumbent.tolist()):
                 var.setInitialValue(1.0 if on else 0.0)
             z.setInitialValue(incumbent_value)
-        outcome = run(model, settings, mip=True, time_limit=per_budget, gap=settings.gap,
-                      warm_start=incumbent is not None)
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=per_budget,
+            gap=settings.gap,
+            warm_start=incumbent is not None,
+        )
         status = outcome.status
         chosen = None
         if outcome.has_solution:
@@ -528,18 +631,30 @@ def tradeoff_curve(problem: PlanningProblem, budgets: list[float], settings: Sol
             chosen, value = incumbent, incumbent_value
             status = f"{status} (better known plan kept)"
         if chosen is None:
-            rows.append({"moved_share_budget": share, "moved_share": None,
-                         "max_deviation": None, "bound": outcome.bound, "gap": None,
-                         "status": status})
+            rows.append(
+                {
+                    "moved_share_budget": share,
+                    "moved_share": None,
+                    "max_deviation": None,
+                    "bound": outcome.bound,
+                    "gap": None,
+                    "status": status,
+                }
+            )
             continue
         moved = float(pairs.moved[chosen].sum())
         bound = min(outcome.bound, value) if outcome.bound is not None else None
         gap = (value - bound) / max(value, 1e-9) if bound is not None and value > 0 else 0.0
-        rows.append({"moved_share_budget": share,
-                     "moved_share": round(moved / total, 6) if total > 0 else 0.0,
-                     "max_deviation": round(value, 6),
-                     "bound": None if bound is None else round(max(bound, 0.0), 6),
-                     "gap": round(max(gap, 0.0), 6), "status": status})
+        rows.append(
+            {
+                "moved_share_budget": share,
+                "moved_share": round(moved / total, 6) if total > 0 else 0.0,
+                "max_deviation": round(value, 6),
+                "bound": None if bound is None else round(max(bound, 0.0), 6),
+                "gap": round(max(gap, 0.0), 6),
+                "status": status,
+            }
+        )
         say(f"trade-off: budget {share:.1%} -> largest deviation {value:.2%}")
         incumbent, incumbent_value = chosen, value
     columns = ["moved_share_budget", "moved_share", "max_deviation", "bound", "gap", "status"]

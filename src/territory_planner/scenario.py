@@ -24,8 +24,9 @@ from .errors import InputError, Problem, ProblemList
 class _Settings(BaseModel):
     # inf/NaN are refused everywhere: `time_limit: .inf` or `tolerance: .nan` is a typo or a
     # hostile file, never a setting (a NaN also passes every `ge`/`le` bound silently).
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True,
-                              allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, validate_assignment=True, allow_inf_nan=False
+    )
 
 
 class BalanceRule(_Settings):
@@ -81,8 +82,10 @@ class QuotaSettings(_Settings):
         # YAML reads `overrides: {101: 2500000}` with an int key, but rep and region IDs
         # are text everywhere else (CSV readers keep them as str), so the key is too.
         if isinstance(value, dict):
-            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
-                    for k, v in value.items()}
+            return {
+                str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                for k, v in value.items()
+            }
         return value
 
     @field_validator("targets")
@@ -132,11 +135,14 @@ class QuotaSettings(_Settings):
     def _one_target(self) -> QuotaSettings:
         if (self.target is None) == (self.targets is None):
             raise ValueError(
-                "give exactly one of 'target' (company total) or 'targets' (per region)")
-        if (self.min_growth is not None and self.max_growth is not None
-                and self.min_growth > self.max_growth):
-            raise ValueError(
-                f"min_growth {self.min_growth} is above max_growth {self.max_growth}")
+                "give exactly one of 'target' (company total) or 'targets' (per region)"
+            )
+        if (
+            self.min_growth is not None
+            and self.max_growth is not None
+            and self.min_growth > self.max_growth
+        ):
+            raise ValueError(f"min_growth {self.min_growth} is above max_growth {self.max_growth}")
         return self
 
 
@@ -182,17 +188,20 @@ class Scenario(_Settings):
 
     def resolved(self, base_dir: Path) -> Scenario:
         """A copy whose file paths are absolute, resolved against ``base_dir``."""
+
         def absolute(p: Path | None) -> Path | None:
             if p is None:
                 return None
             p = Path(p).expanduser()
             return p if p.is_absolute() else (base_dir / p).resolve()
 
-        return self.model_copy(update={
-            "accounts": absolute(self.accounts),
-            "reps": absolute(self.reps),
-            "regions": absolute(self.regions),
-        })
+        return self.model_copy(
+            update={
+                "accounts": absolute(self.accounts),
+                "reps": absolute(self.reps),
+                "regions": absolute(self.regions),
+            }
+        )
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """Plain data for writing back as YAML (paths as strings, defaults included)."""
@@ -214,8 +223,14 @@ def _locate_model(loc: tuple) -> type[BaseModel]:
         if field is None:
             break
         annotation = field.annotation
-        for candidate in (BalanceRule, ObjectiveWeights, Constraints, SolverSettings,
-                          QuotaSettings, LocateSettings):
+        for candidate in (
+            BalanceRule,
+            ObjectiveWeights,
+            Constraints,
+            SolverSettings,
+            QuotaSettings,
+            LocateSettings,
+        ):
             if candidate is annotation or candidate.__name__ in str(annotation):
                 model = candidate
                 break
@@ -233,8 +248,11 @@ def scenario_problems(error: ValidationError, file: str) -> ProblemList:
         if item.get("type") == "extra_forbidden":
             parent = _locate_model(loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), _known_keys(parent), n=1)
-            fix = f"did you mean '{close[0]}'?" if close else (
-                "known keys here: " + ", ".join(_known_keys(parent)))
+            fix = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else ("known keys here: " + ", ".join(_known_keys(parent)))
+            )
             problems.add(file, f"unknown scenario key '{key}'", column=key, fix=fix)
         else:
             message = item.get("msg", "invalid value")
@@ -247,8 +265,13 @@ def scenario_problems(error: ValidationError, file: str) -> ProblemList:
 def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = None) -> Scenario:
     """Validate already-loaded scenario data (a mapping) and resolve its paths."""
     if not isinstance(data, dict):
-        raise InputError(Problem(file=file, message="the scenario must be a YAML mapping of keys "
-                                 "to values", fix="start from scenarios/demo/scenario.yaml"))
+        raise InputError(
+            Problem(
+                file=file,
+                message="the scenario must be a YAML mapping of keys to values",
+                fix="start from scenarios/demo/scenario.yaml",
+            )
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
@@ -273,14 +296,18 @@ def _unique_mapping(loader: _UniqueKeySafeLoader, node: yaml.MappingNode, deep: 
             continue  # the base constructor reports unhashable keys itself
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"key '{key}' appears twice (first on line {seen[key]})", key_node.start_mark)
+                "while reading a mapping",
+                node.start_mark,
+                f"key '{key}' appears twice (first on line {seen[key]})",
+                key_node.start_mark,
+            )
         seen[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeySafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                     _unique_mapping)
+_UniqueKeySafeLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
+)
 
 
 def safe_load_yaml(text: str) -> Any:
@@ -297,21 +324,27 @@ def load_scenario_settings(path: str | Path) -> Scenario:
         problems.add(name, "the scenario file does not exist", fix="check the path")
         problems.raise_if_any()
     if path.is_dir():
-        problems.add(name, "is a folder, not a scenario file",
-                     fix="name the .yaml file inside it")
+        problems.add(name, "is a folder, not a scenario file", fix="name the .yaml file inside it")
         problems.raise_if_any()
     try:
         raw = path.read_bytes()
     except OSError as error:
-        problems.add(name, f"cannot be read ({error.strerror or error})",
-                     fix="check that the file is readable")
+        problems.add(
+            name,
+            f"cannot be read ({error.strerror or error})",
+            fix="check that the file is readable",
+        )
         problems.raise_if_any()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        problems.add(name, f"is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line})",
-                     row=line, fix="save the scenario as UTF-8")
+        problems.add(
+            name,
+            f"is not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line})",
+            row=line,
+            fix="save the scenario as UTF-8",
+        )
         problems.raise_if_any()
     try:
         data = safe_load_yaml(text)
@@ -321,16 +354,26 @@ def load_scenario_settings(path: str | Path) -> Scenario:
         reason = getattr(error, "problem", None) or str(error)
         if "could not determine a constructor" in reason:
             reason += " (Python object tags are never constructed: a scenario is plain data)"
-        problems.add(name, f"is not valid YAML: {reason}", row=row,
-                     fix="check indentation and quoting on that line")
+        problems.add(
+            name,
+            f"is not valid YAML: {reason}",
+            row=row,
+            fix="check indentation and quoting on that line",
+        )
         problems.raise_if_any()
     except RecursionError:
-        problems.add(name, "is not valid YAML: nested too deeply",
-                     fix="a scenario is a few levels of keys and lists")
+        problems.add(
+            name,
+            "is not valid YAML: nested too deeply",
+            fix="a scenario is a few levels of keys and lists",
+        )
         problems.raise_if_any()
     if data is None:
-        problems.add(name, "the scenario file is empty",
-                     fix="it needs at least 'accounts:' and 'reps:' paths")
+        problems.add(
+            name,
+            "the scenario file is empty",
+            fix="it needs at least 'accounts:' and 'reps:' paths",
+        )
         problems.raise_if_any()
     base_dir = path.resolve().parent
     try:
@@ -339,12 +382,10 @@ def load_scenario_settings(path: str | Path) -> Scenario:
         # name missing files too, so one run lists every defect of the scenario
         problems.extend(error.problems)
         if isinstance(data, dict):
-            problems.extend(_missing_files({k: data.get(k) for k in _PATH_KEYS}, base_dir,
-                                           name))
+            problems.extend(_missing_files({k: data.get(k) for k in _PATH_KEYS}, base_dir, name))
         problems.raise_if_any()
     scenario = scenario.model_copy(update={"source": path.resolve()})
-    _missing_files({k: getattr(scenario, k) for k in _PATH_KEYS}, base_dir,
-                   name).raise_if_any()
+    _missing_files({k: getattr(scenario, k) for k in _PATH_KEYS}, base_dir, name).raise_if_any()
     return scenario
 
 
@@ -356,8 +397,7 @@ def _missing_files(paths: dict[str, Any], base_dir: Path, name: str) -> ProblemL
     the settings validation reports those)."""
     missing = ProblemList()
     for key, target in paths.items():
-        if not isinstance(target, (str, Path)) or not str(target).strip() \
-                or "\x00" in str(target):
+        if not isinstance(target, (str, Path)) or not str(target).strip() or "\x00" in str(target):
             continue
         full = Path(target).expanduser()
         full = full if full.is_absolute() else base_dir / full
@@ -366,6 +406,10 @@ def _missing_files(paths: dict[str, Any], base_dir: Path, name: str) -> ProblemL
         except OSError:  # a name too long for the file system
             exists = False
         if not exists:
-            missing.add(name, f"'{key}' file {full} does not exist", column=key,
-                        fix="paths are relative to the scenario file")
+            missing.add(
+                name,
+                f"'{key}' file {full} does not exist",
+                column=key,
+                fix="paths are relative to the scenario file",
+            )
     return missing

@@ -28,8 +28,10 @@ def _fmt(value: float) -> str:
 
 
 def _band_text(problem, m: int, j: int) -> str:
-    return (f"[{_fmt(problem.lower[m, j])}, {_fmt(problem.upper[m, j])}] "
-            f"(target {_fmt(problem.target[m, j])} +/- {problem.tolerance[m]:.0%})")
+    return (
+        f"[{_fmt(problem.lower[m, j])}, {_fmt(problem.upper[m, j])}] "
+        f"(target {_fmt(problem.target[m, j])} +/- {problem.tolerance[m]:.0%})"
+    )
 
 
 def _why_no_rep(problem, u: int) -> str:
@@ -86,27 +88,47 @@ def precheck(problem) -> None:
                 reasons.append(
                     f"rep {rep_id}: locked accounts alone carry {_fmt(locked_load[m, j])} "
                     f"{metric}, above the band {_band_text(problem, m, j)}; unlock some or "
-                    f"raise the tolerance")
-                details.append({"kind": "locked_over_band", "rep_id": rep_id, "metric": metric,
-                                "locked": float(locked_load[m, j]),
-                                "upper": float(problem.upper[m, j])})
+                    f"raise the tolerance"
+                )
+                details.append(
+                    {
+                        "kind": "locked_over_band",
+                        "rep_id": rep_id,
+                        "metric": metric,
+                        "locked": float(locked_load[m, j]),
+                        "upper": float(problem.upper[m, j]),
+                    }
+                )
             if reachable[m, j] < problem.lower[m, j] - 1e-9:
                 reasons.append(
                     f"rep {rep_id} can reach at most {_fmt(reachable[m, j])} {metric} from the "
                     f"accounts it may own (segment, region, max distance), but its band is "
-                    f"{_band_text(problem, m, j)}")
-                details.append({"kind": "band_unreachable", "rep_id": rep_id, "metric": metric,
-                                "reachable": float(reachable[m, j]),
-                                "lower": float(problem.lower[m, j])})
+                    f"{_band_text(problem, m, j)}"
+                )
+                details.append(
+                    {
+                        "kind": "band_unreachable",
+                        "rep_id": rep_id,
+                        "metric": metric,
+                        "reachable": float(reachable[m, j]),
+                        "lower": float(problem.lower[m, j]),
+                    }
+                )
     if problem.max_moved_potential is not None and forced_moved > problem.max_moved_potential:
         total = float(problem.account_potential.sum()) or 1.0
         reasons.append(
             f"max_moved_share allows {_fmt(problem.max_moved_potential)} of potential "
             f"({problem.max_moved_potential / total:.1%}) to change owner, but accounts of "
             f"leaving reps or owners they may no longer have already move "
-            f"{_fmt(forced_moved)} ({forced_moved / total:.1%})")
-        details.append({"kind": "budget_below_forced_moves", "forced": forced_moved,
-                        "budget": float(problem.max_moved_potential)})
+            f"{_fmt(forced_moved)} ({forced_moved / total:.1%})"
+        )
+        details.append(
+            {
+                "kind": "budget_below_forced_moves",
+                "forced": forced_moved,
+                "budget": float(problem.max_moved_potential),
+            }
+        )
     if reasons:
         raise InfeasibleError(reasons, details)
 
@@ -137,25 +159,33 @@ def explain_infeasibility(problem, pairs, settings, integer: bool = False) -> No
     reasons: list[str] = []
     details: list[dict] = []
     if outcome.has_solution:
-        for (kind, m, j), var in sorted(model.slack.items(), key=lambda item: -(
-                item[1].varValue or 0.0)):
+        for (kind, m, j), var in sorted(
+            model.slack.items(), key=lambda item: -(item[1].varValue or 0.0)
+        ):
             amount = var.varValue or 0.0
-            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j]) if kind != "over_budget"
-                                    else 1.0):
+            if amount <= 1e-6 * max(
+                1.0, abs(problem.target[m, j]) if kind != "over_budget" else 1.0
+            ):
                 continue
             if kind == "over_budget":
-                reasons.append(f"the disruption budget (max_moved_share) is {_fmt(amount)} of "
-                               f"potential too small for balanced territories")
+                reasons.append(
+                    f"the disruption budget (max_moved_share) is {_fmt(amount)} of "
+                    f"potential too small for balanced territories"
+                )
                 details.append({"kind": "budget", "slack": amount})
                 continue
             metric, rep_id = problem.metrics[m], problem.rep_ids[j]
             direction = "more" if kind == "short" else "less"
             whole = " (accounts are indivisible)" if integer else ""
-            reasons.append(f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} than "
-                           f"any allowed plan gives it to meet its band "
-                           f"{_band_text(problem, m, j)}{whole}")
+            reasons.append(
+                f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} than "
+                f"any allowed plan gives it to meet its band "
+                f"{_band_text(problem, m, j)}{whole}"
+            )
             details.append({"kind": kind, "rep_id": rep_id, "metric": metric, "slack": amount})
     if not reasons:
-        reasons.append("the solver proved the rules cannot all hold, but no single band "
-                       "explains it (check segments, regions, locks and max distance together)")
+        reasons.append(
+            "the solver proved the rules cannot all hold, but no single band "
+            "explains it (check segments, regions, locks and max distance together)"
+        )
     raise InfeasibleError(reasons, details)

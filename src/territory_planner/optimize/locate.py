@@ -77,8 +77,8 @@ class LocateModel:
 class LocateResult:
     """Chosen sites and the unit assignment, with the proven bound (minimisation)."""
 
-    unit_site: np.ndarray     # (U,) site position serving each unit
-    open_sites: np.ndarray    # sorted site positions opened
+    unit_site: np.ndarray  # (U,) site position serving each unit
+    open_sites: np.ndarray  # sorted site positions opened
     objective: float
     bound: float
     gap: float
@@ -91,6 +91,7 @@ class LocateResult:
 
 # ----------------------------------------------------------------------------- rows
 
+
 def site_variables(lp: pulp.LpProblem, problem, relax: bool) -> list[pulp.LpVariable]:
     """``open[s]`` in {0, 1} (or [0, 1]) for every candidate site s."""
     category = pulp.LpContinuous if relax else pulp.LpBinary
@@ -100,8 +101,9 @@ def site_variables(lp: pulp.LpProblem, problem, relax: bool) -> list[pulp.LpVari
 def open_count_row(model: LocateModel, count: int) -> None:
     """sum_s y[s] = N: exactly N bases are opened."""
     expression = pulp.LpAffineExpression([(v, 1.0) for v in model.y])
-    model.lp.addConstraint(pulp.LpConstraint(expression, pulp.LpConstraintEQ,
-                                             name="open_count", rhs=float(count)))
+    model.lp.addConstraint(
+        pulp.LpConstraint(expression, pulp.LpConstraintEQ, name="open_count", rhs=float(count))
+    )
 
 
 def serve_only_open_rows(model: LocateModel, problem) -> None:
@@ -111,9 +113,14 @@ def serve_only_open_rows(model: LocateModel, problem) -> None:
     pairs = model.base.pairs
     for p, (u, s) in enumerate(zip(pairs.unit.tolist(), pairs.rep.tolist())):
         expression = pulp.LpAffineExpression([(model.base.x[p], 1.0), (model.y[s], -1.0)])
-        model.lp.addConstraint(pulp.LpConstraint(
-            expression, pulp.LpConstraintLE, name=f"serve_only_open[{unit_names[u]},"
-            f"{site_names[s]}]", rhs=0.0))
+        model.lp.addConstraint(
+            pulp.LpConstraint(
+                expression,
+                pulp.LpConstraintLE,
+                name=f"serve_only_open[{unit_names[u]},{site_names[s]}]",
+                rhs=0.0,
+            )
+        )
 
 
 def open_band_rows(model: LocateModel, problem) -> None:
@@ -138,19 +145,28 @@ def open_band_rows(model: LocateModel, problem) -> None:
             lower, upper = lower * scale, upper * scale
             model.band_scale[(m, s)] = scale
             if np.isfinite(lower) and lower > 0:
-                row = pulp.LpConstraint(pulp.LpAffineExpression(terms + [(model.y[s], -lower)]),
-                                        pulp.LpConstraintGE, name=tag % "min", rhs=0.0)
+                row = pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms + [(model.y[s], -lower)]),
+                    pulp.LpConstraintGE,
+                    name=tag % "min",
+                    rhs=0.0,
+                )
                 model.lp.addConstraint(row)
                 model.band_min[(m, s)] = row
             if np.isfinite(upper):
-                row = pulp.LpConstraint(pulp.LpAffineExpression(terms + [(model.y[s], -upper)]),
-                                        pulp.LpConstraintLE, name=tag % "max", rhs=0.0)
+                row = pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms + [(model.y[s], -upper)]),
+                    pulp.LpConstraintLE,
+                    name=tag % "max",
+                    rhs=0.0,
+                )
                 model.lp.addConstraint(row)
                 model.band_max[(m, s)] = row
 
 
-def build_locate_model(problem, pairs: PairSet, count: int, *, relax: bool,
-                       name: str = "locate") -> LocateModel:
+def build_locate_model(
+    problem, pairs: PairSet, count: int, *, relax: bool, name: str = "locate"
+) -> LocateModel:
     """The formulation in the module docstring, over the candidate ``pairs``."""
     lp = pulp.LpProblem(safe_name(name), pulp.LpMinimize)
     base = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(lp, problem, pairs, relax))
@@ -165,10 +181,17 @@ def build_locate_model(problem, pairs: PairSet, count: int, *, relax: bool,
 
 # ----------------------------------------------------------------------------- problems
 
-def median_problem(cost: np.ndarray, *, loads: np.ndarray | None = None,
-                   lower: np.ndarray | None = None, upper: np.ndarray | None = None,
-                   metrics: list[str] | None = None, unit_ids=None,
-                   site_ids=None) -> PlanningProblem:
+
+def median_problem(
+    cost: np.ndarray,
+    *,
+    loads: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    metrics: list[str] | None = None,
+    unit_ids=None,
+    site_ids=None,
+) -> PlanningProblem:
     """A (capacitated) p-median on an explicit cost matrix, in the engine's terms.
 
     ``cost[u, s]`` serves unit u from site s; ``loads[m, u]`` is unit u's load on metric m;
@@ -176,47 +199,66 @@ def median_problem(cost: np.ndarray, *, loads: np.ndarray | None = None,
     """
     cost = np.asarray(cost, dtype=float)
     n_units, n_sites = cost.shape
-    loads = np.zeros((1, n_units)) if loads is None else np.atleast_2d(
-        np.asarray(loads, dtype=float))
+    loads = (
+        np.zeros((1, n_units)) if loads is None else np.atleast_2d(np.asarray(loads, dtype=float))
+    )
     n_metrics = loads.shape[0]
     lower = np.full(n_metrics, -np.inf) if lower is None else np.asarray(lower, dtype=float)
     upper = np.full(n_metrics, np.inf) if upper is None else np.asarray(upper, dtype=float)
     if loads.shape[1] != n_units or lower.shape != (n_metrics,) or upper.shape != (n_metrics,):
-        raise InputError(f"shapes disagree: cost {cost.shape}, loads {loads.shape}, "
-                         f"lower {lower.shape}, upper {upper.shape}")
-    unit_ids = np.array(unit_ids if unit_ids is not None else
-                        [str(u + 1) for u in range(n_units)], dtype=object)
-    site_ids = np.array(site_ids if site_ids is not None else
-                        [str(s + 1) for s in range(n_sites)], dtype=object)
+        raise InputError(
+            f"shapes disagree: cost {cost.shape}, loads {loads.shape}, "
+            f"lower {lower.shape}, upper {upper.shape}"
+        )
+    unit_ids = np.array(
+        unit_ids if unit_ids is not None else [str(u + 1) for u in range(n_units)], dtype=object
+    )
+    site_ids = np.array(
+        site_ids if site_ids is not None else [str(s + 1) for s in range(n_sites)], dtype=object
+    )
     finite_upper = np.where(np.isfinite(upper), upper, 0.0)
     return PlanningProblem(
-        unit_ids=unit_ids, unit_members=[np.array([u]) for u in range(n_units)],
-        account_ids=unit_ids, account_unit=np.arange(n_units), rep_ids=site_ids,
-        metrics=metrics or [f"load{m + 1}" for m in range(n_metrics)], unit_load=loads,
+        unit_ids=unit_ids,
+        unit_members=[np.array([u]) for u in range(n_units)],
+        account_ids=unit_ids,
+        account_unit=np.arange(n_units),
+        rep_ids=site_ids,
+        metrics=metrics or [f"load{m + 1}" for m in range(n_metrics)],
+        unit_load=loads,
         target=np.repeat(finite_upper[:, None], n_sites, axis=1),
         lower=np.repeat(lower[:, None], n_sites, axis=1),
         upper=np.repeat(upper[:, None], n_sites, axis=1),
-        tolerance=np.zeros(n_metrics), allowed=None,
-        locked_rep=np.full(n_units, -1, dtype=int), current_rep=np.full(n_units, -1, dtype=int),
-        account_workload=np.ones(n_units), account_potential=np.zeros(n_units),
-        travel_weight=0.0, cost_matrix=cost)
+        tolerance=np.zeros(n_metrics),
+        allowed=None,
+        locked_rep=np.full(n_units, -1, dtype=int),
+        current_rep=np.full(n_units, -1, dtype=int),
+        account_workload=np.ones(n_units),
+        account_potential=np.zeros(n_units),
+        travel_weight=0.0,
+        cost_matrix=cost,
+    )
 
 
 # ----------------------------------------------------------------------------- no bands
 
-DENSE_PAIRS = 5_000_000   # up to this many pairs the p-median without bands is held dense
-BRANCH_MAX_COUNT = 20      # up to this many bases, branch and bound before the MILP
+DENSE_PAIRS = 5_000_000  # up to this many pairs the p-median without bands is held dense
+BRANCH_MAX_COUNT = 20  # up to this many bases, branch and bound before the MILP
 MEDIAN_MIP_OPTIONS = {"mip_heuristic_effort": 0.0, "mip_allow_restart": False, "presolve": "off"}
 
 
 def dense_costs(problem) -> np.ndarray:
     """``c[u, s]`` for every pair as one (U, S) array; ``inf`` where the rules forbid it."""
-    return np.vstack([np.where(problem.allowed_block(units), problem.cost_block(units), np.inf)
-                      for units in problem.unit_blocks()])
+    return np.vstack(
+        [
+            np.where(problem.allowed_block(units), problem.cost_block(units), np.inf)
+            for units in problem.unit_blocks()
+        ]
+    )
 
 
-def improve_by_swaps(cost: np.ndarray, sites: np.ndarray, allowed_sites: np.ndarray,
-                     deadline: float) -> np.ndarray:
+def improve_by_swaps(
+    cost: np.ndarray, sites: np.ndarray, allowed_sites: np.ndarray, deadline: float
+) -> np.ndarray:
     """Interchange local search: while some swap (close r, open s) lowers the total cost,
     make the best one.
 
@@ -268,8 +310,8 @@ class MedianBound:
 
     value: float
     multipliers: np.ndarray
-    closed: np.ndarray      # (S,) bool
-    opened: np.ndarray      # (S,) bool
+    closed: np.ndarray  # (S,) bool
+    opened: np.ndarray  # (S,) bool
     iterations: int
 
 
@@ -296,7 +338,7 @@ class _MedianDual:
     def __init__(self, cost: np.ndarray, count: int, integral: bool):
         self.cost = cost
         self.count = count
-        self.integral = integral    # every cost an integer: see _cutoff
+        self.integral = integral  # every cost an integer: see _cutoff
         self.cutoff = math.inf
         self._live: np.ndarray | None = None
         self._columns = cost
@@ -326,14 +368,15 @@ class _MedianDual:
         left = free & ~taken
         worst_taken = rho[taken].max() if taken.any() else np.inf
         best_left = rho[left].min() if left.any() else np.inf
-        with np.errstate(invalid="ignore"):     # rho is inf on closed sites
+        with np.errstate(invalid="ignore"):  # rho is inf on closed sites
             self.closed |= left & (value + rho - worst_taken >= self.cutoff)
             self.opened |= taken & (value + best_left - rho >= self.cutoff)
         if int(self.opened.sum()) == self.count:
             self.closed |= ~self.opened
 
-    def kept_pairs(self, value: float, lam: np.ndarray, rho: np.ndarray,
-                   chosen: np.ndarray) -> np.ndarray:
+    def kept_pairs(
+        self, value: float, lam: np.ndarray, rho: np.ndarray, chosen: np.ndarray
+    ) -> np.ndarray:
         """(U, S) bool: the pairs a plan cheaper than the cutoff may still use."""
         taken = np.zeros(self.cost.shape[1], dtype=bool)
         taken[chosen] = True
@@ -344,9 +387,14 @@ class _MedianDual:
         return (bound < self.cutoff) & ~self.closed[None, :] & np.isfinite(self.cost)
 
 
-def lagrangian_median_bound(dual: _MedianDual, lam: np.ndarray, upper: float,
-                            deadline: float, target_gap: float,
-                            on_sites: Callable[[np.ndarray], float]) -> MedianBound:
+def lagrangian_median_bound(
+    dual: _MedianDual,
+    lam: np.ndarray,
+    upper: float,
+    deadline: float,
+    target_gap: float,
+    on_sites: Callable[[np.ndarray], float],
+) -> MedianBound:
     """Subgradient ascent on L(lambda) (see _MedianDual), fixing sites on the way.
 
     Step ``theta (upper - L) / |g|^2`` along ``g[u] = 1 - #(taken s with c[u, s] <
@@ -375,16 +423,27 @@ def lagrangian_median_bound(dual: _MedianDual, lam: np.ndarray, upper: float,
         step_dir = 1.0 - served
         norm = float(step_dir @ step_dir)
         if norm == 0.0:
-            break   # the inner plan serves every unit once: L is the optimum
+            break  # the inner plan serves every unit once: L is the optimum
         lam = lam + theta * (upper - value) / norm * step_dir
     value, rho, chosen = dual.evaluate(best_lam)
     dual.fix_sites(value, rho, chosen)
-    return MedianBound(value=value, multipliers=best_lam, closed=dual.closed.copy(),
-                       opened=dual.opened.copy(), iterations=iterations)
+    return MedianBound(
+        value=value,
+        multipliers=best_lam,
+        closed=dual.closed.copy(),
+        opened=dual.opened.copy(),
+        iterations=iterations,
+    )
 
 
-def _ascend(dual: _MedianDual, lam: np.ndarray, upper: float, steps: int, deadline: float,
-            theta: float = 1.0) -> tuple[float, np.ndarray, np.ndarray, bool]:
+def _ascend(
+    dual: _MedianDual,
+    lam: np.ndarray,
+    upper: float,
+    steps: int,
+    deadline: float,
+    theta: float = 1.0,
+) -> tuple[float, np.ndarray, np.ndarray, bool]:
     """A few subgradient steps from ``lam`` at one node (sites fixed as the node says).
     Returns (best L, its lambda, its sites taken, whether the inner plan serves every unit
     exactly once, in which case L is the node's optimum)."""
@@ -410,9 +469,13 @@ def _ascend(dual: _MedianDual, lam: np.ndarray, upper: float, steps: int, deadli
     return best_value, best_lam, best_chosen, False
 
 
-def median_branch_and_bound(dual: _MedianDual, root: MedianBound, upper: float,
-                            deadline: float, on_sites: Callable[[np.ndarray], float]
-                            ) -> tuple[float, bool, int]:
+def median_branch_and_bound(
+    dual: _MedianDual,
+    root: MedianBound,
+    upper: float,
+    deadline: float,
+    on_sites: Callable[[np.ndarray], float],
+) -> tuple[float, bool, int]:
     """Depth-first branch and bound on the sites, bounded by the Lagrangian dual.
 
     A node fixes some sites open and some closed; its bound is L(lambda) with those fixes
@@ -470,8 +533,7 @@ def fix_site_rows(model: LocateModel, closed: np.ndarray, opened: np.ndarray) ->
         model.y[s].lowBound = 1
 
 
-def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: float,
-                    cutoff: float):
+def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: float, cutoff: float):
     """Solve the reduced MILP looking only for plans cheaper than ``cutoff`` (the incumbent).
 
     With HiGHS the cutoff is handed over as ``objective_bound`` so branch-and-bound prunes
@@ -482,9 +544,15 @@ def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: flo
     if solver_name(settings.solver) != "HiGHS":
         return run(model, settings, mip=True, time_limit=time_limit, gap=settings.gap)
     started = time.perf_counter()
-    solver = make_solver(settings.solver, mip=True, time_limit=max(time_limit, 0.05),
-                         gap=settings.gap, threads=settings.threads, seed=settings.seed,
-                         msg=settings.msg)
+    solver = make_solver(
+        settings.solver,
+        mip=True,
+        time_limit=max(time_limit, 0.05),
+        gap=settings.gap,
+        threads=settings.threads,
+        seed=settings.seed,
+        msg=settings.msg,
+    )
     solver.optionsDict.update(MEDIAN_MIP_OPTIONS)
     solver.optionsDict["objective_bound"] = float(cutoff)
     try:
@@ -494,8 +562,9 @@ def run_with_cutoff(model: LocateModel, settings: SolveSettings, time_limit: flo
     return translate_status(model.lp, solver, time.perf_counter() - started, is_mip=True)
 
 
-def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
-                             say: Callable[[str], None]) -> LocateResult | None:
+def solve_median_by_lagrange(
+    problem, count: int, settings: SolveSettings, say: Callable[[str], None]
+) -> LocateResult | None:
     """The p-median without bands, proven optimal through its Lagrangian dual (None when no
     plan within the rules was found and none was proven impossible).
 
@@ -526,8 +595,12 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
     integral = bool(np.all(priced == np.round(priced)))
     allowed_sites = np.flatnonzero(finite.any(axis=0))
     if len(allowed_sites) < count:
-        raise InfeasibleError([f"only {len(allowed_sites)} candidate sites may serve any "
-                               f"unit; {count} bases were asked for"])
+        raise InfeasibleError(
+            [
+                f"only {len(allowed_sites)} candidate sites may serve any "
+                f"unit; {count} bases were asked for"
+            ]
+        )
     total_pairs = int(finite.sum())
 
     # 1. first plan: greedy additions, then swaps
@@ -543,8 +616,13 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
     sites = improve_by_swaps(priced, sites, allowed_sites, budget(0.2))
     upper, unit_site = serving_cost(priced, sites)
     best = {"upper": upper, "unit_site": unit_site, "seen": set()}
-    phases.append({"phase": "greedy + swaps", "objective": upper,
-                   "seconds": round(time.perf_counter() - started, 3)})
+    phases.append(
+        {
+            "phase": "greedy + swaps",
+            "objective": upper,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
     say(f"locate: first plan {upper:,.2f}")
 
     def on_sites(chosen: np.ndarray) -> float:
@@ -553,9 +631,10 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
             return best["upper"]
         best["seen"].add(key)
         value, _ = serving_cost(priced, np.sort(chosen))
-        if value < best["upper"] + 0.02 * abs(best["upper"]):   # worth polishing
-            improved = improve_by_swaps(priced, np.sort(chosen), allowed_sites,
-                                        time.perf_counter() + 0.1 * remaining())
+        if value < best["upper"] + 0.02 * abs(best["upper"]):  # worth polishing
+            improved = improve_by_swaps(
+                priced, np.sort(chosen), allowed_sites, time.perf_counter() + 0.1 * remaining()
+            )
             value, served = serving_cost(priced, improved)
             if value < best["upper"] - TINY:
                 best["upper"], best["unit_site"] = value, served
@@ -566,34 +645,53 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
     dual.cutoff = _cutoff(dual, upper)
     sub = np.sort(priced, axis=1)
     start = sub[:, 1] if sub.shape[1] > 1 else sub[:, 0]
-    bound = lagrangian_median_bound(dual, start.copy(), upper, budget(0.5), settings.gap,
-                                    on_sites)
+    bound = lagrangian_median_bound(dual, start.copy(), upper, budget(0.5), settings.gap, on_sites)
     upper, unit_site = best["upper"], best["unit_site"]
     dual.cutoff = _cutoff(dual, upper)
     lower = math.ceil(bound.value - 1e-6) if integral else bound.value
     # plans the reduction removes cost at least this much
     removed_floor = upper if integral else dual.cutoff
-    phases.append({"phase": "lagrangian", "objective": upper, "bound": bound.value,
-                   "iterations": bound.iterations, "closed": int(bound.closed.sum()),
-                   "opened": int(bound.opened.sum()),
-                   "seconds": round(time.perf_counter() - started, 3)})
-    say(f"locate: Lagrangian bound {bound.value:,.2f} after {bound.iterations} steps, plan "
+    phases.append(
+        {
+            "phase": "lagrangian",
+            "objective": upper,
+            "bound": bound.value,
+            "iterations": bound.iterations,
+            "closed": int(bound.closed.sum()),
+            "opened": int(bound.opened.sum()),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    say(
+        f"locate: Lagrangian bound {bound.value:,.2f} after {bound.iterations} steps, plan "
         f"{upper:,.2f}; {int(bound.closed.sum())} sites closed, {int(bound.opened.sum())} "
-        "open by reduced cost")
+        "open by reduced cost"
+    )
 
     # 3. branch and bound on the sites with the Lagrangian bound: few bases leave a wide LP
     # gap that the tree closes in few nodes; many bases leave a tiny gap the MILP closes
-    if count <= BRANCH_MAX_COUNT and relative_gap(upper, lower) > settings.gap \
-            and remaining() > 0.5:
+    if (
+        count <= BRANCH_MAX_COUNT
+        and relative_gap(upper, lower) > settings.gap
+        and remaining() > 0.5
+    ):
         tree_bound, finished, nodes = median_branch_and_bound(
-            dual, bound, upper, budget(0.95), on_sites)
+            dual, bound, upper, budget(0.95), on_sites
+        )
         upper, unit_site = best["upper"], best["unit_site"]
         removed_floor = upper if integral else _cutoff(dual, upper)
         reached = min(tree_bound, removed_floor)
         lower = max(lower, math.ceil(reached - 1e-6) if integral else reached)
-        phases.append({"phase": "branch and bound", "objective": upper, "bound": lower,
-                       "nodes": nodes, "finished": finished,
-                       "seconds": round(time.perf_counter() - started, 3)})
+        phases.append(
+            {
+                "phase": "branch and bound",
+                "objective": upper,
+                "bound": lower,
+                "nodes": nodes,
+                "finished": finished,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
         say(f"locate: branch and bound, {nodes} nodes: plan {upper:,.2f}, bound {lower:,.2f}")
         dual.closed, dual.opened = bound.closed.copy(), bound.opened.copy()
         dual.cutoff = _cutoff(dual, upper)
@@ -606,17 +704,23 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
         kept = dual.kept_pairs(value, bound.multipliers, rho, chosen)
         kept_count = int(kept.sum())
         if not kept.any(axis=1).all():
-            lower = removed_floor   # some unit has no pair left: no cheaper plan exists
+            lower = removed_floor  # some unit has no pair left: no cheaper plan exists
         else:
             units, site_of = np.nonzero(kept)
             pairs = pairs_for(problem, units, site_of)
             model = build_locate_model(problem, pairs, count, relax=False, name="locate")
             fix_site_rows(model, bound.closed, bound.opened)
             outcome = run_with_cutoff(model, settings, remaining(), cutoff=upper)
-            phases.append({"phase": "reduced mip", "pairs": len(pairs),
-                           "status": outcome.status, "objective": outcome.objective,
-                           "bound": outcome.bound,
-                           "seconds": round(time.perf_counter() - started, 3)})
+            phases.append(
+                {
+                    "phase": "reduced mip",
+                    "pairs": len(pairs),
+                    "status": outcome.status,
+                    "objective": outcome.objective,
+                    "bound": outcome.bound,
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
             if outcome.status == "infeasible":
                 lower = removed_floor
             elif outcome.has_solution:
@@ -632,24 +736,39 @@ def solve_median_by_lagrange(problem, count: int, settings: SolveSettings,
     if not finite[np.arange(len(unit_site)), unit_site].all():
         # the plan needs a forbidden pair, priced above any allowed plan's total
         if gap <= 1e-6:
-            raise InfeasibleError([f"no choice of {count} bases serves every account within "
-                                   "the rules (proven: the cheapest choice needs a forbidden "
-                                   "pair)"])
+            raise InfeasibleError(
+                [
+                    f"no choice of {count} bases serves every account within "
+                    "the rules (proven: the cheapest choice needs a forbidden "
+                    "pair)"
+                ]
+            )
         return None
-    status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
-                                             else "time_limit")
+    status = (
+        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
+    )
     say(f"locate: {upper:,.2f}, bound {lower:,.2f}, gap {gap:.3%}")
-    return LocateResult(unit_site=unit_site, open_sites=np.unique(unit_site),
-                        objective=problem.sense * upper, bound=problem.sense * lower, gap=gap,
-                        status=status, seconds=time.perf_counter() - started, phases=phases,
-                        candidate_pairs=kept_count, total_pairs=total_pairs)
+    return LocateResult(
+        unit_site=unit_site,
+        open_sites=np.unique(unit_site),
+        objective=problem.sense * upper,
+        bound=problem.sense * lower,
+        gap=gap,
+        status=status,
+        seconds=time.perf_counter() - started,
+        phases=phases,
+        candidate_pairs=kept_count,
+        total_pairs=total_pairs,
+    )
 
 
 # ----------------------------------------------------------------------------- strategy
 
+
 def _has_bands(problem) -> bool:
-    return bool(np.isfinite(problem.upper).any() or (np.isfinite(problem.lower)
-                                                    & (problem.lower > 0)).any())
+    return bool(
+        np.isfinite(problem.upper).any() or (np.isfinite(problem.lower) & (problem.lower > 0)).any()
+    )
 
 
 def locate_candidates(problem, count: int, k: int) -> tuple[PairSet, int]:
@@ -665,8 +784,11 @@ def locate_candidates(problem, count: int, k: int) -> tuple[PairSet, int]:
         total += int(allowed.sum())
         cost = np.where(allowed, problem.cost_block(units), np.inf)
         kk = min(k, problem.n_reps)
-        nearest = np.argpartition(cost, kk - 1, axis=1)[:, :kk] if kk < problem.n_reps else \
-            np.tile(np.arange(problem.n_reps), (len(units), 1))
+        nearest = (
+            np.argpartition(cost, kk - 1, axis=1)[:, :kk]
+            if kk < problem.n_reps
+            else np.tile(np.arange(problem.n_reps), (len(units), 1))
+        )
         chosen = np.zeros_like(allowed)
         np.put_along_axis(chosen, nearest, True, axis=1)
         chosen &= allowed
@@ -675,8 +797,11 @@ def locate_candidates(problem, count: int, k: int) -> tuple[PairSet, int]:
         site_list.append(c)
         if units_per_site:
             take = min(units_per_site, len(units))
-            top = np.argpartition(cost, take - 1, axis=0)[:take] if take < len(units) else \
-                np.tile(np.arange(len(units))[:, None], (1, problem.n_reps))
+            top = (
+                np.argpartition(cost, take - 1, axis=0)[:take]
+                if take < len(units)
+                else np.tile(np.arange(len(units))[:, None], (1, problem.n_reps))
+            )
             best_cost.append(np.take_along_axis(cost, top, axis=0))
             best_unit.append(units[top])
     if units_per_site:
@@ -704,15 +829,17 @@ def _duals(problem, model: LocateModel) -> tuple[np.ndarray, np.ndarray]:
     return pi_once, pi_band
 
 
-def left_out_reduced_costs(problem, model: LocateModel, threshold: float, per_unit: int
-                           ) -> tuple[PairSet | None, float, float]:
+def left_out_reduced_costs(
+    problem, model: LocateModel, threshold: float, per_unit: int
+) -> tuple[PairSet | None, float, float]:
     """Scan every allowed pair outside the model. Returns the pairs with reduced cost below
     ``threshold`` (up to ``per_unit`` per unit, cheapest first), the Lagrangian correction
     ``sum_u min(0, min_s rc[u, s])`` and the smallest reduced cost still left out after
     those pairs join (strategy.scan_left_out, with this model's duals)."""
     pi_once, pi_band = _duals(problem, model)
-    new, correction, _, smallest = scan_left_out(problem, model.base.pairs, pi_once, pi_band,
-                                                 0.0, per_unit, threshold=threshold)
+    new, correction, _, smallest = scan_left_out(
+        problem, model.base.pairs, pi_once, pi_band, 0.0, per_unit, threshold=threshold
+    )
     return new, correction, smallest
 
 
@@ -743,16 +870,19 @@ def plan_cost(problem, unit_site: np.ndarray) -> float:
     return total
 
 
-def solve_locate_problem(problem, count: int, settings: SolveSettings,
-                         progress: Callable[[str], None] | None = None) -> LocateResult:
+def solve_locate_problem(
+    problem, count: int, settings: SolveSettings, progress: Callable[[str], None] | None = None
+) -> LocateResult:
     """Choose ``count`` sites among ``problem.rep_ids`` and serve every unit from one."""
     say = progress or (lambda message: None)
     started = time.perf_counter()
     remaining = lambda: max(0.0, settings.time_limit - (time.perf_counter() - started))  # noqa
     phases: list[dict] = []
     if not 1 <= count <= problem.n_reps:
-        raise InputError(f"the number of bases must be between 1 and the {problem.n_reps} "
-                         f"candidate sites; got {count}")
+        raise InputError(
+            f"the number of bases must be between 1 and the {problem.n_reps} "
+            f"candidate sites; got {count}"
+        )
     if not _has_bands(problem) and problem.n_units * problem.n_reps <= DENSE_PAIRS:
         result = solve_median_by_lagrange(problem, count, settings, say)
         if result is not None:
@@ -762,8 +892,14 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
         started = time.perf_counter()
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
-    k = problem.n_reps if small else min(problem.n_reps, max(
-        settings.candidates, 2, int(math.ceil(2.0 * problem.n_reps / count))))
+    k = (
+        problem.n_reps
+        if small
+        else min(
+            problem.n_reps,
+            max(settings.candidates, 2, int(math.ceil(2.0 * problem.n_reps / count))),
+        )
+    )
     pairs, total = locate_candidates(problem, count, k)
     say(f"locate: {len(pairs):,} candidate pairs of {total:,}")
 
@@ -771,19 +907,31 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
     while True:
         model = build_locate_model(problem, pairs, count, relax=True, name="locate_lp")
         outcome = run(model, settings, mip=False, time_limit=remaining())
-        phases.append({"phase": "lp", "pairs": len(pairs), "status": outcome.status,
-                       "objective": outcome.objective,
-                       "seconds": round(time.perf_counter() - started, 3)})
+        phases.append(
+            {
+                "phase": "lp",
+                "pairs": len(pairs),
+                "status": outcome.status,
+                "objective": outcome.objective,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
         if outcome.status == "infeasible" and len(pairs) < total:
             k = min(problem.n_reps, int(math.ceil(k * 1.5)) + 1)
             pairs, _ = locate_candidates(problem, count, k)
             continue
         if outcome.status == "infeasible":
-            raise InfeasibleError([f"no choice of {count} bases serves every account within "
-                                   "the bands and rules (the LP relaxation is infeasible)"])
+            raise InfeasibleError(
+                [
+                    f"no choice of {count} bases serves every account within "
+                    "the bands and rules (the LP relaxation is infeasible)"
+                ]
+            )
         if not outcome.has_solution:
-            raise SolverError(f"the LP relaxation stopped without a solution "
-                              f"({outcome.status}); raise the time limit")
+            raise SolverError(
+                f"the LP relaxation stopped without a solution "
+                f"({outcome.status}); raise the time limit"
+            )
         new, correction, smallest = left_out_reduced_costs(problem, model, -TINY, per_unit=5)
         lp_bound = outcome.objective + correction
         if new is None or remaining() <= 0:
@@ -798,10 +946,17 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
     first = _assign_to_sites(problem, opened, settings, 0.4 * remaining())
     if first is not None:
         incumbent, incumbent_cost = first, plan_cost(problem, first)
-        phases.append({"phase": "sites from LP", "objective": incumbent_cost,
-                       "seconds": round(time.perf_counter() - started, 3)})
-        say(f"locate: first plan {incumbent_cost:,.2f}, gap "
-            f"{relative_gap(incumbent_cost, lp_bound):.3%}")
+        phases.append(
+            {
+                "phase": "sites from LP",
+                "objective": incumbent_cost,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        say(
+            f"locate: first plan {incumbent_cost:,.2f}, gap "
+            f"{relative_gap(incumbent_cost, lp_bound):.3%}"
+        )
 
     # 3. MILP over the candidates; add the pairs that could still beat the plan; repeat
     while incumbent is None or relative_gap(incumbent_cost, lp_bound) > settings.gap:
@@ -810,35 +965,58 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
         model = build_locate_model(problem, pairs, count, relax=False, name="locate")
         if incumbent is not None:
             _set_start(model, incumbent)
-        outcome = run(model, settings, mip=True, time_limit=remaining(),
-                      gap=settings.gap, warm_start=incumbent is not None)
-        phases.append({"phase": "mip", "pairs": len(pairs), "status": outcome.status,
-                       "objective": outcome.objective, "bound": outcome.bound,
-                       "seconds": round(time.perf_counter() - started, 3)})
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=remaining(),
+            gap=settings.gap,
+            warm_start=incumbent is not None,
+        )
+        phases.append(
+            {
+                "phase": "mip",
+                "pairs": len(pairs),
+                "status": outcome.status,
+                "objective": outcome.objective,
+                "bound": outcome.bound,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
         if outcome.status == "infeasible" and len(pairs) < total:
             pairs, _ = locate_candidates(problem, count, min(problem.n_reps, 2 * k + 1))
             k = 2 * k + 1
             continue
         if outcome.status == "infeasible":
-            raise InfeasibleError([f"no choice of {count} bases serves every account within "
-                                   "the bands and rules (proven by the solver)"])
+            raise InfeasibleError(
+                [
+                    f"no choice of {count} bases serves every account within "
+                    "the bands and rules (proven by the solver)"
+                ]
+            )
         if outcome.has_solution:
             plan, _ = _read_plan(model, problem.n_units)
             cost = plan_cost(problem, plan)
             if cost < incumbent_cost - TINY:
                 incumbent, incumbent_cost = plan, cost
         if incumbent is None:
-            raise SolverError(f"no feasible set of {count} bases was found within "
-                              f"{settings.time_limit:g} s; raise the time limit")
+            raise SolverError(
+                f"no feasible set of {count} bases was found within "
+                f"{settings.time_limit:g} s; raise the time limit"
+            )
         milp_bound = outcome.bound if outcome.bound is not None else lp_bound
         # pairs whose reduced cost leaves room below the incumbent could still improve it
         room = incumbent_cost - lp_bound
         if len(pairs) != lp_pairs:
-            lp_model, lp_pairs = lp_model_for_pricing(problem, pairs, count, settings,
-                                                      remaining), len(pairs)
-        new, _, smallest = left_out_reduced_costs(problem, lp_model, room,
-                                                  per_unit=problem.n_reps) \
-            if len(pairs) < total else (None, 0.0, math.inf)
+            lp_model, lp_pairs = (
+                lp_model_for_pricing(problem, pairs, count, settings, remaining),
+                len(pairs),
+            )
+        new, _, smallest = (
+            left_out_reduced_costs(problem, lp_model, room, per_unit=problem.n_reps)
+            if len(pairs) < total
+            else (None, 0.0, math.inf)
+        )
         if new is None or remaining() <= 0:
             break
         say(f"locate: {len(new):,} left-out pairs could beat {incumbent_cost:,.2f}; adding")
@@ -847,12 +1025,21 @@ def solve_locate_problem(problem, count: int, settings: SolveSettings,
     if len(pairs) >= total:
         bound = min(max(milp_bound, lp_bound), incumbent_cost)
     gap = relative_gap(incumbent_cost, bound)
-    status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
-                                             else "time_limit")
-    return LocateResult(unit_site=incumbent, open_sites=np.unique(incumbent),
-                        objective=problem.sense * incumbent_cost, bound=problem.sense * bound,
-                        gap=gap, status=status, seconds=time.perf_counter() - started,
-                        phases=phases, candidate_pairs=len(pairs), total_pairs=total)
+    status = (
+        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
+    )
+    return LocateResult(
+        unit_site=incumbent,
+        open_sites=np.unique(incumbent),
+        objective=problem.sense * incumbent_cost,
+        bound=problem.sense * bound,
+        gap=gap,
+        status=status,
+        seconds=time.perf_counter() - started,
+        phases=phases,
+        candidate_pairs=len(pairs),
+        total_pairs=total,
+    )
 
 
 def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:
@@ -861,8 +1048,9 @@ def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:
     return np.sort(np.argsort(-values, kind="stable")[:count])
 
 
-def _assign_to_sites(problem, sites: np.ndarray, settings: SolveSettings,
-                     time_limit: float) -> np.ndarray | None:
+def _assign_to_sites(
+    problem, sites: np.ndarray, settings: SolveSettings, time_limit: float
+) -> np.ndarray | None:
     """Assign every unit to one of the given open sites with the plan strategy
     (strategy.solve_assignment); None when those sites cannot meet the bands."""
     from .strategy import solve_assignment
@@ -870,11 +1058,18 @@ def _assign_to_sites(problem, sites: np.ndarray, settings: SolveSettings,
     def columns(array):
         return None if array is None else array[..., sites]
 
-    sub = replace(problem, rep_ids=problem.rep_ids[sites], target=problem.target[:, sites],
-                  lower=problem.lower[:, sites], upper=problem.upper[:, sites],
-                  allowed=columns(problem.allowed), cost_matrix=columns(problem.cost_matrix),
-                  pair_load=columns(problem.pair_load),
-                  rep_lat=columns(problem.rep_lat), rep_lon=columns(problem.rep_lon))
+    sub = replace(
+        problem,
+        rep_ids=problem.rep_ids[sites],
+        target=problem.target[:, sites],
+        lower=problem.lower[:, sites],
+        upper=problem.upper[:, sites],
+        allowed=columns(problem.allowed),
+        cost_matrix=columns(problem.cost_matrix),
+        pair_load=columns(problem.pair_load),
+        rep_lat=columns(problem.rep_lat),
+        rep_lon=columns(problem.rep_lon),
+    )
     try:
         result = solve_assignment(sub, replace(settings, time_limit=max(time_limit, 1.0)))
     except (InfeasibleError, SolverError):
@@ -889,10 +1084,16 @@ def lp_model_for_pricing(problem, pairs, count, settings, remaining) -> LocateMo
     return model
 
 
-def solve_locate(cost: np.ndarray, count: int, *, loads: np.ndarray | None = None,
-                 lower: np.ndarray | None = None, upper: np.ndarray | None = None,
-                 settings: SolveSettings | None = None,
-                 progress: Callable[[str], None] | None = None) -> LocateResult:
+def solve_locate(
+    cost: np.ndarray,
+    count: int,
+    *,
+    loads: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    settings: SolveSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LocateResult:
     """(Capacitated) p-median on a cost matrix: open ``count`` sites, serve every unit.
 
     ``cost[u, s]``: serving unit u from site s; ``loads[m, u]``; every open site's load on

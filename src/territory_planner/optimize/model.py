@@ -37,31 +37,39 @@ def safe_name(text: str) -> str:
 class PairSet:
     """The candidate pairs a model is built over, as parallel arrays (sorted by unit, rep)."""
 
-    unit: np.ndarray    # (P,) unit positions
-    rep: np.ndarray     # (P,) rep positions
-    cost: np.ndarray    # (P,) objective coefficients (minimisation sense)
-    load: np.ndarray    # (M, P)
-    moved: np.ndarray   # (P,) potential that changes owner if chosen
+    unit: np.ndarray  # (P,) unit positions
+    rep: np.ndarray  # (P,) rep positions
+    cost: np.ndarray  # (P,) objective coefficients (minimisation sense)
+    load: np.ndarray  # (M, P)
+    moved: np.ndarray  # (P,) potential that changes owner if chosen
 
     def __len__(self) -> int:
         return len(self.unit)
 
     def subset(self, mask: np.ndarray) -> PairSet:
-        return PairSet(self.unit[mask], self.rep[mask], self.cost[mask], self.load[:, mask],
-                       self.moved[mask])
+        return PairSet(
+            self.unit[mask], self.rep[mask], self.cost[mask], self.load[:, mask], self.moved[mask]
+        )
 
     @staticmethod
     def concat(parts: list[PairSet]) -> PairSet:
-        return PairSet(np.concatenate([p.unit for p in parts]),
-                       np.concatenate([p.rep for p in parts]),
-                       np.concatenate([p.cost for p in parts]),
-                       np.concatenate([p.load for p in parts], axis=1),
-                       np.concatenate([p.moved for p in parts])).sorted()
+        return PairSet(
+            np.concatenate([p.unit for p in parts]),
+            np.concatenate([p.rep for p in parts]),
+            np.concatenate([p.cost for p in parts]),
+            np.concatenate([p.load for p in parts], axis=1),
+            np.concatenate([p.moved for p in parts]),
+        ).sorted()
 
     def sorted(self) -> PairSet:
         order = np.lexsort((self.rep, self.unit))
-        return PairSet(self.unit[order], self.rep[order], self.cost[order],
-                       self.load[:, order], self.moved[order])
+        return PairSet(
+            self.unit[order],
+            self.rep[order],
+            self.cost[order],
+            self.load[:, order],
+            self.moved[order],
+        )
 
 
 @dataclass
@@ -86,13 +94,16 @@ def _groups(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
-    return [(int(sorted_keys[chunk[0]]), order_chunk)
-            for chunk, order_chunk in zip(np.split(np.arange(len(keys)), cuts),
-                                          np.split(order, cuts)) if len(chunk)]
+    return [
+        (int(sorted_keys[chunk[0]]), order_chunk)
+        for chunk, order_chunk in zip(np.split(np.arange(len(keys)), cuts), np.split(order, cuts))
+        if len(chunk)
+    ]
 
 
-def assignment_variables(lp: pulp.LpProblem, problem, pairs: PairSet,
-                         relax: bool) -> list[pulp.LpVariable]:
+def assignment_variables(
+    lp: pulp.LpProblem, problem, pairs: PairSet, relax: bool
+) -> list[pulp.LpVariable]:
     """``x[unit, rep]`` for each candidate pair, binary (or continuous in [0, 1]).
 
     Created through ``LpProblem.add_variable``: PuLP 3.3 deprecates free-standing
@@ -102,8 +113,10 @@ def assignment_variables(lp: pulp.LpProblem, problem, pairs: PairSet,
     unit_names = [safe_name(u) for u in problem.unit_ids]
     rep_names = [safe_name(r) for r in problem.rep_ids]
     add = lp.add_variable
-    return [add(f"x[{unit_names[u]},{rep_names[j]}]", 0, 1, category)
-            for u, j in zip(pairs.unit.tolist(), pairs.rep.tolist())]
+    return [
+        add(f"x[{unit_names[u]},{rep_names[j]}]", 0, 1, category)
+        for u, j in zip(pairs.unit.tolist(), pairs.rep.tolist())
+    ]
 
 
 def objective_row(model: AssignmentModel) -> None:
@@ -119,14 +132,23 @@ def assign_once_rows(model: AssignmentModel, problem, units: np.ndarray) -> None
     for u in units.tolist():
         positions = present.get(u, np.array([], dtype=int))
         expression = pulp.LpAffineExpression([(model.x[p], 1.0) for p in positions.tolist()])
-        row = pulp.LpConstraint(expression, pulp.LpConstraintEQ,
-                                name=f"assign_once[{safe_name(problem.unit_ids[u])}]", rhs=1.0)
+        row = pulp.LpConstraint(
+            expression,
+            pulp.LpConstraintEQ,
+            name=f"assign_once[{safe_name(problem.unit_ids[u])}]",
+            rhs=1.0,
+        )
         model.lp.addConstraint(row)
         model.assign_once[u] = row
 
 
-def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | None = None,
-                      elastic: bool = False, reps: np.ndarray | None = None) -> None:
+def balance_band_rows(
+    model: AssignmentModel,
+    problem,
+    fixed_load: np.ndarray | None = None,
+    elastic: bool = False,
+    reps: np.ndarray | None = None,
+) -> None:
     """L[m, j] - F[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] - F[m, j] for all m, j.
 
     F is the load of units fixed outside the model; ``reps`` limits the rows to those reps
@@ -152,28 +174,33 @@ def balance_band_rows(model: AssignmentModel, problem, fixed_load: np.ndarray | 
                 expression = pulp.LpAffineExpression(terms)
                 if elastic:
                     short = model.lp.add_variable(
-                        f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                        f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0
+                    )
                     model.slack[("short", m, j)] = short
                     expression = expression + short
-                row = pulp.LpConstraint(expression, pulp.LpConstraintGE, name=tag % "min",
-                                        rhs=lower)
+                row = pulp.LpConstraint(
+                    expression, pulp.LpConstraintGE, name=tag % "min", rhs=lower
+                )
                 model.lp.addConstraint(row)
                 model.band_min[(m, j)] = row
             if np.isfinite(upper):
                 expression = pulp.LpAffineExpression(terms)
                 if elastic:
                     over = model.lp.add_variable(
-                        f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0)
+                        f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0
+                    )
                     model.slack[("over", m, j)] = over
                     expression = expression - over
-                row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name=tag % "max",
-                                        rhs=upper)
+                row = pulp.LpConstraint(
+                    expression, pulp.LpConstraintLE, name=tag % "max", rhs=upper
+                )
                 model.lp.addConstraint(row)
                 model.band_max[(m, j)] = row
 
 
-def disruption_budget_row(model: AssignmentModel, budget: float | None,
-                          fixed_moved: float = 0.0, elastic: bool = False) -> None:
+def disruption_budget_row(
+    model: AssignmentModel, budget: float | None, fixed_moved: float = 0.0, elastic: bool = False
+) -> None:
     """sum_{u,j} p[u, j] x[u, j] <= B - (potential already moved by fixed units)."""
     if budget is None:
         return
@@ -183,8 +210,9 @@ def disruption_budget_row(model: AssignmentModel, budget: float | None,
         over = model.lp.add_variable("over[moved_potential]", 0)
         model.slack[("over_budget", 0, 0)] = over
         expression = expression - over
-    row = pulp.LpConstraint(expression, pulp.LpConstraintLE, name="disruption_budget",
-                            rhs=float(budget) - fixed_moved)
+    row = pulp.LpConstraint(
+        expression, pulp.LpConstraintLE, name="disruption_budget", rhs=float(budget) - fixed_moved
+    )
     model.lp.addConstraint(row)
     model.budget = row
 
@@ -206,10 +234,18 @@ def slack_penalty_terms(model: AssignmentModel, problem, penalty: float) -> None
     model.lp.setObjective(model.lp.objective + pulp.LpAffineExpression(terms))
 
 
-def build_assignment_model(problem, pairs: PairSet, units: np.ndarray, *, relax: bool,
-                           fixed_load: np.ndarray | None = None, fixed_moved: float = 0.0,
-                           slack_penalty: float | None = None, reps: np.ndarray | None = None,
-                           name: str = "territory_plan") -> AssignmentModel:
+def build_assignment_model(
+    problem,
+    pairs: PairSet,
+    units: np.ndarray,
+    *,
+    relax: bool,
+    fixed_load: np.ndarray | None = None,
+    fixed_moved: float = 0.0,
+    slack_penalty: float | None = None,
+    reps: np.ndarray | None = None,
+    name: str = "territory_plan",
+) -> AssignmentModel:
     """The formulation in the module docstring, over ``pairs`` for ``units``; with
     ``slack_penalty`` the bands and the budget are elastic (see slack_penalty_terms)."""
     lp = pulp.LpProblem(safe_name(name), pulp.LpMinimize)

@@ -17,8 +17,13 @@ import pulp
 
 from ..errors import SolverError
 
-_ALIASES = {"highs": "HiGHS", "highspy": "HiGHS", "cbc": "PULP_CBC_CMD",
-            "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD"}
+_ALIASES = {
+    "highs": "HiGHS",
+    "highspy": "HiGHS",
+    "cbc": "PULP_CBC_CMD",
+    "highs_cmd": "HiGHS_CMD",
+    "glpk": "GLPK_CMD",
+}
 
 
 class WarmStartHiGHS(pulp.HiGHS):
@@ -34,8 +39,9 @@ class WarmStartHiGHS(pulp.HiGHS):
     ``LpProblem.constraints()``, the PuLP 4 API that PuLP 3.3 already has.
     """
 
-    def __init__(self, *args, warm_start: bool = False, start_basis: LpBasis | None = None,
-                 **kwargs):
+    def __init__(
+        self, *args, warm_start: bool = False, start_basis: LpBasis | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
         self.start_basis = start_basis
@@ -52,18 +58,21 @@ class WarmStartHiGHS(pulp.HiGHS):
         count = len(columns)
         objective = lp.objective if lp.objective is not None else {}
         cost = np.fromiter((sign * objective.get(v, 0.0) for v in columns), float, count)
-        lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in columns),
-                            float, count)
-        upper = np.fromiter((inf if v.upBound is None else v.upBound for v in columns),
-                            float, count)
+        lower = np.fromiter(
+            (-inf if v.lowBound is None else v.lowBound for v in columns), float, count
+        )
+        upper = np.fromiter(
+            (inf if v.upBound is None else v.upBound for v in columns), float, count
+        )
         for position, variable in enumerate(columns):
             variable.index = position
         model = lp.solverModel
         empty_int = np.zeros(0, dtype=np.int32)
         model.addCols(count, cost, lower, upper, 0, empty_int, empty_int, np.zeros(0))
         if self.mip:
-            integer = np.array([i for i, v in enumerate(columns) if v.cat == pulp.LpInteger],
-                               dtype=np.int32)
+            integer = np.array(
+                [i for i, v in enumerate(columns) if v.cat == pulp.LpInteger], dtype=np.int32
+            )
             if len(integer):
                 kinds = np.full(len(integer), int(highspy.HighsVarType.kInteger), np.uint8)
                 model.changeColsIntegrality(len(integer), integer, kinds)
@@ -84,8 +93,15 @@ class WarmStartHiGHS(pulp.HiGHS):
             lb, ub = row.getLb(), row.getUb()
             row_lower[position] = -inf if lb is None else lb
             row_upper[position] = inf if ub is None else ub
-        model.addRows(len(rows), row_lower, row_upper, len(indices), starts,
-                      np.asarray(indices, dtype=np.int32), np.asarray(values, dtype=float))
+        model.addRows(
+            len(rows),
+            row_lower,
+            row_upper,
+            len(indices),
+            starts,
+            np.asarray(indices, dtype=np.int32),
+            np.asarray(values, dtype=float),
+        )
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
         if self.start_basis is not None and not self.mip:
@@ -94,8 +110,9 @@ class WarmStartHiGHS(pulp.HiGHS):
             import highspy
 
             solution = highspy.HighsSolution()
-            solution.col_value = [float(v.varValue) if v.varValue is not None else 0.0
-                                  for v in self._columns]
+            solution.col_value = [
+                float(v.varValue) if v.varValue is not None else 0.0 for v in self._columns
+            ]
             solution.value_valid = True
             lp.solverModel.setSolution(solution)
             # after a MIP start HiGHS may report a better incumbent yet hand back the start
@@ -110,17 +127,27 @@ class WarmStartHiGHS(pulp.HiGHS):
         status = model.getModelStatus()
         solution = model.getSolution()
         statuses = highspy.HighsModelStatus
-        has_primal = bool(getattr(solution, "value_valid", True)) and \
-            math.isfinite(model.getInfo().objective_function_value)
+        has_primal = bool(getattr(solution, "value_valid", True)) and math.isfinite(
+            model.getInfo().objective_function_value
+        )
         if status == statuses.kOptimal:
             result = (pulp.LpStatusOptimal, pulp.LpSolutionOptimal)
         elif status in (statuses.kInfeasible, statuses.kUnboundedOrInfeasible):
             result = (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)
         elif status == statuses.kUnbounded:
             result = (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded)
-        elif status in (statuses.kTimeLimit, statuses.kIterationLimit, statuses.kInterrupt,
-                        statuses.kObjectiveBound, statuses.kObjectiveTarget,
-                        statuses.kSolutionLimit) and has_primal:
+        elif (
+            status
+            in (
+                statuses.kTimeLimit,
+                statuses.kIterationLimit,
+                statuses.kInterrupt,
+                statuses.kObjectiveBound,
+                statuses.kObjectiveTarget,
+                statuses.kSolutionLimit,
+            )
+            and has_primal
+        ):
             result = (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
         else:
             return (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
@@ -226,32 +253,57 @@ def solver_name(name: str) -> str:
     return _ALIASES.get(name.lower(), name)
 
 
-def make_solver(name: str = "highs", *, mip: bool = True, time_limit: float | None = None,
-                gap: float | None = None, gap_abs: float | None = None,
-                threads: int | None = 1, seed: int = 0, msg: bool = False,
-                warm_start: bool = False, start_basis: LpBasis | None = None) -> pulp.LpSolver:
+def make_solver(
+    name: str = "highs",
+    *,
+    mip: bool = True,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    gap_abs: float | None = None,
+    threads: int | None = 1,
+    seed: int = 0,
+    msg: bool = False,
+    warm_start: bool = False,
+    start_basis: LpBasis | None = None,
+) -> pulp.LpSolver:
     """A configured PuLP solver. Raises SolverError naming the available ones if missing."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
         if not msg:
             _silence_highs_banner()
-        solver = WarmStartHiGHS(mip=mip, msg=msg, timeLimit=time_limit, gapRel=gap,
-                                gapAbs=gap_abs, threads=threads, random_seed=int(seed),
-                                warm_start=warm_start, start_basis=start_basis)
+        solver = WarmStartHiGHS(
+            mip=mip,
+            msg=msg,
+            timeLimit=time_limit,
+            gapRel=gap,
+            gapAbs=gap_abs,
+            threads=threads,
+            random_seed=int(seed),
+            warm_start=warm_start,
+            start_basis=start_basis,
+        )
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
         return solver
     try:
-        solver = pulp.getSolver(canonical, mip=mip, msg=msg, timeLimit=time_limit,
-                                **({"gapRel": gap} if gap is not None else {}))
+        solver = pulp.getSolver(
+            canonical,
+            mip=mip,
+            msg=msg,
+            timeLimit=time_limit,
+            **({"gapRel": gap} if gap is not None else {}),
+        )
     except (pulp.PulpSolverError, KeyError, TypeError) as error:
         available = ", ".join(pulp.listSolvers(onlyAvailable=True))
-        raise SolverError(f"solver '{name}' is unknown or cannot be configured ({error}); "
-                          f"available here: {available}") from error
+        raise SolverError(
+            f"solver '{name}' is unknown or cannot be configured ({error}); "
+            f"available here: {available}"
+        ) from error
     if not solver.available():
         available = ", ".join(pulp.listSolvers(onlyAvailable=True))
-        raise SolverError(f"solver '{name}' is not available on this machine; "
-                          f"available here: {available}")
+        raise SolverError(
+            f"solver '{name}' is not available on this machine; available here: {available}"
+        )
     return solver
 
 
@@ -276,8 +328,9 @@ class SolveOutcome:
         return self.status in ("optimal", "feasible")
 
 
-def translate_status(problem: pulp.LpProblem, solver: pulp.LpSolver, seconds: float,
-                     is_mip: bool) -> SolveOutcome:
+def translate_status(
+    problem: pulp.LpProblem, solver: pulp.LpSolver, seconds: float, is_mip: bool
+) -> SolveOutcome:
     """The single place where solver status becomes engine status.
 
     PuLP reports a HiGHS time-limit stop that found a plan as status 1 with
@@ -297,8 +350,10 @@ def translate_status(problem: pulp.LpProblem, solver: pulp.LpSolver, seconds: fl
         return SolveOutcome("infeasible", None, None, seconds)
     if status == pulp.LpStatusUnbounded:
         return SolveOutcome("unbounded", None, None, seconds)
-    if status != pulp.LpStatusOptimal or sol_status in (pulp.LpSolutionNoSolutionFound,
-                                                          pulp.LpSolutionInfeasible):
+    if status != pulp.LpStatusOptimal or sol_status in (
+        pulp.LpSolutionNoSolutionFound,
+        pulp.LpSolutionInfeasible,
+    ):
         return SolveOutcome("no_solution", None, None, seconds)
     proven = sol_status == pulp.LpSolutionOptimal
     if model is not None and hasattr(model, "getInfo"):

@@ -60,15 +60,20 @@ class SolveSettings:
     threads: int = 1
     seed: int = 0
     msg: bool = False
-    candidates: int = 5           # k cheapest reps per unit before pricing
+    candidates: int = 5  # k cheapest reps per unit before pricing
     full_model_pairs: int = 20000  # at or below this many pairs, skip sparsification
-    started: float | None = None   # perf_counter() when the time limit began (default: now)
+    started: float | None = None  # perf_counter() when the time limit began (default: now)
 
     @classmethod
     def from_scenario(cls, solver_settings, **overrides) -> SolveSettings:
-        values = dict(solver=solver_settings.name, time_limit=solver_settings.time_limit,
-                      gap=solver_settings.gap, threads=solver_settings.threads,
-                      seed=solver_settings.seed, msg=solver_settings.msg)
+        values = dict(
+            solver=solver_settings.name,
+            time_limit=solver_settings.time_limit,
+            gap=solver_settings.gap,
+            threads=solver_settings.threads,
+            seed=solver_settings.seed,
+            msg=solver_settings.msg,
+        )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -112,11 +117,17 @@ class _Clock:
 
 # ------------------------------------------------------------------------- pair selection
 
+
 def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
     """PairSet for explicit (unit, rep) positions, priced by the problem's oracles."""
     if len(units) == 0:
-        return PairSet(units.astype(int), reps.astype(int), np.zeros(0),
-                       np.zeros((problem.n_metrics, 0)), np.zeros(0))
+        return PairSet(
+            units.astype(int),
+            reps.astype(int),
+            np.zeros(0),
+            np.zeros((problem.n_metrics, 0)),
+            np.zeros(0),
+        )
     order = np.lexsort((reps, units))
     units, reps = units[order], reps[order]
     cost = np.empty(len(units))
@@ -124,7 +135,7 @@ def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
     moved = np.empty(len(units))
     block_units, inverse = np.unique(units, return_inverse=True)
     for start in range(0, len(block_units), 4096):
-        chunk = block_units[start:start + 4096]
+        chunk = block_units[start : start + 4096]
         rows = (inverse >= start) & (inverse < start + len(chunk))
         local = inverse[rows] - start
         c = problem.cost_block(chunk)
@@ -136,8 +147,9 @@ def pairs_for(problem, units: np.ndarray, reps: np.ndarray) -> PairSet:
     return PairSet(units.astype(int), reps.astype(int), cost, load, moved)
 
 
-def candidate_pairs(problem, k: int, rep_side: float = 3.0,
-                    cells: CellSums | None = None) -> tuple[PairSet, int]:
+def candidate_pairs(
+    problem, k: int, rep_side: float = 3.0, cells: CellSums | None = None
+) -> tuple[PairSet, int]:
     """Candidate pairs and the number of allowed pairs.
 
     Account side: each unit's k cheapest allowed reps plus its current owners. Rep side: each
@@ -147,8 +159,11 @@ def candidate_pairs(problem, k: int, rep_side: float = 3.0,
     """
     unit_list, rep_list = [], []
     total_allowed = 0
-    share = problem.target[0] / max(problem.target[0].sum(), TINY) if problem.n_metrics else \
-        np.full(problem.n_reps, 1.0 / max(problem.n_reps, 1))
+    share = (
+        problem.target[0] / max(problem.target[0].sum(), TINY)
+        if problem.n_metrics
+        else np.full(problem.n_reps, 1.0 / max(problem.n_reps, 1))
+    )
     per_rep = np.minimum(problem.n_units, np.ceil(rep_side * share * problem.n_units) + 10)
     per_rep = per_rep.astype(int)
     widest = int(per_rep.max()) if problem.n_reps else 0
@@ -176,8 +191,11 @@ def candidate_pairs(problem, k: int, rep_side: float = 3.0,
         rep_list.append(c)
         if rep_side > 0 and widest:
             take = min(widest, len(units))
-            top = np.argpartition(cost, take - 1, axis=0)[:take] if take < len(units) else \
-                np.tile(np.arange(len(units))[:, None], (1, problem.n_reps))
+            top = (
+                np.argpartition(cost, take - 1, axis=0)[:take]
+                if take < len(units)
+                else np.tile(np.arange(len(units))[:, None], (1, problem.n_reps))
+            )
             rep_best_cost.append(np.take_along_axis(cost, top, axis=0))
             rep_best_unit.append(units[top])
     if rep_best_cost:
@@ -230,16 +248,15 @@ class CellSums:
         starts = np.flatnonzero(np.r_[True, home[1:] != home[:-1]])
         keys = home[starts]
         self.size[keys] += np.diff(np.r_[starts, len(rows)])
-        self.cost[keys] += np.add.reduceat(np.where(allowed[rows], cost[rows], 0.0), starts,
-                                           axis=0)
-        self.allowed_count[keys] += np.add.reduceat(allowed[rows].astype(np.int64), starts,
-                                                    axis=0)
+        self.cost[keys] += np.add.reduceat(np.where(allowed[rows], cost[rows], 0.0), starts, axis=0)
+        self.allowed_count[keys] += np.add.reduceat(allowed[rows].astype(np.int64), starts, axis=0)
         for m in range(problem.n_metrics):
             self.load[m][keys] += np.add.reduceat(np.asarray(loads[m][rows]), starts, axis=0)
 
 
-def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
-               time_limit: float) -> PairSet | None:
+def flow_pairs(
+    problem, cells: CellSums, settings: SolveSettings, time_limit: float
+) -> PairSet | None:
     """Pairs along which the bands make load travel far, from an aggregate LP.
 
     The k cheapest reps of each unit cannot carry load out of a metro that has more work
@@ -256,18 +273,27 @@ def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
     ok = cells.allowed_count[occupied] == cells.size[occupied][:, None]
     row, rep = np.nonzero(ok)
     cell = occupied[row]
-    aggregate = PairSet(cell, rep, cells.cost[cell, rep], cells.load[:, cell, rep],
-                        np.zeros(len(cell)))
+    aggregate = PairSet(
+        cell, rep, cells.cost[cell, rep], cells.load[:, cell, rep], np.zeros(len(cell))
+    )
     # the same problem with cells in place of units, as build_assignment_model reads it
     # (no disruption budget: the flow LP only points at where load must travel)
-    view = dataclasses.replace(problem, max_moved_potential=None,
-                               unit_ids=np.array([f"cell_{j}" for j in range(problem.n_reps)]))
+    view = dataclasses.replace(
+        problem,
+        max_moved_potential=None,
+        unit_ids=np.array([f"cell_{j}" for j in range(problem.n_reps)]),
+    )
     dearest = np.zeros(problem.n_reps)
     np.maximum.at(dearest, cell, np.abs(aggregate.cost))
-    model = build_assignment_model(view, aggregate, occupied, relax=True,
-                                   fixed_load=cells.fixed_load,
-                                   slack_penalty=10.0 * max(1.0, float(dearest.sum())),
-                                   name="flow")
+    model = build_assignment_model(
+        view,
+        aggregate,
+        occupied,
+        relax=True,
+        fixed_load=cells.fixed_load,
+        slack_penalty=10.0 * max(1.0, float(dearest.sum())),
+        name="flow",
+    )
     outcome = run(model, settings, mip=False, time_limit=time_limit)
     if outcome.status != "optimal":
         return None
@@ -275,8 +301,7 @@ def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
     away = (share > 1e-6) & (aggregate.rep != aggregate.unit)
     if not away.any():
         return None
-    members = dict(_unit_groups(cells.home[cells.home >= 0],
-                                np.flatnonzero(cells.home >= 0)))
+    members = dict(_unit_groups(cells.home[cells.home >= 0], np.flatnonzero(cells.home >= 0)))
     unit_list, rep_list = [], []
     for c, positions in _unit_groups(aggregate.unit[away], np.flatnonzero(away)):
         units = members[c]
@@ -285,8 +310,11 @@ def flow_pairs(problem, cells: CellSums, settings: SolveSettings,
             j = int(aggregate.rep[p])
             take = min(len(units), int(math.ceil(2.0 * share[p] * len(units))) + 5)
             extra = cost[:, j] - cost[:, c]
-            best = np.argpartition(extra, take - 1)[:take] if take < len(units) else \
-                np.arange(len(units))
+            best = (
+                np.argpartition(extra, take - 1)[:take]
+                if take < len(units)
+                else np.arange(len(units))
+            )
             unit_list.append(units[best])
             rep_list.append(np.full(len(best), j))
     return pairs_for(problem, np.concatenate(unit_list), np.concatenate(rep_list))
@@ -314,9 +342,18 @@ def all_allowed_pairs(problem) -> PairSet:
 
 # ------------------------------------------------------------------------- solving
 
-def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limit: float,
-        gap: float | None = None, gap_abs: float | None = None,
-        warm_start: bool = False, start_basis=None) -> SolveOutcome:
+
+def run(
+    model: AssignmentModel,
+    settings: SolveSettings,
+    *,
+    mip: bool,
+    time_limit: float,
+    gap: float | None = None,
+    gap_abs: float | None = None,
+    warm_start: bool = False,
+    start_basis=None,
+) -> SolveOutcome:
     """Solve a built model with a fresh solver (the solver is an argument, built here).
 
     PuLP hands the model to HiGHS column by column before HiGHS's own clock starts; that
@@ -325,10 +362,18 @@ def run(model: AssignmentModel, settings: SolveSettings, *, mip: bool, time_limi
     """
     handover = (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05  # a start: a pass
     started = time.perf_counter()
-    solver = make_solver(settings.solver, mip=mip, time_limit=max(time_limit - handover, 0.05),
-                         gap=gap if mip else None, gap_abs=gap_abs if mip else None,
-                         threads=settings.threads, seed=settings.seed,
-                         msg=settings.msg, warm_start=warm_start, start_basis=start_basis)
+    solver = make_solver(
+        settings.solver,
+        mip=mip,
+        time_limit=max(time_limit - handover, 0.05),
+        gap=gap if mip else None,
+        gap_abs=gap_abs if mip else None,
+        threads=settings.threads,
+        seed=settings.seed,
+        msg=settings.msg,
+        warm_start=warm_start,
+        start_basis=start_basis,
+    )
     try:
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
@@ -363,9 +408,15 @@ def reduced_costs(problem, model: AssignmentModel, pairs: PairSet) -> np.ndarray
     return rc
 
 
-def scan_left_out(problem, pairs: PairSet, pi_once: np.ndarray, pi_band: np.ndarray,
-                  pi_budget: float, per_unit: int, threshold: float | None = None
-                  ) -> tuple[PairSet | None, float, float, float]:
+def scan_left_out(
+    problem,
+    pairs: PairSet,
+    pi_once: np.ndarray,
+    pi_band: np.ndarray,
+    pi_budget: float,
+    per_unit: int,
+    threshold: float | None = None,
+) -> tuple[PairSet | None, float, float, float]:
     """Price every allowed pair outside ``pairs`` with the duals of a solved LP.
 
     ``rc[u, j] = c[u, j] - pi_once[u] - sum_m a[m, u, j] pi_band[m, j] - p[u, j] pi_budget``.
@@ -398,8 +449,11 @@ def scan_left_out(problem, pairs: PairSet, pi_once: np.ndarray, pi_band: np.ndar
         row_min = rc.min(axis=1)
         smallest = min(smallest, float(row_min.min()))
         correction += float(np.minimum(row_min, 0.0)[np.isfinite(row_min)].sum())
-        limit = threshold if threshold is not None else \
-            -1e-9 * max(1.0, float(np.abs(cost).max(initial=0.0)))
+        limit = (
+            threshold
+            if threshold is not None
+            else -1e-9 * max(1.0, float(np.abs(cost).max(initial=0.0)))
+        )
         below = rc < limit
         if below.any():
             take = min(per_unit, problem.n_reps)
@@ -415,13 +469,15 @@ def scan_left_out(problem, pairs: PairSet, pi_once: np.ndarray, pi_band: np.ndar
     return new, correction, smallest, smallest_unpicked
 
 
-def _price_out(problem, model: AssignmentModel,
-               per_unit: int) -> tuple[PairSet | None, float, float]:
+def _price_out(
+    problem, model: AssignmentModel, per_unit: int
+) -> tuple[PairSet | None, float, float]:
     """The improving left-out pairs of the assignment LP, the Lagrangian correction and the
     smallest reduced cost left out (see scan_left_out)."""
     pi_once, pi_band, pi_budget = _duals(problem, model)
-    new, correction, smallest, _ = scan_left_out(problem, model.pairs, pi_once, pi_band,
-                                                 pi_budget, per_unit)
+    new, correction, smallest, _ = scan_left_out(
+        problem, model.pairs, pi_once, pi_band, pi_budget, per_unit
+    )
     return new, correction, smallest
 
 
@@ -500,11 +556,20 @@ def _budget_excess(problem, moved: float) -> float:
     return 0.0 if budget is None else max(0.0, moved - budget) / max(budget, 1e-9)
 
 
-def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: float,
-                        settings: SolveSettings, clock: _Clock,
-                        done: Callable[[float, float], bool], log, first: np.ndarray,
-                        size: int = 3, seconds: float = 1.0,
-                        gap: float = 1e-3) -> tuple[np.ndarray, float, float]:
+def _improve_by_windows(
+    problem,
+    pairs: PairSet,
+    plan: np.ndarray,
+    objective: float,
+    settings: SolveSettings,
+    clock: _Clock,
+    done: Callable[[float, float], bool],
+    log,
+    first: np.ndarray,
+    size: int = 3,
+    seconds: float = 1.0,
+    gap: float = 1e-3,
+) -> tuple[np.ndarray, float, float]:
     """Re-optimise the plan a few reps at a time until ``done`` says so or time runs out.
 
     A window is a rep and the ``size - 1`` reps it competes with most; every unit of those
@@ -555,22 +620,36 @@ def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: fl
             # breach first; cost only breaks ties (all of it weighs a millionth of a target);
             # scaled by MEND_SCALE so no coefficient is small enough for HiGHS to drop
             weight = 1.0 / _cost_scale(problem, sub)
-            before = MEND_SCALE * (float(excess[:, window].sum()) + over_budget()) + \
-                weight * float(current.cost.sum())
+            before = MEND_SCALE * (float(excess[:, window].sum()) + over_budget()) + weight * float(
+                current.cost.sum()
+            )
             sub = PairSet(sub.unit, sub.rep, weight * sub.cost, sub.load, sub.moved)
         else:
             before = float(current.cost.sum())
         model = build_assignment_model(
-            problem, sub, free, relax=False,
-            fixed_moved=moved_total - float(current.moved.sum()), reps=window,
-            slack_penalty=MEND_SCALE if mend else None, name="window")
+            problem,
+            sub,
+            free,
+            relax=False,
+            fixed_moved=moved_total - float(current.moved.sum()),
+            reps=window,
+            slack_penalty=MEND_SCALE if mend else None,
+            name="window",
+        )
         _set_start(model, plan)
         _set_slack_start(model, problem, loads, moved_total)
-        outcome = run(model, settings, mip=True,
-                      time_limit=min(clock.remaining, 3 * seconds if mend else seconds),
-                      gap=gap, gap_abs=2.0 if mend else None, warm_start=True)
-        improved = outcome.has_solution and \
-            outcome.objective < before - 1e-9 * max(1.0, abs(before))
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=min(clock.remaining, 3 * seconds if mend else seconds),
+            gap=gap,
+            gap_abs=2.0 if mend else None,
+            warm_start=True,
+        )
+        improved = outcome.has_solution and outcome.objective < before - 1e-9 * max(
+            1.0, abs(before)
+        )
         sub_rep = _assignment_from(model, problem.n_units)[0] if improved else plan
         changed = free[sub_rep[free] != plan[free]]
         if len(changed) == 0:
@@ -586,15 +665,23 @@ def _improve_by_windows(problem, pairs: PairSet, plan: np.ndarray, objective: fl
         excess = _band_excess(problem, loads)
         if budget is not None:
             moved_total = problem.moved_potential_of(plan)
-        log("window", outcome, len(sub), free_units=int(len(free)),
-            scope=f"{'mend' if mend else 'improve'} around rep {j}")
+        log(
+            "window",
+            outcome,
+            len(sub),
+            free_units=int(len(free)),
+            scope=f"{'mend' if mend else 'improve'} around rep {j}",
+        )
         return True
 
     rest = np.setdiff1d(np.arange(problem.n_reps), first)
     order = np.concatenate([first, rest]).astype(int)
     improved_in_pass = True
-    while improved_in_pass and clock.remaining > 0.5 and \
-            not done(objective, excess.sum() + over_budget()):
+    while (
+        improved_in_pass
+        and clock.remaining > 0.5
+        and not done(objective, excess.sum() + over_budget())
+    ):
         improved_in_pass = False
         for j in order.tolist():
             if clock.remaining <= 0.5 or done(objective, excess.sum() + over_budget()):
@@ -618,15 +705,28 @@ def _local_penalty(problem, pairs: PairSet, free: np.ndarray) -> float:
     return 1000.0 * _cost_scale(problem, pairs.subset(mask[pairs.unit]))
 
 
-def _elastic_round(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
-                   settings: SolveSettings, clock: _Clock, log, label: str,
-                   time_limit: float) -> np.ndarray:
+def _elastic_round(
+    problem,
+    pairs: PairSet,
+    base: np.ndarray,
+    free: np.ndarray,
+    settings: SolveSettings,
+    clock: _Clock,
+    log,
+    label: str,
+    time_limit: float,
+) -> np.ndarray:
     """``base`` with the ``free`` units placed so that the bands break as little as possible
     (then at the least cost): an elastic MILP over those units, the rest held."""
-    model = _restricted_model(problem, pairs, base, free, name="finish",
-                              slack_penalty=_local_penalty(problem, pairs, free))
-    outcome = run(model, settings, mip=True, time_limit=min(time_limit, clock.remaining),
-                  gap=1e-4)
+    model = _restricted_model(
+        problem,
+        pairs,
+        base,
+        free,
+        name="finish",
+        slack_penalty=_local_penalty(problem, pairs, free),
+    )
+    outcome = run(model, settings, mip=True, time_limit=min(time_limit, clock.remaining), gap=1e-4)
     log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
     plan = base.copy()
     if outcome.has_solution:
@@ -634,9 +734,17 @@ def _elastic_round(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
     return plan
 
 
-def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
-                     settings: SolveSettings, clock: _Clock, log, rounds: int = 5,
-                     share: float = 0.25) -> tuple[np.ndarray, float]:
+def _narrowed_rounds(
+    problem,
+    pairs: PairSet,
+    lp_model: AssignmentModel,
+    basis,
+    settings: SolveSettings,
+    clock: _Clock,
+    log,
+    rounds: int = 5,
+    share: float = 0.25,
+) -> tuple[np.ndarray, float]:
     """Round the LP where its rounding has room: the least broken plan found, and its breach
     (as in _improve_by_windows: 0 when it is a whole plan).
 
@@ -662,10 +770,18 @@ def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
     for attempt in range(rounds):
         rep, share_placed = _assignment_from(lp_model, problem.n_units)
         fractional = np.flatnonzero(share_placed < INTEGRAL)
-        plan = _elastic_round(problem, pairs, rep, fractional, settings, clock, log,
-                              label="fractional units, elastic bands"
-                              + (f", bands narrowed ({attempt})" if attempt else ""),
-                              time_limit=0.02 * clock.remaining)
+        plan = _elastic_round(
+            problem,
+            pairs,
+            rep,
+            fractional,
+            settings,
+            clock,
+            log,
+            label="fractional units, elastic bands"
+            + (f", bands narrowed ({attempt})" if attempt else ""),
+            time_limit=0.02 * clock.remaining,
+        )
         excess = _band_excess(problem, _rep_loads(problem, plan))
         over = _budget_excess(problem, 0.0 if budget is None else problem.moved_potential_of(plan))
         breach = float(excess.sum()) + over
@@ -675,11 +791,13 @@ def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
             break
         outside = excess * np.maximum(np.abs(problem.target), 1e-9)  # back to the metric's units
         margin = np.minimum(margin + MARGIN_GROWTH * outside, 0.45 * width)
-        budget_margin = min(budget_margin + MARGIN_GROWTH * over * (budget or 0.0),
-                            0.45 * (budget or 0.0))
+        budget_margin = min(
+            budget_margin + MARGIN_GROWTH * over * (budget or 0.0), 0.45 * (budget or 0.0)
+        )
         _narrow_rows(problem, lp_model, margin, budget_margin)
-        outcome = run(lp_model, settings, mip=False, time_limit=deadline.remaining,
-                      start_basis=basis)
+        outcome = run(
+            lp_model, settings, mip=False, time_limit=deadline.remaining, start_basis=basis
+        )
         log("lp", outcome, len(lp_model.pairs), scope=f"bands narrowed ({attempt + 1})")
         if outcome.status != "optimal":
             break
@@ -688,8 +806,7 @@ def _narrowed_rounds(problem, pairs: PairSet, lp_model: AssignmentModel, basis,
     return best_plan, best_breach
 
 
-def _narrow_rows(problem, model: AssignmentModel, margin: np.ndarray,
-                 budget_margin: float) -> None:
+def _narrow_rows(problem, model: AssignmentModel, margin: np.ndarray, budget_margin: float) -> None:
     """Set the band rows of a full model (no fixed units) to ``L + margin .. U - margin``
     and its budget row to ``B - budget_margin``, in place."""
     for (m, j), row in model.band_min.items():
@@ -710,8 +827,9 @@ def _unit_groups(units: np.ndarray, positions: np.ndarray):
             yield int(units[chunk[0]]), positions[chunk]
 
 
-def _alternative_cost(problem, lp_model: AssignmentModel, rep: np.ndarray,
-                      fractional: np.ndarray) -> np.ndarray:
+def _alternative_cost(
+    problem, lp_model: AssignmentModel, rep: np.ndarray, fractional: np.ndarray
+) -> np.ndarray:
     """How cheaply each unit could change rep: -inf for the fractional ones, else the LP
     reduced cost of its cheapest alternative rep; the smallest are the territory
     boundaries, where a swap restores a band at the least cost."""
@@ -724,8 +842,7 @@ def _alternative_cost(problem, lp_model: AssignmentModel, rep: np.ndarray,
     return alternative
 
 
-def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
-                    fractional: np.ndarray):
+def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray, fractional: np.ndarray):
     """Growing sets of units to re-optimise after the LP: the fractional ones first, then
     the fractional ones with the 5% and 20% of units cheapest to move
     (_alternative_cost), then all."""
@@ -739,8 +856,14 @@ def _release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray,
     yield "all units", np.arange(problem.n_units)
 
 
-def _restricted_model(problem, pairs: PairSet, base: np.ndarray, free: np.ndarray,
-                      name: str, slack_penalty: float | None = None) -> AssignmentModel:
+def _restricted_model(
+    problem,
+    pairs: PairSet,
+    base: np.ndarray,
+    free: np.ndarray,
+    name: str,
+    slack_penalty: float | None = None,
+) -> AssignmentModel:
     """MILP over the ``free`` units; every other unit stays with its rep in ``base`` and its
     load and moved potential shift the bands and the budget (elastic with a penalty)."""
     fixed = np.setdiff1d(np.arange(problem.n_units), free)
@@ -752,9 +875,16 @@ def _restricted_model(problem, pairs: PairSet, base: np.ndarray, free: np.ndarra
             np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
         fixed_moved = float(fixed_pairs.moved.sum())
     sub = pairs.subset(np.isin(pairs.unit, free))
-    return build_assignment_model(problem, sub, free, relax=False, fixed_load=fixed_load,
-                                  fixed_moved=fixed_moved, slack_penalty=slack_penalty,
-                                  name=name)
+    return build_assignment_model(
+        problem,
+        sub,
+        free,
+        relax=False,
+        fixed_load=fixed_load,
+        fixed_moved=fixed_moved,
+        slack_penalty=slack_penalty,
+        name=name,
+    )
 
 
 def _set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
@@ -764,8 +894,7 @@ def _set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
         var.setInitialValue(value)
 
 
-def _set_slack_start(model: AssignmentModel, problem, loads: np.ndarray,
-                     moved: float) -> None:
+def _set_slack_start(model: AssignmentModel, problem, loads: np.ndarray, moved: float) -> None:
     """Start an elastic model's slack where the plan handed in by _set_start leaves it
     (``loads``: each rep's load under that plan, every unit of the model's reps free), so
     the start is a feasible solution and the solver begins with an incumbent."""
@@ -788,8 +917,9 @@ def objective_of(problem, unit_rep: np.ndarray) -> float:
     return total
 
 
-def solve_assignment(problem, settings: SolveSettings,
-                     progress: Callable[[str], None] | None = None) -> AssignmentResult:
+def solve_assignment(
+    problem, settings: SolveSettings, progress: Callable[[str], None] | None = None
+) -> AssignmentResult:
     """Solve a planning problem with the strategy of the module docstring."""
     say = progress or (lambda message: None)
     clock = _Clock(settings.time_limit, settings.started)
@@ -799,8 +929,12 @@ def solve_assignment(problem, settings: SolveSettings,
     def log(phase: str, outcome: SolveOutcome | None, size: int, **extra) -> None:
         entry = {"phase": phase, "seconds": round(clock.elapsed, 3), "pairs": size}
         if outcome is not None:
-            entry.update(status=outcome.status, objective=outcome.objective,
-                         bound=outcome.bound, solve_seconds=round(outcome.seconds, 3))
+            entry.update(
+                status=outcome.status,
+                objective=outcome.objective,
+                bound=outcome.bound,
+                solve_seconds=round(outcome.seconds, 3),
+            )
         entry.update(extra)
         phases.append(entry)
 
@@ -810,8 +944,9 @@ def solve_assignment(problem, settings: SolveSettings,
     # 1. candidates (everything when the instance is small)
     sparse = problem.n_units * problem.n_reps > settings.full_model_pairs
     cells = CellSums(problem) if sparse else None
-    pairs, total_allowed = candidate_pairs(problem, settings.candidates if sparse
-                                           else problem.n_reps, cells=cells)
+    pairs, total_allowed = candidate_pairs(
+        problem, settings.candidates if sparse else problem.n_reps, cells=cells
+    )
     if cells is not None and len(pairs) < total_allowed:
         travel = flow_pairs(problem, cells, settings, time_limit=0.1 * clock.remaining)
         if travel is not None:
@@ -826,19 +961,21 @@ def solve_assignment(problem, settings: SolveSettings,
     escalations = 0
     basis = None
     while True:
-        model = build_assignment_model(problem, pairs, all_units, relax=True,
-                                       slack_penalty=penalty, name="relaxation")
-        outcome = run(model, settings, mip=False, time_limit=clock.remaining,
-                      start_basis=basis)
+        model = build_assignment_model(
+            problem, pairs, all_units, relax=True, slack_penalty=penalty, name="relaxation"
+        )
+        outcome = run(model, settings, mip=False, time_limit=clock.remaining, start_basis=basis)
         basis = LpBasis.capture(model.lp) if outcome.status == "optimal" else None
         slack = _relative_slack(problem, model)
         log("lp", outcome, len(pairs), slack=round(slack, 9))
         if outcome.status != "optimal":
             # an LP stopped early proves nothing: no bound, and so no honest plan
-            raise SolverError(f"no feasible plan was found: the LP relaxation, which gives "
-                              f"the proven bound, was not solved ({outcome.status}) within "
-                              f"the time limit of {settings.time_limit:g} s; raise "
-                              "--time-limit")
+            raise SolverError(
+                f"no feasible plan was found: the LP relaxation, which gives "
+                f"the proven bound, was not solved ({outcome.status}) within "
+                f"the time limit of {settings.time_limit:g} s; raise "
+                "--time-limit"
+            )
         if len(pairs) >= total_allowed:
             new, correction, smallest_left_out = None, 0.0, math.inf
         else:
@@ -847,9 +984,11 @@ def solve_assignment(problem, settings: SolveSettings,
         # the Lagrangian bound is already valid; re-solving for a sliver is not worth it
         close_enough = -correction <= 0.05 * settings.gap * abs(outcome.objective)
         if new is not None and clock.remaining > 0 and (slack > 1e-7 or not close_enough):
-            say(f"pricing: {len(new):,} pairs improve the LP"
+            say(
+                f"pricing: {len(new):,} pairs improve the LP"
                 + (f" (bands short by {slack:.2%} in total)" if slack > 1e-7 else "")
-                + "; re-solving")
+                + "; re-solving"
+            )
             pairs = PairSet.concat([pairs, new])
             continue
         if slack > 1e-7:
@@ -890,9 +1029,15 @@ def solve_assignment(problem, settings: SolveSettings,
         # the all-units round is the full candidate MILP and no polish follows it, so it may
         # not stop at a looser relative gap than the one asked for (0: proven optimal)
         relative = min(1e-4, settings.gap) if len(free) == problem.n_units else 1e-4
-        outcome = run(model, settings, mip=True, time_limit=clock.remaining * share,
-                      gap=relative, gap_abs=0.5 * settings.gap * abs(lp_bound),
-                      warm_start=incumbent is not None)
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=clock.remaining * share,
+            gap=relative,
+            gap_abs=0.5 * settings.gap * abs(lp_bound),
+            warm_start=incumbent is not None,
+        )
         log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
         full_round_done = len(free) == problem.n_units and outcome.has_solution
         if len(free) == problem.n_units and outcome.bound is not None:
@@ -904,8 +1049,10 @@ def solve_assignment(problem, settings: SolveSettings,
             candidate_obj = objective_of(problem, candidate)
             if candidate_obj < incumbent_obj - 1e-9:
                 incumbent, incumbent_obj = candidate, candidate_obj
-                say(f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}, gap "
-                    f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+                say(
+                    f"fix-and-finish ({label}): objective {incumbent_obj:,.1f}, gap "
+                    f"{relative_gap(incumbent_obj, lp_bound):.3%}"
+                )
 
     def closed() -> bool:
         return incumbent is not None and relative_gap(incumbent_obj, lp_bound) <= settings.gap
@@ -922,6 +1069,7 @@ def solve_assignment(problem, settings: SolveSettings,
         if clock.remaining > 0.5:
             finish_round(label, free)
         break
+
     def good_enough(objective: float, excess: float) -> bool:
         return excess <= 1e-9 and relative_gap(objective, lp_bound) <= settings.gap
 
@@ -929,48 +1077,71 @@ def solve_assignment(problem, settings: SolveSettings,
         """Windows of reps from ``start``; a whole plan they reach may become the best."""
         nonlocal incumbent, incumbent_obj, fallback
         windowed, windowed_obj, excess = _improve_by_windows(
-            problem, pairs, start, objective_of(problem, start), settings, window_clock,
-            done=good_enough, log=log, first=first)
-        if excess <= 1e-9 and not good_enough(windowed_obj, excess) and \
-                clock.remaining > 1.0:
+            problem,
+            pairs,
+            start,
+            objective_of(problem, start),
+            settings,
+            window_clock,
+            done=good_enough,
+            log=log,
+            first=first,
+        )
+        if excess <= 1e-9 and not good_enough(windowed_obj, excess) and clock.remaining > 1.0:
             # a whole plan where no 3-rep window finds a saving: windows twice as wide
             # reach moves that need more reps at once, for all the time left
             windowed, windowed_obj, excess = _improve_by_windows(
-                problem, pairs, windowed, windowed_obj, settings, clock, done=good_enough,
-                log=log, first=first, size=6)
+                problem,
+                pairs,
+                windowed,
+                windowed_obj,
+                settings,
+                clock,
+                done=good_enough,
+                log=log,
+                first=first,
+                size=6,
+            )
         if excess > 1e-9:
             fallback = windowed  # the least broken plan: where the boundary rounds start
         elif windowed_obj < incumbent_obj - 1e-9:
             incumbent, incumbent_obj = windowed, windowed_obj
-            say(f"fix-and-finish (windows of reps): objective {incumbent_obj:,.1f}, gap "
-                f"{relative_gap(incumbent_obj, lp_bound):.3%}")
+            say(
+                f"fix-and-finish (windows of reps): objective {incumbent_obj:,.1f}, gap "
+                f"{relative_gap(incumbent_obj, lp_bound):.3%}"
+            )
 
     if sparse and not closed() and len(fractional) and clock.remaining > 1.0:
         # a few reps at a time from the best plan so far, or (when the fractional units
         # alone cannot hold the bands) from the LP's rounding, repairing its broken bands
         start = rep if incumbent is None else incumbent
         if incumbent is None:
-            start, breach = _narrowed_rounds(problem, pairs, lp_model, basis, settings,
-                                             clock, log)
+            start, breach = _narrowed_rounds(problem, pairs, lp_model, basis, settings, clock, log)
             if breach <= 1e-9:
                 incumbent, incumbent_obj = start, objective_of(problem, start)
-                say(f"fix-and-finish (rounding with narrowed bands): objective "
-                    f"{incumbent_obj:,.1f}, gap {relative_gap(incumbent_obj, lp_bound):.3%}")
-        broken = np.flatnonzero(_band_excess(problem, _rep_loads(problem, start)).sum(axis=0)
-                                > 1e-9)
+                say(
+                    f"fix-and-finish (rounding with narrowed bands): objective "
+                    f"{incumbent_obj:,.1f}, gap {relative_gap(incumbent_obj, lp_bound):.3%}"
+                )
+        broken = np.flatnonzero(
+            _band_excess(problem, _rep_loads(problem, start)).sum(axis=0) > 1e-9
+        )
         touched = np.unique(pairs.rep[np.isin(pairs.unit, fractional)])
         # without a whole plan yet, the windows leave a share of the time to the boundary
         # rounds, which start from the windows' plan and may mend what they could not
-        by_windows(start, np.concatenate([broken, np.setdiff1d(touched, broken)]),
-                   clock if incumbent is not None else
-                   _Clock(clock.elapsed + 0.7 * clock.remaining, clock.start))
+        by_windows(
+            start,
+            np.concatenate([broken, np.setdiff1d(touched, broken)]),
+            clock
+            if incumbent is not None
+            else _Clock(clock.elapsed + 0.7 * clock.remaining, clock.start),
+        )
     for label, free in rounds:
         if closed() or clock.remaining <= 0.5:
             break
         mended = incumbent is None
         finish_round(label, free)
-        if sparse and mended and incumbent is not None and not closed() and \
-                clock.remaining > 1.0:
+        if sparse and mended and incumbent is not None and not closed() and clock.remaining > 1.0:
             # the round's first whole plan mended the bands over many units at once, at
             # a cost; windows win that back faster than the larger rounds would
             changed = np.flatnonzero(incumbent != fallback)
@@ -986,8 +1157,14 @@ def solve_assignment(problem, settings: SolveSettings,
         model = build_assignment_model(problem, pairs, all_units, relax=False, name="polish")
         if incumbent is not None:
             _set_start(model, incumbent)
-        outcome = run(model, settings, mip=True, time_limit=clock.remaining,
-                      gap=settings.gap, warm_start=incumbent is not None)
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=clock.remaining,
+            gap=settings.gap,
+            warm_start=incumbent is not None,
+        )
         log("polish", outcome, len(pairs))
         if outcome.status == "infeasible" and incumbent is None:
             # the LP is feasible but no whole-account plan is; over every allowed pair
@@ -997,10 +1174,10 @@ def solve_assignment(problem, settings: SolveSettings,
             if len(pairs) >= total_allowed:
                 explain_infeasibility(problem, pairs, settings, integer=True)
             pairs = all_allowed_pairs(problem)
-            model = build_assignment_model(problem, pairs, all_units, relax=False,
-                                           name="polish_all_pairs")
-            outcome = run(model, settings, mip=True, time_limit=clock.remaining,
-                          gap=settings.gap)
+            model = build_assignment_model(
+                problem, pairs, all_units, relax=False, name="polish_all_pairs"
+            )
+            outcome = run(model, settings, mip=True, time_limit=clock.remaining, gap=settings.gap)
             log("polish", outcome, len(pairs), scope="all allowed pairs")
             if outcome.status == "infeasible":
                 explain_infeasibility(problem, pairs, settings, integer=True)
@@ -1011,21 +1188,30 @@ def solve_assignment(problem, settings: SolveSettings,
             if polish_obj < incumbent_obj - 1e-9:
                 incumbent, incumbent_obj = polish_rep, polish_obj
         if outcome.bound is not None:
-            milp_bound = outcome.bound if milp_bound is None else max(milp_bound,
-                                                                      outcome.bound)
+            milp_bound = outcome.bound if milp_bound is None else max(milp_bound, outcome.bound)
     if milp_bound is not None:
         # valid globally: a plan using a left-out pair costs >= lp_bound + its rc
         bound = max(bound, min(milp_bound, lp_bound + max(smallest_left_out, 0.0)))
     if incumbent is None:
-        raise SolverError(f"no feasible plan was found within the time limit of "
-                          f"{settings.time_limit:g} s (the LP bound is {lp_bound:,.1f}); "
-                          "raise --time-limit")
+        raise SolverError(
+            f"no feasible plan was found within the time limit of "
+            f"{settings.time_limit:g} s (the LP bound is {lp_bound:,.1f}); "
+            "raise --time-limit"
+        )
     bound = min(bound, incumbent_obj)
     gap = relative_gap(incumbent_obj, bound)
-    status = "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap
-                                             else "time_limit")
+    status = (
+        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
+    )
     sense = problem.sense
-    return AssignmentResult(unit_rep=incumbent, objective=sense * incumbent_obj,
-                            lower_bound=sense * bound, gap=gap, status=status,
-                            seconds=clock.elapsed, phases=phases, candidate_pairs=len(pairs),
-                            total_pairs=total_allowed)
+    return AssignmentResult(
+        unit_rep=incumbent,
+        objective=sense * incumbent_obj,
+        lower_bound=sense * bound,
+        gap=gap,
+        status=status,
+        seconds=clock.elapsed,
+        phases=phases,
+        candidate_pairs=len(pairs),
+        total_pairs=total_allowed,
+    )

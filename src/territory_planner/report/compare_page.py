@@ -62,12 +62,16 @@ def _kpi_rows(kpis: pd.DataFrame) -> str:
     for record in kpis.to_dict("records"):
         metric = str(record["metric"])
         percent = metric.startswith(("largest deviation", "quota fairness"))
-        rows.append(f"<tr><td class='tp-l'>{_esc(metric)}</td>"
-                    f"<td>{_number(record['a'], percent)}</td>"
-                    f"<td>{_number(record['b'], percent)}</td>"
-                    f"<td>{_number(record['delta'], percent, signed=True)}</td></tr>")
-    return ("<table><thead><tr><th class='tp-l'>KPI</th><th>A</th><th>B</th>"
-            "<th>B &minus; A</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        rows.append(
+            f"<tr><td class='tp-l'>{_esc(metric)}</td>"
+            f"<td>{_number(record['a'], percent)}</td>"
+            f"<td>{_number(record['b'], percent)}</td>"
+            f"<td>{_number(record['delta'], percent, signed=True)}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th class='tp-l'>KPI</th><th>A</th><th>B</th>"
+        "<th>B &minus; A</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
 
 
 def _lost(count: Any) -> str:
@@ -75,20 +79,27 @@ def _lost(count: Any) -> str:
 
 
 def _rep_rows(changes: pd.DataFrame) -> str:
-    load_columns = [c for c in changes.columns if c.endswith(("_a", "_b"))
-                    and c not in ("accounts_a", "accounts_b")]
-    head = ("<tr><th class='tp-l'>rep</th><th class='tp-l'>name</th><th>accounts A</th>"
-            "<th>accounts B</th><th>gained</th><th>lost</th>"
-            + "".join(f"<th>{_esc(c[:-2])} {_esc(c[-1].upper())}</th>" for c in load_columns)
-            + "</tr>")
+    load_columns = [
+        c
+        for c in changes.columns
+        if c.endswith(("_a", "_b")) and c not in ("accounts_a", "accounts_b")
+    ]
+    head = (
+        "<tr><th class='tp-l'>rep</th><th class='tp-l'>name</th><th>accounts A</th>"
+        "<th>accounts B</th><th>gained</th><th>lost</th>"
+        + "".join(f"<th>{_esc(c[:-2])} {_esc(c[-1].upper())}</th>" for c in load_columns)
+        + "</tr>"
+    )
     rows = []
     for record in changes.to_dict("records"):
-        cells = [f"<td class='tp-l'>{_esc(record['rep_id'])}</td>",
-                 f"<td class='tp-l'>{_esc(record['name'])}</td>",
-                 f"<td>{_number(record['accounts_a'])}</td>",
-                 f"<td>{_number(record['accounts_b'])}</td>",
-                 f"<td class='tp-gain'>{_number(record['gained'], signed=True)}</td>",
-                 f"<td class='tp-loss'>{_lost(record['lost'])}</td>"]
+        cells = [
+            f"<td class='tp-l'>{_esc(record['rep_id'])}</td>",
+            f"<td class='tp-l'>{_esc(record['name'])}</td>",
+            f"<td>{_number(record['accounts_a'])}</td>",
+            f"<td>{_number(record['accounts_b'])}</td>",
+            f"<td class='tp-gain'>{_number(record['gained'], signed=True)}</td>",
+            f"<td class='tp-loss'>{_lost(record['lost'])}</td>",
+        ]
         cells += [f"<td>{_number(record[c])}</td>" for c in load_columns]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>"
@@ -96,20 +107,26 @@ def _rep_rows(changes: pd.DataFrame) -> str:
 
 def _move_rows(moves: pd.DataFrame) -> str:
     shown = moves.head(MAX_MOVE_ROWS)
-    rows = [f"<tr><td class='tp-l'>{_esc(r['account_id'])}</td>"
-            f"<td class='tp-l'>{_esc(r['name'])}</td>"
-            f"<td class='tp-l'>{_esc(r['rep_a'])}</td><td class='tp-l'>{_esc(r['rep_b'])}</td>"
-            f"<td>{_number(r['potential'])}</td><td>{_number(r['workload'])}</td></tr>"
-            for r in shown.to_dict("records")]
+    rows = [
+        f"<tr><td class='tp-l'>{_esc(r['account_id'])}</td>"
+        f"<td class='tp-l'>{_esc(r['name'])}</td>"
+        f"<td class='tp-l'>{_esc(r['rep_a'])}</td><td class='tp-l'>{_esc(r['rep_b'])}</td>"
+        f"<td>{_number(r['potential'])}</td><td>{_number(r['workload'])}</td></tr>"
+        for r in shown.to_dict("records")
+    ]
     note = ""
     if len(moves) > len(shown):
-        note = (f"<p class='tp-note'>first {len(shown):,} of {len(moves):,} accounts; "
-                "moves.csv lists them all</p>")
+        note = (
+            f"<p class='tp-note'>first {len(shown):,} of {len(moves):,} accounts; "
+            "moves.csv lists them all</p>"
+        )
     if not len(moves):
         return "<p>No account changes owner.</p>"
-    return ("<table><thead><tr><th class='tp-l'>account</th><th class='tp-l'>name</th>"
-            "<th class='tp-l'>rep in A</th><th class='tp-l'>rep in B</th><th>potential</th>"
-            "<th>workload</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + note)
+    return (
+        "<table><thead><tr><th class='tp-l'>account</th><th class='tp-l'>name</th>"
+        "<th class='tp-l'>rep in A</th><th class='tp-l'>rep in B</th><th>potential</th>"
+        "<th>workload</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + note
+    )
 
 
 def compare_html(comparison, tiles: str | None = None) -> str:
@@ -122,7 +139,8 @@ def compare_html(comparison, tiles: str | None = None) -> str:
     label_a, label_b = _esc(comparison.label_a), _esc(comparison.label_b)
     figure.title = f"Compare {label_a} and {label_b}"
     m1, m2 = dual.m1.get_name(), dual.m2.get_name()
-    figure.header.add_child(Element(f"""<style>
+    figure.header.add_child(
+        Element(f"""<style>
 html, body {{ height: auto !important; overflow: auto !important; margin: 0;
   font: 13px/1.4 "Helvetica Neue", Arial, Helvetica, sans-serif; }}
 #{m1}, #{m2} {{ top: {MAP_TOP_PX}px !important; height: {MAP_HEIGHT_PX}px !important;
@@ -144,7 +162,8 @@ html, body {{ height: auto !important; overflow: auto !important; margin: 0;
 /* each map's own loads panel would cover half the map: the tables below carry the loads */
 .tp-panel {{ display: none !important; }}
 .tp-gain {{ color: #1a7f37; }} .tp-loss {{ color: #c62828; }} .tp-note {{ color: #555; }}
-</style>"""))
+</style>""")
+    )
     moved = comparison.moves
     body = f"""
 <div class="tp-compare-head">

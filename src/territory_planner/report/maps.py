@@ -39,11 +39,42 @@ __all__ = ["territory_map", "save_map", "PALETTE", "CLUSTER_THRESHOLD"]
 # different (min pairwise Delta-E over all 36: 18). Territories take them in rep_id order,
 # so a rep keeps its colour across scenarios with the same rep list; past 36 they repeat.
 PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#f3c300", "#ff1493", "#008856", "#882d17", "#f7b6d2", "#7fbf00", "#984ea3",
-    "#c2b280", "#ff7f0e", "#17becf", "#e31a1c", "#f99379", "#a6761d", "#b3446c", "#b5cf6b",
-    "#393b79", "#654522", "#556b2f", "#4daf4a", "#fdbf6f", "#f781bf", "#6b6ecf", "#9c9ede",
-    "#66c2a5", "#be0032", "#bcbd22", "#8b008b", "#bc80bd", "#cd5c5c", "#e25822", "#7b4173",
-    "#c71585", "#843c39", "#b15928", "#f6a600",
+    "#1f77b4",
+    "#f3c300",
+    "#ff1493",
+    "#008856",
+    "#882d17",
+    "#f7b6d2",
+    "#7fbf00",
+    "#984ea3",
+    "#c2b280",
+    "#ff7f0e",
+    "#17becf",
+    "#e31a1c",
+    "#f99379",
+    "#a6761d",
+    "#b3446c",
+    "#b5cf6b",
+    "#393b79",
+    "#654522",
+    "#556b2f",
+    "#4daf4a",
+    "#fdbf6f",
+    "#f781bf",
+    "#6b6ecf",
+    "#9c9ede",
+    "#66c2a5",
+    "#be0032",
+    "#bcbd22",
+    "#8b008b",
+    "#bc80bd",
+    "#cd5c5c",
+    "#e25822",
+    "#7b4173",
+    "#c71585",
+    "#843c39",
+    "#b15928",
+    "#f6a600",
 )
 UNASSIGNED_COLOUR = "#7f7f7f"
 REGION_COLOUR = "#8a8a8a"
@@ -106,8 +137,12 @@ def _text_ids(values: Any) -> list[str | None]:
 def _js(value: Any) -> str:
     """JSON for inline <script>: '</' cannot close the element; non-ASCII kept readable."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--").replace(
-        "\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        text.replace("</", "<\\/")
+        .replace("<!--", "<\\!--")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def _balance_metrics(territories: pd.DataFrame) -> list[str]:
@@ -255,15 +290,23 @@ def _table_by_rep(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
 def _load_lines(rec: dict[str, Any], metrics: list[str]) -> list[str]:
     lines = []
     for m in metrics:
-        lines.append(f"{_esc(m)}: {_num(rec.get(f'{m}_load'))} / "
-                     f"{_num(rec.get(f'{m}_target'))} ({_pct(rec.get(f'{m}_deviation'))})")
+        lines.append(
+            f"{_esc(m)}: {_num(rec.get(f'{m}_load'))} / "
+            f"{_num(rec.get(f'{m}_target'))} ({_pct(rec.get(f'{m}_deviation'))})"
+        )
     return lines
 
 
-def _panel_html(title: str, rep_ids: list[str], colours: dict[str, str],
-                names: dict[str, str], territory: dict[str, dict[str, Any]],
-                metrics: list[str], quota: dict[str, dict[str, Any]],
-                tolerances: dict[str, float] | None) -> str:
+def _panel_html(
+    title: str,
+    rep_ids: list[str],
+    colours: dict[str, str],
+    names: dict[str, str],
+    territory: dict[str, dict[str, Any]],
+    metrics: list[str],
+    quota: dict[str, dict[str, Any]],
+    tolerances: dict[str, float] | None,
+) -> str:
     head = ['<th class="tp-rep">Rep</th>', "<th>Accounts</th>"]
     for m in metrics:
         tol = (tolerances or {}).get(m)
@@ -276,26 +319,41 @@ def _panel_html(title: str, rep_ids: list[str], colours: dict[str, str],
     for rid in rep_ids:
         rec = territory.get(rid, {})
         label = names.get(rid) or rid
-        cells = [f'<td class="tp-rep"><span class="tp-swatch" style="background:'
-                 f'{colours[rid]}"></span>{_esc(label)}</td>',
-                 f"<td>{_num(rec.get('accounts', 0))}</td>"]
+        cells = [
+            f'<td class="tp-rep"><span class="tp-swatch" style="background:'
+            f'{colours[rid]}"></span>{_esc(label)}</td>',
+            f"<td>{_num(rec.get('accounts', 0))}</td>",
+        ]
         for m in metrics:
             dev = rec.get(f"{m}_deviation")
             cls = _deviation_class(dev, (tolerances or {}).get(m))
-            cells.append(f"<td>{_num(rec.get(f'{m}_load'))} / {_num(rec.get(f'{m}_target'))}"
-                         f'</td><td class="{cls}">{_pct(dev)}</td>')
+            cells.append(
+                f"<td>{_num(rec.get(f'{m}_load'))} / {_num(rec.get(f'{m}_target'))}"
+                f'</td><td class="{cls}">{_pct(dev)}</td>'
+            )
         if has_quota:
             q = quota.get(rid, {})
-            cells.append(f"<td>{_num(q.get('quota'))}</td>"
-                         f"<td>{_num(q.get('quota_to_potential'))}</td>")
+            cells.append(
+                f"<td>{_num(q.get('quota'))}</td><td>{_num(q.get('quota_to_potential'))}</td>"
+            )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     summary = _esc(title) if title else "Loads against targets"
-    note = ('<div class="tp-note">dev. = (load &minus; target) / target'
-            + ("" if tolerances else "; green &le; 5%, amber &le; 10%") + "</div>")
+    note = (
+        '<div class="tp-note">dev. = (load &minus; target) / target'
+        + ("" if tolerances else "; green &le; 5%, amber &le; 10%")
+        + "</div>"
+    )
     # <details>: the reader can fold the table away to see the map under it.
-    return (f"<details open><summary>{summary}</summary>"
-            "<table><thead><tr>" + "".join(head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>" + note + "</details>")
+    return (
+        f"<details open><summary>{summary}</summary>"
+        "<table><thead><tr>"
+        + "".join(head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+        + note
+        + "</details>"
+    )
 
 
 def territory_map(
@@ -330,8 +388,11 @@ def territory_map(
     asg = assignments.copy()
     asg["account_id"] = _text_ids(asg["account_id"])
     asg["rep_id"] = _text_ids(asg["rep_id"]) if "rep_id" in asg.columns else None
-    keep = [c for c in ("account_id", "rep_id", "distance_km", "moved", "previous_rep_id")
-            if c in asg.columns]
+    keep = [
+        c
+        for c in ("account_id", "rep_id", "distance_km", "moved", "previous_rep_id")
+        if c in asg.columns
+    ]
     acc = acc.drop(columns=[c for c in keep if c != "account_id" and c in acc.columns])
     acc = acc.merge(asg[keep].drop_duplicates("account_id"), on="account_id", how="left")
     for col in ("lat", "lon", "workload", "potential", "distance_km"):
@@ -347,14 +408,18 @@ def territory_map(
         rp[col] = pd.to_numeric(rp[col], errors="coerce") if col in rp.columns else np.nan
 
     territory = _table_by_rep(territories)
-    quota = {rid: rec for rid, rec in territory.items()
-             if "quota" in rec and rec.get("quota") is not None}
+    quota = {
+        rid: rec
+        for rid, rec in territory.items()
+        if "quota" in rec and rec.get("quota") is not None
+    }
     for rid, rec in _table_by_rep(quotas).items():
         quota.setdefault(rid, rec)
     metrics = _balance_metrics(territories) if territories is not None else []
 
-    rep_ids = sorted(set(rp["rep_id"]) | {r for r in acc["rep_id"] if r is not None}
-                     | set(territory))
+    rep_ids = sorted(
+        set(rp["rep_id"]) | {r for r in acc["rep_id"] if r is not None} | set(territory)
+    )
     colours = _colours(rep_ids)
     names: dict[str, str] = {}
     for rid, rec in territory.items():
@@ -374,15 +439,18 @@ def territory_map(
     if tiles:
         folium.TileLayer(tiles, name=str(tiles), control=True).add_to(m)
     else:
-        m.get_root().header.add_child(Element(
-            f"<style>#{m.get_name()} {{ background: {OFFLINE_BACKGROUND}; }}</style>"))
+        m.get_root().header.add_child(
+            Element(f"<style>#{m.get_name()} {{ background: {OFFLINE_BACKGROUND}; }}</style>")
+        )
 
     lats = np.concatenate([acc["lat"].to_numpy(float), rp["lat"].to_numpy(float)])
     lons = np.concatenate([acc["lon"].to_numpy(float), rp["lon"].to_numpy(float)])
     ok = np.isfinite(lats) & np.isfinite(lons)
     if ok.any():
-        bounds = [[float(lats[ok].min()), float(lons[ok].min())],
-                  [float(lats[ok].max()), float(lons[ok].max())]]
+        bounds = [
+            [float(lats[ok].min()), float(lons[ok].min())],
+            [float(lats[ok].max()), float(lons[ok].max())],
+        ]
     elif regions is not None and len(regions):
         minx, miny, maxx, maxy = (float(v) for v in regions.to_crs("EPSG:4326").total_bounds)
         bounds = [[miny, minx], [maxy, maxx]]
@@ -398,16 +466,29 @@ def territory_map(
             outlines = geo.region_outlines(regions, simplify_deg=_REGION_SIMPLIFY_DEG)
         region_json = geo.to_geojson(outlines[["region_id", "geometry"]])
         folium.GeoJson(
-            region_json, name="Regions", overlay=True, control=True, interactive=False,
-            style_function=lambda _f: {"color": REGION_COLOUR, "weight": 0.8, "opacity": 0.9,
-                                       "fill": not tiles, "fillColor": "#ffffff",
-                                       "fillOpacity": 0.6},
+            region_json,
+            name="Regions",
+            overlay=True,
+            control=True,
+            interactive=False,
+            style_function=lambda _f: {
+                "color": REGION_COLOUR,
+                "weight": 0.8,
+                "opacity": 0.9,
+                "fill": not tiles,
+                "fillColor": "#ffffff",
+                "fillOpacity": 0.6,
+            },
         ).add_to(m)
 
     # ---- territories: Voronoi areas of each rep's accounts, cut to the regions
     located = acc[np.isfinite(acc["lat"]) & np.isfinite(acc["lon"])]
-    shapes = geo.territory_shapes(located["lat"].to_numpy(float), located["lon"].to_numpy(float),
-                                  located["rep_id"].to_numpy(object), clip=outlines)
+    shapes = geo.territory_shapes(
+        located["lat"].to_numpy(float),
+        located["lon"].to_numpy(float),
+        located["rep_id"].to_numpy(object),
+        clip=outlines,
+    )
     territory_group = folium.FeatureGroup(name="Territories", overlay=True, control=True)
     shape_json = geo.to_geojson(shapes)
     for feature in shape_json["features"]:
@@ -416,13 +497,24 @@ def territory_map(
             continue
         colour = colours.get(rid, UNASSIGNED_COLOUR)
         rec = territory.get(rid, {})
-        tip = "<br>".join([f"<b>{_esc(names.get(rid) or rid)}</b> ({_esc(rid)})",
-                           f"accounts: {_num(rec.get('accounts', np.nan))}"]
-                          + _load_lines(rec, metrics))
+        tip = "<br>".join(
+            [
+                f"<b>{_esc(names.get(rid) or rid)}</b> ({_esc(rid)})",
+                f"accounts: {_num(rec.get('accounts', np.nan))}",
+            ]
+            + _load_lines(rec, metrics)
+        )
         folium.GeoJson(
-            feature, name=None, control=False,
-            style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "opacity": 0.9,
-                                                 "fillColor": c, "fillOpacity": 0.28},
+            feature,
+            name=None,
+            control=False,
+            style_function=lambda _f, c=colour: {
+                "color": c,
+                "weight": 1.5,
+                "opacity": 0.9,
+                "fillColor": c,
+                "fillOpacity": 0.28,
+            },
             tooltip=folium.Tooltip(tip, sticky=True),
         ).add_to(territory_group)
     territory_group.add_to(m)
@@ -431,22 +523,29 @@ def territory_map(
     rows = []
     for rec in located.to_dict("records"):
         rid = rec.get("rep_id")
-        rep_label = (f"{_esc(names.get(rid) or rid)} ({_esc(rid)})" if rid is not None
-                     else "unassigned")
-        lines = [f"<b>{_esc(rec.get('name')) or _esc(rec['account_id'])}</b>"
-                 f" ({_esc(rec['account_id'])})",
-                 f"rep: {rep_label}",
-                 f"workload: {_num(rec.get('workload'))}",
-                 f"potential: {_num(rec.get('potential'))}",
-                 f"distance: {_num(rec.get('distance_km'))} km"]
+        rep_label = (
+            f"{_esc(names.get(rid) or rid)} ({_esc(rid)})" if rid is not None else "unassigned"
+        )
+        lines = [
+            f"<b>{_esc(rec.get('name')) or _esc(rec['account_id'])}</b>"
+            f" ({_esc(rec['account_id'])})",
+            f"rep: {rep_label}",
+            f"workload: {_num(rec.get('workload'))}",
+            f"potential: {_num(rec.get('potential'))}",
+            f"distance: {_num(rec.get('distance_km'))} km",
+        ]
         moved = rec.get("moved")
         prev = rec.get("previous_rep_id")
-        if isinstance(moved, (bool, np.bool_)) and moved and prev is not None \
-                and not pd.isna(prev):
+        if isinstance(moved, (bool, np.bool_)) and moved and prev is not None and not pd.isna(prev):
             lines.append(f"moved from: {_esc(names.get(str(prev)) or prev)}")
-        rows.append([round(float(rec["lat"]), 6), round(float(rec["lon"]), 6),
-                     colours.get(rid, UNASSIGNED_COLOUR) if rid else UNASSIGNED_COLOUR,
-                     "<br>".join(lines)])
+        rows.append(
+            [
+                round(float(rec["lat"]), 6),
+                round(float(rec["lon"]), 6),
+                colours.get(rid, UNASSIGNED_COLOUR) if rid else UNASSIGNED_COLOUR,
+                "<br>".join(lines),
+            ]
+        )
     _AccountLayer(rows, cluster=len(rows) > CLUSTER_THRESHOLD).add_to(m)
 
     # ---- rep home bases
@@ -456,26 +555,32 @@ def territory_map(
             continue
         rid = rec["rep_id"]
         trec = territory.get(rid, {})
-        lines = [f"<b>{_esc(names.get(rid) or rid)}</b> ({_esc(rid)})",
-                 f"capacity: {_num(rec.get('capacity'))}",
-                 f"status: {_esc(rec.get('status')) or 'active'}",
-                 f"accounts: {_num(trec.get('accounts', np.nan))}"]
+        lines = [
+            f"<b>{_esc(names.get(rid) or rid)}</b> ({_esc(rid)})",
+            f"capacity: {_num(rec.get('capacity'))}",
+            f"status: {_esc(rec.get('status')) or 'active'}",
+            f"accounts: {_num(trec.get('accounts', np.nan))}",
+        ]
         lines += _load_lines(trec, metrics)
         if rid in quota:
             lines.append(f"quota: {_num(quota[rid].get('quota'))}")
         folium.Marker(
             [float(rec["lat"]), float(rec["lon"])],
-            icon=folium.DivIcon(html=_REP_ICON.format(colour=colours[rid]),
-                                icon_size=(26, 26), icon_anchor=(13, 13),
-                                class_name="tp-rep-icon"),
+            icon=folium.DivIcon(
+                html=_REP_ICON.format(colour=colours[rid]),
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+                class_name="tp-rep-icon",
+            ),
             tooltip=folium.Tooltip("<br>".join(lines), sticky=True),
         ).add_to(rep_group)
     rep_group.add_to(m)
 
     # ---- panel, layer control, view
     panel_reps = [rid for rid in rep_ids if rid in territory or rid in set(rp["rep_id"])]
-    _Panel(_panel_html(title, panel_reps, colours, names, territory, metrics, quota,
-                       tolerances)).add_to(m)
+    _Panel(
+        _panel_html(title, panel_reps, colours, names, territory, metrics, quota, tolerances)
+    ).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds(bounds, padding=(20, 20))
     return m

@@ -25,8 +25,14 @@ from typing import Any
 
 from branca.element import Element
 
-__all__ = ["OfflineAssetError", "make_offline", "inline_assets", "check_offline",
-           "write_offline_html", "ASSET_DIR"]
+__all__ = [
+    "OfflineAssetError",
+    "make_offline",
+    "inline_assets",
+    "check_offline",
+    "write_offline_html",
+    "ASSET_DIR",
+]
 
 ASSET_DIR = Path(__file__).with_name("assets")
 
@@ -64,23 +70,57 @@ _LEAFLET_ICON_SHIM = (
 
 # Patterns match the URL path, not a pinned version, so minor folium upgrades keep working.
 _ASSETS: tuple[_Asset, ...] = (
-    _Asset("leaflet", r"/leaflet(@[\d.]+)?/dist/leaflet(-src)?\.js$|/leaflet/[\d.]+/leaflet\.js$",
-           "js", ("leaflet.js",), after=_LEAFLET_ICON_SHIM),
-    _Asset("leaflet_css", r"/leaflet(@[\d.]+)?/dist/leaflet\.css$|/leaflet/[\d.]+/leaflet\.css$",
-           "css", ("leaflet.css",), image_prefix="leaflet-"),
-    _Asset("jquery", r"/jquery-3\.[\d.]+(\.min)?\.js$|/jquery/3\.[\d.]+/jquery(\.min)?\.js$|"
-           r"/jquery@3\.[\d.]+/dist/jquery(\.min)?\.js$", "js", ("jquery.min.js",)),
-    _Asset("markercluster", r"/leaflet\.markercluster(@[\d.]+)?/(dist/)?leaflet\.markercluster"
-           r"(-src)?\.js$|/leaflet\.markercluster/[\d.]+/leaflet\.markercluster(-src)?\.js$",
-           "js", ("leaflet.markercluster.js",)),
+    _Asset(
+        "leaflet",
+        r"/leaflet(@[\d.]+)?/dist/leaflet(-src)?\.js$|/leaflet/[\d.]+/leaflet\.js$",
+        "js",
+        ("leaflet.js",),
+        after=_LEAFLET_ICON_SHIM,
+    ),
+    _Asset(
+        "leaflet_css",
+        r"/leaflet(@[\d.]+)?/dist/leaflet\.css$|/leaflet/[\d.]+/leaflet\.css$",
+        "css",
+        ("leaflet.css",),
+        image_prefix="leaflet-",
+    ),
+    _Asset(
+        "jquery",
+        r"/jquery-3\.[\d.]+(\.min)?\.js$|/jquery/3\.[\d.]+/jquery(\.min)?\.js$|"
+        r"/jquery@3\.[\d.]+/dist/jquery(\.min)?\.js$",
+        "js",
+        ("jquery.min.js",),
+    ),
+    _Asset(
+        "markercluster",
+        r"/leaflet\.markercluster(@[\d.]+)?/(dist/)?leaflet\.markercluster"
+        r"(-src)?\.js$|/leaflet\.markercluster/[\d.]+/leaflet\.markercluster(-src)?\.js$",
+        "js",
+        ("leaflet.markercluster.js",),
+    ),
     _Asset("markercluster_css", r"/MarkerCluster\.css$", "css", ("MarkerCluster.css",)),
-    _Asset("markercluster_default_css", r"/MarkerCluster\.Default\.css$", "css",
-           ("MarkerCluster.Default.css",)),
+    _Asset(
+        "markercluster_default_css",
+        r"/MarkerCluster\.Default\.css$",
+        "css",
+        ("MarkerCluster.Default.css",),
+    ),
     _Asset("leaflet_sync", r"/L\.Map\.Sync(\.min)?\.js$", "js", ("L.Map.Sync.js",)),
-    _Asset("awesome_markers", r"/leaflet\.awesome-markers(\.min)?\.js$", "js",
-           ("leaflet.awesome-markers.js",), needed_if="AwesomeMarkers"),
-    _Asset("awesome_markers_css", r"/leaflet\.awesome-markers(\.min)?\.css$", "css",
-           ("leaflet.awesome-markers.css",), image_prefix="awesome-", needed_if="AwesomeMarkers"),
+    _Asset(
+        "awesome_markers",
+        r"/leaflet\.awesome-markers(\.min)?\.js$",
+        "js",
+        ("leaflet.awesome-markers.js",),
+        needed_if="AwesomeMarkers",
+    ),
+    _Asset(
+        "awesome_markers_css",
+        r"/leaflet\.awesome-markers(\.min)?\.css$",
+        "css",
+        ("leaflet.awesome-markers.css",),
+        image_prefix="awesome-",
+        needed_if="AwesomeMarkers",
+    ),
     # Rotation classes for awesome-marker icons: generated for the angles the page uses.
     _Asset("awesome_rotate", r"/leaflet\.awesome\.rotate(\.min)?\.css$", "css"),
     # Not needed by the engine's pages; dropping them keeps the file small. Icon glyphs of
@@ -89,15 +129,22 @@ _ASSETS: tuple[_Asset, ...] = (
     _Asset("bootstrap", r"/bootstrap(@[\d.]+)?/dist/js/bootstrap(\.bundle)?(\.min)?\.js$", "js"),
     _Asset("bootstrap_css", r"/bootstrap(@[\d.]+)?/dist/css/bootstrap(\.min)?\.css$", "css"),
     _Asset("glyphicons", r"/bootstrap-glyphicons\.css$", "css"),
-    _Asset("fontawesome", r"/fontawesome-free(@[\d.]+)?/css/all(\.min)?\.css$|"
-           r"/font-awesome/[\d.]+/css/(all|font-awesome)(\.min)?\.css$", "css"),
+    _Asset(
+        "fontawesome",
+        r"/fontawesome-free(@[\d.]+)?/css/all(\.min)?\.css$|"
+        r"/font-awesome/[\d.]+/css/(all|font-awesome)(\.min)?\.css$",
+        "css",
+    ),
 )
 
 _SCRIPT_SRC = re.compile(
-    r"<script\b[^>]*?\bsrc\s*=\s*([\"'])(?P<url>[^\"']+)\1[^>]*>\s*</script>", re.IGNORECASE)
+    r"<script\b[^>]*?\bsrc\s*=\s*([\"'])(?P<url>[^\"']+)\1[^>]*>\s*</script>", re.IGNORECASE
+)
 _LINK_CSS = re.compile(
     r"<link\b(?=[^>]*\brel\s*=\s*[\"']?stylesheet)[^>]*?\bhref\s*=\s*([\"'])(?P<url>[^\"']+)\1"
-    r"[^>]*>", re.IGNORECASE)
+    r"[^>]*>",
+    re.IGNORECASE,
+)
 _CSS_IMAGE = re.compile(r"url\(\s*([\"']?)images/(?P<name>[^\"')]+)\1\s*\)")
 _ROTATE_CLASS = re.compile(r"fa-rotate-(-?\d+)")
 
@@ -126,8 +173,11 @@ def _data_uri(name: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(_asset_bytes(name)).decode("ascii")
 
 
-_SOURCE_MAP = re.compile(r"^\s*(//[#@]\s*sourceMappingURL=\S*|/\*[#@]\s*sourceMappingURL=[^*]*\*/)"
-                         r"\s*$", re.MULTILINE)
+_SOURCE_MAP = re.compile(
+    r"^\s*(//[#@]\s*sourceMappingURL=\S*|/\*[#@]\s*sourceMappingURL=[^*]*\*/)"
+    r"\s*$",
+    re.MULTILINE,
+)
 
 
 def _asset_text(asset: _Asset) -> str:
@@ -135,8 +185,10 @@ def _asset_text(asset: _Asset) -> str:
     # Source-map comments point at files that are not shipped: drop them.
     text = _SOURCE_MAP.sub("", "\n".join(parts))
     if asset.kind == "css" and asset.image_prefix is not None:
+
         def to_data(match: re.Match) -> str:
             return f'url("{_data_uri(asset.image_prefix + match.group("name"))}")'
+
         text = _CSS_IMAGE.sub(to_data, text)
     if asset.after:
         text += "\n" + re.sub(r"@([\w.\-@]+\.png)", lambda m: _data_uri(m.group(1)), asset.after)
@@ -152,13 +204,13 @@ def _find_asset(url: str, kind: str) -> _Asset | None:
 
 def _script_tag(code: str) -> str:
     # "</script" inside inline code would end the element early; "<\/" means the same in JS.
-    return "<script>\n" + re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE) + \
-        "\n</script>"
+    return (
+        "<script>\n" + re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE) + "\n</script>"
+    )
 
 
 def _style_tag(css: str) -> str:
-    return "<style>\n" + re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE) + \
-        "\n</style>"
+    return "<style>\n" + re.sub(r"</(style)", r"<\\/\1", css, flags=re.IGNORECASE) + "\n</style>"
 
 
 def _rotate_css(page: str) -> str:
@@ -173,10 +225,11 @@ def check_offline(html: str) -> None:
     for pattern in _REMOTE_REFS:
         for match in pattern.finditer(html):
             start = max(0, match.start() - 40)
-            offenders.append(html[start:match.end() + 80].replace("\n", " "))
+            offenders.append(html[start : match.end() + 80].replace("\n", " "))
     if offenders:
         raise OfflineAssetError(
-            "the page still references web resources: " + " | ".join(offenders[:5]))
+            "the page still references web resources: " + " | ".join(offenders[:5])
+        )
 
 
 def inline_assets(html: str) -> str:
@@ -210,7 +263,8 @@ def inline_assets(html: str) -> str:
         raise OfflineAssetError(
             "no offline copy of these web resources (a new folium version or plugin?): "
             + ", ".join(sorted(set(unknown)))
-            + f"; vendor them into {ASSET_DIR} and register them in report/offline.py")
+            + f"; vendor them into {ASSET_DIR} and register them in report/offline.py"
+        )
 
     by_name = {asset.name: asset for asset in _ASSETS}
     # Decide on optional resources by looking at the page without any library code in it.
