@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from families import FAMILIES, write_family  # noqa: E402
+
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -73,8 +75,22 @@ def run_engine(scenario: str, time_limit: float) -> dict:
         status=made.summary["status"],
         objective=made.summary["objective"],
         bound=made.summary["lower_bound"],
+        slowest_phase=_slowest_phase(made.summary["solver"].get("phases", [])),
     )
     return out
+
+
+def _slowest_phase(phases: list[dict]) -> str | None:
+    """The phase that took the most time: phases log their end time, so each one's own
+    duration is the step from the one before."""
+    best, best_seconds, before = None, -1.0, 0.0
+    for phase in phases:
+        took = phase["seconds"] - before
+        before = phase["seconds"]
+        if took > best_seconds:
+            best_seconds = took
+            best = f"{phase['phase']} {phase.get('scope', '')}".strip() + f" ({took:.1f} s)"
+    return best
 
 
 def run_full_milp(scenario: str, time_limit: float) -> dict:
@@ -246,6 +262,12 @@ def main(argv=None) -> int:
         help="address-space limit of each method's process (default: 75%% "
         "of this machine's memory)",
     )
+    parser.add_argument(
+        "--family",
+        default="clustered",
+        choices=list(FAMILIES),
+        help="the shape of the data (benchmarks/families.py)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--workdir",
@@ -254,13 +276,14 @@ def main(argv=None) -> int:
         help="where the instance is written (default: a temporary folder)",
     )
     args = parser.parse_args(argv)
-    from synthetic import write_instance
-
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tp-scale-"))
-    scenario = str(write_instance(workdir, args.accounts, args.reps, args.seed))
+    scenario = str(
+        write_family(workdir, args.family, args.accounts, args.reps, args.seed, args.time_limit)
+    )
     wall = args.wall or 3 * args.time_limit + 120
     print(
-        f"instance: {args.accounts:,} accounts x {args.reps} reps (seed {args.seed}), "
+        f"instance: {args.family}, {args.accounts:,} accounts x {args.reps} reps "
+        f"(seed {args.seed}), "
         f"time limit {args.time_limit:g} s, memory cap {args.memory_cap_gb:g} GB per method, "
         f"{scenario}"
     )
@@ -279,7 +302,8 @@ def main(argv=None) -> int:
             f"{travel if travel is None else f'{travel:,.0f}'}  deviation "
             + ", ".join(f"{m} {v:.2%}" for m, v in deviation.items())
             + f"  gap {gap if gap is None else f'{gap:.3%}'}  peak "
-            f"{result.get('peak_mb', float('nan')):,.0f} MB  {result.get('status')}",
+            f"{result.get('peak_mb', float('nan')):,.0f} MB  {result.get('status')}"
+            + (f"  slowest: {result['slowest_phase']}" if result.get("slowest_phase") else ""),
             flush=True,
         )
         if args.json:

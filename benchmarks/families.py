@@ -1,0 +1,298 @@
+"""Seeded benchmark families: data shaped unlike one generator.
+
+    python benchmarks/families.py --family nationwide --accounts 10000 --reps 50 --out /tmp/f2
+
+Every family writes accounts.csv, reps.csv and scenario.yaml. The families:
+
+1. ``clustered``: accounts around metro centres (benchmarks/synthetic.py), bands 5% / 10%.
+2. ``nationwide``: accounts at real ZIP centroids of the contiguous states (the ``zipcodes``
+   package), reps at metro downtowns in proportion to the metro's accounts, so many rural
+   accounts lie far from any rep.
+3. ``uniform``: accounts spread uniformly over Texas (its real outline, libpysal's ``us48``),
+   reps at uniformly drawn sites.
+4. ``rules``: clustered accounts with heavy rules: 10% locked, three segments (reps too), and
+   reps restricted to one of four sales regions (accounts' region by longitude band).
+5. ``tight``: clustered, bands of 2% on workload and 5% on potential.
+6. ``giant``: clustered, and the top 1% of accounts hold 20% of the workload.
+7. ``continuity``: clustered, today's owners far from balanced (a third of the reps own
+   nothing today), disruption weighted and at most 10% of potential may move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import make_instance, scenario_dict  # noqa: E402
+
+#: metro downtowns (lat, lon) used as rep sites for the nationwide family
+METROS = [
+    (40.7128, -74.0060),
+    (34.0522, -118.2437),
+    (41.8781, -87.6298),
+    (29.7604, -95.3698),
+    (33.4484, -112.0740),
+    (39.9526, -75.1652),
+    (29.4241, -98.4936),
+    (32.7157, -117.1611),
+    (32.7767, -96.7970),
+    (37.3382, -121.8863),
+    (30.2672, -97.7431),
+    (30.3322, -81.6557),
+    (37.7749, -122.4194),
+    (39.9612, -82.9988),
+    (35.2271, -80.8431),
+    (39.7684, -86.1581),
+    (47.6062, -122.3321),
+    (39.7392, -104.9903),
+    (38.9072, -77.0369),
+    (42.3601, -71.0589),
+    (36.1627, -86.7816),
+    (35.1495, -90.0490),
+    (45.5152, -122.6784),
+    (36.1699, -115.1398),
+    (42.3314, -83.0458),
+    (39.2904, -76.6122),
+    (43.0389, -87.9065),
+    (35.0844, -106.6504),
+    (32.2226, -110.9747),
+    (36.7378, -119.7871),
+    (38.5816, -121.4944),
+    (39.0997, -94.5786),
+    (33.7490, -84.3880),
+    (25.7617, -80.1918),
+    (44.9778, -93.2650),
+    (41.4993, -81.6944),
+    (27.9506, -82.4572),
+    (40.4406, -79.9959),
+    (38.6270, -90.1994),
+    (39.1031, -84.5120),
+    (40.7608, -111.8910),
+    (35.4676, -97.5164),
+    (36.1540, -95.9928),
+    (29.9511, -90.0715),
+    (43.0481, -76.1474),
+    (42.8864, -78.8784),
+    (35.7796, -78.6382),
+    (37.5407, -77.4360),
+    (41.2565, -95.9345),
+    (38.2527, -85.7585),
+    (46.8772, -96.7898),
+    (43.6150, -116.2023),
+    (46.5891, -112.0391),
+    (32.2988, -90.1848),
+    (34.7465, -92.2896),
+    (44.0805, -103.2310),
+]
+
+
+def _rng(seed: int, family: str) -> np.random.Generator:
+    return np.random.default_rng([seed, sum(map(ord, family))])
+
+
+def _zip_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    import zipcodes
+
+    rows = [z for z in zipcodes.list_all() if z["lat"] and z["long"]]
+    lat = np.array([float(z["lat"]) for z in rows])
+    lon = np.array([float(z["long"]) for z in rows])
+    keep = (lat > 24.5) & (lat < 49.5) & (lon > -125.0) & (lon < -66.5)  # contiguous states
+    lat, lon = lat[keep], lon[keep]
+    pick = rng.choice(len(lat), size=n, replace=True)
+    # several accounts per ZIP sit a little apart, as addresses in one ZIP do
+    return (
+        np.round(lat[pick] + rng.normal(0, 0.01, n), 5),
+        np.round(lon[pick] + rng.normal(0, 0.01, n), 5),
+    )
+
+
+def _nearest(lat, lon, rep_lat, rep_lon, k: int = 1) -> np.ndarray:
+    out = np.empty((len(lat), k), dtype=int)
+    for start in range(0, len(lat), 4096):
+        sl = slice(start, start + 4096)
+        d = (lat[sl, None] - rep_lat[None]) ** 2 + ((lon[sl, None] - rep_lon[None]) * 0.8) ** 2
+        out[sl] = np.argsort(d, axis=1)[:, :k]
+    return out
+
+
+def _rep_frame(rep_lat, rep_lon) -> pd.DataFrame:
+    n = len(rep_lat)
+    return pd.DataFrame(
+        {
+            "rep_id": [f"R{j + 1:04d}" for j in range(n)],
+            "name": [f"Rep {j + 1}" for j in range(n)],
+            "lat": np.round(rep_lat, 5),
+            "lon": np.round(rep_lon, 5),
+            "capacity": 1.0,
+            "status": "active",
+        }
+    )
+
+
+def _relocate(accounts: pd.DataFrame, lat, lon, reps: pd.DataFrame, rng) -> pd.DataFrame:
+    """Accounts of the base instance moved to new sites; today's owner among the nearest."""
+    accounts = accounts.copy()
+    accounts["lat"], accounts["lon"] = lat, lon
+    near = _nearest(lat, lon, reps["lat"].to_numpy(), reps["lon"].to_numpy(), k=3)
+    pick = rng.choice(3, size=len(lat), p=[0.8, 0.15, 0.05])
+    accounts["current_rep_id"] = reps["rep_id"].to_numpy()[near[np.arange(len(lat)), pick]]
+    return accounts
+
+
+def nationwide(n_accounts: int, n_reps: int, seed: int):
+    rng = _rng(seed, "nationwide")
+    accounts, _ = make_instance(n_accounts, n_reps, seed)
+    lat, lon = _zip_points(rng, n_accounts)
+    metros = np.array(METROS)
+    share = np.bincount(_nearest(lat, lon, metros[:, 0], metros[:, 1])[:, 0], minlength=len(metros))
+    # reps per metro in proportion to the accounts nearest it, at least one where any are
+    seats = np.maximum((share > 0).astype(int), np.floor(share / share.sum() * n_reps).astype(int))
+    while seats.sum() > n_reps:
+        seats[np.argmax(seats)] -= 1
+    while seats.sum() < n_reps:
+        seats[np.argmax(share / np.maximum(seats, 1))] += 1
+    site = np.repeat(np.arange(len(metros)), seats)
+    rep_lat = metros[site, 0] + rng.normal(0, 0.04, n_reps)
+    rep_lon = metros[site, 1] + rng.normal(0, 0.04, n_reps)
+    reps = _rep_frame(rep_lat, rep_lon)
+    return _relocate(accounts, lat, lon, reps, rng), reps, {}
+
+
+def uniform(n_accounts: int, n_reps: int, seed: int):
+    import geopandas as gpd
+    import libpysal
+    from shapely import contains_xy
+
+    rng = _rng(seed, "uniform")
+    states = gpd.read_file(libpysal.examples.get_path("us48.shp"))
+    texas = states.loc[states["STATE_NAME"] == "Texas"].geometry.union_all()
+    west, south, east, north = texas.bounds
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        lat, lon = np.empty(0), np.empty(0)
+        while len(lat) < n:
+            x = rng.uniform(west, east, 2 * n)
+            y = rng.uniform(south, north, 2 * n)
+            inside = contains_xy(texas, x, y)
+            lat, lon = np.concatenate([lat, y[inside]]), np.concatenate([lon, x[inside]])
+        return np.round(lat[:n], 5), np.round(lon[:n], 5)
+
+    accounts, _ = make_instance(n_accounts, n_reps, seed)
+    lat, lon = draw(n_accounts)
+    reps = _rep_frame(*draw(n_reps))
+    return _relocate(accounts, lat, lon, reps, rng), reps, {}
+
+
+def rules(n_accounts: int, n_reps: int, seed: int):
+    rng = _rng(seed, "rules")
+    accounts, reps = make_instance(n_accounts, n_reps, seed)
+    segments = np.array(["enterprise", "mid-market", "smb"])
+    reps["segment"] = segments[np.arange(n_reps) % 3]
+    edges = np.array([-100.0, -90.0, -80.0])  # four sales regions by longitude
+    names = np.array(["west", "central", "east", "atlantic"])
+    reps["region_id"] = names[np.searchsorted(edges, reps["lon"].to_numpy())]
+    accounts["region_id"] = names[np.searchsorted(edges, accounts["lon"].to_numpy())]
+    # an account's segment is one its region's reps cover, drawn with the reps' mix
+    owner_segment = reps.set_index("rep_id")["segment"]
+    accounts["segment"] = accounts["current_rep_id"].map(owner_segment)
+    reassign = rng.random(n_accounts) < 0.2
+    accounts.loc[reassign, "segment"] = rng.choice(segments, size=int(reassign.sum()))
+    owner = reps.set_index("rep_id")
+    fits = (accounts["segment"].to_numpy() == owner.loc[accounts["current_rep_id"], "segment"]) & (
+        accounts["region_id"].to_numpy() == owner.loc[accounts["current_rep_id"], "region_id"]
+    )
+    # a lock can only hold where today's owner may own the account: 10% of all accounts are
+    # locked, drawn among those
+    fits = fits.to_numpy()
+    accounts["locked"] = fits & (rng.random(n_accounts) < 0.10 / max(fits.mean(), 0.10))
+    return accounts, reps, {}
+
+
+def tight(n_accounts: int, n_reps: int, seed: int):
+    accounts, reps = make_instance(n_accounts, n_reps, seed)
+    balance = [
+        {"metric": "workload", "tolerance": 0.02},
+        {"metric": "potential", "tolerance": 0.05},
+    ]
+    return accounts, reps, {"balance": balance}
+
+
+def giant(n_accounts: int, n_reps: int, seed: int):
+    rng = _rng(seed, "giant")
+    accounts, reps = make_instance(n_accounts, n_reps, seed)
+    workload = accounts["workload"].to_numpy().copy()
+    top = rng.choice(n_accounts, size=max(1, n_accounts // 100), replace=False)
+    rest = np.setdiff1d(np.arange(n_accounts), top)
+    # scale the top 1% so that they hold 20% of all workload
+    workload[top] *= 0.25 * workload[rest].sum() / workload[top].sum()
+    accounts["workload"] = np.round(workload, 1)
+    return accounts, reps, {}
+
+
+def continuity(n_accounts: int, n_reps: int, seed: int):
+    rng = _rng(seed, "continuity")
+    accounts, reps = make_instance(n_accounts, n_reps, seed)
+    # today a third of the reps own nothing: their accounts went to their nearest busy rep
+    idle = rng.choice(n_reps, size=n_reps // 3, replace=False)
+    busy = np.setdiff1d(np.arange(n_reps), idle)
+    lat, lon = accounts["lat"].to_numpy(), accounts["lon"].to_numpy()
+    near = _nearest(lat, lon, reps["lat"].to_numpy()[busy], reps["lon"].to_numpy()[busy])[:, 0]
+    accounts["current_rep_id"] = reps["rep_id"].to_numpy()[busy[near]]
+    accounts["locked"] = False
+    extra = {
+        "objective": {"travel": 1.0, "disruption": 1.0},
+        "constraints": {"max_moved_share": 0.10},
+    }
+    return accounts, reps, extra
+
+
+def clustered(n_accounts: int, n_reps: int, seed: int):
+    accounts, reps = make_instance(n_accounts, n_reps, seed)
+    return accounts, reps, {}
+
+
+FAMILIES = {
+    "clustered": clustered,
+    "nationwide": nationwide,
+    "uniform": uniform,
+    "rules": rules,
+    "tight": tight,
+    "giant": giant,
+    "continuity": continuity,
+}
+
+
+def write_family(
+    out: Path, family: str, n_accounts: int, n_reps: int, seed: int = 0, time_limit=60.0
+) -> Path:
+    """Write one family's instance into ``out``; return its scenario path."""
+    accounts, reps, extra = FAMILIES[family](n_accounts, n_reps, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    accounts.to_csv(out / "accounts.csv", index=False)
+    reps.to_csv(out / "reps.csv", index=False)
+    scenario = scenario_dict(f"{family}-{n_accounts}x{n_reps}", time_limit=time_limit)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(scenario.get(key), dict):
+            scenario[key] = {**scenario[key], **value}
+        else:
+            scenario[key] = value
+    path = out / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    return path
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--family", choices=list(FAMILIES), required=True)
+    parser.add_argument("--accounts", type=int, default=10000)
+    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    print(write_family(args.out, args.family, args.accounts, args.reps, args.seed))
