@@ -193,10 +193,11 @@ def rules(n_accounts: int, n_reps: int, seed: int):
     rng = _rng(seed, "rules")
     accounts, reps = make_instance(n_accounts, n_reps, seed)
     segments = np.array(["enterprise", "mid-market", "smb"])
-    reps["segment"] = segments[np.arange(n_reps) % 3]
     edges = np.array([-100.0, -90.0, -80.0])  # four sales regions by longitude
     names = np.array(["west", "central", "east", "atlantic"])
     reps["region_id"] = names[np.searchsorted(edges, reps["lon"].to_numpy())]
+    # every region's reps cover all three segments, so every account has an eligible rep
+    reps["segment"] = segments[reps.groupby("region_id").cumcount().to_numpy() % 3]
     accounts["region_id"] = names[np.searchsorted(edges, accounts["lon"].to_numpy())]
     # an account's segment is one its region's reps cover, drawn with the reps' mix
     owner_segment = reps.set_index("rep_id")["segment"]
