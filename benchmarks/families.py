@@ -11,7 +11,8 @@ Every family writes accounts.csv, reps.csv and scenario.yaml. The families:
 3. ``uniform``: accounts spread uniformly over Texas (its real outline, libpysal's ``us48``),
    reps at uniformly drawn sites.
 4. ``rules``: clustered accounts with heavy rules: 10% locked, three segments (reps too), and
-   reps restricted to one of four sales regions (accounts' region by longitude band).
+   reps restricted to one of four sales regions (longitude bands holding a quarter of the
+   reps each; an account's region is its band).
 5. ``tight``: clustered, bands of 2% on workload and 5% on potential.
 6. ``giant``: clustered, and the top 1% of accounts hold 20% of the workload.
 7. ``continuity``: clustered, today's owners far from balanced (a third of the reps own
@@ -193,7 +194,8 @@ def rules(n_accounts: int, n_reps: int, seed: int):
     rng = _rng(seed, "rules")
     accounts, reps = make_instance(n_accounts, n_reps, seed)
     segments = np.array(["enterprise", "mid-market", "smb"])
-    edges = np.array([-100.0, -90.0, -80.0])  # four sales regions by longitude
+    # four sales regions by longitude, cut where each holds a quarter of the reps
+    edges = np.quantile(reps["lon"].to_numpy(), [0.25, 0.5, 0.75])
     names = np.array(["west", "central", "east", "atlantic"])
     reps["region_id"] = names[np.searchsorted(edges, reps["lon"].to_numpy())]
     # every region's reps cover all three segments, so every account has an eligible rep
