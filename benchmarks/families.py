@@ -193,28 +193,60 @@ def uniform(n_accounts: int, n_reps: int, seed: int):
 def rules(n_accounts: int, n_reps: int, seed: int):
     rng = _rng(seed, "rules")
     accounts, reps = make_instance(n_accounts, n_reps, seed)
-    segments = np.array(["enterprise", "mid-market", "smb"])
-    # four sales regions by longitude, cut where each holds a quarter of the reps
-    edges = np.quantile(reps["lon"].to_numpy(), [0.25, 0.5, 0.75])
     names = np.array(["west", "central", "east", "atlantic"])
-    reps["region_id"] = names[np.searchsorted(edges, reps["lon"].to_numpy())]
-    # every region's reps cover all three segments, so every account has an eligible rep
-    reps["segment"] = segments[reps.groupby("region_id").cumcount().to_numpy() % 3]
-    accounts["region_id"] = names[np.searchsorted(edges, accounts["lon"].to_numpy())]
-    # an account's segment is one its region's reps cover, drawn with the reps' mix
-    owner_segment = reps.set_index("rep_id")["segment"]
-    accounts["segment"] = accounts["current_rep_id"].map(owner_segment)
-    reassign = rng.random(n_accounts) < 0.2
-    accounts.loc[reassign, "segment"] = rng.choice(segments, size=int(reassign.sum()))
-    owner = reps.set_index("rep_id")
-    fits = (accounts["segment"].to_numpy() == owner.loc[accounts["current_rep_id"], "segment"]) & (
-        accounts["region_id"].to_numpy() == owner.loc[accounts["current_rep_id"], "region_id"]
+    segments = np.array(["enterprise", "mid-market", "smb"])
+    # four sales regions, west to east: a quarter of the reps each, and each region's
+    # accounts hold the same share of the workload as its reps of the headcount (a sales
+    # organisation sizes its teams to their load; otherwise no band could hold)
+    groups = np.array_split(np.argsort(reps["lon"].to_numpy(), kind="stable"), 4)
+    rep_region = np.empty(n_reps, dtype=object)
+    rep_segment = np.empty(n_reps, dtype=object)
+    for k, members in enumerate(groups):
+        rep_region[members] = names[k]
+        rep_segment[members] = segments[np.arange(len(members)) % 3]
+    reps["region_id"], reps["segment"] = rep_region, rep_segment
+    account_region = _split_by_workload(
+        accounts["lon"].to_numpy(), accounts["workload"].to_numpy(), [len(g) for g in groups]
     )
-    # a lock can only hold where today's owner may own the account: 10% of all accounts are
-    # locked, drawn among those
-    fits = fits.to_numpy()
-    accounts["locked"] = fits & (rng.random(n_accounts) < 0.10 / max(fits.mean(), 0.10))
+    accounts["region_id"] = names[account_region]
+    account_segment = np.empty(n_accounts, dtype=object)
+    for k, members in enumerate(groups):
+        inside = np.flatnonzero(account_region == k)
+        seats = [int((rep_segment[members] == s).sum()) for s in segments]
+        shuffled = rng.permutation(inside)
+        share = _split_by_workload(
+            np.arange(len(shuffled)), accounts["workload"].to_numpy()[shuffled], seats
+        )
+        account_segment[shuffled] = segments[share]
+    accounts["segment"] = account_segment
+    # 10% of the accounts are locked to their nearest rep of their own region and segment
+    locked = rng.random(n_accounts) < 0.10
+    owners = accounts["current_rep_id"].to_numpy().copy()
+    for (region, segment), rows in (
+        accounts[locked].groupby(["region_id", "segment"]).groups.items()
+    ):
+        cell = np.flatnonzero((rep_region == region) & (rep_segment == segment))
+        rows = accounts.index.get_indexer(rows)
+        near = _nearest(
+            accounts["lat"].to_numpy()[rows],
+            accounts["lon"].to_numpy()[rows],
+            reps["lat"].to_numpy()[cell],
+            reps["lon"].to_numpy()[cell],
+        )[:, 0]
+        owners[rows] = reps["rep_id"].to_numpy()[cell[near]]
+    accounts["current_rep_id"], accounts["locked"] = owners, locked
     return accounts, reps, {}
+
+
+def _split_by_workload(order_key: np.ndarray, workload: np.ndarray, seats: list[int]):
+    """Cut items sorted by ``order_key`` into ``len(seats)`` parts whose workload shares
+    are the seat shares; return each item's part."""
+    order = np.argsort(order_key, kind="stable")
+    share = np.cumsum(workload[order]) / workload.sum()
+    edges = np.cumsum(seats)[:-1] / sum(seats)
+    part = np.empty(len(order_key), dtype=int)
+    part[order] = np.searchsorted(edges, share - 1e-12)
+    return part
 
 
 def tight(n_accounts: int, n_reps: int, seed: int):
