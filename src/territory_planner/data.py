@@ -531,7 +531,7 @@ def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) 
 
 def normalize_postal_code(value: str | None) -> str | None:
     """US ZIP as five digits: ZIP+4 -> first five, leading zeros restored (Excel drops them)."""
-    if value is None:
+    if value is None or value != value:  # a blank cell arrives as NaN from pandas' str dtype
         return None
     text = str(value).strip()
     if not text:

@@ -120,7 +120,9 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
     id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
     owner_name = next((o for o, c in names.items() if c == "current_rep_id"), "current_rep_id")
     previous = assignments["previous_rep_id"]
-    changed = assignments["rep_id"].notna() & (previous.isna() | (previous != assignments["rep_id"]))
+    changed = assignments["rep_id"].notna() & (
+        previous.isna() | (previous != assignments["rep_id"])
+    )
     rows = assignments[changed]
     return pd.DataFrame(
         {id_name: rows["account_id"].to_numpy(), owner_name: rows["rep_id"].to_numpy()}
