@@ -225,8 +225,8 @@ def rollup_frame(
 ) -> pd.DataFrame:
     """rollups.csv: per hierarchy level and unit (a value of that reps column), the sums of
     its territories: reps (not leaving), accounts, each metric's load and target, travel
-    cost and quota when set; deviation = (load - target) / target of the unit. Reps without
-    a value at a level roll up into the unit ``(none)``."""
+    cost and quota when set; deviation = (load - target) / target of the unit. Reps with a
+    blank value at a level roll up into the unit ``(none)``."""
     columns = ["level", "unit", "reps", "accounts"]
     for metric in metrics:
         columns += [f"{metric}_load", f"{metric}_target", f"{metric}_deviation"]
@@ -237,7 +237,8 @@ def rollup_frame(
     rows = []
     for level in hierarchy:
         unit_of_rep = reps.set_index("rep_id")[level].astype(object)
-        unit_of_rep = unit_of_rep.where(unit_of_rep.notna(), "(none)").astype(str)
+        blank = unit_of_rep.isna() | unit_of_rep.astype(str).str.strip().eq("")
+        unit_of_rep = unit_of_rep.where(~blank, "(none)").astype(str)
         frame = territories.assign(unit=territories["rep_id"].map(unit_of_rep).fillna("(none)"))
         for unit, group in frame.groupby("unit", sort=True):
             row = {
