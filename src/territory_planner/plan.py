@@ -428,6 +428,15 @@ def _jsonable(value):
 # --------------------------------------------------------------------------- making a plan
 
 
+def scenario_data(scenario: ScenarioData | Scenario | str | Path) -> ScenarioData:
+    """A scenario file, validated settings or prepared data, as prepared data."""
+    if isinstance(scenario, (str, Path)):
+        return load_scenario(scenario)
+    if isinstance(scenario, Scenario):
+        return load_data(scenario)
+    return scenario
+
+
 def plan(
     scenario: ScenarioData | Scenario | str | Path,
     *,
@@ -437,12 +446,7 @@ def plan(
     progress: Callable[[str], None] | None = None,
 ) -> Plan:
     """Solve a scenario into a Plan: read -> build -> optimise -> evaluate (-> quotas)."""
-    if isinstance(scenario, (str, Path)):
-        data = load_scenario(scenario)
-    elif isinstance(scenario, Scenario):
-        data = load_data(scenario)
-    else:
-        data = scenario
+    data = scenario_data(scenario)
     settings = data.settings
     overrides = {
         k: v

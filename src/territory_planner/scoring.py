@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, load_data, load_scenario, read_table
+from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, read_table
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
 from .optimize.strategy import SolveSettings, solve_assignment
 from .outputs import source_names
-from .plan import Plan, check_hierarchy, plan_summary
+from .plan import Plan, check_hierarchy, plan_summary, scenario_data
 from .problem import build_problem
 from .scenario import Scenario
 
@@ -60,7 +60,7 @@ def evaluate(
     proven lower bound (None, with the reason, when the scenario is infeasible or the solver
     proves nothing in time) and the gap between them.
     """
-    data = _scenario_data(scenario)
+    data = scenario_data(scenario)
     check_hierarchy(data)
     say = progress or (lambda message: None)
     if assignments is None:
@@ -104,14 +104,6 @@ def evaluate(
         summary=summary,
         files=dict(data.files),
     )
-
-
-def _scenario_data(scenario) -> ScenarioData:
-    if isinstance(scenario, (str, Path)):
-        return load_scenario(scenario)
-    if isinstance(scenario, Scenario):
-        return load_data(scenario)
-    return scenario
 
 
 def proven_bound(problem, settings: SolveSettings) -> tuple[float | None, dict]:
