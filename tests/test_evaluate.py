@@ -204,3 +204,16 @@ def test_rules_an_edit_breaks_are_reported_not_refused(tmp_path):
     broken = summary["evaluated"]["rules_broken"]
     assert broken["groups_split"] == {"count": 1, "first": ["G"]}
     assert broken["not_allowed_pairs"]["first"] == ["A3"]
+
+
+def test_evaluated_territories_get_the_scenarios_quotas(tmp_path):
+    """Quota by potential, target 1,000: today R1 holds 100 of 1,000 potential and R2 900,
+    so their fair shares, and quotas, are 100 and 900; the districts roll the same up."""
+    scenario = hand_scenario(tmp_path / "s", quota={"target": 1000.0, "method": "potential"})
+    made = evaluate(scenario)
+    quotas = made.quotas.set_index("rep_id")["quota"]
+    assert quotas.to_dict() == pytest.approx({"R1": 100.0, "R2": 900.0})
+    rollups = made.rollups().set_index(["level", "unit"])["quota"]
+    assert rollups.to_dict() == pytest.approx(
+        {("district", "North"): 100.0, ("district", "South"): 900.0, ("area", "East"): 1000.0}
+    )

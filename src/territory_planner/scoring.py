@@ -28,7 +28,7 @@ from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
 from .optimize.strategy import SolveSettings, solve_assignment
 from .outputs import source_names
-from .plan import Plan, check_hierarchy, plan_summary, scenario_data
+from .plan import Plan, apply_quotas, check_hierarchy, plan_summary, scenario_data
 from .problem import build_problem
 from .scenario import Scenario
 
@@ -93,8 +93,7 @@ def evaluate(
             }
         },
     )
-    summary["total_seconds"] = round(time.perf_counter() - started, 3)
-    return Plan(
+    made = Plan(
         scenario=data.settings,
         accounts=data.accounts,
         reps=data.reps,
@@ -104,6 +103,10 @@ def evaluate(
         summary=summary,
         files=dict(data.files),
     )
+    if data.settings.quota is not None:
+        apply_quotas(made, data.settings.quota)  # the evaluated territories get quotas too
+    summary["total_seconds"] = round(time.perf_counter() - started, 3)
+    return made
 
 
 def proven_bound(problem, settings: SolveSettings) -> tuple[float | None, dict]:
