@@ -339,3 +339,15 @@ def test_show_prints_a_readable_summary(hand_plan):
     assert "-0.00%" not in text and "{" not in text
     raw = CliRunner().invoke(main, ["show", str(out), "--json"])
     assert json.loads(raw.output) == json.loads((out / "summary.json").read_text())
+
+
+def test_copies_of_in_memory_inputs_keep_every_digit(tmp_path):
+    """A rebalanced plan's inputs/ are written from memory: potential 123.456789 must read
+    back as itself (2 decimals are for reports, not for the data a plan is re-solved from)."""
+    frame = pd.DataFrame({"potential": [123.456789, 1e-7, -0.0], "lat": [40.123456789, 0, 1]})
+    write_csv(frame, tmp_path / "x.csv", exact=True)
+    assert rows(tmp_path / "x.csv")[1:] == [
+        ["123.456789", "40.123456789"],
+        ["0.0000001", "0.0"],
+        ["0.0", "1.0"],
+    ]

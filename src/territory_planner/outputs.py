@@ -163,18 +163,19 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def plain_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Float columns as positional text (never ``1e-05``): rounded, trailing zeros
+def plain_numbers(frame: pd.DataFrame, *, exact: bool = False) -> pd.DataFrame:
+    """Float columns as positional text (never ``1e-05``): rounded (unless ``exact``: the
+    shortest text that reads back as the same float, for copies of inputs), trailing zeros
     trimmed down to one (``3.0``, ``0.25``), ``-0.0`` as ``0.0``, NaN blank. Integer and
     boolean columns (counts, flags) are written as they are."""
-    out = rounded(frame)
+    out = frame.copy() if exact else rounded(frame)
     for column in out.columns:
         series = out[column]
         if pd.api.types.is_float_dtype(series):
             out[column] = [
                 ""
                 if not np.isfinite(value)
-                else np.format_float_positional(value, trim="0", unique=True)
+                else np.format_float_positional(value + 0.0, trim="0", unique=True)
                 for value in series.to_numpy(dtype=float)
             ]
     return out

@@ -111,8 +111,9 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, fixed float format).
+def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, numbers without float
+    noise: rounded per column, or, with ``exact``, every digit that makes the float).
 
     A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
     the csv module does not quote a lone CR, and a reader would split the row there.
@@ -131,7 +132,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
                     .str.replace("\r\n", "\n", regex=False)
                     .str.replace("\r", "\n", regex=False),
                 )
-    plain_numbers(safe).to_csv(path, index=False, lineterminator="\n")
+    plain_numbers(safe, exact=exact).to_csv(path, index=False, lineterminator="\n")
 
 
 def check_output_folder(out: Path, force: bool) -> None:
@@ -317,10 +318,10 @@ class Plan:
                 shutil.copyfile(source, target)
                 copied[key] = f"inputs/{target.name}"
             elif key == "accounts":
-                write_csv(self.accounts, inputs / "accounts.csv")
+                write_csv(self.accounts, inputs / "accounts.csv", exact=True)
                 copied[key] = "inputs/accounts.csv"
             elif key == "reps":
-                write_csv(self.reps, inputs / "reps.csv")
+                write_csv(self.reps, inputs / "reps.csv", exact=True)
                 copied[key] = "inputs/reps.csv"
         scenario = self.scenario.to_yaml_dict()
         scenario.update(copied)
