@@ -38,8 +38,9 @@ def test_demo_writes_a_balanced_plan_with_a_proven_gap(demo_plan):
     for metric, tolerance in (("workload", 0.05), ("potential", 0.10)):
         assert summary["balance"][metric]["tolerance"] == tolerance
         assert summary["balance"][metric]["max_abs_deviation"] <= tolerance + 1e-6
-    assignments = pd.read_csv(out / "assignments.csv", dtype={"account_id": str})
-    assert len(assignments) == 2000 and assignments["account_id"].is_unique
+    # the demo's accounts are a Salesforce export: assignments.csv keeps its ID column name
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"Id": str})
+    assert len(assignments) == 2000 and assignments["Id"].is_unique
     territories = pd.read_csv(out / "territories.csv")
     hire = territories.set_index("rep_id").loc["R25"]
     # the ramping hire (capacity 0.5) carries half a territory

@@ -27,12 +27,14 @@ from .problem import PlanningProblem, assignment_problem, build_problem  # noqa:
 from .quota import QuotaPlan, allocate_quotas  # noqa: E402
 from .rebalance import rebalance  # noqa: E402
 from .scenario import Scenario  # noqa: E402
+from .scoring import evaluate  # noqa: E402
 
 __all__ = [
     "__version__",
     "load_scenario",
     "load_data",
     "plan",
+    "evaluate",
     "Plan",
     "apply_quotas",
     "requota",

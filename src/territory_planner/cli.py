@@ -138,6 +138,10 @@ def print_plan_summary(made, out: Path) -> None:
             f"  quotas: target {quota['target']:,.0f}, largest deviation from fair share "
             f"{quota['max_relative_deviation']:.2%}"
         )
+    from .report.text import today_lines
+
+    for line in today_lines(summary):
+        click.echo(line)
     click.echo(f"  solved in {summary['total_seconds']:.1f} s")
     click.echo(f"written: {out}")
     click.echo(f"  map: {out / 'map.html'}")
@@ -260,13 +264,76 @@ def demo(out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
 
 @main.command()
 @click.argument("plan_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print summary.json as it is")
 @guarded
-def show(plan_dir: Path) -> None:
-    """Print the summary of a plan folder as JSON."""
+def show(plan_dir: Path, as_json: bool) -> None:
+    """Print a plan folder's summary: status and gap in words, today versus the plan, the
+    reps furthest from their targets, where the files are (--json: the raw summary)."""
     from .plan import Plan
 
     made = Plan.read(plan_dir)
-    click.echo(json.dumps(made.summary, indent=2))
+    if as_json:
+        click.echo(json.dumps(made.summary, indent=2))
+        return
+    from .report.text import summary_text
+
+    click.echo(summary_text(made.summary, made.territories, plan_dir))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="plan folder to write"
+)
+@click.option(
+    "--assignments",
+    "assignments",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV/XLSX of account_id,rep_id (or the accounts file's names, e.g. Id,OwnerId); "
+    "default: today's owners",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="seconds for proving the scenario's lower bound (default: the scenario's)",
+)
+@click.option("--force", is_flag=True, help="replace an existing output folder")
+@click.option("--tiles", default=None, help="online tile provider for the map")
+@click.option("--quiet", is_flag=True, help="no progress lines")
+@guarded
+def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, quiet) -> None:
+    """Score an assignment of SCENARIO without optimising it (today's owners, or a file such
+    as a plan edited by hand) against the scenario's proven lower bound; writes a plan folder."""
+    from .report.text import status_sentence
+    from .scoring import evaluate as evaluate_assignment
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        made = evaluate_assignment(scenario, assignments, time_limit=time_limit, progress=reporter)
+        reporter(f"writing {out}")
+        made.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    summary = made.summary
+    click.echo(f"plan '{summary['scenario']}': {status_sentence(summary)}")
+    lower = summary["lower_bound"]
+    click.echo(
+        f"  objective {summary['objective']:,.1f}, proven lower bound "
+        + (f"{lower:,.1f}" if lower is not None else "none")
+    )
+    click.echo(f"  travel cost {summary['travel_cost']:,.1f} (workload x km)")
+    for metric, numbers in summary["balance"].items():
+        broken = len(numbers["broken"])
+        click.echo(
+            f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+            f"(tolerance {numbers['tolerance']:.0%}), {broken} rep"
+            f"{'s' if broken != 1 else ''} outside the band"
+        )
+    click.echo(f"written: {out}")
 
 
 @main.command(name="quota")

@@ -353,6 +353,9 @@ def canonical_columns(
         rename[column] = canonical
     out = raw.drop(columns=losers).rename(columns=rename)
     # a column that lost the contest is reported above and left out, so no name is doubled
+    # the input's own header, in its order, with the column each name became: outputs
+    # are written back under the names the CRM export used
+    out.attrs["source_names"] = {c: rename.get(c, c) for c in raw.columns if c not in losers}
     return out
 
 
@@ -528,7 +531,7 @@ def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) 
 
 def normalize_postal_code(value: str | None) -> str | None:
     """US ZIP as five digits: ZIP+4 -> first five, leading zeros restored (Excel drops them)."""
-    if value is None:
+    if value is None or value != value:  # a blank cell arrives as NaN from pandas' str dtype
         return None
     text = str(value).strip()
     if not text:
@@ -762,6 +765,7 @@ def normalize_accounts(
         if column not in known and column not in out.columns:
             out[column] = frame[column]
     out.attrs["geocoded"] = geocoded
+    out.attrs["source_names"] = frame.attrs.get("source_names", {})
     return _finish(out, name)
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 
 from .geo import haversine_km
 
+BAND_SLACK = 1e-6  # solver tolerance: a load this close to its band's edge holds it
+
 
 def targets(accounts: pd.DataFrame, reps: pd.DataFrame, metric: str) -> pd.Series:
     """DESIGN: target_j = capacity_j / sum(capacity of non-leaving reps) * sum_i m_i.
@@ -29,7 +31,8 @@ def targets(accounts: pd.DataFrame, reps: pd.DataFrame, metric: str) -> pd.Serie
 def assignment_frame(
     accounts: pd.DataFrame, reps: pd.DataFrame, rep_of_account: pd.Series
 ) -> pd.DataFrame:
-    """assignments.csv: account_id, rep_id, previous_rep_id, moved, distance_km, + columns."""
+    """assignments: account_id, rep_id, previous_rep_id, moved, distance_km, rep_name, +
+    columns (outputs.py writes them under the input's own names)."""
     frame = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
     rep = frame["account_id"].map(rep_of_account)
     rep_lat = reps.set_index("rep_id")["lat"]
@@ -48,6 +51,7 @@ def assignment_frame(
             "previous_rep_id": previous,
             "moved": (previous.isna() | (previous != rep)) & previous.notna(),
             "distance_km": np.round(km, 3),
+            "rep_name": rep.map(reps.set_index("rep_id")["name"]),
             "name": frame["name"],
             "workload": frame["workload"],
             "potential": frame["potential"],
@@ -87,14 +91,19 @@ def territory_frame(
         how="left",
     )
     grouped = joined.groupby("rep_id", sort=True)
+    # today's owners, when the accounts name any; the columns stay blank otherwise
+    owned = accounts[accounts["current_rep_id"].notna()]
+    today = owned.groupby("current_rep_id", sort=True) if len(owned) else None
     out = pd.DataFrame({"rep_id": reps["rep_id"], "name": reps["name"]})
     counts = grouped.size()
     out["accounts"] = out["rep_id"].map(counts).fillna(0).astype(int)
+    out["accounts_today"] = _today_column(out["rep_id"], today, None)
     for metric in metrics:
         load = out["rep_id"].map(grouped[metric].sum()).fillna(0.0).astype(float)
         target = out["rep_id"].map(targets(accounts, reps, metric)).astype(float)
         deviation = np.where(target > 0, (load - target) / target.where(target > 0, 1.0), np.nan)
         out[f"{metric}_load"] = load.round(6)
+        out[f"{metric}_load_today"] = _today_column(out["rep_id"], today, metric)
         out[f"{metric}_target"] = target.round(6)
         out[f"{metric}_deviation"] = np.round(deviation, 6)
     travel = (
@@ -106,6 +115,149 @@ def territory_frame(
     out["capacity"] = reps["capacity"].to_numpy()
     out["status"] = reps["status"].to_numpy()
     return out
+
+
+def _today_column(rep_ids: pd.Series, today, metric: str | None) -> pd.Series:
+    """Per rep: accounts (``metric`` None) or load of ``metric`` under today's owners;
+    blank for every rep when no account has an owner today."""
+    if today is None:
+        return pd.Series(np.nan, index=rep_ids.index, dtype=float)
+    if metric is None:
+        return rep_ids.map(today.size()).fillna(0).astype(int)
+    return rep_ids.map(today[metric].sum()).fillna(0.0).astype(float).round(6)
+
+
+def broken_bands(territories: pd.DataFrame, metric: str, tolerance: float) -> list[dict]:
+    """The non-leaving reps whose ``metric`` load is outside
+    ``|load - target| <= tolerance * target``, worst first."""
+    active = territories[territories["status"] != "leaving"]
+    load = active[f"{metric}_load"].astype(float)
+    target = active[f"{metric}_target"].astype(float)
+    deviation = (load - target) / target.where(target > 0)
+    broken = active.assign(_load=load, _deviation=deviation)[
+        deviation.abs() > tolerance + BAND_SLACK
+    ]
+    broken = broken.assign(_worst=-broken["_deviation"].abs()).sort_values(
+        ["_worst", "rep_id"], kind="stable"
+    )
+    return [
+        {
+            "rep_id": str(row.rep_id),
+            "load": round(float(row._load), 6),
+            "target": round(float(row[f"{metric}_target"]), 6),
+            "deviation": round(float(row._deviation), 6),
+        }
+        for _, row in broken.iterrows()
+    ]
+
+
+def assignment_objective(
+    accounts: pd.DataFrame, reps: pd.DataFrame, rep_of_account: pd.Series, weights
+) -> float:
+    """The optimiser's objective of any assignment (DESIGN):
+    ``travel * sum_i workload_i * km(i, rep_i) + disruption * potential that changes owner``,
+    where an account changes owner unless its rep is its current owner and that owner is
+    not leaving (a leaving owner's accounts must move in every plan, so the optimiser
+    charges them in every plan too). Unrounded distances, as the optimiser prices them."""
+    rep = accounts["account_id"].map(rep_of_account)
+    home = reps.set_index("rep_id")
+    km = haversine_km(
+        accounts["lat"].to_numpy(float),
+        accounts["lon"].to_numpy(float),
+        rep.map(home["lat"]).to_numpy(float),
+        rep.map(home["lon"]).to_numpy(float),
+    )
+    travel = float(np.sum(accounts["workload"].to_numpy(float) * km))
+    staying = set(home.index[home["status"] != "leaving"])
+    owner = accounts["current_rep_id"]
+    kept = owner.notna() & (owner == rep) & owner.isin(staying)
+    moved = float(accounts.loc[~kept, "potential"].astype(float).sum())
+    return float(weights.travel) * travel + float(weights.disruption) * moved
+
+
+def score_gap(objective: float | None, lower_bound: float | None) -> float | None:
+    """DESIGN gap ``(objective - lower_bound) / max(|objective|, tiny)`` of any assignment.
+
+    Not clipped at zero: an assignment that breaks the bands may cost less than the bound
+    proven for the plans that hold them, and a negative gap says exactly that."""
+    if objective is None or lower_bound is None:
+        return None
+    if not (math.isfinite(objective) and math.isfinite(lower_bound)):
+        return None
+    return round((objective - lower_bound) / max(abs(objective), 1e-9), 9)
+
+
+def today_kpis(data, lower_bound: float | None) -> dict:
+    """summary.json's ``today`` block: today's owners (``current_rep_id``) scored the way
+    the plan is, against the plan's proven ``lower_bound``.
+
+    Travel counts the accounts that have an owner; objective and gap need every account
+    owned (a partial assignment is not comparable with a bound on whole plans)."""
+    accounts, reps, settings = data.accounts, data.reps, data.settings
+    without = int(accounts["current_rep_id"].isna().sum())
+    if without == len(accounts):
+        return {
+            "travel_cost": None,
+            "objective": None,
+            "gap_to_bound": None,
+            "accounts_without_owner": without,
+            "balance": {},
+        }
+    owner = accounts.set_index("account_id")["current_rep_id"]
+    metrics = [rule.metric for rule in settings.balance]
+    assignments = assignment_frame(accounts, reps, owner)
+    territories = territory_frame(assignments, accounts, reps, metrics)
+    numbers = kpis(assignments, territories, accounts, settings.balance)
+    objective = None
+    if without == 0:
+        objective = round(assignment_objective(accounts, reps, owner, settings.objective), 6)
+    return {
+        "travel_cost": numbers["travel_cost"],
+        "objective": objective,
+        "gap_to_bound": score_gap(objective, lower_bound),
+        "accounts_without_owner": without,
+        "balance": numbers["balance"],
+    }
+
+
+def rollup_frame(
+    territories: pd.DataFrame, reps: pd.DataFrame, hierarchy: list[str], metrics: list[str]
+) -> pd.DataFrame:
+    """rollups.csv: per hierarchy level and unit (a value of that reps column), the sums of
+    its territories: reps (not leaving), accounts, each metric's load and target, travel
+    cost and quota when set; deviation = (load - target) / target of the unit. Reps with a
+    blank value at a level roll up into the unit ``(none)``."""
+    columns = ["level", "unit", "reps", "accounts"]
+    for metric in metrics:
+        columns += [f"{metric}_load", f"{metric}_target", f"{metric}_deviation"]
+    columns.append("travel_cost")
+    has_quota = "quota" in territories.columns
+    if has_quota:
+        columns.append("quota")
+    rows = []
+    for level in hierarchy:
+        unit_of_rep = reps.set_index("rep_id")[level].astype(object)
+        blank = unit_of_rep.isna() | unit_of_rep.astype(str).str.strip().eq("")
+        unit_of_rep = unit_of_rep.where(~blank, "(none)").astype(str)
+        frame = territories.assign(unit=territories["rep_id"].map(unit_of_rep).fillna("(none)"))
+        for unit, group in frame.groupby("unit", sort=True):
+            row = {
+                "level": level,
+                "unit": unit,
+                "reps": int((group["status"] != "leaving").sum()),
+                "accounts": int(group["accounts"].sum()),
+            }
+            for metric in metrics:
+                load = float(group[f"{metric}_load"].sum())
+                target = float(group[f"{metric}_target"].sum())
+                row[f"{metric}_load"] = load
+                row[f"{metric}_target"] = target
+                row[f"{metric}_deviation"] = (load - target) / target if target > 0 else np.nan
+            row["travel_cost"] = float(group["travel_cost"].sum())
+            if has_quota:
+                row["quota"] = float(group["quota"].sum())
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def kpis(
@@ -135,7 +287,8 @@ def kpis(
         out["balance"][metric] = {
             "max_abs_deviation": round(worst, 6),
             "tolerance": tolerance,
-            "within_band": bool(worst <= tolerance + 1e-6),
+            "within_band": bool(worst <= tolerance + BAND_SLACK),
+            "broken": broken_bands(territories, metric, tolerance),
         }
     return out
 

@@ -27,8 +27,23 @@ from pydantic import ValidationError
 from . import __version__
 from .data import ScenarioData, load_data, load_scenario
 from .errors import InputError, Problem, ProblemList
-from .evaluate import assignment_frame, finite_or_none, kpis, territory_frame
+from .evaluate import (
+    assignment_frame,
+    finite_or_none,
+    kpis,
+    rollup_frame,
+    territory_frame,
+    today_kpis,
+)
 from .optimize.strategy import SolveSettings, solve_assignment
+from .outputs import (
+    assignment_dtypes,
+    assignments_from_file,
+    assignments_table,
+    owner_changes_table,
+    plain_numbers,
+    rounded,
+)
 from .problem import build_problem
 from .scenario import Scenario, load_scenario_settings
 
@@ -96,8 +111,9 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, fixed float format).
+def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, numbers without float
+    noise: rounded per column, or, with ``exact``, every digit that makes the float).
 
     A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
     the csv module does not quote a lone CR, and a reader would split the row there.
@@ -116,7 +132,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
                     .str.replace("\r\n", "\n", regex=False)
                     .str.replace("\r", "\n", regex=False),
                 )
-    safe.to_csv(path, index=False, lineterminator="\n")
+    plain_numbers(safe, exact=exact).to_csv(path, index=False, lineterminator="\n")
 
 
 def check_output_folder(out: Path, force: bool) -> None:
@@ -161,7 +177,10 @@ def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     return out
 
 
-def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...]) -> pd.DataFrame:
+def _read_plan_csv(
+    path: Path, problems: ProblemList, required: tuple[str, ...], accounts=None
+) -> pd.DataFrame:
+    """A plan CSV; assignments.csv (``accounts`` given) back under the canonical names."""
     if not path.exists():
         problems.add(
             str(path),
@@ -178,12 +197,15 @@ def _read_plan_csv(path: Path, problems: ProblemList, required: tuple[str, ...])
                 "previous_rep_id": str,
                 "region_id": str,
                 "name": str,
+                **(assignment_dtypes(accounts) if accounts is not None else {}),
             },
             keep_default_na=True,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         problems.add(str(path), f"cannot be read ({error})")
         return pd.DataFrame()
+    if accounts is not None:
+        frame = assignments_from_file(frame, accounts)
     missing = [c for c in required if c not in frame.columns]
     for column in missing:
         problems.add(str(path), f"column '{column}' is missing", row=1, column=column)
@@ -229,6 +251,31 @@ class Plan:
             tolerances={r.metric: r.tolerance for r in self.scenario.balance},
         )
 
+    def rollups(self) -> pd.DataFrame | None:
+        """rollups.csv: the territories summed per level of the scenario's hierarchy."""
+        levels = list(self.scenario.hierarchy)
+        if not levels:
+            return None
+        metrics = [rule.metric for rule in self.scenario.balance]
+        return rollup_frame(self.territories, self.reps, levels, metrics)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The plan folder's tables by file name, as written: assignments under the input's
+        column names, the CRM owner update, territories, rollups and quotas when they
+        apply, then the workflow's own files; numbers rounded (outputs.py), still numbers."""
+        tables = {
+            "assignments.csv": assignments_table(self.assignments, self.accounts),
+            "owner_changes.csv": owner_changes_table(self.assignments, self.accounts),
+            "territories.csv": self.territories,
+        }
+        rollups = self.rollups()
+        if rollups is not None:
+            tables["rollups.csv"] = rollups
+        if self.quotas is not None:
+            tables["quotas.csv"] = self.quotas
+        tables.update(self.extra_files)
+        return {name: rounded(frame) for name, frame in tables.items()}
+
     # ------------------------------------------------------------------ writing
     def write(
         self,
@@ -271,10 +318,10 @@ class Plan:
                 shutil.copyfile(source, target)
                 copied[key] = f"inputs/{target.name}"
             elif key == "accounts":
-                write_csv(self.accounts, inputs / "accounts.csv")
+                write_csv(self.accounts, inputs / "accounts.csv", exact=True)
                 copied[key] = "inputs/accounts.csv"
             elif key == "reps":
-                write_csv(self.reps, inputs / "reps.csv")
+                write_csv(self.reps, inputs / "reps.csv", exact=True)
                 copied[key] = "inputs/reps.csv"
         scenario = self.scenario.to_yaml_dict()
         scenario.update(copied)
@@ -285,11 +332,7 @@ class Plan:
             + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True),
             encoding="utf-8",
         )
-        write_csv(self.assignments, folder / "assignments.csv")
-        write_csv(self.territories, folder / "territories.csv")
-        if self.quotas is not None:
-            write_csv(self.quotas, folder / "quotas.csv")
-        for name, frame in self.extra_files.items():
+        for name, frame in self.tables().items():
             write_csv(frame, folder / name)
         (folder / "summary.json").write_text(
             json.dumps(_jsonable(self.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8"
@@ -322,7 +365,12 @@ class Plan:
         problems.raise_if_any()
         settings = load_scenario_settings(folder / "scenario.yaml")
         data = load_data(settings)
-        assignments = _read_plan_csv(folder / "assignments.csv", problems, ("account_id", "rep_id"))
+        assignments = _read_plan_csv(
+            folder / "assignments.csv",
+            problems,
+            ("account_id", "rep_id"),
+            accounts=data.accounts,
+        )
         territories = _read_plan_csv(folder / "territories.csv", problems, ("rep_id",))
         quotas = None
         if (folder / "quotas.csv").exists():
@@ -381,6 +429,15 @@ def _jsonable(value):
 # --------------------------------------------------------------------------- making a plan
 
 
+def scenario_data(scenario: ScenarioData | Scenario | str | Path) -> ScenarioData:
+    """A scenario file, validated settings or prepared data, as prepared data."""
+    if isinstance(scenario, (str, Path)):
+        return load_scenario(scenario)
+    if isinstance(scenario, Scenario):
+        return load_data(scenario)
+    return scenario
+
+
 def plan(
     scenario: ScenarioData | Scenario | str | Path,
     *,
@@ -390,12 +447,7 @@ def plan(
     progress: Callable[[str], None] | None = None,
 ) -> Plan:
     """Solve a scenario into a Plan: read -> build -> optimise -> evaluate (-> quotas)."""
-    if isinstance(scenario, (str, Path)):
-        data = load_scenario(scenario)
-    elif isinstance(scenario, Scenario):
-        data = load_data(scenario)
-    else:
-        data = scenario
+    data = scenario_data(scenario)
     settings = data.settings
     overrides = {
         k: v
@@ -443,6 +495,7 @@ def plan_summary(
         "lower_bound": result.lower_bound,
         "gap": result.gap,
         **numbers,
+        "today": today_kpis(data, result.lower_bound),
         "solver": {"name": settings.solver.name, **solver},
         "inputs": {"accounts": int(len(data.accounts)), "reps": int(len(data.reps))},
         "objective_weights": settings.objective.model_dump(),
@@ -450,6 +503,21 @@ def plan_summary(
         "version": __version__,
         "total_seconds": None,
     }
+
+
+def check_hierarchy(data: ScenarioData) -> None:
+    """Every ``hierarchy`` level names a column of the reps (InputError otherwise)."""
+    problems = ProblemList()
+    for level in data.settings.hierarchy:
+        if level not in data.reps.columns:
+            problems.add(
+                str(data.files.get("reps", "reps")),
+                f"hierarchy level '{level}' is not a column of the reps",
+                row=1,
+                column=level,
+                fix="add the column to the reps file or remove it from 'hierarchy'",
+            )
+    problems.raise_if_any()
 
 
 def plan_from_problem_data(
@@ -463,6 +531,7 @@ def plan_from_problem_data(
     """Solve prepared data (optionally a prepared problem) and assemble the Plan."""
     started = time.perf_counter()
     settings = data.settings
+    check_hierarchy(data)
     built = time.perf_counter()
     problem = problem if problem is not None else build_problem(data)
     build_seconds = time.perf_counter() - built

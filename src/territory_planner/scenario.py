@@ -167,6 +167,8 @@ class Scenario(_Settings):
     solver: SolverSettings = Field(default_factory=SolverSettings)
     quota: QuotaSettings | None = None
     locate: LocateSettings | None = None
+    # reps columns that territories roll up into, finest level first (rollups.csv)
+    hierarchy: list[str] = Field(default_factory=list)
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("balance")
@@ -178,6 +180,16 @@ class Scenario(_Settings):
                 raise ValueError(f"metric '{rule.metric}' is listed twice")
             seen.add(rule.metric)
         return rules
+
+    @field_validator("hierarchy")
+    @classmethod
+    def _distinct_levels(cls, levels: list[str]) -> list[str]:
+        for level in levels:
+            if not level.strip():
+                raise ValueError("a hierarchy level must name a reps column")
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"a hierarchy level is listed twice: {levels}")
+        return levels
 
     @field_validator("accounts", "reps", "regions")
     @classmethod

@@ -1,0 +1,181 @@
+"""The tables of a plan folder as a planner receives them.
+
+In memory a plan speaks canonical column names (DESIGN.md section 2). On disk it speaks the
+planner's: assignments.csv carries every column of the accounts file under the file's own
+name (``Id``, ``BillingPostalCode``, ``OwnerId`` for a Salesforce export) beside the plan's
+columns, owner_changes.csv is a CRM bulk update keyed the way the CRM exported it, and
+numbers are rounded per column so no float noise (``-4.4e-05``, ``-0.0``) reaches a
+spreadsheet. :func:`assignments_from_file` undoes the renaming when a folder is read back.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+#: the plan's own columns of assignments.csv, after the account ID, in this order
+PLAN_COLUMNS = ("rep_id", "rep_name", "previous_rep_id", "moved", "distance_km")
+#: canonical account columns assignments.csv carries even when the input had none of them
+ALWAYS = ("name", "workload", "potential", "revenue", "region_id")
+#: canonical account columns that live in the plan's accounts, not in its assignments
+ACCOUNT_ONLY = ("lat", "lon", "postal_code", "current_rep_id", "locked", "segment", "group_id")
+COLLISION_PREFIX = "input_"
+
+_MONEY = {"potential", "revenue", "revenue_last_year", "quota", "fair_share", "moved_potential"}
+_SEASON = re.compile(r"^(q[1-4]|m(0[1-9]|1[0-2]))$")
+_SHARES = {"deviation", "growth", "quota_to_potential", "ramp", "capacity", "gap", "alpha"}
+
+
+def source_names(accounts: pd.DataFrame) -> dict[str, str]:
+    """The accounts file's header, in order, each name with the column it became."""
+    names = accounts.attrs.get("source_names") or {}
+    return {original: column for original, column in names.items() if column in accounts}
+
+
+def output_names(accounts: pd.DataFrame, extra: list[str]) -> dict[str, tuple[str, str]]:
+    """assignments.csv's columns in order: written name -> (source, column), where source
+    is ``plan`` (the assignments) or ``input`` (the accounts).
+
+    The account ID comes first under the input's name, then the plan's columns, then every
+    other input column under its own name, then ``ALWAYS`` and ``extra`` (passed-through
+    columns) that the input did not name. An input column whose name a plan column already
+    uses (an accounts file with its own ``rep_id``) is written as ``input_rep_id``; names
+    are compared case-insensitively, as the readers compare them.
+    """
+    names = source_names(accounts)
+    id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
+    layout: dict[str, tuple[str, str]] = {id_name: ("plan", "account_id")}
+    layout.update({column: ("plan", column) for column in PLAN_COLUMNS})
+    taken = {name.lower() for name in layout}
+
+    def free(name: str) -> str:
+        while name.lower() in taken:
+            name = COLLISION_PREFIX + name
+        taken.add(name.lower())
+        return name
+
+    given = set()
+    for original, column in names.items():
+        if column != "account_id":
+            layout[free(original)] = ("input", column)
+            given.add(column)
+    for column in (*ALWAYS, *extra):
+        if column not in given and column not in PLAN_COLUMNS and column != "account_id":
+            layout[free(column)] = ("plan", column)
+            given.add(column)
+    return layout
+
+
+def assignments_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """assignments.csv as written (see :func:`output_names`), rows in the plan's order."""
+    extra = [c for c in assignments.columns if c not in (*PLAN_COLUMNS, "account_id")]
+    layout = output_names(accounts, extra)
+    aligned = accounts.set_index("account_id").reindex(assignments["account_id"])
+    columns = {}
+    for written, (source, column) in layout.items():
+        if source == "input":
+            columns[written] = aligned[column].to_numpy()
+        elif column in assignments.columns:
+            columns[written] = assignments[column].to_numpy()
+    return pd.DataFrame(columns, index=assignments.index)
+
+
+def assignments_from_file(frame: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """An assignments.csv read back, under the canonical names the plan uses in memory.
+
+    Input columns that are account attributes (coordinates, owner, lock, segment, group)
+    stay in the plan's accounts and are dropped here, as are input columns renamed for a
+    collision: their values are the accounts', and the plan's column keeps the name.
+    """
+    extra = [c for c in frame.columns if c not in PLAN_COLUMNS]
+    rename, drop = {}, []
+    for written, (source, column) in output_names(accounts, extra).items():
+        if written not in frame.columns:
+            continue
+        collided = written != column and written.startswith(COLLISION_PREFIX)
+        if source == "input" and (column in ACCOUNT_ONLY or collided):
+            drop.append(written)
+        else:
+            rename[written] = column
+    frame = frame.drop(columns=drop).rename(columns=rename)
+    first = ["account_id", "rep_id", "previous_rep_id", "moved", "distance_km", "rep_name"]
+    first = [c for c in first if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def assignment_dtypes(accounts: pd.DataFrame) -> dict[str, type]:
+    """Columns of assignments.csv to read as text (IDs and names keep leading zeros)."""
+    layout = output_names(accounts, [])
+    text = {"account_id", "rep_id", "rep_name", "previous_rep_id", "region_id", "name"}
+    return {written: str for written, (_, column) in layout.items() if column in text}
+
+
+def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """owner_changes.csv: the accounts whose owner changes (including accounts with no owner
+    today that get one), two columns named as the accounts file names its ID and owner
+    columns (``Id,OwnerId`` for a Salesforce export), ready for a CRM bulk update."""
+    names = source_names(accounts)
+    id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
+    owner_name = next((o for o, c in names.items() if c == "current_rep_id"), "current_rep_id")
+    previous = assignments["previous_rep_id"]
+    changed = assignments["rep_id"].notna() & (
+        previous.isna() | (previous != assignments["rep_id"])
+    )
+    rows = assignments[changed]
+    return pd.DataFrame(
+        {id_name: rows["account_id"].to_numpy(), owner_name: rows["rep_id"].to_numpy()}
+    )
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def decimals_for(column: str) -> int:
+    """Decimals a float column is written with: coordinates 6, kilometres and travel 3,
+    money (potential, revenue, quotas and their season splits) 2, shares and deviations 6,
+    metric loads and targets 3 (2 for money metrics), anything else 6."""
+    name = str(column).lower()
+    if name in ("lat", "lon") or name.endswith(("_lat", "_lon")):
+        return 6
+    if name.endswith("km") or name.startswith("travel"):
+        return 3
+    if name in _SHARES or name.endswith(("_deviation", "_share", "_gap")):
+        return 6
+    base = re.sub(r"_(load_today|load|target)$", "", name)
+    if base in _MONEY or _SEASON.match(name):
+        return 2
+    if base != name:
+        return 3
+    return 6
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns rounded per :func:`decimals_for`, ``-0.0`` made ``0.0``; still numbers
+    (a workbook writes them as real numbers)."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_float_dtype(series):
+            values = np.round(series.to_numpy(dtype=float), decimals_for(column)) + 0.0
+            out[column] = values
+    return out
+
+
+def plain_numbers(frame: pd.DataFrame, *, exact: bool = False) -> pd.DataFrame:
+    """Float columns as positional text (never ``1e-05``): rounded (unless ``exact``: the
+    shortest text that reads back as the same float, for copies of inputs), trailing zeros
+    trimmed down to one (``3.0``, ``0.25``), ``-0.0`` as ``0.0``, NaN blank. Integer and
+    boolean columns (counts, flags) are written as they are."""
+    out = frame.copy() if exact else rounded(frame)
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_float_dtype(series):
+            out[column] = [
+                ""
+                if not np.isfinite(value)
+                else np.format_float_positional(value + 0.0, trim="0", unique=True)
+                for value in series.to_numpy(dtype=float)
+            ]
+    return out

@@ -1,0 +1,76 @@
+"""Shared test helpers: small hand-drawn scenarios written as real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+#: one degree of a great circle with DESIGN's Earth radius 6371.0088 km
+DEG_KM = 2 * 3.141592653589793 * 6371.0088 / 360  # 111.19508...
+
+
+def salesforce_accounts() -> pd.DataFrame:
+    """Four accounts on the equator at longitude 1, 2, 3 and 9, under Salesforce's column
+    names; workload 1 each, potential 100/200/300/400. Today A1 is R1's (locked), A2, A3
+    and A4 are R2's. A1's ZIP keeps its leading zero."""
+    return pd.DataFrame(
+        {
+            "Id": ["A1", "A2", "A3", "A4"],
+            "Name": ["One", "Two", "Three", "Four"],
+            "BillingLatitude": [0.0, 0.0, 0.0, 0.0],
+            "BillingLongitude": [1.0, 2.0, 3.0, 9.0],
+            "BillingPostalCode": ["02139", "", "", "10001"],
+            "workload": [1.0, 1.0, 1.0, 1.0],
+            "potential": [100.0, 200.0, 300.0, 400.0],
+            "OwnerId": ["R1", "R2", "R2", "R2"],
+            "locked": ["true", "false", "false", "false"],
+            "ParentId": ["", "", "", ""],
+        }
+    )
+
+
+def hierarchy_reps() -> pd.DataFrame:
+    """R1 at longitude 0 and R2 at longitude 10, in districts North and South of area East."""
+    return pd.DataFrame(
+        {
+            "Id": ["R1", "R2"],
+            "Name": ["Rita", "Rob"],
+            "lat": [0.0, 0.0],
+            "lon": [0.0, 10.0],
+            "district": ["North", "South"],
+            "area": ["East", "East"],
+        }
+    )
+
+
+def hand_scenario(folder: Path, accounts=None, reps=None, **settings) -> Path:
+    """The hand-drawn case: workload within 25% (every whole plan gives each rep exactly two
+    accounts), potential within 50% (250..750), rolled up by district and area, solved to a
+    proven optimum. Files are written as text so IDs and ZIPs stay as given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (salesforce_accounts() if accounts is None else accounts).to_csv(
+        folder / "accounts.csv", index=False
+    )
+    (hierarchy_reps() if reps is None else reps).to_csv(folder / "reps.csv", index=False)
+    scenario = {
+        "name": "hand",
+        "accounts": "accounts.csv",
+        "reps": "reps.csv",
+        "balance": [
+            {"metric": "workload", "tolerance": 0.25},
+            {"metric": "potential", "tolerance": 0.5},
+        ],
+        "hierarchy": ["district", "area"],
+        "solver": {"time_limit": 30, "gap": 0.0},
+    }
+    scenario.update(settings)
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_assignment(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,353 @@
+"""The plan folder a planner hands on: input names kept, CRM update file, rollups, today's
+numbers beside the plan's, CSV numbers without float noise, a readable ``show``.
+
+The hand-drawn case is tests/helpers.py's (worked out in tests/test_evaluate.py): the best
+plan gives R1 accounts A1 and A2 (11 degrees of travel), so only A2 changes owner (R2 to
+R1); today travels 17 degrees, workload 1 / 3 and potential 100 / 900 between R1 and R2.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territory_planner import Plan, compare, plan, rebalance, requota
+from territory_planner.cli import main
+from territory_planner.plan import write_csv
+from tests.helpers import DEG_KM, hand_scenario, hierarchy_reps, salesforce_accounts
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.fixture
+def hand_plan(tmp_path):
+    made = plan(hand_scenario(tmp_path / "s"))
+    return made, made.write(tmp_path / "plan", map_html=False)
+
+
+# --------------------------------------------------------------------------- input names
+
+
+def test_a_salesforce_export_comes_back_under_its_own_names(hand_plan):
+    made, out = hand_plan
+    assert dict(zip(made.assignments["account_id"], made.assignments["rep_id"])) == {
+        "A1": "R1",
+        "A2": "R1",
+        "A3": "R2",
+        "A4": "R2",
+    }
+    assert rows(out / "owner_changes.csv") == [["Id", "OwnerId"], ["A2", "R1"]]
+    table = rows(out / "assignments.csv")
+    assert table[0] == [
+        "Id",
+        "rep_id",
+        "rep_name",
+        "previous_rep_id",
+        "moved",
+        "distance_km",
+        "Name",
+        "BillingLatitude",
+        "BillingLongitude",
+        "BillingPostalCode",
+        "workload",
+        "potential",
+        "OwnerId",
+        "locked",
+        "ParentId",
+        "revenue",
+        "region_id",
+    ]
+    by_id = {row[0]: dict(zip(table[0], row)) for row in table[1:]}
+    assert by_id["A1"]["BillingPostalCode"] == "02139"  # the leading zero survives
+    assert by_id["A2"]["BillingPostalCode"] == ""
+    assert (by_id["A2"]["rep_id"], by_id["A2"]["rep_name"], by_id["A2"]["OwnerId"]) == (
+        "R1",
+        "Rita",
+        "R2",
+    )
+    assert (by_id["A2"]["previous_rep_id"], by_id["A2"]["moved"]) == ("R2", "True")
+    assert by_id["A2"]["distance_km"] == "222.39"  # 2 x 111.19508 km to 3 decimals, trimmed
+    # read back, the plan speaks canonical names again
+    again = Plan.read(out)
+    assert list(again.assignments.columns[:6]) == [
+        "account_id",
+        "rep_id",
+        "previous_rep_id",
+        "moved",
+        "distance_km",
+        "rep_name",
+    ]
+    assert again.assignments.set_index("account_id").loc["A2", "rep_id"] == "R1"
+
+
+def test_an_xlsx_salesforce_export_through_the_cli(tmp_path):
+    folder = tmp_path / "s"
+    scenario = hand_scenario(folder)
+    salesforce_accounts().to_excel(folder / "accounts.xlsx", index=False)
+    text = scenario.read_text().replace("accounts.csv", "accounts.xlsx")
+    scenario.write_text(text)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert rows(out / "owner_changes.csv") == [["Id", "OwnerId"], ["A2", "R1"]]
+    frame = pd.read_csv(out / "assignments.csv", dtype=str)
+    assert frame.set_index("Id").loc["A1", "BillingPostalCode"] == "02139"
+
+
+def test_an_input_column_named_like_a_plan_column_is_kept_beside_it(tmp_path):
+    """The accounts carry their own ``rep_id`` (a legacy territory code): it is written as
+    input_rep_id, the plan's rep_id keeps its name, and the workflows read the folder."""
+    accounts = salesforce_accounts().assign(rep_id=["T1", "T2", "T3", "T4"])
+    made = plan(hand_scenario(tmp_path / "s", accounts=accounts))
+    out = made.write(tmp_path / "plan", map_html=False)
+    frame = pd.read_csv(out / "assignments.csv", dtype=str).set_index("Id")
+    assert frame["input_rep_id"].tolist() == ["T1", "T2", "T3", "T4"]
+    assert frame["rep_id"].tolist() == ["R1", "R1", "R2", "R2"]
+    again = Plan.read(out)
+    assert again.assignments["rep_id"].tolist() == ["R1", "R1", "R2", "R2"]
+    assert again.accounts["rep_id"].tolist() == ["T1", "T2", "T3", "T4"]
+    # rebalance, quota and compare read plan folders: they still work on this one
+    moved = rebalance(out, capacities={"R1": 0.9})
+    assert set(moved.assignments["rep_id"]) <= {"R1", "R2"}
+    quotas = requota(again, target=1000.0)
+    assert quotas.quotas["quota"].sum() == pytest.approx(1000.0)
+    assert len(compare(out, out).moves) == 0
+
+
+# --------------------------------------------------------------------------- today
+
+
+def test_territories_and_summary_carry_today_beside_the_plan(hand_plan):
+    made, out = hand_plan
+    territories = pd.read_csv(out / "territories.csv").set_index("rep_id")
+    columns = list(territories.columns)
+    assert columns.index("accounts_today") == columns.index("accounts") + 1
+    for metric in ("workload", "potential"):
+        assert columns.index(f"{metric}_load_today") == columns.index(f"{metric}_load") + 1
+    assert territories["accounts_today"].to_dict() == {"R1": 1, "R2": 3}
+    assert territories["workload_load_today"].to_dict() == {"R1": 1.0, "R2": 3.0}
+    assert territories["potential_load_today"].to_dict() == {"R1": 100.0, "R2": 900.0}
+    assert territories["potential_load"].to_dict() == {"R1": 300.0, "R2": 700.0}
+    today = json.loads((out / "summary.json").read_text())["today"]
+    assert today["travel_cost"] == pytest.approx(17 * DEG_KM, abs=2e-3)
+    assert today["objective"] == pytest.approx(17 * DEG_KM, rel=1e-6)
+    assert today["gap_to_bound"] == pytest.approx(6 / 17, abs=1e-8)
+    assert today["accounts_without_owner"] == 0
+    assert today["balance"]["workload"]["max_abs_deviation"] == 0.5
+    assert [b["rep_id"] for b in today["balance"]["potential"]["broken"]] == ["R1", "R2"]
+
+
+def test_today_is_blank_when_no_account_has_an_owner(tmp_path):
+    accounts = salesforce_accounts().drop(columns=["OwnerId"]).assign(locked="false")
+    made = plan(hand_scenario(tmp_path / "s", accounts=accounts))
+    assert made.summary["today"] == {
+        "travel_cost": None,
+        "objective": None,
+        "gap_to_bound": None,
+        "accounts_without_owner": 4,
+        "balance": {},
+    }
+    out = made.write(tmp_path / "plan", map_html=False)
+    territories = rows(out / "territories.csv")
+    header = territories[0]
+    for row in territories[1:]:
+        assert row[header.index("workload_load_today")] == ""
+        assert row[header.index("accounts_today")] == ""
+    # every account gets an owner where it had none: that is an owner change too
+    assert rows(out / "owner_changes.csv") == [
+        ["Id", "current_rep_id"],
+        ["A1", "R1"],
+        ["A2", "R1"],
+        ["A3", "R2"],
+        ["A4", "R2"],
+    ]
+
+
+def test_partly_owned_today_counts_travel_of_the_owned_but_no_objective(tmp_path):
+    """A3 has no owner: today's travel is A1 (1) + A2 (8) + A4 (1) = 10 degrees."""
+    accounts = salesforce_accounts()
+    accounts.loc[2, "OwnerId"] = ""
+    today = plan(hand_scenario(tmp_path / "s", accounts=accounts)).summary["today"]
+    assert today["travel_cost"] == pytest.approx(10 * DEG_KM, abs=2e-3)
+    assert today["objective"] is None and today["gap_to_bound"] is None
+    assert today["accounts_without_owner"] == 1
+
+
+def test_the_plan_command_prints_today_beside_the_plan(tmp_path):
+    scenario = hand_scenario(tmp_path / "s")
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "today's owners: travel cost 1,890.3; the plan travels 35.3% less" in result.output
+    assert "workload: largest deviation today 50.00%, 2 reps outside the band" in result.output
+    assert "potential: largest deviation today 80.00%, 2 reps outside the band" in result.output
+
+
+# --------------------------------------------------------------------------- rollups
+
+
+def test_rollup_sums_equal_the_sums_of_their_territories(tmp_path):
+    """Twelve accounts, five reps in districts D1 (R1, R2), D2 (R3, R4) and none (R5),
+    areas West (R1..R3) and East (R4, R5); quotas set, so quota rolls up too."""
+    rng = np.random.default_rng(7)
+    accounts = pd.DataFrame(
+        {
+            "Id": [f"A{i:02d}" for i in range(12)],
+            "BillingLatitude": rng.uniform(0, 4, 12).round(4),
+            "BillingLongitude": rng.uniform(0, 10, 12).round(4),
+            "workload": rng.integers(1, 5, 12),
+            "potential": rng.integers(100, 900, 12),
+            "revenue": rng.integers(50, 500, 12),
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "Id": ["R1", "R2", "R3", "R4", "R5"],
+            "Name": ["a", "b", "c", "d", "e"],
+            "lat": [0.0, 2.0, 4.0, 1.0, 3.0],
+            "lon": [0.0, 2.0, 5.0, 8.0, 10.0],
+            "district": ["D1", "D1", "D2", "D2", ""],
+            "area": ["West", "West", "West", "East", "East"],
+        }
+    )
+    scenario = hand_scenario(
+        tmp_path / "s",
+        accounts=accounts,
+        reps=reps,
+        balance=[{"metric": "workload", "tolerance": 0.6}],
+        quota={"target": 5000.0},
+    )
+    made = plan(scenario)
+    rollups = made.rollups()
+    assert list(rollups.columns) == [
+        "level",
+        "unit",
+        "reps",
+        "accounts",
+        "workload_load",
+        "workload_target",
+        "workload_deviation",
+        "travel_cost",
+        "quota",
+    ]
+    assert list(zip(rollups["level"], rollups["unit"])) == [
+        ("district", "(none)"),
+        ("district", "D1"),
+        ("district", "D2"),
+        ("area", "East"),
+        ("area", "West"),
+    ]
+    territories = made.territories.set_index("rep_id")
+    members = {
+        "(none)": ["R5"],
+        "D1": ["R1", "R2"],
+        "D2": ["R3", "R4"],
+        "East": ["R4", "R5"],
+        "West": ["R1", "R2", "R3"],
+    }
+    for row in rollups.to_dict("records"):
+        part = territories.loc[members[row["unit"]]]
+        assert row["reps"] == len(part)
+        for column in ("accounts", "workload_load", "workload_target", "travel_cost", "quota"):
+            assert row[column] == pytest.approx(part[column].sum(), abs=1e-9), column
+        load, target = part["workload_load"].sum(), part["workload_target"].sum()
+        assert row["workload_deviation"] == pytest.approx((load - target) / target)
+    for level in ("district", "area"):
+        level_rows = rollups[rollups["level"] == level]
+        assert level_rows["accounts"].sum() == 12
+        assert level_rows["quota"].sum() == pytest.approx(5000.0)
+    out = made.write(tmp_path / "plan", map_html=False)
+    written = pd.read_csv(out / "rollups.csv")
+    assert written["travel_cost"].to_numpy() == pytest.approx(
+        rollups["travel_cost"].to_numpy(), abs=5e-4
+    )
+
+
+def test_a_hierarchy_level_the_reps_lack_is_named(tmp_path):
+    from territory_planner.errors import InputError
+
+    scenario = hand_scenario(tmp_path / "s", reps=hierarchy_reps().drop(columns=["area"]))
+    with pytest.raises(InputError) as caught:
+        plan(scenario)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column) == (1, "area")
+    assert "hierarchy level 'area' is not a column of the reps" in problem.message
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_csv_numbers_are_written_without_float_noise(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "workload_deviation": [-4.4e-05, -0.0, 1e-7, 0.1234567891],
+            "distance_km": [1.23456789, 0.00001, -0.0, 12.0],
+            "potential_load": [1234.5678, 1e-9, 4e-3, 2.0],
+            "quota": [100.004, 99.999, -0.001, 7.5],
+            "accounts": [1, 2, 3, 4],
+            "moved": [True, False, True, False],
+            "share": [np.nan, 0.5, 1 / 3, 2e-6],
+        }
+    )
+    write_csv(frame, tmp_path / "x.csv")
+    # shares 6 decimals, km 3, money 2; counts and flags as they are; -0 is 0; NaN blank
+    assert rows(tmp_path / "x.csv") == [
+        list(frame.columns),
+        ["-0.000044", "1.235", "1234.57", "100.0", "1", "True", ""],
+        ["0.0", "0.0", "0.0", "100.0", "2", "False", "0.5"],
+        ["0.0", "0.0", "0.0", "0.0", "3", "True", "0.333333"],
+        ["0.123457", "12.0", "2.0", "7.5", "4", "False", "0.000002"],
+    ]
+
+
+def test_no_plan_csv_holds_exponents_or_negative_zeros(hand_plan):
+    _, out = hand_plan
+    noise = re.compile(r"(^|,)(-?\d+(\.\d+)?[eE][+-]?\d+|-0(\.0+)?)(,|$)")
+    for path in sorted(out.glob("*.csv")):
+        for line in path.read_text().splitlines():
+            assert not noise.search(line), f"{path.name}: {line}"
+
+
+# --------------------------------------------------------------------------- show
+
+
+def test_show_prints_a_readable_summary(hand_plan):
+    _, out = hand_plan
+    result = CliRunner().invoke(main, ["show", str(out)])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.startswith("plan 'hand': proven optimal (gap 0.000%)\n")
+    lines = text.splitlines()
+    travel = next(line for line in lines if line.strip().startswith("travel cost"))
+    assert travel.split()[-2:] == ["1,890.3", "1,223.1"]
+    deviation = next(line for line in lines if "workload: largest deviation" in line)
+    assert deviation.split()[-2:] == ["50.00%", "0.00%"]
+    outside = next(line for line in lines if "potential: reps outside the band" in line)
+    assert outside.split()[-2:] == ["2", "0"]
+    assert "    R1 Rita: load 300.0 of target 500.0 (-40.00%); today 100.0 (-80.00%)" in lines
+    assert f"    owner changes (CRM update): {out / 'owner_changes.csv'}" in lines
+    assert f"    rollups: {out / 'rollups.csv'}" in lines
+    assert "-0.00%" not in text and "{" not in text
+    raw = CliRunner().invoke(main, ["show", str(out), "--json"])
+    assert json.loads(raw.output) == json.loads((out / "summary.json").read_text())
+
+
+def test_copies_of_in_memory_inputs_keep_every_digit(tmp_path):
+    """A rebalanced plan's inputs/ are written from memory: potential 123.456789 must read
+    back as itself (2 decimals are for reports, not for the data a plan is re-solved from)."""
+    frame = pd.DataFrame({"potential": [123.456789, 1e-7, -0.0], "lat": [40.123456789, 0, 1]})
+    write_csv(frame, tmp_path / "x.csv", exact=True)
+    assert rows(tmp_path / "x.csv")[1:] == [
+        ["123.456789", "40.123456789"],
+        ["0.0000001", "0.0"],
+        ["0.0", "1.0"],
+    ]
