@@ -799,3 +799,24 @@ def test_regional_quotas_add_up_per_region_and_keep_overrides(case):
         limit = frame["revenue_last_year"] * (1 + quota_settings.max_growth)
         free = ~frame["rep_id"].isin(list(quota_settings.overrides or {}))
         assert (frame.loc[capped & free, "quota"] <= limit[capped & free] * (1 + 1e-6)).all()
+
+
+# --------------------------------------------------------------------------------------------
+# input checks shared with the reps file
+# --------------------------------------------------------------------------------------------
+
+
+def test_quota_table_ids_and_numbers_meet_the_reps_files_checks():
+    """Row 3 repeats R01, row 4 has a blank rep_id, row 5 a negative potential (header =
+    row 1): the same wording and row numbers as a reps or accounts file, all at once."""
+    table = reps_table([100, 200, 700, -5], [50, 100, 350, 0])
+    table.loc[1, "rep_id"] = "R01"
+    table.loc[2, "rep_id"] = "  "
+    with pytest.raises(InputError) as caught:
+        solve_quotas(table, QuotaSettings(target=1000), SOLVER)
+    found = {(p.file, p.row, p.column, p.message) for p in caught.value.problems}
+    assert found == {
+        ("quota table", 3, "rep_id", "duplicate rep_id 'R01' (first seen on row 2)"),
+        ("quota table", 4, "rep_id", "rep_id is blank"),
+        ("quota table", 5, "potential", "must be at least 0 (got '-5.0')"),
+    }
