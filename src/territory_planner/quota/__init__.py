@@ -59,13 +59,17 @@ Where each part lives
 ---------------------
 ``shares`` (weights, fair shares, growth bounds), ``rows`` (the two LPs, one constraint
 family per function), ``inputs`` (the quota table checked against the settings),
-``explain`` (why bounds cannot add up to the target), ``allocate`` (:func:`solve_quotas`
+``explain`` (why bounds cannot add up to the target), ``binding`` (which rule holds each
+quota, and why a quota is far from its share), ``notes`` (capacity and ramp scaling a share
+twice), ``allocate`` (:func:`solve_quotas`
 and :class:`QuotaPlan`), ``from_plan`` (:func:`allocate_quotas`: a plan's accounts summed
 per rep).
 """
 
-from .allocate import BINDING_TOLERANCE, QUOTA_COLUMNS, QuotaPlan, solve_quotas
+from .allocate import QUOTA_COLUMNS, QuotaPlan, solve_quotas
+from .binding import BINDING_TOLERANCE, binding_rules, largest_deviations
 from .from_plan import allocate_quotas, rep_table
+from .notes import ramp_notes
 from .rows import (
     CAP_ABSOLUTE,
     CAP_RELATIVE,
@@ -102,5 +106,8 @@ __all__ = [
     "max_deviation_rows",
     "quota_ratio_variables",
     "rep_table",
+    "binding_rules",
+    "largest_deviations",
+    "ramp_notes",
     "target_sum_rows",
 ]

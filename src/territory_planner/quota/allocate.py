@@ -12,6 +12,7 @@ import pandas as pd
 import pulp
 
 from ..scenario import QuotaSettings
+from .binding import binding_rules, largest_deviations
 from .explain import check_bounds_reach_target
 from .inputs import Pool, prepare
 from .rows import (
@@ -38,11 +39,13 @@ QUOTA_COLUMNS = [
     "growth",
     "quota_to_potential",
     "ramp",
+    "binding",
 ]
-"""Columns of quotas.csv, in order; season columns (q1..q4 or m01..m12) follow them."""
+"""Columns of quotas.csv, in order; season columns (q1..q4 or m01..m12) follow them.
 
-# A quota this close (relative to its share) to a bound sits on it.
-BINDING_TOLERANCE = 1e-7
+``binding`` names the rule that holds the rep's quota (min_growth, max_growth, override),
+empty when none does (see :func:`~territory_planner.quota.binding.binding_rules`).
+"""
 
 
 @dataclass
@@ -54,6 +57,8 @@ class QuotaPlan:
     plan reaches (equal to it within solver tolerance). ``binding`` names the reps whose
     quota sits on a growth bound away from its fair share (``min_growth``: on its floor;
     ``max_growth``: on its cap); a zero-share rep held at a positive floor counts too.
+    ``ramp_notes`` says where capacity and ramp scale a fair share twice (set by
+    :func:`~territory_planner.quota.allocate_quotas`, which knows the reps' capacity).
     ``timings`` has the seconds of each step (prepare, build_lp1, solve_lp1, build_lp2,
     solve_lp2, total).
     """
@@ -69,6 +74,7 @@ class QuotaPlan:
     per_region: dict[str, dict[str, Any]] | None = None
     binding: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    ramp_notes: list[str] = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -83,7 +89,12 @@ class QuotaPlan:
         return self.frame.copy()
 
     def summary(self) -> dict[str, Any]:
-        """The ``quota`` section of summary.json (plain JSON types)."""
+        """The ``quota`` section of summary.json (plain JSON types).
+
+        ``largest_deviations`` lists the reps farthest from their fair share with the rule
+        that binds each (see :func:`~territory_planner.quota.binding.largest_deviations`);
+        ``ramp_notes`` the reps whose share capacity and ramp both scale.
+        """
         data: dict[str, Any] = {
             "target": float(self.target),
             "method": self.method,
@@ -97,6 +108,8 @@ class QuotaPlan:
             "overrides": float(sum((self.settings.overrides or {}).values())),
             "binding_min_growth": len(self.binding.get("min_growth", [])),
             "binding_max_growth": len(self.binding.get("max_growth", [])),
+            "largest_deviations": largest_deviations(self.frame, self.settings),
+            "ramp_notes": list(self.ramp_notes),
         }
         if self.per_region is not None:
             data["per_region"] = {key: dict(value) for key, value in self.per_region.items()}
@@ -324,14 +337,8 @@ def _frame(
     if settings.seasonality is not None:
         for column, part in zip(season_columns(len(settings.seasonality)), settings.seasonality):
             frame[column] = quota * float(part)
-    # A bound binds when the quota sits on it away from the fair share (solver tolerance).
-    rep_ids = frame["rep_id"].tolist()
-    slack = BINDING_TOLERANCE * np.maximum(share, 1.0)
-    off_share = in_lp & (np.abs(quota - share) > slack)
-    floor_binds = (off_share & (lower > 0) & (quota <= lower + slack)) | (zero_share & (lower > 0))
-    cap_binds = off_share & np.isfinite(upper) & (quota >= upper - slack)
-    binding = {
-        "min_growth": [rep_ids[j] for j in np.flatnonzero(floor_binds)],
-        "max_growth": [rep_ids[j] for j in np.flatnonzero(cap_binds)],
-    }
+    rules = binding_rules(quota, share, lower, upper, in_lp, zero_share, overridden)
+    frame.insert(frame.columns.get_loc("ramp") + 1, "binding", rules)
+    rep_ids = frame["rep_id"].to_numpy()
+    binding = {rule: rep_ids[rules == rule].tolist() for rule in ("min_growth", "max_growth")}
     return frame, binding

@@ -13,6 +13,7 @@ from ..optimize.solvers import make_solver
 from ..scenario import QuotaSettings, SolverSettings
 from .allocate import QuotaPlan, solve_quotas
 from .explain import MESSAGE_LIST_CAP
+from .notes import ramp_notes
 
 
 def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
@@ -93,7 +94,8 @@ def allocate_quotas(
 
     ``settings`` defaults to ``plan.scenario.quota``; ``solver`` defaults to an LP solver
     made from ``plan.scenario.solver``. Potential and revenue of each rep's assigned accounts
-    are summed (history follows the accounts), then :func:`solve_quotas` sets the quotas.
+    are summed (history follows the accounts), then :func:`solve_quotas` sets the quotas;
+    the plan's reps (their capacity) give the plan's ``ramp_notes``.
     """
     scenario = getattr(plan, "scenario", None)
     source = str(getattr(scenario, "source", None) or "scenario")
@@ -117,4 +119,6 @@ def allocate_quotas(
             threads=options.threads,
             seed=options.seed,
         )
-    return solve_quotas(rep_table(plan, settings), settings, solver, source=source)
+    quota_plan = solve_quotas(rep_table(plan, settings), settings, solver, source=source)
+    quota_plan.ramp_notes = ramp_notes(plan.reps, settings)
+    return quota_plan

@@ -94,7 +94,9 @@ def _require_columns(table: pd.DataFrame) -> None:
 
 def _rep_rows(table: pd.DataFrame, problems: ProblemList) -> pd.DataFrame:
     """rep_id, name, region_id, status, potential and revenue of every row of the table."""
-    cells = as_text_cells(table[["rep_id", "potential", "revenue"]], TABLE)
+    cells = as_text_cells(table[["rep_id"]], TABLE)
+    for column in ("potential", "revenue"):
+        cells[column] = table[column].to_numpy()  # parse_number reads numbers as their text
     reps = pd.DataFrame({"rep_id": unique_ids(cells, "rep_id", TABLE, problems, "rep_id")})
     reps = reps.reset_index(drop=True)
     reps["name"] = table["name"].fillna("").astype(str) if "name" in table.columns else ""

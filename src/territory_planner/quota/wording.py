@@ -29,3 +29,10 @@ def growth_text(growth: float) -> str:
     """The growth factor as written in a bound: (1 + 0.05), (1 - 0.1)."""
     growth = float(growth)
     return f"(1 - {abs(growth)!r})" if growth < 0 else f"(1 + {growth!r})"
+
+
+def amount(x: float) -> str:
+    """A quota-sized amount to whole units (2,911,838), small ones as :func:`fmt` does."""
+    if math.isfinite(x) and abs(x) >= 100:
+        return f"{x:,.0f}"
+    return fmt(x)
