@@ -1,6 +1,6 @@
 """Quota allocation: hand-worked three-rep examples, error messages, and properties.
 
-Every example's optimum is worked out in its docstring from the model in quota.py:
+Every example's optimum is worked out in its docstring from the model (territory_planner.quota):
 w_j = r_j * (alpha * P_j / sum P + (1 - alpha) * R_j / sum R), s_j = T * w_j / sum w,
 LP 1 minimises the largest |q_j - s_j| / s_j, LP 2 the sum of them under that maximum.
 """
