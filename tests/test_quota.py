@@ -883,6 +883,23 @@ def test_max_growth_and_override_bindings_are_named():
     assert "above its fair share 200" in largest["R02"]["explanation"]
 
 
+def test_regional_deviation_names_the_regions_target():
+    """East (R01, R02) shares 400 on potential 100, 300: s = 100, 300; West (R03) gets its
+    600. min_growth 0 holds R01 at last year's revenue 150 (+50%), so R02 takes 400 - 150
+    = 250 (-16.67%), above its own floor 200: R02 is off its share for East's target."""
+    plan = solve_quotas(
+        reps_table([100, 300, 600], [150, 200, 0], regions=["East", "East", "West"]),
+        QuotaSettings(targets={"East": 400, "West": 600}, method="potential", min_growth=0.0),
+        SOLVER,
+    )
+    assert quotas(plan) == approx({"R01": 150, "R02": 250, "R03": 600})
+    assert [r["explanation"] for r in plan.summary()["largest_deviations"]] == [
+        "R01 (+50.00%): quota held at last year's revenue 150 by min_growth 0; fair share 100",
+        "R02 (-16.67%): no bound of its own binds; 250 is below its fair share 300 so that "
+        "the quotas add up to region East's target",
+    ]
+
+
 def test_capacity_and_ramp_multiply_and_the_note_says_so():
     """R02 and R03 are new hires at capacity 0.5 with ramp {new: 0.5}: capacity halves the
     territory, ramp halves the quota on it, 0.5 x 0.5 = 0.25 of a full rep's share. R04 is
