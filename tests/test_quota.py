@@ -1,6 +1,6 @@
 """Quota allocation: hand-worked three-rep examples, error messages, and properties.
 
-Every example's optimum is worked out in its docstring from the model in quota.py:
+Every example's optimum is worked out in its docstring from the model (territory_planner.quota):
 w_j = r_j * (alpha * P_j / sum P + (1 - alpha) * R_j / sum R), s_j = T * w_j / sum w,
 LP 1 minimises the largest |q_j - s_j| / s_j, LP 2 the sum of them under that maximum.
 """
@@ -26,6 +26,7 @@ from territory_planner.quota import (
     build_max_deviation_lp,
     fair_shares,
     growth_bounds,
+    ramp_notes,
     solve_quotas,
 )
 from territory_planner.scenario import QuotaSettings, Scenario
@@ -799,3 +800,125 @@ def test_regional_quotas_add_up_per_region_and_keep_overrides(case):
         limit = frame["revenue_last_year"] * (1 + quota_settings.max_growth)
         free = ~frame["rep_id"].isin(list(quota_settings.overrides or {}))
         assert (frame.loc[capped & free, "quota"] <= limit[capped & free] * (1 + 1e-6)).all()
+
+
+# --------------------------------------------------------------------------------------------
+# input checks shared with the reps file
+# --------------------------------------------------------------------------------------------
+
+
+def test_quota_table_ids_and_numbers_meet_the_reps_files_checks():
+    """Row 3 repeats R01, row 4 has a blank rep_id, row 5 a negative potential (header =
+    row 1): the same wording and row numbers as a reps or accounts file, all at once."""
+    table = reps_table([100, 200, 700, -5], [50, 100, 350, 0])
+    table.loc[1, "rep_id"] = "R01"
+    table.loc[2, "rep_id"] = "  "
+    with pytest.raises(InputError) as caught:
+        solve_quotas(table, QuotaSettings(target=1000), SOLVER)
+    found = {(p.file, p.row, p.column, p.message) for p in caught.value.problems}
+    assert found == {
+        ("quota table", 3, "rep_id", "duplicate rep_id 'R01' (first seen on row 2)"),
+        ("quota table", 4, "rep_id", "rep_id is blank"),
+        ("quota table", 5, "potential", "must be at least 0 (got '-5.0')"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# which rule binds, and why a quota is far from its fair share
+# --------------------------------------------------------------------------------------------
+
+
+def test_min_growth_binding_rep_is_named_with_its_rule():
+    """P = 100, 300, 600, T = 1000, method potential: s = 100, 300, 600.
+    R = 150, 200, 400 with min_growth 0.2: floors L = 180, 240, 480.
+
+    R01's floor 150 x (1 + 0.2) = 180 is 80% above its share, so LP 1 proves z* = 0.8 and
+    R01 = 180. R02 + R03 = 820 against shares 900: 80 must come off. A unit from R03 costs
+    1/600 of relative deviation, from R02 1/300, so LP 2 takes it all from R03:
+    q = 180, 300, 520 (R03 stays above its floor 480). Only R01 sits on a bound, so only its
+    binding is min_growth; R03 is 80 / 600 = 13.33% below its share with no bound of its own.
+    """
+    plan = solve_quotas(
+        reps_table([100, 300, 600], [150, 200, 400]),
+        QuotaSettings(target=1000, method="potential", min_growth=0.2),
+        SOLVER,
+    )
+    assert quotas(plan) == approx({"R01": 180, "R02": 300, "R03": 520})
+    assert plan.frame["binding"].tolist() == ["min_growth", "", ""]
+    largest = plan.summary()["largest_deviations"]
+    assert [r["rep_id"] for r in largest] == ["R01", "R03"]  # R02 sits on its share
+    first = largest[0]
+    assert first["binding"] == "min_growth" and first["setting"] == 0.2
+    assert first["limit"] == approx(180) and first["quota"] == approx(180)
+    assert first["fair_share"] == approx(100) and first["deviation"] == approx(0.8)
+    assert first["revenue_last_year"] == 150
+    assert first["explanation"] == (
+        "R01 (+80.00%): quota held at last year's revenue 150 x (1 + 0.2) = 180 by "
+        "min_growth 0.2; fair share 100"
+    )
+    assert largest[1]["binding"] == "" and largest[1]["limit"] is None
+    assert largest[1]["deviation"] == approx(-80 / 600)
+    assert largest[1]["explanation"] == (
+        "R03 (-13.33%): no bound of its own binds; 520 is below its fair share 600 so that "
+        "the quotas add up to the target"
+    )
+
+
+def test_max_growth_and_override_bindings_are_named():
+    """The max_growth example above (q = 110, 230, 660; R01 and R03 on their caps
+    110 = 100 x 1.1 and 660 = 600 x 1.1), plus R04 overridden at 50 on top of the target."""
+    plan = solve_quotas(
+        reps_table([100, 200, 700, 10], [100, 250, 600, 10]),
+        QuotaSettings(target=1050, method="potential", max_growth=0.1, overrides={"R04": 50}),
+        SOLVER,
+    )
+    assert quotas(plan) == approx({"R01": 110, "R02": 230, "R03": 660, "R04": 50})
+    assert plan.frame["binding"].tolist() == ["max_growth", "", "max_growth", "override"]
+    largest = {r["rep_id"]: r for r in plan.summary()["largest_deviations"]}
+    assert list(largest) == ["R02", "R01", "R03"]  # |0.15| > |0.1| > |-40/700|
+    assert largest["R03"]["explanation"] == (
+        "R03 (-5.71%): quota capped at last year's revenue 600 x (1 + 0.1) = 660 by "
+        "max_growth 0.1; fair share 700"
+    )
+    assert "above its fair share 200" in largest["R02"]["explanation"]
+
+
+def test_regional_deviation_names_the_regions_target():
+    """East (R01, R02) shares 400 on potential 100, 300: s = 100, 300; West (R03) gets its
+    600. min_growth 0 holds R01 at last year's revenue 150 (+50%), so R02 takes 400 - 150
+    = 250 (-16.67%), above its own floor 200: R02 is off its share for East's target."""
+    plan = solve_quotas(
+        reps_table([100, 300, 600], [150, 200, 0], regions=["East", "East", "West"]),
+        QuotaSettings(targets={"East": 400, "West": 600}, method="potential", min_growth=0.0),
+        SOLVER,
+    )
+    assert quotas(plan) == approx({"R01": 150, "R02": 250, "R03": 600})
+    assert [r["explanation"] for r in plan.summary()["largest_deviations"]] == [
+        "R01 (+50.00%): quota held at last year's revenue 150 by min_growth 0; fair share 100",
+        "R02 (-16.67%): no bound of its own binds; 250 is below its fair share 300 so that "
+        "the quotas add up to region East's target",
+    ]
+
+
+def test_capacity_and_ramp_multiply_and_the_note_says_so():
+    """R02 and R03 are new hires at capacity 0.5 with ramp {new: 0.5}: capacity halves the
+    territory, ramp halves the quota on it, 0.5 x 0.5 = 0.25 of a full rep's share. R04 is
+    new at capacity 1: 1 x 0.5 = 0.5. R01 (active, capacity 1) gets no note."""
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R01", "R02", "R03", "R04"],
+            "status": ["active", "new", "new", "new"],
+            "capacity": [1.0, 0.5, 0.5, 1.0],
+        }
+    )
+    notes = ramp_notes(reps, QuotaSettings(target=1000, ramp={"new": 0.5}))
+    assert notes == [
+        "R02, R03: capacity 0.5 x ramp 0.5 = 0.25 (a quarter) of a full rep's fair share: "
+        "capacity sizes the territory (balance targets follow capacity) and ramp then scales "
+        "the quota's share of it",
+        "R04: capacity 1 x ramp 0.5 = 0.5 (half) of a full rep's fair share: capacity sizes "
+        "the territory (balance targets follow capacity) and ramp then scales the quota's "
+        "share of it",
+    ]
+    assert ramp_notes(reps, QuotaSettings(target=1000)) == []
+    assert ramp_notes(reps, None) == []

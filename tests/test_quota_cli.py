@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from territory_planner import Plan, load_scenario, plan, requota
 from territory_planner.cli import main
-from tests.conftest import line_accounts
+from tests.conftest import line_accounts, line_reps
 
 EXACT = {
     "balance": [{"metric": "workload", "tolerance": 0.0}],
@@ -79,3 +79,66 @@ def test_quota_bounds_that_cannot_add_up_is_exit_3(plan_dir, tmp_path):
     assert result.exit_code == 3, result.output
     assert "the target 1,000" in result.output and "between 0 and 850" in result.output
     assert not out.exists()
+
+
+def test_quota_command_names_the_rule_behind_each_large_deviation(plan_dir, tmp_path):
+    """Potential method, target 900, min_growth 0: fair shares 900 x 300/1000 = 270 and
+    900 x 700/1000 = 630. R2's floor is last year's revenue 700 (700 x (1 + 0)), above its
+    share, so R2 = 700 (+70/630 = +11.11%) and R1 takes the rest, 200 (-70/270 = -25.93%),
+    still above its own floor 150: min_growth binds R2 only."""
+    out = tmp_path / "q"
+    args = ["quota", str(plan_dir), "--out", str(out), "--target", "900"]
+    result = CliRunner().invoke(main, args + ["--method", "potential", "--min-growth", "0"])
+    assert result.exit_code == 0, result.output
+    quotas = pd.read_csv(out / "quotas.csv", keep_default_na=False).set_index("rep_id")
+    assert quotas["quota"].tolist() == pytest.approx([200.0, 700.0])
+    assert quotas["binding"].tolist() == ["", "min_growth"]
+    largest = json.loads((out / "summary.json").read_text())["quota"]["largest_deviations"]
+    assert [(r["rep_id"], r["binding"], r["limit"]) for r in largest] == [
+        ("R1", "", None),
+        ("R2", "min_growth", pytest.approx(700.0)),
+    ]
+    assert (
+        "    R2 (+11.11%): quota held at last year's revenue 700 by min_growth 0; "
+        "fair share 630\n" in result.output
+    )
+    assert (
+        "    R1 (-25.93%): no bound of its own binds; 200 is below its fair share 270 so "
+        "that the quotas add up to the target\n" in result.output
+    )
+
+
+def test_requota_names_max_growth_in_the_binding_column(plan_dir):
+    """As in test_requota_growth_bound_binds: R1 = 225, capped by max_growth 0.5."""
+    made = requota(Plan.read(plan_dir), target=1000.0, method="potential", max_growth=0.5)
+    assert made.quotas.set_index("rep_id")["binding"].to_dict() == {"R1": "max_growth", "R2": ""}
+    first = made.summary["quota"]["largest_deviations"][0]
+    assert first["explanation"] == (
+        "R1 (-25.00%): quota capped at last year's revenue 150 x (1 + 0.5) = 225 by "
+        "max_growth 0.5; fair share 300"
+    )
+
+
+def test_a_half_time_hire_with_ramp_half_is_noted_in_validate_and_the_plan(tiny, tmp_path):
+    """R2 is a new hire at capacity 0.5 and the quota ramps new reps by 0.5: its territory
+    is sized at half a full one and its share of the quota halved again, 0.5 x 0.5 = 0.25."""
+    reps = line_reps(status=["active", "new"], capacity=[1.0, 0.5])
+    scenario = tiny(
+        reps=reps,
+        balance=[{"metric": "workload", "tolerance": 0.5}],
+        solver={"gap": 0.0, "time_limit": 30},
+        quota={"target": 1000, "method": "potential", "ramp": {"new": 0.5}},
+    )
+    note = (
+        "R2: capacity 0.5 x ramp 0.5 = 0.25 (a quarter) of a full rep's fair share: capacity "
+        "sizes the territory (balance targets follow capacity) and ramp then scales the "
+        "quota's share of it"
+    )
+    checked = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert checked.exit_code == 0, checked.output
+    assert f"  quota note: {note}\n" in checked.output
+    out = tmp_path / "plan-out"
+    planned = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert planned.exit_code == 0, planned.output
+    assert f"    note: {note}\n" in planned.output
+    assert json.loads((out / "summary.json").read_text())["quota"]["ramp_notes"] == [note]

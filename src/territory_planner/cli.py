@@ -138,6 +138,7 @@ def print_plan_summary(made, out: Path) -> None:
             f"  quotas: target {quota['target']:,.0f}, largest deviation from fair share "
             f"{quota['max_relative_deviation']:.2%}"
         )
+        print_quota_reasons(quota)
     from .report.text import today_lines
 
     for line in today_lines(summary):
@@ -145,6 +146,15 @@ def print_plan_summary(made, out: Path) -> None:
     click.echo(f"  solved in {summary['total_seconds']:.1f} s")
     click.echo(f"written: {out}")
     click.echo(f"  map: {out / 'map.html'}")
+
+
+def print_quota_reasons(quota: dict) -> None:
+    """Under the quota line: the reps farthest from their fair share with the rule that binds
+    each, and where capacity and ramp both scale a share."""
+    for record in quota.get("largest_deviations", []):
+        click.echo(f"    {record['explanation']}")
+    for note in quota.get("ramp_notes", []):
+        click.echo(f"    note: {note}")
 
 
 @click.group()
@@ -174,6 +184,10 @@ def validate(scenario: Path) -> None:
         click.echo(f"  regions: {summary['regions']:,}")
     for metric, total in summary["totals"].items():
         click.echo(f"  total {metric}: {total:,.1f}")
+    from .quota import ramp_notes
+
+    for note in ramp_notes(data.reps, data.settings.quota):
+        click.echo(f"  quota note: {note}")
 
 
 def _plan_and_write(
@@ -389,6 +403,7 @@ def quota_command(
         f"  largest deviation from fair share {quota['max_relative_deviation']:.2%} "
         f"(proven minimum {quota['lower_bound']:.2%})"
     )
+    print_quota_reasons(quota)
     click.echo(f"written: {out}")
     click.echo(f"  quotas: {out / 'quotas.csv'}")
 

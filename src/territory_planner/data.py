@@ -1026,3 +1026,9 @@ __all__ = [
     "geocode_postal_codes",
     "Problem",
 ]
+
+
+# Public names for checks other modules repeat on their own tables (the quota table's rep_id,
+# potential and revenue), so each check is written once.
+as_text_cells = _as_text
+unique_ids = _ids
