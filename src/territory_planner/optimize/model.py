@@ -1,8 +1,8 @@
 """The assignment model in PuLP, one constraint family per function.
 
-Notation (DESIGN.md section 4): units u (accounts or keep-together groups), eligible reps j,
-balance metrics m. ``x[u, j]`` in {0, 1} (or [0, 1] in the relaxation) exists only for the
-pairs handed in (the candidate set); every other pair is implicitly 0.
+Notation (docs/design.md, the optimiser): units u (accounts or keep-together groups),
+eligible reps j, balance metrics m. ``x[u, j]`` in {0, 1} (or [0, 1] in the relaxation)
+exists only for the pairs handed in (the candidate set); every other pair is implicitly 0.
 
     minimise    sum_{u,j} c[u, j] x[u, j]                                  (objective_row)
     subject to  sum_j x[u, j] = 1                              for all u    (assign_once_rows)
@@ -15,6 +15,9 @@ and the budget by units already fixed outside the model (fix-and-finish).
 
 Rows are built in bulk: each row's ``LpAffineExpression`` comes from one list of
 ``(variable, coefficient)`` pairs sliced from sorted arrays, never from repeated ``+=``.
+
+Every model built over a PairSet is read back by ``read_assignment`` and started from a
+plan by ``set_start``; an elastic row's slack is measured by ``slack_scale``.
 """
 
 from __future__ import annotations
