@@ -53,6 +53,7 @@ from .windows import improve_by_windows
 
 __all__ = [
     "AssignmentResult",
+    "all_allowed_pairs",
     "Incumbent",
     "SolveSettings",
     "TimeBudget",
