@@ -203,12 +203,12 @@ def solve_median(instance: MedianInstance, time_limit: float) -> tuple[dict, lis
         settings=SolveSettings(gap=0.0, time_limit=time_limit),
     )
     seconds = time.perf_counter() - started
-    solution = [(u + 1, int(s) + 1) for u, s in enumerate(result.unit_site)]
+    solution = [(u + 1, int(s) + 1) for u, s in enumerate(result.unit_rep)]
     row = record(
         instance.name,
         result.objective,
         instance.optimum,
-        result.bound,
+        result.lower_bound,
         seconds,
         result.status,
         "min",

@@ -12,28 +12,26 @@ import pandas as pd
 import pytest
 
 from territory_planner import build_problem, load_data
-from territory_planner.optimize.model import build_assignment_model
-from territory_planner.optimize.solvers import LpBasis
-from territory_planner.optimize.strategy import (
-    INTEGRAL,
+from territory_planner.optimize.breach import band_excess, rep_loads
+from territory_planner.optimize.model import build_assignment_model, read_assignment
+from territory_planner.optimize.pairs import (
     CellSums,
-    SolveSettings,
-    _assignment_from,
-    _band_excess,
-    _Clock,
-    _improve_by_windows,
-    _narrow_rows,
-    _narrowed_rounds,
-    _relative_slack,
-    _rep_loads,
-    _restricted_model,
-    _union,
     all_allowed_pairs,
     candidate_pairs,
     flow_pairs,
-    objective_of,
-    run,
+    union_pairs,
 )
+from territory_planner.optimize.pricing import relative_slack
+from territory_planner.optimize.results import objective_of
+from territory_planner.optimize.rounding import (
+    INTEGRAL,
+    narrow_rows,
+    narrowed_rounds,
+    restricted_model,
+)
+from territory_planner.optimize.settings import Clock, SolveSettings
+from territory_planner.optimize.solvers import LpBasis, run
+from territory_planner.optimize.windows import improve_by_windows
 from territory_planner.scenario import parse_scenario
 from tests.conftest import line_accounts, line_reps
 
@@ -73,7 +71,7 @@ def _lp_slack(problem, pairs) -> float:
     )
     outcome = run(model, SolveSettings(), mip=False, time_limit=30)
     assert outcome.status == "optimal"
-    return _relative_slack(problem, model)
+    return relative_slack(problem, model)
 
 
 def test_flow_pairs_let_load_travel_where_nearest_reps_cannot_take_it():
@@ -94,7 +92,7 @@ def test_flow_pairs_let_load_travel_where_nearest_reps_cannot_take_it():
     from_west = problem.account_lon[travel.unit] < -100
     assert (travel.rep[from_west] != west).all()
     assert len(np.unique(travel.unit[from_west])) >= 20
-    assert _lp_slack(problem, _union(problem, nearest, travel)) == pytest.approx(0.0, abs=1e-9)
+    assert _lp_slack(problem, union_pairs(problem, nearest, travel)) == pytest.approx(0.0, abs=1e-9)
 
 
 def _three_reps():
@@ -123,17 +121,17 @@ def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
     problem = _three_reps()
     pairs = all_allowed_pairs(problem)
     nearest = problem.cost_block(np.arange(problem.n_units)).argmin(axis=1)
-    assert _band_excess(problem, _rep_loads(problem, nearest)).sum() > 0.1
+    assert band_excess(problem, rep_loads(problem, nearest)).sum() > 0.1
     exact = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=False)
     optimum = run(exact, SolveSettings(), mip=True, time_limit=30, gap=0.0)
     assert optimum.status == "optimal"
-    plan, objective, excess = _improve_by_windows(
+    plan, objective, excess = improve_by_windows(
         problem,
         pairs,
         nearest,
         objective_of(problem, nearest),
         SolveSettings(),
-        _Clock(30.0),
+        Clock(30.0),
         done=lambda objective, excess: False,
         log=lambda *a, **k: None,
         first=np.arange(problem.n_reps),
@@ -141,7 +139,7 @@ def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
         gap=0.0,
     )
     assert excess == 0.0
-    assert _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
+    assert band_excess(problem, rep_loads(problem, plan)).max() == 0.0
     assert objective == pytest.approx(objective_of(problem, plan), rel=1e-9)
     assert objective == pytest.approx(optimum.objective, rel=1e-6)
 
@@ -158,13 +156,13 @@ def test_windows_mend_broken_bands_and_stop_when_told():
         calls.append((objective, excess))
         return excess == 0.0
 
-    plan, objective, excess = _improve_by_windows(
+    plan, objective, excess = improve_by_windows(
         problem,
         pairs,
         nearest,
         start_cost,
         SolveSettings(),
-        _Clock(30.0),
+        Clock(30.0),
         done=done,
         log=lambda *a, **k: None,
         first=np.arange(problem.n_reps),
@@ -172,9 +170,9 @@ def test_windows_mend_broken_bands_and_stop_when_told():
     )
     assert calls[0] == (
         start_cost,
-        pytest.approx(_band_excess(problem, _rep_loads(problem, nearest)).sum()),
+        pytest.approx(band_excess(problem, rep_loads(problem, nearest)).sum()),
     )
-    assert excess == 0.0 and _band_excess(problem, _rep_loads(problem, plan)).max() == 0.0
+    assert excess == 0.0 and band_excess(problem, rep_loads(problem, plan)).max() == 0.0
     # asked before every window: once it said stop, no window ran (the sweep's own check
     # asks once more)
     assert [e for _, e in calls].count(0.0) <= 2
@@ -224,19 +222,19 @@ def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
         problem, pairs, np.arange(problem.n_units), relax=True, slack_penalty=1e9
     )
     bound = run(lp, settings, mip=False, time_limit=30)
-    assert bound.status == "optimal" and _relative_slack(problem, lp) == 0.0
-    rep, placed = _assignment_from(lp, problem.n_units)
+    assert bound.status == "optimal" and relative_slack(problem, lp) == 0.0
+    rep, placed = read_assignment(lp, problem.n_units)
     fractional = np.flatnonzero(placed < INTEGRAL)
     # the fractional units alone, every other unit where the LP put it: no plan exists
-    in_place = _restricted_model(problem, pairs, rep, fractional, name="finish")
+    in_place = restricted_model(problem, pairs, rep, fractional, name="finish")
     assert run(in_place, settings, mip=True, time_limit=30).status == "infeasible"
     true_sides = {row.name: row.constant for row in lp.lp.constraints()}
 
-    plan, breach = _narrowed_rounds(
-        problem, pairs, lp, LpBasis.capture(lp.lp), settings, _Clock(60.0), log=lambda *a, **k: None
+    plan, breach = narrowed_rounds(
+        problem, pairs, lp, LpBasis.capture(lp.lp), settings, Clock(60.0), log=lambda *a, **k: None
     )
     assert breach == 0.0
-    loads = _rep_loads(problem, plan)
+    loads = rep_loads(problem, plan)
     assert (loads >= problem.lower - 1e-9).all() and (loads <= problem.upper + 1e-9).all()
     # a whole plan costs at least the LP bound; the LP's rows are back at the true bands
     assert objective_of(problem, plan) >= bound.objective - 1e-6
@@ -272,12 +270,12 @@ def test_narrowed_rows_move_every_band_and_the_budget_inward_and_back():
         )
 
     assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)
-    _narrow_rows(problem, model, np.array([[0.2, 0.3]]), 100.0)
+    narrow_rows(problem, model, np.array([[0.2, 0.3]]), 100.0)
     assert sides() == (pytest.approx([1.7, 1.8]), pytest.approx([2.3, 2.2]), 400.0)
     assert run(model, SolveSettings(), mip=False, time_limit=30).status == "optimal"
     x = model.values()
     loads = np.bincount(model.pairs.rep, weights=x * model.pairs.load[0], minlength=2)
     assert (loads >= [1.7 - 1e-9, 1.8 - 1e-9]).all() and (loads <= [2.3 + 1e-9, 2.2 + 1e-9]).all()
     assert float((x * model.pairs.moved).sum()) <= 400.0 + 1e-6
-    _narrow_rows(problem, model, np.zeros((1, 2)), 0.0)
+    narrow_rows(problem, model, np.zeros((1, 2)), 0.0)
     assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)

@@ -29,11 +29,11 @@ def test_two_medians_on_a_line_uncapacitated():
     the other median serves 0, 1, 2, at least |0 - 2| = 2 between them."""
     result = solve_locate(LINE, 2, settings=EXACT)
     assert result.objective == pytest.approx(2.0)
-    assert result.bound == pytest.approx(2.0)
+    assert result.lower_bound == pytest.approx(2.0)
     assert result.gap == pytest.approx(0.0)
     assert result.status == "optimal"
     assert sorted(result.open_sites.tolist()) == [1, 3]
-    assert result.unit_site.tolist() == [1, 1, 1, 3]
+    assert result.unit_rep.tolist() == [1, 1, 1, 3]
 
 
 def test_capacity_two_per_median_changes_the_answer():
@@ -42,9 +42,9 @@ def test_capacity_two_per_median_changes_the_answer():
     1 + 8 = 9; {0,2}+{1,10} costs 2 + 9 = 11; {1,2}+{0,10} costs 1 + 10 = 11. Optimum 9."""
     result = solve_locate(LINE, 2, loads=np.ones((1, 4)), upper=np.array([2.0]), settings=EXACT)
     assert result.objective == pytest.approx(9.0)
-    assert result.bound == pytest.approx(9.0)
+    assert result.lower_bound == pytest.approx(9.0)
     assert result.status == "optimal"
-    sites = result.unit_site
+    sites = result.unit_rep
     assert sites[0] == sites[1] and sites[2] == sites[3] and sites[0] != sites[2]
 
 
@@ -83,7 +83,7 @@ def test_sparse_candidates_keep_the_bound_honest():
     )
     assert full.status == sparse.status == "optimal"
     assert sparse.objective == pytest.approx(full.objective)
-    assert sparse.bound <= full.objective + 1e-6
+    assert sparse.lower_bound <= full.objective + 1e-6
 
 
 def _brute_force(cost: np.ndarray, count: int) -> tuple[float, list[tuple[int, ...]]]:
@@ -114,10 +114,10 @@ def test_median_without_bands_is_the_brute_force_optimum(seed, n, count, integra
     optimum, _ = _brute_force(cost, count)
     result = solve_locate(cost, count, settings=EXACT)
     assert result.objective == pytest.approx(optimum)
-    assert result.bound <= optimum + 1e-9
+    assert result.lower_bound <= optimum + 1e-9
     assert result.gap <= 1e-6 and result.status == "optimal"
     assert len(result.open_sites) == count
-    served = cost[np.arange(n), result.unit_site].sum()
+    served = cost[np.arange(n), result.unit_rep].sum()
     assert served == pytest.approx(optimum)
 
 

@@ -11,12 +11,8 @@ from hypothesis import strategies as st
 
 from territory_planner import InfeasibleError, build_problem, load_data, plan
 from territory_planner.optimize.model import build_assignment_model
-from territory_planner.optimize.strategy import (
-    SolveSettings,
-    all_allowed_pairs,
-    run,
-    solve_assignment,
-)
+from territory_planner.optimize.pairs import all_allowed_pairs
+from territory_planner.optimize.strategy import SolveSettings, run, solve_assignment
 from territory_planner.scenario import parse_scenario
 
 

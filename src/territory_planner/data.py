@@ -951,9 +951,11 @@ def load_data(
     raw_accounts = (
         read_table(settings.accounts, problems)
         if accounts is None
-        else _as_text(accounts, account_file)
+        else frame_as_text(accounts, account_file)
     )
-    raw_reps = read_table(settings.reps, problems) if reps is None else _as_text(reps, rep_file)
+    raw_reps = (
+        read_table(settings.reps, problems) if reps is None else frame_as_text(reps, rep_file)
+    )
     regions_unreadable = False
     if regions is None and settings.regions is not None:
         from .geo import read_regions
@@ -988,7 +990,7 @@ def load_data(
     return ScenarioData(settings=settings, accounts=acc, reps=rep, regions=regions, files=files)
 
 
-def _as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def frame_as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """An in-memory frame as text cells, so it meets the same checks as a file."""
 
     def cell(value) -> str:
@@ -1020,6 +1022,7 @@ __all__ = [
     "load_scenario",
     "load_data",
     "read_table",
+    "frame_as_text",
     "normalize_accounts",
     "normalize_reps",
     "normalize_postal_code",

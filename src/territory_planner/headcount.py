@@ -239,7 +239,7 @@ def _locate_plan(
             "status": "active",
         }
     )
-    unit_base = np.array([base_of_site[s] for s in result.unit_site.tolist()], dtype=object)
+    unit_base = np.array([base_of_site[s] for s in result.unit_rep.tolist()], dtype=object)
     rep_of_account = pd.Series(unit_base[problem.account_unit], index=problem.account_ids)
     accounts = _blank_sheet(data.accounts)
     assignments = assignment_frame(accounts, reps, rep_of_account)
@@ -259,7 +259,7 @@ def _locate_plan(
         "scenario": data.settings.name,
         "status": result.status,
         "objective": result.objective,
-        "lower_bound": result.bound,
+        "lower_bound": result.lower_bound,
         "gap": result.gap,
         **numbers,
         "solver": {

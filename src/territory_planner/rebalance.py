@@ -53,33 +53,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from .data import (
     REP_ALIASES,
     ScenarioData,
-    _as_text,
     canonical_columns,
+    frame_as_text,
     load_data,
     normalize_reps,
     read_table,
 )
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, territory_frame
-from .optimize.model import (
-    AssignmentModel,
-    assign_once_rows,
-    assignment_variables,
-    disruption_budget_row,
-    safe_name,
-)
-from .optimize.strategy import (
-    AssignmentResult,
-    SolveSettings,
-    all_allowed_pairs,
-    run,
-    solve_assignment,
-)
+from .optimize.model import read_assignment, set_start
+from .optimize.pairs import all_allowed_pairs
+from .optimize.results import AssignmentResult, relative_gap
+from .optimize.settings import TINY, Clock, SolveSettings
+from .optimize.solvers import run
+from .optimize.strategy import solve_assignment
+from .optimize.tradeoff import build_tradeoff_model, largest_deviation
 from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary
 from .problem import PlanningProblem, build_problem
 
@@ -168,7 +160,7 @@ def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.Da
     """New reps, read and validated like a reps file; a blank or missing status is ``new``."""
     if isinstance(hires, pd.DataFrame):
         name = "hires (in memory)"
-        raw = _as_text(hires, name)
+        raw = frame_as_text(hires, name)
     else:
         name = str(hires)
         raw = read_table(hires, problems)
@@ -285,7 +277,7 @@ class _Steps:
 def _solve_lexicographic(
     problem: DisruptionProblem, settings: SolveSettings, weighted: bool, say: Callable[[str], None]
 ) -> _Steps:
-    started = time.perf_counter()
+    clock = Clock(settings.time_limit)
     n_accounts = len(problem.account_ids)
     eps = problem.move_penalty
     travel_weight = problem.travel_weight or 1.0
@@ -302,7 +294,7 @@ def _solve_lexicographic(
     )
     say(f"least disruption {least.objective:,.1f} (proven bound {least.lower_bound:,.1f})")
     # step 2: travel, with disruption held at step 1's value (or the scenario's weights)
-    remaining = max(1.0, settings.time_limit - (time.perf_counter() - started))
+    remaining = max(1.0, clock.remaining)
     if weighted:
         second = replace(problem, travel_weight=problem.travel_weight)
     else:
@@ -364,7 +356,7 @@ def _move_reasons(
     out_of_band = pd.Series(False, index=old.index)
     for metric in metrics:
         deviation = old[f"{metric}_deviation"].astype(float).abs()
-        out_of_band |= deviation.fillna(0.0) > tolerances[metric] + 1e-9
+        out_of_band |= deviation.fillna(0.0) > tolerances[metric] + TINY
     leaving = set(data.reps.loc[data.reps["status"] == "leaving", "rep_id"])
     reasons = []
     for from_rep, to_rep in zip(moves["from_rep"], moves["to_rep"]):
@@ -436,7 +428,7 @@ def rebalance(
     moved = numbers["disruption"]["moved_potential"]
     numbers["disruption"].update(
         steps.disruption,
-        gap=max(0.0, (moved - steps.disruption["bound"]) / max(moved, 1e-9)) if moved else 0.0,
+        gap=relative_gap(moved, steps.disruption["bound"]) if moved else 0.0,
         forced_potential=round(forced, 6),
         forced_share=round(forced / total_potential, 6) if total_potential else 0.0,
         budget_potential=base.max_moved_potential,
@@ -489,61 +481,11 @@ def rebalance(
 # --------------------------------------------------------------------------- trade-off
 
 
-def balance_deviation_rows(
-    model: AssignmentModel, problem: PlanningProblem, z: pulp.LpVariable
-) -> None:
-    """For every balance metric m and rep j with target T[m, j] > 0:
-    ``sum_u a[m, u, j] x[u, j] - T[m, j] z <= T[m, j]``   (deviation_above[m, j])
-    ``sum_u a[m, u, j] x[u, j] + T[m, j] z >= T[m, j]``   (deviation_below[m, j])
-    i.e. ``|load - T| <= z T``: z is at least every rep's relative deviation on every metric."""
-    pairs = model.pairs
-    for m, metric in enumerate(problem.metrics):
-        for j, rep_id in enumerate(problem.rep_ids):
-            target = float(problem.target[m, j])
-            if target <= 0:
-                continue
-            positions = np.flatnonzero(pairs.rep == j).tolist()
-            terms = [
-                (model.x[p], float(pairs.load[m, p])) for p in positions if pairs.load[m, p] != 0.0
-            ]
-            tag = f"[{safe_name(metric)},{safe_name(rep_id)}]"
-            above = pulp.LpAffineExpression(terms + [(z, -target)])
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    above, pulp.LpConstraintLE, name=f"deviation_above{tag}", rhs=target
-                )
-            )
-            below = pulp.LpAffineExpression(terms + [(z, target)])
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    below, pulp.LpConstraintGE, name=f"deviation_below{tag}", rhs=target
-                )
-            )
-
-
-def build_tradeoff_model(
-    problem: PlanningProblem, pairs, budget: float
-) -> tuple[AssignmentModel, pulp.LpVariable]:
-    """minimise z subject to assign_once, balance_deviation_rows and the disruption budget."""
-    lp = pulp.LpProblem("balance_tradeoff", pulp.LpMinimize)
-    model = AssignmentModel(lp=lp, pairs=pairs, x=assignment_variables(lp, problem, pairs, False))
-    z = lp.add_variable("largest_deviation", 0)
-    lp.setObjective(pulp.LpAffineExpression([(z, 1.0)]))
-    assign_once_rows(model, problem, np.arange(problem.n_units))
-    balance_deviation_rows(model, problem, z)
-    disruption_budget_row(model, budget)
-    return model, z
-
-
-def _largest_deviation(problem: PlanningProblem, pairs, chosen: np.ndarray) -> float:
-    load = np.zeros((problem.n_metrics, problem.n_reps))
-    for m in range(problem.n_metrics):
-        np.add.at(load[m], pairs.rep[chosen], pairs.load[m, chosen])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        deviation = np.where(
-            problem.target > 0, np.abs(load - problem.target) / problem.target, 0.0
-        )
-    return float(deviation.max(initial=0.0))
+def _plan_of(problem: PlanningProblem, pairs, chosen: np.ndarray) -> np.ndarray:
+    """The rep of each unit in the plan the ``chosen`` pairs (a mask) make."""
+    unit_rep = np.full(problem.n_units, -1, dtype=int)
+    unit_rep[pairs.unit[chosen]] = pairs.rep[chosen]
+    return unit_rep
 
 
 def tradeoff_curve(
@@ -567,7 +509,7 @@ def tradeoff_curve(
     forced_share = forced / total if total > 0 else 0.0
     shares = sorted({round(float(b), 9) for b in budgets} | {round(forced_share, 9)})
     pairs = all_allowed_pairs(problem)
-    feasible = [s for s in shares if s >= forced_share - 1e-9]
+    feasible = [s for s in shares if s >= forced_share - TINY]
     per_budget = max(2.0, settings.time_limit / max(len(feasible), 1))
     seed = seed_moved = None
     seed_value = math.inf
@@ -575,14 +517,14 @@ def tradeoff_curve(
         seed = pairs.rep == np.asarray(start)[pairs.unit]
         if int(seed.sum()) == problem.n_units:
             seed_moved = float(pairs.moved[seed].sum())
-            seed_value = _largest_deviation(problem, pairs, seed)
+            seed_value = largest_deviation(problem, pairs, seed)
         else:  # the plan uses a pair the rules forbid: not a valid start
             seed = None
     rows = []
     incumbent: np.ndarray | None = None  # best plan known within the current budget
     incumbent_value = math.inf
     for share in shares:
-        if share < forced_share - 1e-9:
+        if share < forced_share - TINY:
             rows.append(
                 {
                     "moved_share_budget": share,
@@ -596,7 +538,7 @@ def tradeoff_curve(
             continue
         # a hair above the share, so the forced point is not lost to rounding
         # (the forced share is rounded to 9 digits in the table, never below the forced moves)
-        budget = max(share * total, forced) * (1 + 1e-9) + 1e-9 if total > 0 else None
+        budget = max(share * total, forced) * (1 + TINY) + TINY if total > 0 else None
         if (
             seed is not None
             and seed_value < incumbent_value
@@ -605,8 +547,7 @@ def tradeoff_curve(
             incumbent, incumbent_value = seed, seed_value
         model, z = build_tradeoff_model(problem, pairs, budget)
         if incumbent is not None:
-            for var, on in zip(model.x, incumbent.tolist()):
-                var.setInitialValue(1.0 if on else 0.0)
+            set_start(model, _plan_of(problem, pairs, incumbent))
             z.setInitialValue(incumbent_value)
         outcome = run(
             model,
@@ -619,13 +560,9 @@ def tradeoff_curve(
         status = outcome.status
         chosen = None
         if outcome.has_solution:
-            values = model.values()
-            chosen = np.zeros(len(pairs), dtype=bool)
-            order = np.lexsort((-values, pairs.unit))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
-            chosen[order[first]] = True
-        value = _largest_deviation(problem, pairs, chosen) if chosen is not None else math.inf
+            unit_rep, _ = read_assignment(model, problem.n_units)
+            chosen = pairs.rep == unit_rep[pairs.unit]
+        value = largest_deviation(problem, pairs, chosen) if chosen is not None else math.inf
         if incumbent is not None and value > incumbent_value + 1e-12:
             # a plan known to fit this budget is better: keep it (the curve stays monotone)
             chosen, value = incumbent, incumbent_value
@@ -644,7 +581,7 @@ def tradeoff_curve(
             continue
         moved = float(pairs.moved[chosen].sum())
         bound = min(outcome.bound, value) if outcome.bound is not None else None
-        gap = (value - bound) / max(value, 1e-9) if bound is not None and value > 0 else 0.0
+        gap = relative_gap(value, bound) if bound is not None and value > 0 else 0.0
         rows.append(
             {
                 "moved_share_budget": share,

@@ -12,15 +12,20 @@ by how much. Both raise :class:`InfeasibleError`.
 from __future__ import annotations
 
 import numpy as np
+import pulp
 
 from ..errors import InfeasibleError
 from .model import (
     AssignmentModel,
+    PairSet,
     assign_once_rows,
     assignment_variables,
     balance_band_rows,
     disruption_budget_row,
+    slack_scale,
 )
+from .settings import TINY, SolveSettings
+from .solvers import run
 
 
 def _fmt(value: float) -> str:
@@ -47,6 +52,49 @@ def _why_no_rep(problem, u: int) -> str:
     if problem.max_distance_km is not None:
         return f"no allowed rep is within max_distance_km = {problem.max_distance_km:g}"
     return "the segment and region rules leave no rep for it"
+
+
+def _band_reasons(
+    problem,
+    locked_load: np.ndarray,
+    reachable: np.ndarray,
+    reasons: list[str],
+    details: list[dict],
+) -> None:
+    """Add every band that locked accounts alone push a rep above, and every band a rep
+    cannot reach from the accounts it may own."""
+    for m, metric in enumerate(problem.metrics):
+        for j, rep_id in enumerate(problem.rep_ids):
+            if locked_load[m, j] > problem.upper[m, j] + TINY:
+                reasons.append(
+                    f"rep {rep_id}: locked accounts alone carry {_fmt(locked_load[m, j])} "
+                    f"{metric}, above the band {_band_text(problem, m, j)}; unlock some or "
+                    f"raise the tolerance"
+                )
+                details.append(
+                    {
+                        "kind": "locked_over_band",
+                        "rep_id": rep_id,
+                        "metric": metric,
+                        "locked": float(locked_load[m, j]),
+                        "upper": float(problem.upper[m, j]),
+                    }
+                )
+            if reachable[m, j] < problem.lower[m, j] - TINY:
+                reasons.append(
+                    f"rep {rep_id} can reach at most {_fmt(reachable[m, j])} {metric} from the "
+                    f"accounts it may own (segment, region, max distance), but its band is "
+                    f"{_band_text(problem, m, j)}"
+                )
+                details.append(
+                    {
+                        "kind": "band_unreachable",
+                        "rep_id": rep_id,
+                        "metric": metric,
+                        "reachable": float(reachable[m, j]),
+                        "lower": float(problem.lower[m, j]),
+                    }
+                )
 
 
 def precheck(problem) -> None:
@@ -82,38 +130,7 @@ def precheck(problem) -> None:
         details.append({"kind": "no_rep", "accounts": names})
     if len(orphans) > 20:
         reasons.append(f"... and {len(orphans) - 20} more accounts that can go to no rep")
-    for m, metric in enumerate(problem.metrics):
-        for j, rep_id in enumerate(problem.rep_ids):
-            if locked_load[m, j] > problem.upper[m, j] + 1e-9:
-                reasons.append(
-                    f"rep {rep_id}: locked accounts alone carry {_fmt(locked_load[m, j])} "
-                    f"{metric}, above the band {_band_text(problem, m, j)}; unlock some or "
-                    f"raise the tolerance"
-                )
-                details.append(
-                    {
-                        "kind": "locked_over_band",
-                        "rep_id": rep_id,
-                        "metric": metric,
-                        "locked": float(locked_load[m, j]),
-                        "upper": float(problem.upper[m, j]),
-                    }
-                )
-            if reachable[m, j] < problem.lower[m, j] - 1e-9:
-                reasons.append(
-                    f"rep {rep_id} can reach at most {_fmt(reachable[m, j])} {metric} from the "
-                    f"accounts it may own (segment, region, max distance), but its band is "
-                    f"{_band_text(problem, m, j)}"
-                )
-                details.append(
-                    {
-                        "kind": "band_unreachable",
-                        "rep_id": rep_id,
-                        "metric": metric,
-                        "reachable": float(reachable[m, j]),
-                        "lower": float(problem.lower[m, j]),
-                    }
-                )
+    _band_reasons(problem, locked_load, reachable, reasons, details)
     if problem.max_moved_potential is not None and forced_moved > problem.max_moved_potential:
         total = float(problem.account_potential.sum()) or 1.0
         reasons.append(
@@ -133,29 +150,33 @@ def precheck(problem) -> None:
         raise InfeasibleError(reasons, details)
 
 
-def explain_infeasibility(problem, pairs, settings, integer: bool = False) -> None:
-    """Elastic model: slack on every band and on the budget, each weighted by 1/target so a
-    percent of one rep's band costs the same as a percent of another's; raise with the
-    bands that needed slack. Solved over every allowed pair so the slack is real. With
-    ``integer`` the assignments stay binary: the LP relaxation can be feasible while no
-    whole-account plan is (accounts are indivisible), and then only the MILP can explain."""
-    import pulp
-
-    from .strategy import all_allowed_pairs, run
-
-    pairs = all_allowed_pairs(problem)
+def explain_infeasibility(
+    problem,
+    pairs: PairSet,
+    settings: SolveSettings,
+    integer: bool = False,
+    time_limit: float | None = None,
+) -> None:
+    """Elastic model over ``pairs``: slack on every band and on the budget, each weighted by
+    1/target so a percent of one rep's band costs the same as a percent of another's; raise
+    with the bands that needed slack. Hand it every allowed pair (pairs.all_allowed_pairs)
+    for slack that no plan within the rules avoids; over fewer pairs it explains why plans
+    over those pairs cannot hold. With ``integer`` the assignments stay binary: the LP
+    relaxation can be feasible while no whole-account plan is (accounts are indivisible),
+    and then only the MILP can explain. The solve gets ``time_limit`` seconds (default: the
+    user's time limit, ``settings.time_limit``)."""
     lp = pulp.LpProblem("elastic", pulp.LpMinimize)
     variables = assignment_variables(lp, problem, pairs, relax=not integer)
     model = AssignmentModel(lp=lp, pairs=pairs, x=variables)
     assign_once_rows(model, problem, np.arange(problem.n_units))
     balance_band_rows(model, problem, elastic=True)
     disruption_budget_row(model, problem.max_moved_potential, elastic=True)
-    weights = []
-    for (kind, m, j), var in model.slack.items():
-        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
-        weights.append((var, 1.0 / max(abs(float(scale or 1.0)), 1e-9)))
+    weights = [
+        (var, 1.0 / slack_scale(problem, kind, m, j)) for (kind, m, j), var in model.slack.items()
+    ]
     lp.setObjective(pulp.LpAffineExpression(weights))
-    outcome = run(model, settings, mip=integer, time_limit=max(settings.time_limit, 30.0))
+    limit = settings.time_limit if time_limit is None else time_limit
+    outcome = run(model, settings, mip=integer, time_limit=limit)
     reasons: list[str] = []
     details: list[dict] = []
     if outcome.has_solution:
@@ -183,7 +204,13 @@ def explain_infeasibility(problem, pairs, settings, integer: bool = False) -> No
                 f"{_band_text(problem, m, j)}{whole}"
             )
             details.append({"kind": kind, "rep_id": rep_id, "metric": metric, "slack": amount})
-    if not reasons:
+    if not outcome.has_solution:
+        reasons.append(
+            f"the solver proved the rules cannot all hold; finding the bands that cannot "
+            f"({outcome.status}) did not finish within {limit:g} s: raise --time-limit "
+            "to see them"
+        )
+    elif not reasons:
         reasons.append(
             "the solver proved the rules cannot all hold, but no single band "
             "explains it (check segments, regions, locks and max distance together)"

@@ -50,12 +50,16 @@ from .model import (
     assign_once_rows,
     assignment_variables,
     objective_row,
+    read_assignment,
     safe_name,
+    set_start,
 )
-from .solvers import make_solver, solver_name, translate_status
-from .strategy import SolveSettings, pairs_for, relative_gap, run, scan_left_out
-
-TINY = 1e-9
+from .pairs import pairs_for
+from .pricing import read_duals, scan_left_out
+from .results import AssignmentResult, objective_of, plan_status, relative_gap
+from .settings import TINY, Clock, SolveSettings
+from .solvers import make_solver, run, solver_name, translate_status
+from .strategy import solve_assignment
 
 
 @dataclass
@@ -73,20 +77,14 @@ class LocateModel:
         return self.base.lp
 
 
-@dataclass
-class LocateResult:
-    """Chosen sites and the unit assignment, with the proven bound (minimisation)."""
+class LocateResult(AssignmentResult):
+    """Chosen sites and the unit assignment, with the proven bound: ``unit_rep`` holds the
+    site position serving each unit (the problem's "reps" are the candidate sites)."""
 
-    unit_site: np.ndarray  # (U,) site position serving each unit
-    open_sites: np.ndarray  # sorted site positions opened
-    objective: float
-    bound: float
-    gap: float
-    status: str
-    seconds: float
-    phases: list[dict] = field(default_factory=list)
-    candidate_pairs: int = 0
-    total_pairs: int = 0
+    @property
+    def open_sites(self) -> np.ndarray:
+        """Sorted site positions opened."""
+        return np.unique(self.unit_rep)
 
 
 # ----------------------------------------------------------------------------- rows
@@ -581,8 +579,7 @@ def solve_median_by_lagrange(
        ``max(Lagrangian bound, min(incumbent, MILP bound))`` (rounded up to an integer when
        every cost is an integer).
     """
-    started = time.perf_counter()
-    remaining = lambda: max(0.0, settings.time_limit - (time.perf_counter() - started))  # noqa
+    clock = Clock(settings.time_limit)
     phases: list[dict] = []
     cost = dense_costs(problem)
     if not np.isfinite(cost).any(axis=1).all():
@@ -612,7 +609,7 @@ def solve_median_by_lagrange(
         pick = allowed_sites[int(np.argmax(gain))]
         sites = np.append(sites, pick)
         reach = np.minimum(reach, priced[:, pick])
-    budget = lambda share: time.perf_counter() + share * remaining()  # noqa
+    budget = clock.deadline
     sites = improve_by_swaps(priced, sites, allowed_sites, budget(0.2))
     upper, unit_site = serving_cost(priced, sites)
     best = {"upper": upper, "unit_site": unit_site, "seen": set()}
@@ -620,7 +617,7 @@ def solve_median_by_lagrange(
         {
             "phase": "greedy + swaps",
             "objective": upper,
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(clock.elapsed, 3),
         }
     )
     say(f"locate: first plan {upper:,.2f}")
@@ -632,9 +629,7 @@ def solve_median_by_lagrange(
         best["seen"].add(key)
         value, _ = serving_cost(priced, np.sort(chosen))
         if value < best["upper"] + 0.02 * abs(best["upper"]):  # worth polishing
-            improved = improve_by_swaps(
-                priced, np.sort(chosen), allowed_sites, time.perf_counter() + 0.1 * remaining()
-            )
+            improved = improve_by_swaps(priced, np.sort(chosen), allowed_sites, clock.deadline(0.1))
             value, served = serving_cost(priced, improved)
             if value < best["upper"] - TINY:
                 best["upper"], best["unit_site"] = value, served
@@ -659,7 +654,7 @@ def solve_median_by_lagrange(
             "iterations": bound.iterations,
             "closed": int(bound.closed.sum()),
             "opened": int(bound.opened.sum()),
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(clock.elapsed, 3),
         }
     )
     say(
@@ -673,7 +668,7 @@ def solve_median_by_lagrange(
     if (
         count <= BRANCH_MAX_COUNT
         and relative_gap(upper, lower) > settings.gap
-        and remaining() > 0.5
+        and clock.remaining > 0.5
     ):
         tree_bound, finished, nodes = median_branch_and_bound(
             dual, bound, upper, budget(0.95), on_sites
@@ -689,7 +684,7 @@ def solve_median_by_lagrange(
                 "bound": lower,
                 "nodes": nodes,
                 "finished": finished,
-                "seconds": round(time.perf_counter() - started, 3),
+                "seconds": round(clock.elapsed, 3),
             }
         )
         say(f"locate: branch and bound, {nodes} nodes: plan {upper:,.2f}, bound {lower:,.2f}")
@@ -699,7 +694,7 @@ def solve_median_by_lagrange(
     # 4. reduced strong formulation (not after an unfinished tree: its LP is the tree's bound)
     kept_count = 0
     tree_ran = any(phase["phase"] == "branch and bound" for phase in phases)
-    if relative_gap(upper, lower) > settings.gap and remaining() > 0.5 and not tree_ran:
+    if relative_gap(upper, lower) > settings.gap and clock.remaining > 0.5 and not tree_ran:
         value, rho, chosen = dual.evaluate(bound.multipliers)
         kept = dual.kept_pairs(value, bound.multipliers, rho, chosen)
         kept_count = int(kept.sum())
@@ -710,7 +705,7 @@ def solve_median_by_lagrange(
             pairs = pairs_for(problem, units, site_of)
             model = build_locate_model(problem, pairs, count, relax=False, name="locate")
             fix_site_rows(model, bound.closed, bound.opened)
-            outcome = run_with_cutoff(model, settings, remaining(), cutoff=upper)
+            outcome = run_with_cutoff(model, settings, clock.remaining, cutoff=upper)
             phases.append(
                 {
                     "phase": "reduced mip",
@@ -718,13 +713,13 @@ def solve_median_by_lagrange(
                     "status": outcome.status,
                     "objective": outcome.objective,
                     "bound": outcome.bound,
-                    "seconds": round(time.perf_counter() - started, 3),
+                    "seconds": round(clock.elapsed, 3),
                 }
             )
             if outcome.status == "infeasible":
                 lower = removed_floor
             elif outcome.has_solution:
-                plan, _ = _read_plan(model, problem.n_units)
+                plan, _ = read_assignment(model.base, problem.n_units)
                 plan_value = float(priced[np.arange(len(plan)), plan].sum())
                 if plan_value < upper - TINY:
                     upper, unit_site = plan_value, plan
@@ -744,18 +739,15 @@ def solve_median_by_lagrange(
                 ]
             )
         return None
-    status = (
-        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
-    )
+    status = plan_status(gap, settings.gap)
     say(f"locate: {upper:,.2f}, bound {lower:,.2f}, gap {gap:.3%}")
     return LocateResult(
-        unit_site=unit_site,
-        open_sites=np.unique(unit_site),
+        unit_rep=unit_site,
         objective=problem.sense * upper,
-        bound=problem.sense * lower,
+        lower_bound=problem.sense * lower,
         gap=gap,
         status=status,
-        seconds=time.perf_counter() - started,
+        seconds=clock.elapsed,
         phases=phases,
         candidate_pairs=kept_count,
         total_pairs=total_pairs,
@@ -817,57 +809,33 @@ def locate_candidates(problem, count: int, k: int) -> tuple[PairSet, int]:
     return pairs_for(problem, unique // problem.n_reps, unique % problem.n_reps), total
 
 
-def _duals(problem, model: LocateModel) -> tuple[np.ndarray, np.ndarray]:
-    pi_once = np.zeros(problem.n_units)
-    for u, row in model.base.assign_once.items():
-        pi_once[u] = row.pi or 0.0
-    pi_band = np.zeros((problem.n_metrics, problem.n_reps))
-    for (m, s), row in model.band_min.items():
-        pi_band[m, s] += (row.pi or 0.0) * model.band_scale[(m, s)]
-    for (m, s), row in model.band_max.items():
-        pi_band[m, s] += (row.pi or 0.0) * model.band_scale[(m, s)]
-    return pi_once, pi_band
-
-
 def left_out_reduced_costs(
     problem, model: LocateModel, threshold: float, per_unit: int
 ) -> tuple[PairSet | None, float, float]:
     """Scan every allowed pair outside the model. Returns the pairs with reduced cost below
     ``threshold`` (up to ``per_unit`` per unit, cheapest first), the Lagrangian correction
     ``sum_u min(0, min_s rc[u, s])`` and the smallest reduced cost still left out after
-    those pairs join (strategy.scan_left_out, with this model's duals)."""
-    pi_once, pi_band = _duals(problem, model)
+    those pairs join (pricing.scan_left_out, with this model's duals: its bands are
+    written in ``y``-scaled units, and it has no budget row)."""
+    duals = read_duals(
+        problem,
+        model.base.assign_once,
+        model.band_min,
+        model.band_max,
+        band_scale=model.band_scale,
+    )
     new, correction, _, smallest = scan_left_out(
-        problem, model.base.pairs, pi_once, pi_band, 0.0, per_unit, threshold=threshold
+        problem, model.base.pairs, duals, per_unit, threshold=threshold
     )
     return new, correction, smallest
 
 
-def _read_plan(model: LocateModel, n_units: int) -> tuple[np.ndarray, np.ndarray]:
-    values = model.base.values()
-    pairs = model.base.pairs
-    unit_site = np.full(n_units, -1, dtype=int)
-    order = np.lexsort((-values, pairs.unit))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
-    unit_site[pairs.unit[order[first]]] = pairs.rep[order[first]]
-    return unit_site, np.unique(unit_site)
-
-
 def _set_start(model: LocateModel, unit_site: np.ndarray) -> None:
-    pairs = model.base.pairs
-    for var, value in zip(model.base.x, (unit_site[pairs.unit] == pairs.rep).tolist()):
-        var.setInitialValue(float(value))
+    """The plan as the solver's start: x on its pairs, y on the sites it opens."""
+    set_start(model.base, unit_site)
     opened = set(np.unique(unit_site).tolist())
     for s, var in enumerate(model.y):
         var.setInitialValue(1.0 if s in opened else 0.0)
-
-
-def plan_cost(problem, unit_site: np.ndarray) -> float:
-    total = 0.0
-    for units in problem.unit_blocks():
-        total += float(problem.cost_block(units)[np.arange(len(units)), unit_site[units]].sum())
-    return total
 
 
 def solve_locate_problem(
@@ -875,8 +843,7 @@ def solve_locate_problem(
 ) -> LocateResult:
     """Choose ``count`` sites among ``problem.rep_ids`` and serve every unit from one."""
     say = progress or (lambda message: None)
-    started = time.perf_counter()
-    remaining = lambda: max(0.0, settings.time_limit - (time.perf_counter() - started))  # noqa
+    clock = Clock(settings.time_limit)
     phases: list[dict] = []
     if not 1 <= count <= problem.n_reps:
         raise InputError(
@@ -888,8 +855,8 @@ def solve_locate_problem(
         if result is not None:
             return result
         say("locate: no plan within the rules found yet; continuing with the priced LP")
-        settings = replace(settings, time_limit=remaining())
-        started = time.perf_counter()
+        settings = replace(settings, time_limit=clock.remaining)
+        clock = Clock(settings.time_limit)
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
     k = (
@@ -906,14 +873,14 @@ def solve_locate_problem(
     # 1. LP over the candidates, widened while infeasible, priced until nothing improves it
     while True:
         model = build_locate_model(problem, pairs, count, relax=True, name="locate_lp")
-        outcome = run(model, settings, mip=False, time_limit=remaining())
+        outcome = run(model, settings, mip=False, time_limit=clock.remaining)
         phases.append(
             {
                 "phase": "lp",
                 "pairs": len(pairs),
                 "status": outcome.status,
                 "objective": outcome.objective,
-                "seconds": round(time.perf_counter() - started, 3),
+                "seconds": round(clock.elapsed, 3),
             }
         )
         if outcome.status == "infeasible" and len(pairs) < total:
@@ -934,7 +901,7 @@ def solve_locate_problem(
             )
         new, correction, smallest = left_out_reduced_costs(problem, model, -TINY, per_unit=5)
         lp_bound = outcome.objective + correction
-        if new is None or remaining() <= 0:
+        if new is None or clock.remaining <= 0:
             break
         pairs = PairSet.concat([pairs, new])
     say(f"locate: LP bound {lp_bound:,.2f} over {len(pairs):,} pairs")
@@ -943,14 +910,14 @@ def solve_locate_problem(
     # 2. a first plan: open the N sites the LP opens most, assign with the plan strategy
     incumbent, incumbent_cost, milp_bound = None, math.inf, -math.inf
     opened = _sites_from_lp(lp_model, count)
-    first = _assign_to_sites(problem, opened, settings, 0.4 * remaining())
+    first = _assign_to_sites(problem, opened, settings, 0.4 * clock.remaining)
     if first is not None:
-        incumbent, incumbent_cost = first, plan_cost(problem, first)
+        incumbent, incumbent_cost = first, objective_of(problem, first)
         phases.append(
             {
                 "phase": "sites from LP",
                 "objective": incumbent_cost,
-                "seconds": round(time.perf_counter() - started, 3),
+                "seconds": round(clock.elapsed, 3),
             }
         )
         say(
@@ -960,7 +927,7 @@ def solve_locate_problem(
 
     # 3. MILP over the candidates; add the pairs that could still beat the plan; repeat
     while incumbent is None or relative_gap(incumbent_cost, lp_bound) > settings.gap:
-        if incumbent is not None and remaining() < 1.0:
+        if incumbent is not None and clock.remaining < 1.0:
             break
         model = build_locate_model(problem, pairs, count, relax=False, name="locate")
         if incumbent is not None:
@@ -969,7 +936,7 @@ def solve_locate_problem(
             model,
             settings,
             mip=True,
-            time_limit=remaining(),
+            time_limit=clock.remaining,
             gap=settings.gap,
             warm_start=incumbent is not None,
         )
@@ -980,7 +947,7 @@ def solve_locate_problem(
                 "status": outcome.status,
                 "objective": outcome.objective,
                 "bound": outcome.bound,
-                "seconds": round(time.perf_counter() - started, 3),
+                "seconds": round(clock.elapsed, 3),
             }
         )
         if outcome.status == "infeasible" and len(pairs) < total:
@@ -995,8 +962,8 @@ def solve_locate_problem(
                 ]
             )
         if outcome.has_solution:
-            plan, _ = _read_plan(model, problem.n_units)
-            cost = plan_cost(problem, plan)
+            plan, _ = read_assignment(model.base, problem.n_units)
+            cost = objective_of(problem, plan)
             if cost < incumbent_cost - TINY:
                 incumbent, incumbent_cost = plan, cost
         if incumbent is None:
@@ -1009,7 +976,7 @@ def solve_locate_problem(
         room = incumbent_cost - lp_bound
         if len(pairs) != lp_pairs:
             lp_model, lp_pairs = (
-                lp_model_for_pricing(problem, pairs, count, settings, remaining),
+                lp_model_for_pricing(problem, pairs, count, settings, clock.remaining),
                 len(pairs),
             )
         new, _, smallest = (
@@ -1017,7 +984,7 @@ def solve_locate_problem(
             if len(pairs) < total
             else (None, 0.0, math.inf)
         )
-        if new is None or remaining() <= 0:
+        if new is None or clock.remaining <= 0:
             break
         say(f"locate: {len(new):,} left-out pairs could beat {incumbent_cost:,.2f}; adding")
         pairs = PairSet.concat([pairs, new])
@@ -1025,17 +992,14 @@ def solve_locate_problem(
     if len(pairs) >= total:
         bound = min(max(milp_bound, lp_bound), incumbent_cost)
     gap = relative_gap(incumbent_cost, bound)
-    status = (
-        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
-    )
+    status = plan_status(gap, settings.gap)
     return LocateResult(
-        unit_site=incumbent,
-        open_sites=np.unique(incumbent),
+        unit_rep=incumbent,
         objective=problem.sense * incumbent_cost,
-        bound=problem.sense * bound,
+        lower_bound=problem.sense * bound,
         gap=gap,
         status=status,
-        seconds=time.perf_counter() - started,
+        seconds=clock.elapsed,
         phases=phases,
         candidate_pairs=len(pairs),
         total_pairs=total,
@@ -1053,7 +1017,6 @@ def _assign_to_sites(
 ) -> np.ndarray | None:
     """Assign every unit to one of the given open sites with the plan strategy
     (strategy.solve_assignment); None when those sites cannot meet the bands."""
-    from .strategy import solve_assignment
 
     def columns(array):
         return None if array is None else array[..., sites]
@@ -1077,10 +1040,10 @@ def _assign_to_sites(
     return sites[result.unit_rep]
 
 
-def lp_model_for_pricing(problem, pairs, count, settings, remaining) -> LocateModel:
+def lp_model_for_pricing(problem, pairs, count, settings, time_limit: float) -> LocateModel:
     """The LP over the current pairs, solved, for its duals (pricing after pairs joined)."""
     model = build_locate_model(problem, pairs, count, relax=True, name="locate_lp")
-    run(model, settings, mip=False, time_limit=remaining())
+    run(model, settings, mip=False, time_limit=time_limit)
     return model
 
 

@@ -1,8 +1,8 @@
 """The assignment model in PuLP, one constraint family per function.
 
-Notation (DESIGN.md section 4): units u (accounts or keep-together groups), eligible reps j,
-balance metrics m. ``x[u, j]`` in {0, 1} (or [0, 1] in the relaxation) exists only for the
-pairs handed in (the candidate set); every other pair is implicitly 0.
+Notation (docs/design.md, the optimiser): units u (accounts or keep-together groups),
+eligible reps j, balance metrics m. ``x[u, j]`` in {0, 1} (or [0, 1] in the relaxation)
+exists only for the pairs handed in (the candidate set); every other pair is implicitly 0.
 
     minimise    sum_{u,j} c[u, j] x[u, j]                                  (objective_row)
     subject to  sum_j x[u, j] = 1                              for all u    (assign_once_rows)
@@ -15,6 +15,9 @@ and the budget by units already fixed outside the model (fix-and-finish).
 
 Rows are built in bulk: each row's ``LpAffineExpression`` comes from one list of
 ``(variable, coefficient)`` pairs sliced from sorted arrays, never from repeated ``+=``.
+
+Every model built over a PairSet is read back by ``read_assignment`` and started from a
+plan by ``set_start``; an elastic row's slack is measured by ``slack_scale``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pulp
+
+from .settings import TINY
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:]")
 
@@ -87,6 +92,36 @@ class AssignmentModel:
 
     def values(self) -> np.ndarray:
         return np.array([v.varValue if v.varValue is not None else 0.0 for v in self.x])
+
+
+def read_assignment(model: AssignmentModel, n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rep of each unit by largest x, that largest x) over the units in the model; -1 for
+    a unit the model does not hold. Ties go to the pair that comes first."""
+    values = model.values()
+    rep = np.full(n_units, -1, dtype=int)
+    best = np.full(n_units, -1.0)
+    pairs = model.pairs
+    order = np.lexsort((-values, pairs.unit))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pairs.unit[order][1:] != pairs.unit[order][:-1]
+    chosen = order[first]
+    rep[pairs.unit[chosen]] = pairs.rep[chosen]
+    best[pairs.unit[chosen]] = values[chosen]
+    return rep, best
+
+
+def set_start(model: AssignmentModel, unit_rep: np.ndarray) -> None:
+    """Hand a plan to the solver as its starting point (x = 1 on the plan's pairs)."""
+    values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
+    for var, value in zip(model.x, values.tolist()):
+        var.setInitialValue(value)
+
+
+def slack_scale(problem, kind: str, m: int, j: int) -> float:
+    """What one unit of an elastic row's slack is measured against: the band's target (the
+    budget itself for ``over_budget``), so one percent of any band weighs the same."""
+    scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
+    return max(abs(float(scale or 1.0)), TINY)
 
 
 def _groups(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -227,10 +262,10 @@ def slack_penalty_terms(model: AssignmentModel, problem, penalty: float) -> None
     bound whatever ``penalty`` is; a large penalty makes the slack vanish whenever the real
     model is feasible.
     """
-    terms = []
-    for (kind, m, j), var in model.slack.items():
-        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
-        terms.append((var, penalty / max(abs(float(scale or 1.0)), 1e-9)))
+    terms = [
+        (var, penalty / slack_scale(problem, kind, m, j))
+        for (kind, m, j), var in model.slack.items()
+    ]
     model.lp.setObjective(model.lp.objective + pulp.LpAffineExpression(terms))
 
 

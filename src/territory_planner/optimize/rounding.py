@@ -1,0 +1,228 @@
+"""Rounding the LP: from its (nearly integral) optimum to whole-account plans.
+
+Units the LP assigns integrally (nearly all) keep their rep; small MILPs place the rest
+(docs/design.md, the optimiser's phases):
+
+* ``restricted_model``: a MILP over a set of free units, every other unit held where a base
+  plan puts it (its load and moved potential shift the bands and the budget);
+* ``release_rounds``: the growing sets of free units to try, the fractional units first,
+  then the territory boundaries (the units cheapest to move, by reduced cost), then all;
+* ``narrowed_rounds``: when the fractional units alone cannot hold the bands, the LP
+  re-solved with the broken bands narrowed, so its split accounts land where rounding has
+  room (``elastic_round`` places them breaking the bands as little as possible).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .breach import band_excess, budget_excess, rep_loads
+from .model import AssignmentModel, PairSet, build_assignment_model, read_assignment
+from .pairs import cost_scale, pairs_for
+from .pricing import reduced_costs
+from .settings import TINY, Clock, SolveSettings
+from .solvers import LpBasis, run
+
+#: an LP value at or above this counts as integral
+INTEGRAL = 1.0 - 1e-6
+#: how far a band is narrowed, in breaches of its last rounding
+MARGIN_GROWTH = 3.0
+#: the most a band (and the budget) is narrowed, as a share of its width
+MARGIN_LIMIT = 0.45
+#: the share of the time left the narrowed rounds may spend
+NARROWED_SHARE = 0.25
+#: the share of the time left one elastic rounding may spend
+ELASTIC_ROUND_SHARE = 0.02
+#: the relative gap a rounding MILP stops at
+ROUND_GAP = 1e-4
+#: a phase does not start with this few seconds left
+LAST_SECONDS = 0.5
+#: the elastic rounding's slack price, in multiples of the most the free units can cost
+LOCAL_SLACK_PRICE = 1000.0
+#: the shares of all units released with the fractional ones, after the fractional alone
+BOUNDARY_SHARES = (0.05, 0.2)
+
+
+def restricted_model(
+    problem,
+    pairs: PairSet,
+    base: np.ndarray,
+    free: np.ndarray,
+    name: str,
+    slack_penalty: float | None = None,
+) -> AssignmentModel:
+    """MILP over the ``free`` units; every other unit stays with its rep in ``base`` and its
+    load and moved potential shift the bands and the budget (elastic with a penalty)."""
+    fixed = np.setdiff1d(np.arange(problem.n_units), free)
+    fixed_load = np.zeros((problem.n_metrics, problem.n_reps))
+    fixed_moved = 0.0
+    if len(fixed):
+        fixed_pairs = pairs_for(problem, fixed, base[fixed])
+        for m in range(problem.n_metrics):
+            np.add.at(fixed_load[m], fixed_pairs.rep, fixed_pairs.load[m])
+        fixed_moved = float(fixed_pairs.moved.sum())
+    sub = pairs.subset(np.isin(pairs.unit, free))
+    return build_assignment_model(
+        problem,
+        sub,
+        free,
+        relax=False,
+        fixed_load=fixed_load,
+        fixed_moved=fixed_moved,
+        slack_penalty=slack_penalty,
+        name=name,
+    )
+
+
+def release_rounds(problem, lp_model: AssignmentModel, rep: np.ndarray, fractional: np.ndarray):
+    """Growing sets of units to re-optimise after the LP: the fractional ones first, then
+    the fractional ones with the shares BOUNDARY_SHARES of units cheapest to move
+    (alternative_cost), then all."""
+    yield "fractional units", fractional
+    order = np.argsort(alternative_cost(problem, lp_model, rep, fractional), kind="stable")
+    for share in BOUNDARY_SHARES:
+        size = max(len(fractional) + 1, int(share * problem.n_units))
+        if size >= problem.n_units:
+            break
+        yield f"fractional + {share:.0%} boundary units", np.sort(order[:size])
+    yield "all units", np.arange(problem.n_units)
+
+
+def alternative_cost(
+    problem, lp_model: AssignmentModel, rep: np.ndarray, fractional: np.ndarray
+) -> np.ndarray:
+    """How cheaply each unit could change rep: -inf for the fractional ones, else the LP
+    reduced cost of its cheapest alternative rep; the smallest are the territory
+    boundaries, where a swap restores a band at the least cost."""
+    pairs = lp_model.pairs
+    rc = reduced_costs(problem, lp_model, pairs)
+    alternative = np.full(problem.n_units, np.inf)
+    other = pairs.rep != rep[pairs.unit]
+    np.minimum.at(alternative, pairs.unit[other], rc[other])
+    alternative[fractional] = -np.inf
+    return alternative
+
+
+def local_penalty(problem, pairs: PairSet, free: np.ndarray) -> float:
+    """Slack price for an elastic MILP over the ``free`` units: LOCAL_SLACK_PRICE times the most
+    their placement can cost, so no saving outweighs a breach of a thousandth of a target,
+    yet small enough to keep the objective's range sane for the solver."""
+    mask = np.zeros(problem.n_units, dtype=bool)
+    mask[free] = True
+    return LOCAL_SLACK_PRICE * cost_scale(problem, pairs.subset(mask[pairs.unit]))
+
+
+def elastic_round(
+    problem,
+    pairs: PairSet,
+    base: np.ndarray,
+    free: np.ndarray,
+    settings: SolveSettings,
+    clock: Clock,
+    log,
+    label: str,
+    time_limit: float,
+) -> np.ndarray:
+    """``base`` with the ``free`` units placed so that the bands break as little as possible
+    (then at the least cost): an elastic MILP over those units, the rest held."""
+    model = restricted_model(
+        problem,
+        pairs,
+        base,
+        free,
+        name="finish",
+        slack_penalty=local_penalty(problem, pairs, free),
+    )
+    outcome = run(
+        model, settings, mip=True, time_limit=min(time_limit, clock.remaining), gap=ROUND_GAP
+    )
+    log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=label)
+    plan = base.copy()
+    if outcome.has_solution:
+        plan[free] = read_assignment(model, problem.n_units)[0][free]
+    return plan
+
+
+def narrowed_rounds(
+    problem,
+    pairs: PairSet,
+    lp_model: AssignmentModel,
+    basis,
+    settings: SolveSettings,
+    clock: Clock,
+    log,
+    rounds: int = 5,
+    share: float = NARROWED_SHARE,
+) -> tuple[np.ndarray, float]:
+    """Round the LP where its rounding has room: the least broken plan found, and its breach
+    (as in windows.py: 0 when it is a whole plan).
+
+    Placing the LP's fractional units (the rest where the LP put them, elastic_round)
+    breaks a band wherever a split account must go whole to one side of it. The LP is then
+    solved again (from its basis, rows changed in place) with those bands narrowed,
+
+        L[m, j] + mu[m, j] <= sum_u a[m, u, j] x[u, j] <= U[m, j] - mu[m, j]
+        sum_{u,j} p[u, j] x[u, j] <= B - mu_budget,
+
+    each margin ``mu`` growing by MARGIN_GROWTH times the breach the last rounding left
+    there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole accounts;
+    the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
+    is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
+    in a ``share`` of the time left.
+    """
+    deadline = clock.share(share)
+    width = problem.upper - problem.lower
+    margin = np.zeros((problem.n_metrics, problem.n_reps))
+    budget = problem.max_moved_potential
+    budget_margin = 0.0
+    best_plan, best_breach = None, math.inf
+    for attempt in range(rounds):
+        rep, share_placed = read_assignment(lp_model, problem.n_units)
+        fractional = np.flatnonzero(share_placed < INTEGRAL)
+        plan = elastic_round(
+            problem,
+            pairs,
+            rep,
+            fractional,
+            settings,
+            clock,
+            log,
+            label="fractional units, elastic bands"
+            + (f", bands narrowed ({attempt})" if attempt else ""),
+            time_limit=ELASTIC_ROUND_SHARE * clock.remaining,
+        )
+        excess = band_excess(problem, rep_loads(problem, plan))
+        over = budget_excess(problem, 0.0 if budget is None else problem.moved_potential_of(plan))
+        breach = float(excess.sum()) + over
+        if breach < best_breach - 1e-12:
+            best_plan, best_breach = plan, breach
+        if breach <= TINY or attempt == rounds - 1 or deadline.remaining <= LAST_SECONDS:
+            break
+        outside = excess * np.maximum(np.abs(problem.target), TINY)  # back to the metric's units
+        margin = np.minimum(margin + MARGIN_GROWTH * outside, MARGIN_LIMIT * width)
+        budget_margin = min(
+            budget_margin + MARGIN_GROWTH * over * (budget or 0.0), MARGIN_LIMIT * (budget or 0.0)
+        )
+        narrow_rows(problem, lp_model, margin, budget_margin)
+        outcome = run(
+            lp_model, settings, mip=False, time_limit=deadline.remaining, start_basis=basis
+        )
+        log("lp", outcome, len(lp_model.pairs), scope=f"bands narrowed ({attempt + 1})")
+        if outcome.status != "optimal":
+            break
+        basis = LpBasis.capture(lp_model.lp)
+    narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
+    return best_plan, best_breach
+
+
+def narrow_rows(problem, model: AssignmentModel, margin: np.ndarray, budget_margin: float) -> None:
+    """Set the band rows of a full model (no fixed units) to ``L + margin .. U - margin``
+    and its budget row to ``B - budget_margin``, in place."""
+    for (m, j), row in model.band_min.items():
+        row.changeRHS(float(problem.lower[m, j] + margin[m, j]))
+    for (m, j), row in model.band_max.items():
+        row.changeRHS(float(problem.upper[m, j] - margin[m, j]))
+    if model.budget is not None:
+        model.budget.changeRHS(float(problem.max_moved_potential - budget_margin))
