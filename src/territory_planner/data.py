@@ -1031,7 +1031,5 @@ __all__ = [
 ]
 
 
-# Public names for checks other modules repeat on their own tables (the quota table's rep_id,
-# potential and revenue), so each check is written once.
-as_text_cells = _as_text
+# the quota table's rep_id is checked by the same rule as the reps file's, written once
 unique_ids = _ids

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pulp
 
-from ..data import as_text_cells, unique_ids
+from ..data import frame_as_text, unique_ids
 from ..errors import InputError, Problem, ProblemList
 from ..optimize.solvers import make_solver
 from ..scenario import QuotaSettings, SolverSettings
@@ -35,7 +35,7 @@ def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
     # each account has one row and one rep
     for name, frame in (("accounts", accounts), ("assignments", assignments)):
         unique_ids(
-            as_text_cells(frame[["account_id"]], name), "account_id", name, problems, "account_id"
+            frame_as_text(frame[["account_id"]], name), "account_id", name, problems, "account_id"
         )
     problems.raise_if_any()
 

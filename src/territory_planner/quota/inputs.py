@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import REP_STATUSES, as_text_cells, parse_number, unique_ids
+from ..data import REP_STATUSES, frame_as_text, parse_number, unique_ids
 from ..errors import ProblemList
 from ..scenario import QuotaSettings
 from .wording import fmt, shown
@@ -94,7 +94,7 @@ def _require_columns(table: pd.DataFrame) -> None:
 
 def _rep_rows(table: pd.DataFrame, problems: ProblemList) -> pd.DataFrame:
     """rep_id, name, region_id, status, potential and revenue of every row of the table."""
-    cells = as_text_cells(table[["rep_id"]], TABLE)
+    cells = frame_as_text(table[["rep_id"]], TABLE)
     for column in ("potential", "revenue"):
         cells[column] = table[column].to_numpy()  # parse_number reads numbers as their text
     reps = pd.DataFrame({"rep_id": unique_ids(cells, "rep_id", TABLE, problems, "rep_id")})
