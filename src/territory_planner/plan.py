@@ -464,13 +464,33 @@ def plan_from_problem_data(
     started = time.perf_counter()
     settings = data.settings
     built = time.perf_counter()
+    geography = None
+    if problem is None and settings.unit == "region":
+        from .regions import build_region_problem
+
+        geography = build_region_problem(data)
+        problem = geography.problem
     problem = problem if problem is not None else build_problem(data)
     build_seconds = time.perf_counter() - built
     solve_settings = solve_settings or SolveSettings.from_scenario(settings.solver)
     if solve_settings.started is None:
         # the time limit covers building the problem too: the user waits for both
         solve_settings = dataclasses.replace(solve_settings, started=started)
-    result = solve_assignment(problem, solve_settings, progress=progress)
+    if geography is not None:
+        from .optimize.region_solve import solve_regions
+        from .regions import region_summary
+
+        result = solve_regions(
+            problem,
+            geography.neighbours,
+            geography.n_regions,
+            solve_settings,
+            contiguous=geography.contiguous,
+            progress=progress,
+        )
+        extra_summary = {**(extra_summary or {}), **region_summary(geography, geography.contiguous)}
+    else:
+        result = solve_assignment(problem, solve_settings, progress=progress)
     assignments, territories, numbers = evaluate_assignment(data, problem, result.unit_rep)
     summary = plan_summary(
         data,
@@ -497,6 +517,10 @@ def plan_from_problem_data(
         summary=summary,
         files=dict(data.files),
     )
+    if geography is not None:
+        from .regions import regions_table
+
+        made.extra_files["regions.csv"] = regions_table(geography, result.unit_rep)
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
