@@ -130,7 +130,7 @@ def connect_rows(model: AssignmentModel, problem, cuts: list[Cut]) -> None:
                 safe_name(problem.unit_ids[cut.b]),
                 safe_name(problem.rep_ids[k]),
             )
-            name = f"{name}_{len(model.lp.constraints)}"
+            name = f"{name}_{model.lp.numConstraints()}"
             row = pulp.LpConstraint(
                 pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name=name, rhs=1.0
             )
