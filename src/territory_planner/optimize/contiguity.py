@@ -108,9 +108,10 @@ def separator_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_re
         broken += 1
         for s, piece in enumerate(pieces):
             for other in pieces[:s] + pieces[s + 1 :]:
-                target = int(other.min())
-                separator = minimal_separator(graph, piece, target)
-                cuts.extend(Cut(int(a), target, separator) for a in piece)
+                # one separator serves every region of the other piece: the piece is
+                # connected and misses N(piece), so it lies in one part of G - N(piece)
+                separator = minimal_separator(graph, piece, int(other.min()))
+                cuts.extend(Cut(int(a), int(b), separator) for a in piece for b in other)
     return cuts, broken
 
 

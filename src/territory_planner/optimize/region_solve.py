@@ -8,9 +8,11 @@ for connected plans because the cuts are valid inequalities.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pulp
@@ -19,13 +21,12 @@ from ..errors import InfeasibleError, SolverError
 from .contiguity import (
     MAX_CUT_ROUNDS,
     adjacency_matrix,
+    _plan_of,
     connect_rows,
     region_precheck,
     separator_cuts,
-    _plan_of,
 )
 from .model import AssignmentModel, build_assignment_model
-from .solvers import SolveOutcome
 from .strategy import (
     AssignmentResult,
     SolveSettings,
@@ -50,6 +51,28 @@ class _Deadline:
         return max(0.0, self.limit - self.elapsed)
 
 
+LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
+
+
+@dataclass
+class Rounds:
+    """What the cut rounds reached: the best connected plan (or None), the best proven
+    bound over all rounds (each is valid: cuts never remove a connected plan), the cuts
+    added, and whether a round proved the model infeasible."""
+
+    plan: np.ndarray | None
+    bound: float
+    cuts: int
+    infeasible: bool = False
+
+
+def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
+    """A connected plan as the solver's start: it satisfies every cut, so it is feasible."""
+    values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
+    for var, value in zip(model.x, values.tolist()):
+        var.setInitialValue(value)
+
+
 def cut_rounds(
     model: AssignmentModel,
     problem,
@@ -60,19 +83,27 @@ def cut_rounds(
     *,
     contiguous: bool,
     log: Callable[[dict], None],
-) -> tuple[SolveOutcome, np.ndarray | None, int]:
-    """Solve, cut the pieces the plan has, solve again, until the plan is connected, the
-    model is infeasible or time runs out. Returns (last outcome, connected plan or None,
-    cuts added)."""
+) -> Rounds:
+    """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
+    connected plan sooner); once one is found they go on at the gap asked for, started from
+    the best connected plan, until a round's plan is connected and within that gap."""
     seen: set = set()
+    best, best_objective, bound = None, math.inf, -math.inf
+    gap = max(settings.gap, LOOSE_GAP) if contiguous else settings.gap
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
-        outcome = run(model, settings, mip=True, time_limit=clock.remaining, gap=settings.gap)
+        if best is not None:
+            start_from(model, best)
+        outcome = run(
+            model, settings, mip=True, time_limit=clock.remaining, gap=gap, warm_start=best is not None
+        )
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
-        entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen))
+        entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
         entry["seconds"] = round(clock.elapsed, 3)
+        if outcome.bound is not None:
+            bound = max(bound, outcome.bound)
         if not outcome.has_solution:
             log(entry)
-            return outcome, None, len(seen)
+            return Rounds(best, bound, len(seen), infeasible=outcome.status == "infeasible")
         unit_rep = _plan_of(model, problem.n_units)
         cuts, broken = (
             separator_cuts(graph, unit_rep, n_regions, problem.n_reps) if contiguous else ([], 0)
@@ -82,11 +113,19 @@ def cut_rounds(
         entry["disconnected_territories"] = broken
         log(entry)
         if broken == 0:
-            return outcome, unit_rep, len(seen)
-        if not fresh or clock.remaining <= 0.05:
+            objective = objective_of(problem, unit_rep)
+            if objective < best_objective:
+                best, best_objective = unit_rep, objective
+            if gap <= settings.gap or relative_gap(best_objective, bound) <= settings.gap:
+                break
+            gap = settings.gap
+        elif not fresh:
             break
-        connect_rows(model, problem, fresh)
-    return SolveOutcome("no_solution", None, None, 0.0), None, len(seen)
+        else:
+            connect_rows(model, problem, fresh)
+        if clock.remaining <= 0.05:
+            break
+    return Rounds(best, bound, len(seen))
 
 
 def _slack_objective(model: AssignmentModel, problem) -> None:
@@ -109,9 +148,10 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     _slack_objective(model, problem)
     roomy = _Deadline(settings)
     roomy.limit = roomy.elapsed + max(clock.remaining, 30.0)
-    outcome, plan, _ = cut_rounds(
-        model, problem, graph, n_regions, settings, roomy, contiguous=True, log=lambda e: None
-    )
+    exact = dataclasses.replace(settings, gap=0.0)
+    plan = cut_rounds(
+        model, problem, graph, n_regions, exact, roomy, contiguous=True, log=lambda e: None
+    ).plan
     reasons: list[str] = []
     details: list[dict] = []
     if plan is not None:
@@ -170,21 +210,25 @@ def solve_regions(
         )
     say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
     model = build_assignment_model(problem, pairs, units, relax=False, name="regions")
-    outcome, plan, cuts = cut_rounds(
+    rounds = cut_rounds(
         model, problem, graph, n_regions, settings, clock, contiguous=contiguous, log=phases.append
     )
-    if outcome.status == "infeasible":
-        if cuts == 0:
+    if rounds.infeasible and rounds.plan is None:
+        plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
+        whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
+        if not contiguous or whole.status == "infeasible":
             explain_infeasibility(problem, pairs, settings, integer=True)
         explain_disconnection(problem, pairs, graph, n_regions, settings, clock)
+    plan = rounds.plan
     if plan is None:
         raise SolverError(
             f"no plan of connected territories was found within the time limit of "
-            f"{settings.time_limit:g} s ({cuts} contiguity cuts added; LP bound "
+            f"{settings.time_limit:g} s ({rounds.cuts} contiguity cuts added; LP bound "
             f"{lp.objective:,.1f}); raise --time-limit"
         )
+    cuts = rounds.cuts
     objective = objective_of(problem, plan)
-    bound = max(lp.objective, outcome.bound if outcome.bound is not None else -math.inf)
+    bound = max(lp.objective, rounds.bound)
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     status = (
