@@ -215,6 +215,18 @@ class Plan:
     # ------------------------------------------------------------------ presentation
     def map(self, tiles: str | None = None):
         """The interactive folium map. Imported lazily: the core never needs folium."""
+        if "regions.csv" in self.extra_files and self.regions is not None:
+            from .report.region_map import region_territory_map
+
+            return region_territory_map(
+                self.extra_files["regions.csv"],
+                self.regions,
+                self.reps,
+                self.assignments,
+                self.accounts,
+                title=self.scenario.name,
+                tiles=tiles,
+            )
         from .report.maps import territory_map
 
         return territory_map(
