@@ -274,3 +274,24 @@ def test_plan_folder_lists_every_region_once(tmp_path):
     by_region = dict(zip(table["region_id"], table["rep_id"]))
     for account, rep in zip(assignments["account_id"], assignments["rep_id"]):
         assert by_region["r" + account[1:]] == rep
+
+
+def test_workflows_without_region_mode_refuse_it(tmp_path):
+    """rebalance, locate and headcount say region mode is not supported yet: exit 2."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    path = _far_region_scenario(tmp_path / "in", contiguous=True)
+    out = tmp_path / "plan"
+    assert CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"]).exit_code == 0
+    calls = {
+        "rebalance": ["rebalance", str(out), "--leave", "A", "--out", str(tmp_path / "r")],
+        "locate": ["locate", str(path), "--count", "2", "--out", str(tmp_path / "l")],
+        "headcount": ["headcount", str(path), "--max-load", "5", "--out", str(tmp_path / "h")],
+    }
+    for what, args in calls.items():
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (what, result.output)
+        assert f"{what} (" in result.output and "does not support unit: region yet" in result.output
+        assert not (tmp_path / args[-1]).exists()
