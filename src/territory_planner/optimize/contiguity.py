@@ -210,3 +210,60 @@ def region_precheck(problem, graph: csr_matrix, n_regions: int) -> None:
     reasons += _unconnectable(problem, graph, allowed, n_regions)
     if reasons:
         raise InfeasibleError(reasons)
+
+
+def _bridge(graph, plan, j, piece, target: set[int], empty, allowed) -> list[int] | None:
+    """Shortest path of empty regions rep j may own from ``piece`` to ``target``."""
+    start = set(piece.tolist())
+    parent: dict[int, int | None] = {u: None for u in start}
+    queue = deque(start)
+    while queue:
+        u = queue.popleft()
+        for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]:
+            c = int(c)
+            if c in parent:
+                continue
+            if c in target:
+                path, step = [], u
+                while step is not None and step not in start:
+                    path.append(step)
+                    step = parent[step]
+                return path
+            if empty[c] and allowed[c, j]:
+                parent[c] = u
+                queue.append(c)
+    return None
+
+
+def settle_empty_regions(problem, graph, plan: np.ndarray, n_regions: int) -> np.ndarray | None:
+    """Re-give regions with no accounts so every territory is one piece, if that alone can
+    do it. Such a region carries no load and no cost, so a plan of the MILP is as good with
+    any owner for it; the MILP picks one at random, which breaks territories for nothing.
+    Stray pieces of a territory are joined to its largest piece along empty regions; pieces
+    made only of empty regions go to a neighbouring territory. Returns the connected plan
+    (same objective, same bands) or None."""
+    empty = np.array([len(problem.unit_members[u]) == 0 for u in range(n_regions)])
+    if not empty.any():
+        return None
+    allowed = problem.allowed_block(np.arange(n_regions))
+    plan = plan.copy()
+    for _ in range(4):
+        for j in range(problem.n_reps):
+            pieces = territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))
+            for piece in pieces[1:]:
+                if empty[piece].all():
+                    continue
+                path = _bridge(graph, plan, j, piece, set(pieces[0].tolist()), empty, allowed)
+                if path:
+                    plan[path] = j
+        for j in range(problem.n_reps):
+            for piece in territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))[1:]:
+                if not empty[piece].all():
+                    continue
+                near = {int(c) for u in piece for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]}
+                owners = sorted({int(plan[c]) for c in near if plan[c] != j and allowed[piece, plan[c]].all()})
+                if owners:
+                    plan[piece] = owners[0]
+        if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
+            return plan
+    return None

@@ -25,6 +25,8 @@ from .contiguity import (
     connect_rows,
     region_precheck,
     separator_cuts,
+    settle_empty_regions,
+    territory_pieces,
 )
 from .model import AssignmentModel, build_assignment_model
 from .strategy import (
@@ -123,9 +125,69 @@ def cut_rounds(
             break
         else:
             connect_rows(model, problem, fresh)
+            repaired = settle_empty_regions(problem, graph, unit_rep, n_regions)
+            if repaired is None:
+                repaired = repair(model, problem, graph, n_regions, unit_rep, settings, clock, seen)
+            if repaired is not None and objective_of(problem, repaired) < best_objective:
+                best, best_objective = repaired, objective_of(problem, repaired)
+                log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
+                if relative_gap(best_objective, bound) <= settings.gap:
+                    break
+                gap = settings.gap
         if clock.remaining <= 0.05:
             break
     return Rounds(best, bound, len(seen))
+
+
+def _free_units(graph, plan: np.ndarray, n_regions: int, rings: int) -> np.ndarray:
+    """The units a repair may move: every piece of a territory but its largest, the regions
+    within ``rings`` steps of them, and every named account."""
+    free = np.zeros(len(plan), dtype=bool)
+    free[n_regions:] = True
+    for j in np.unique(plan[:n_regions]):
+        for piece in territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))[1:]:
+            free[piece] = True
+    for _ in range(rings):
+        near = graph[np.flatnonzero(free[:n_regions])].indices
+        free[near] = True
+    return free
+
+
+def repair(model, problem, graph, n_regions, plan, settings, clock, seen, rings=2):
+    """A connected plan near ``plan``: units away from its stray pieces stay where they
+    are (their x fixed at 1), the rest are re-solved with cut rounds. A heuristic: its
+    bound proves nothing and is not used; its plan is a start for the full rounds. The cuts
+    it adds are valid for the full model and stay. None when it finds no connected plan."""
+    free = _free_units(graph, plan, n_regions, rings)
+    held = [
+        var
+        for var, u, j in zip(model.x, model.pairs.unit, model.pairs.rep)
+        if not free[u] and plan[u] == j
+    ]
+    for var in held:
+        var.lowBound = 1
+    deadline = clock.elapsed + 0.25 * clock.remaining
+    try:
+        for _ in range(MAX_CUT_ROUNDS):
+            limit = deadline - clock.elapsed
+            if limit <= 0.05:
+                return None
+            outcome = run(model, settings, mip=True, time_limit=limit, gap=settings.gap)
+            if not outcome.has_solution:
+                return None
+            unit_rep = _plan_of(model, problem.n_units)
+            cuts, broken = separator_cuts(graph, unit_rep, n_regions, problem.n_reps)
+            if broken == 0:
+                return unit_rep
+            fresh = [cut for cut in cuts if cut not in seen]
+            if not fresh:
+                return None
+            seen.update(fresh)
+            connect_rows(model, problem, fresh)
+        return None
+    finally:
+        for var in held:
+            var.lowBound = 0
 
 
 def _slack_objective(model: AssignmentModel, problem) -> None:
