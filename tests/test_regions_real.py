@@ -80,3 +80,18 @@ def test_map_draws_each_territory_as_one_shape(nc_plan, tmp_path):
     assert 'weight="3"' in result["dom"] or 'stroke-width="3"' in result["dom"]
     labels = re.findall(r'<div[^>]*class="[^"]*tp-rep-label[^"]*"[^>]*>(.*?)</div></div>', result["dom"])
     assert len(labels) == 4 and all(re.search(r">R0[1-4]$", label) for label in labels), labels
+
+
+def test_counties_demo_plans_with_its_named_accounts(tmp_path):
+    """The bundled geography demo: 100 counties, six reps, three named accounts."""
+    root = Path(__file__).resolve().parents[1]
+    scenario = root / "scenarios" / "counties-demo" / "scenario.yaml"
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["named_accounts"] == 3 and summary["regions"] == 100
+    assert summary["contiguity"]["proven"] is True and summary["gap"] <= 0.01
+    accounts = pd.read_csv(scenario.parent / "accounts.csv")
+    table = pd.read_csv(out / "regions.csv", dtype={"region_id": str})
+    assert table["accounts"].sum() == len(accounts) - 3  # named accounts follow no county

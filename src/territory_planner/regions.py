@@ -1,4 +1,4 @@
-"""Geography mode: regions as the unit of assignment (docs/design.md, geography mode).
+"""Geography mode: regions as the unit of assignment (docs/geography-mode.md).
 
 Two steps, one per layer. ``check_region_mode`` validates what only region mode needs
 (the regions file's owners and locks, overlaps, every account inside a region, the

@@ -3,7 +3,7 @@
 Units are regions (plus named accounts, which take no part in contiguity). Territory
 ``T_j = {region u : x[u, j] = 1}`` is connected when the adjacency graph restricted to
 ``T_j`` is. HiGHS has no lazy-constraint callbacks, so connectivity is enforced in rounds
-(docs/design.md, section 4, contiguity):
+(docs/geography-mode.md):
 
 1. the LP relaxation of the assignment model (no contiguity) gives a proven lower bound;
 2. the MILP is solved; each territory of its plan is split into its connected *pieces*;
