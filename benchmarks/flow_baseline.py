@@ -75,7 +75,9 @@ def solve_flow_milp(geography, time_limit: float, gap: float = 0.0) -> dict:
     objective = pulp.value(lp.objective) if has_plan else None
     bound = float(info.mip_dual_bound)
     return {
-        "status": "optimal" if lp.sol_status == pulp.LpSolutionOptimal else pulp.LpStatus[lp.status],
+        "status": "optimal"
+        if lp.sol_status == pulp.LpSolutionOptimal
+        else pulp.LpStatus[lp.status],
         "objective": objective,
         "bound": bound,
         "gap": None if objective is None else max(0.0, (objective - bound) / abs(objective)),

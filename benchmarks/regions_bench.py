@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     rows = []
-    print("instance            | engine: status, objective, gap, s  | flow MILP: status, objective, gap, s")
+    print("instance            | engine: status, objective, gap, s | flow MILP: the same")
     for n_reps in args.reps:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as folder:

@@ -11,7 +11,9 @@ from tests.helpers import CELL, cell_centre, grid_regions, write_region_scenario
 
 
 def _reps() -> pd.DataFrame:
-    return pd.DataFrame([dict(rep_id="A", lat=0.05, lon=0.05), dict(rep_id="B", lat=0.15, lon=0.15)])
+    return pd.DataFrame(
+        [dict(rep_id="A", lat=0.05, lon=0.05), dict(rep_id="B", lat=0.15, lon=0.15)]
+    )
 
 
 def test_region_file_problems_are_listed_together(tmp_path):
@@ -24,7 +26,10 @@ def test_region_file_problems_are_listed_together(tmp_path):
     )
     regions["current_rep_id"] = [None, "ZED", None, None]
     regions["locked"] = [False, False, True, False]
-    rows = [dict(account_id=f"a{r[1:]}", lat=cell_centre(r)[0], lon=cell_centre(r)[1]) for r in ("r00", "r01")]
+    rows = [
+        dict(account_id=f"a{r[1:]}", lat=cell_centre(r)[0], lon=cell_centre(r)[1])
+        for r in ("r00", "r01")
+    ]
     rows.append(dict(account_id="far", lat=0.05, lon=0.9))  # 0.7 degree east of r01
     accounts = pd.DataFrame(rows)
     accounts["named"] = ["true", "maybe", "false"]
@@ -67,7 +72,9 @@ def test_region_mode_needs_a_regions_file(tmp_path):
 
 def test_unknown_unit_and_adjacency_are_refused(tmp_path):
     accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
-    path = write_region_scenario(tmp_path, grid_regions(1, 1), accounts, _reps(), adjacency="bishop")
+    path = write_region_scenario(
+        tmp_path, grid_regions(1, 1), accounts, _reps(), adjacency="bishop"
+    )
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert "adjacency" in result.output and "rook" in result.output

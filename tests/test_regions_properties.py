@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from territory_planner import plan
-from tests.helpers import cell_centre, grid_neighbours, grid_regions, is_connected, write_region_scenario
+from tests.helpers import (
+    cell_centre,
+    grid_neighbours,
+    grid_regions,
+    is_connected,
+    write_region_scenario,
+)
 
 
 @st.composite
@@ -30,7 +36,10 @@ def grid_maps(draw):
         accounts.append(dict(account_id="only", lat=lat, lon=lon, workload=1))
     n_reps = draw(st.integers(2, 3))
     homes = [draw(st.sampled_from(present)) for _ in range(n_reps)]
-    reps = [dict(rep_id=f"R{j}", lat=cell_centre(h)[0], lon=cell_centre(h)[1]) for j, h in enumerate(homes)]
+    reps = [
+        dict(rep_id=f"R{j}", lat=cell_centre(h)[0], lon=cell_centre(h)[1])
+        for j, h in enumerate(homes)
+    ]
     return rows, cols, tuple(sorted(missing)), pd.DataFrame(accounts), pd.DataFrame(reps)
 
 
@@ -53,7 +62,9 @@ def test_every_territory_is_connected_and_every_region_assigned_once(case):
     table = made.extra_files["regions.csv"]
     present = sorted(set(grid_neighbours(rows, cols)) - set(missing))
     assert sorted(table["region_id"]) == present and table["region_id"].is_unique
-    neighbours = {r: nb - set(missing) for r, nb in grid_neighbours(rows, cols).items() if r in present}
+    neighbours = {
+        r: nb - set(missing) for r, nb in grid_neighbours(rows, cols).items() if r in present
+    }
     for link in made.summary["contiguity"]["island_links"]:
         neighbours[link["from"]].add(link["to"])
         neighbours[link["to"]].add(link["from"])

@@ -33,9 +33,8 @@ def nc_plan(tmp_path_factory):
 def test_every_county_once_and_every_territory_connected(nc_plan):
     """Connectivity is checked against libpysal's own rook contiguity of the county file,
     an oracle independent of the engine's snapped adjacency."""
-    from libpysal.weights import Rook
-
     import geopandas as gpd
+    from libpysal.weights import Rook
 
     source, out = nc_plan
     counties = gpd.read_file(source / "regions.geojson")
@@ -78,7 +77,9 @@ def test_map_draws_each_territory_as_one_shape(nc_plan, tmp_path):
     assert counts["interactive_paths"] == 4  # one dissolved shape per rep, hoverable
     assert counts["paths"] >= 4 + 100  # plus the thin county outlines
     assert 'weight="3"' in result["dom"] or 'stroke-width="3"' in result["dom"]
-    labels = re.findall(r'<div[^>]*class="[^"]*tp-rep-label[^"]*"[^>]*>(.*?)</div></div>', result["dom"])
+    labels = re.findall(
+        r'<div[^>]*class="[^"]*tp-rep-label[^"]*"[^>]*>(.*?)</div></div>', result["dom"]
+    )
     assert len(labels) == 4 and all(re.search(r">R0[1-4]$", label) for label in labels), labels
 
 

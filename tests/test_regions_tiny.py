@@ -28,7 +28,9 @@ def _accounts(workload: dict[str, float], potential: float = 1.0, **extra) -> pd
     rows = []
     for rid, w in sorted(workload.items()):
         lat, lon = cell_centre(rid)
-        rows.append(dict(account_id=f"a{rid[1:]}", lat=lat, lon=lon, workload=w, potential=potential))
+        rows.append(
+            dict(account_id=f"a{rid[1:]}", lat=lat, lon=lon, workload=w, potential=potential)
+        )
     return pd.DataFrame(rows)
 
 
@@ -54,7 +56,9 @@ def _travel(made) -> float:
     reps = made.reps.set_index("rep_id")
     total = 0.0
     for account, rep in zip(made.assignments["account_id"], made.assignments["rep_id"]):
-        km = haversine_km(acc.at[account, "lat"], acc.at[account, "lon"], *reps.loc[rep, ["lat", "lon"]])
+        km = haversine_km(
+            acc.at[account, "lat"], acc.at[account, "lon"], *reps.loc[rep, ["lat", "lon"]]
+        )
         total += float(km) * acc.at[account, "workload"]
     return total
 
@@ -107,7 +111,9 @@ def test_contiguity_gives_up_the_heavy_far_region(tmp_path):
         "island_links": [],
     }
     rounds = [p for p in made.summary["solver"]["phases"] if p["phase"] == "regions_milp"]
-    assert rounds[0]["disconnected_territories"] == 1 and rounds[-1]["disconnected_territories"] == 0
+    assert (
+        rounds[0]["disconnected_territories"] == 1 and rounds[-1]["disconnected_territories"] == 0
+    )
 
 
 def test_named_account_follows_its_owner_not_its_region(tmp_path):
@@ -118,7 +124,9 @@ def test_named_account_follows_its_owner_not_its_region(tmp_path):
     accounts = _accounts({f"r{r}{c}": 1.0 for r in range(3) for c in range(3)})
     lat, lon = cell_centre("r22")
     named = dict(account_id="N", lat=lat, lon=lon, workload=1.0, potential=1.0)
-    accounts = pd.concat([accounts, pd.DataFrame([named | {"current_rep_id": "A", "locked": True}])])
+    accounts = pd.concat(
+        [accounts, pd.DataFrame([named | {"current_rep_id": "A", "locked": True}])]
+    )
     accounts["named"] = accounts["account_id"].eq("N")
     made = plan(
         write_region_scenario(
@@ -266,7 +274,13 @@ def test_plan_folder_lists_every_region_once(tmp_path):
     made = plan(_far_region_scenario(tmp_path / "in", contiguous=True))
     made.write(out, map_html=False)
     table = pd.read_csv(out / "regions.csv")
-    assert list(table.columns) == ["region_id", "rep_id", "previous_rep_id", "accounts", "potential"]
+    assert list(table.columns) == [
+        "region_id",
+        "rep_id",
+        "previous_rep_id",
+        "accounts",
+        "potential",
+    ]
     assert sorted(table["region_id"]) == sorted(GRID_WORKLOAD) and table["region_id"].is_unique
     summary = json.loads((out / "summary.json").read_text())
     assert summary["unit"] == "region" and summary["contiguity"]["proven"] is True
@@ -284,7 +298,9 @@ def test_workflows_without_region_mode_refuse_it(tmp_path):
 
     path = _far_region_scenario(tmp_path / "in", contiguous=True)
     out = tmp_path / "plan"
-    assert CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"]).exit_code == 0
+    assert (
+        CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"]).exit_code == 0
+    )
     calls = {
         "rebalance": ["rebalance", str(out), "--leave", "A", "--out", str(tmp_path / "r")],
         "locate": ["locate", str(path), "--count", "2", "--out", str(tmp_path / "l")],

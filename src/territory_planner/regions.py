@@ -39,9 +39,7 @@ def _text(values: pd.Series) -> np.ndarray:
 def _check_region_owners(regions, rep_ids: set[str], file: str, problems: ProblemList) -> None:
     """current_rep_id on a region names a rep of the reps file; locked needs an owner."""
     owners = _text(regions["current_rep_id"]) if "current_rep_id" in regions.columns else None
-    locked, bad_lock = (
-        _flags(regions["locked"]) if "locked" in regions.columns else (None, None)
-    )
+    locked, bad_lock = _flags(regions["locked"]) if "locked" in regions.columns else (None, None)
     for k, rid in enumerate(regions["region_id"]):
         owner = owners[k] if owners is not None else None
         if owner is not None and owner not in rep_ids:
@@ -74,7 +72,9 @@ def _check_accounts_placed(accounts, regions, account_file: str, problems: Probl
     rows = _rows_in(accounts, located)
     if located.any():
         near, km = nearest_regions(
-            accounts.loc[located, "lat"].to_numpy(), accounts.loc[located, "lon"].to_numpy(), regions
+            accounts.loc[located, "lat"].to_numpy(),
+            accounts.loc[located, "lon"].to_numpy(),
+            regions,
         )
         for row, region, dist in zip(rows, near, km):
             problems.add(
@@ -181,7 +181,7 @@ def _previous_owners(accounts, regions, region_ids: list[str]) -> list[str | Non
         potential=("potential", "sum"), accounts=("account_id", "size")
     )
     best: dict[str, str] = {}
-    for (region, rep), row in sorted(
+    for (region, rep), _ in sorted(
         totals.iterrows(), key=lambda item: (-item[1]["potential"], -item[1]["accounts"], item[0])
     ):
         best.setdefault(str(region), str(rep))

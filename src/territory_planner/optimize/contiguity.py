@@ -30,8 +30,6 @@ rounds and names the bands that connected territories cannot meet.
 
 from __future__ import annotations
 
-import math
-import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -40,9 +38,8 @@ import pulp
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..errors import InfeasibleError, SolverError
-from .model import AssignmentModel, PairSet, build_assignment_model, safe_name
-from .strategy import AssignmentResult, all_allowed_pairs, objective_of, relative_gap, run
+from ..errors import InfeasibleError
+from .model import AssignmentModel, safe_name
 
 MAX_CUT_ROUNDS = 500
 
@@ -126,12 +123,9 @@ def connect_rows(model: AssignmentModel, problem, cuts: list[Cut]) -> None:
                 continue
             terms = [(model.x[pa], 1.0), (model.x[pb], 1.0)]
             terms += [(model.x[index[(c, k)]], -1.0) for c in cut.separator if (c, k) in index]
-            name = "connect[{},{},{}]".format(
-                safe_name(problem.unit_ids[cut.a]),
-                safe_name(problem.unit_ids[cut.b]),
-                safe_name(problem.rep_ids[k]),
-            )
-            name = f"{name}_{model.lp.numConstraints()}"
+            a, b = safe_name(problem.unit_ids[cut.a]), safe_name(problem.unit_ids[cut.b])
+            rep = safe_name(problem.rep_ids[k])
+            name = f"connect[{a},{b},{rep}]_{model.lp.numConstraints()}"
             row = pulp.LpConstraint(
                 pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name=name, rhs=1.0
             )
@@ -185,7 +179,9 @@ def _unconnectable(problem, graph, allowed: np.ndarray, n_regions: int) -> list[
         locked = set(np.flatnonzero(problem.locked_rep[:n_regions] == j).tolist())
         holding = [p for p in pieces if locked & set(p.tolist())]
         if len(holding) > 1:
-            names = [sorted(str(problem.unit_ids[u]) for u in locked & set(p.tolist())) for p in holding]
+            names = [
+                sorted(str(problem.unit_ids[u]) for u in locked & set(p.tolist())) for p in holding
+            ]
             reasons.append(
                 f"rep {rep_id}: its locked regions fall in {len(holding)} parts of the map that "
                 f"no regions it may own join ({'; '.join(', '.join(n) for n in names)}), so "
@@ -260,8 +256,14 @@ def settle_empty_regions(problem, graph, plan: np.ndarray, n_regions: int) -> np
             for piece in territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))[1:]:
                 if not empty[piece].all():
                     continue
-                near = {int(c) for u in piece for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]}
-                owners = sorted({int(plan[c]) for c in near if plan[c] != j and allowed[piece, plan[c]].all()})
+                near = {
+                    int(c)
+                    for u in piece
+                    for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]
+                }
+                owners = sorted(
+                    {int(plan[c]) for c in near if plan[c] != j and allowed[piece, plan[c]].all()}
+                )
                 if owners:
                     plan[piece] = owners[0]
         if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:

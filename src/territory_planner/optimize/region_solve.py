@@ -20,8 +20,8 @@ import pulp
 from ..errors import InfeasibleError, SolverError
 from .contiguity import (
     MAX_CUT_ROUNDS,
-    adjacency_matrix,
     _plan_of,
+    adjacency_matrix,
     connect_rows,
     region_precheck,
     separator_cuts,
@@ -96,7 +96,12 @@ def cut_rounds(
         if best is not None:
             start_from(model, best)
         outcome = run(
-            model, settings, mip=True, time_limit=clock.remaining, gap=gap, warm_start=best is not None
+            model,
+            settings,
+            mip=True,
+            time_limit=clock.remaining,
+            gap=gap,
+            warm_start=best is not None,
         )
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
         entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)

@@ -53,11 +53,15 @@ def region_territory_map(
     regions GeoDataFrame, the reps, and the assignments (for the named accounts)."""
     rep_of_region = dict(zip(regions_table["region_id"].astype(str), regions_table["rep_id"]))
     metrics = [
-        c for c in regions_table.columns if c not in ("region_id", "rep_id", "previous_rep_id", "accounts")
+        c
+        for c in regions_table.columns
+        if c not in ("region_id", "rep_id", "previous_rep_id", "accounts")
     ]
     by_rep = regions_table.groupby("rep_id")
     summary = {rid: {"regions": len(g), **{m: g[m].sum() for m in metrics}} for rid, g in by_rep}
-    names = dict(zip(reps["rep_id"], reps["name"].fillna("") if "name" in reps else [""] * len(reps)))
+    names = dict(
+        zip(reps["rep_id"], reps["name"].fillna("") if "name" in reps else [""] * len(reps))
+    )
     colours = _colours(sorted(set(reps["rep_id"]) | set(rep_of_region.values())))
 
     m = folium.Map(tiles=None, control_scale=True, maxZoom=18)
@@ -91,7 +95,9 @@ def region_territory_map(
     for rid, point in zip(shapes["rep_id"], shapes.geometry.representative_point()):
         folium.Marker(
             [point.y, point.x],
-            icon=folium.DivIcon(html=_LABEL.format(text=_esc(names.get(rid) or rid)), class_name="tp-rep-label"),
+            icon=folium.DivIcon(
+                html=_LABEL.format(text=_esc(names.get(rid) or rid)), class_name="tp-rep-label"
+            ),
         ).add_to(labels)
     group.add_to(m)
     folium.GeoJson(
