@@ -311,3 +311,27 @@ def test_workflows_without_region_mode_refuse_it(tmp_path):
         assert result.exit_code == 2, (what, result.output)
         assert f"{what} (" in result.output and "does not support unit: region yet" in result.output
         assert not (tmp_path / args[-1]).exists()
+
+
+def test_quotas_on_a_region_plan_keep_its_regions(tmp_path):
+    """quota reads a region plan back (regions.csv included) and writes it again whole."""
+    from click.testing import CliRunner
+
+    from territory_planner.cli import main
+
+    path = _far_region_scenario(tmp_path / "in", contiguous=True)
+    out, quoted = tmp_path / "plan", tmp_path / "quoted"
+    assert (
+        CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"]).exit_code == 0
+    )
+    result = CliRunner().invoke(
+        main, ["quota", str(out), "--target", "900", "--method", "potential", "--out", str(quoted)]
+    )
+    assert result.exit_code == 0, result.output
+    before = pd.read_csv(out / "regions.csv")
+    after = pd.read_csv(quoted / "regions.csv")
+    pd.testing.assert_frame_equal(before, after)
+    quotas = pd.read_csv(quoted / "quotas.csv").set_index("rep_id")["quota"]
+    # potential 2 of 9 for A, 7 of 9 for B
+    assert quotas["A"] == pytest.approx(200.0) and quotas["B"] == pytest.approx(700.0)
+    assert "tp-rep-label" in (quoted / "map.html").read_text()

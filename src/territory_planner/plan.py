@@ -339,6 +339,11 @@ class Plan:
         quotas = None
         if (folder / "quotas.csv").exists():
             quotas = _read_plan_csv(folder / "quotas.csv", problems, ("rep_id", "quota"))
+        extra_files = {}
+        if (folder / "regions.csv").exists():  # geography mode: the regions' owners
+            extra_files["regions.csv"] = _read_plan_csv(
+                folder / "regions.csv", problems, ("region_id", "rep_id")
+            )
         try:
             summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -371,6 +376,7 @@ class Plan:
             summary=summary,
             quotas=quotas,
             files=data.files,
+            extra_files=extra_files,
         )
 
 
