@@ -504,6 +504,7 @@ def plan_from_problem_data(
             geography.n_regions,
             solve_settings,
             contiguous=geography.contiguous,
+            homes=geography.home_region,
             progress=progress,
         )
         extra_summary = {**(extra_summary or {}), **region_summary(geography, geography.contiguous)}

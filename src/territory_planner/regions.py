@@ -160,6 +160,7 @@ class RegionProblem:
     neighbours: list[np.ndarray]
     links: list[dict]
     previous_rep: list[str | None]  # today's owner of each region
+    home_region: np.ndarray  # (J,) region unit of each rep's home base, -1 outside them all
     adjacency: str
     contiguous: bool
 
@@ -306,12 +307,17 @@ def build_region_problem(data) -> RegionProblem:
         notes=notes,
     )
     contiguous = settings.constraints.contiguous is not False
+    from .geo import locate_points
+
+    homes = locate_points(base.rep_lat, base.rep_lon, regions, max_snap_km=0.0)
+    home_region = np.array([position.get(h, -1) if h is not None else -1 for h in homes])
     return RegionProblem(
         problem=problem,
         region_ids=region_ids,
         neighbours=neighbours,
         links=links,
         previous_rep=_previous_owners(accounts, regions, region_ids),
+        home_region=home_region,
         adjacency=settings.adjacency,
         contiguous=contiguous,
     )

@@ -85,13 +85,17 @@ def cut_rounds(
     *,
     contiguous: bool,
     log: Callable[[dict], None],
+    start: np.ndarray | None = None,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
-    connected plan sooner); once one is found they go on at the gap asked for, started from
-    the best connected plan, until a round's plan is connected and within that gap."""
+    connected plan sooner); once one is found (or ``start``, a connected plan, is given)
+    they go on at the gap asked for, started from the best connected plan, until a round's
+    plan is connected and within that gap."""
     seen: set = set()
-    best, best_objective, bound = None, math.inf, -math.inf
-    gap = max(settings.gap, LOOSE_GAP) if contiguous else settings.gap
+    best, best_objective, bound = start, math.inf, -math.inf
+    if start is not None:
+        best_objective = objective_of(problem, start)
+    gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
         if best is not None:
             start_from(model, best)
@@ -142,6 +146,25 @@ def cut_rounds(
         if clock.remaining <= 0.05:
             break
     return Rounds(best, bound, len(seen))
+
+
+def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock):
+    """A connected plan from the rooted flow model (rooted_flow.py) in at most a third of
+    the time left, or None. A rep without a usable home has no flow rows, so the plan is
+    checked, and its empty regions re-given when that alone connects it."""
+    from .rooted_flow import rooted_model
+
+    model = rooted_model(problem, pairs, neighbours, n_regions, homes)
+    if model is None:
+        return None
+    gap = max(settings.gap, LOOSE_GAP)
+    outcome = run(model, settings, mip=True, time_limit=clock.remaining / 3, gap=gap)
+    if not outcome.has_solution:
+        return None
+    plan = _plan_of(model, problem.n_units)
+    if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
+        return plan
+    return settle_empty_regions(problem, graph, plan, n_regions)
 
 
 def _free_units(graph, plan: np.ndarray, n_regions: int, rings: int) -> np.ndarray:
@@ -251,6 +274,7 @@ def solve_regions(
     settings: SolveSettings,
     *,
     contiguous: bool = True,
+    homes: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AssignmentResult:
     """A connected plan with a proven bound and gap (module docstring)."""
@@ -276,9 +300,23 @@ def solve_regions(
             f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
         )
     say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
+    start = None
+    if contiguous and homes is not None:
+        start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
+        phases.append({"phase": "regions_rooted_start", "found": start is not None})
+        if start is not None:
+            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
     model = build_assignment_model(problem, pairs, units, relax=False, name="regions")
     rounds = cut_rounds(
-        model, problem, graph, n_regions, settings, clock, contiguous=contiguous, log=phases.append
+        model,
+        problem,
+        graph,
+        n_regions,
+        settings,
+        clock,
+        contiguous=contiguous,
+        log=phases.append,
+        start=start,
     )
     if rounds.infeasible and rounds.plan is None:
         plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
