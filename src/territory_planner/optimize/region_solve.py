@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,26 +31,12 @@ from .model import AssignmentModel, build_assignment_model
 from .strategy import (
     AssignmentResult,
     SolveSettings,
+    _Clock,
     all_allowed_pairs,
     objective_of,
     relative_gap,
     run,
 )
-
-
-class _Deadline:
-    def __init__(self, settings: SolveSettings):
-        self.start = settings.started if settings.started is not None else time.perf_counter()
-        self.limit = settings.time_limit
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    @property
-    def remaining(self) -> float:
-        return max(0.0, self.limit - self.elapsed)
-
 
 LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
 
@@ -81,7 +66,7 @@ def cut_rounds(
     graph,
     n_regions: int,
     settings: SolveSettings,
-    clock: _Deadline,
+    clock: _Clock,
     *,
     contiguous: bool,
     log: Callable[[dict], None],
@@ -236,8 +221,7 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
         problem, pairs, units, relax=False, slack_penalty=1.0, name="elastic_regions"
     )
     _slack_objective(model, problem)
-    roomy = _Deadline(settings)
-    roomy.limit = roomy.elapsed + max(clock.remaining, 30.0)
+    roomy = _Clock(max(clock.remaining, 30.0))  # the explanation may outlast the limit
     exact = dataclasses.replace(settings, gap=0.0)
     plan = cut_rounds(
         model, problem, graph, n_regions, exact, roomy, contiguous=True, log=lambda e: None
@@ -281,7 +265,7 @@ def solve_regions(
     from .diagnose import explain_infeasibility, precheck
 
     say = progress or (lambda message: None)
-    clock = _Deadline(settings)
+    clock = _Clock(settings.time_limit, settings.started)
     phases: list[dict] = []
     graph = adjacency_matrix(neighbours, n_regions)
     precheck(problem)
