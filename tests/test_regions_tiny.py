@@ -335,3 +335,24 @@ def test_quotas_on_a_region_plan_keep_its_regions(tmp_path):
     # potential 2 of 9 for A, 7 of 9 for B
     assert quotas["A"] == pytest.approx(200.0) and quotas["B"] == pytest.approx(700.0)
     assert "tp-rep-label" in (quoted / "map.html").read_text()
+
+
+def test_queen_adjacency_lets_corners_connect(tmp_path):
+    """2 x 2 grid locked as a chessboard: A owns r00 and r11, B owns r01 and r10. Under
+    rook adjacency (a shared border) neither territory is one piece: refused, exit 3. Under
+    queen adjacency the diagonal corners touch, and the locked plan is the plan."""
+    regions = grid_regions(2, 2)
+    regions["current_rep_id"] = ["A", "B", "B", "A"]
+    regions["locked"] = [True, True, True, True]
+    accounts = _accounts({"r00": 1, "r01": 1, "r10": 1, "r11": 1})
+    reps = _reps({"A": "r00", "B": "r01"})
+    balance = [{"metric": "workload", "tolerance": 0.0}]
+    rook = write_region_scenario(tmp_path / "rook", regions, accounts, reps, balance=balance)
+    with pytest.raises(InfeasibleError, match="rep A: its locked regions fall in 2 parts"):
+        plan(rook)
+    queen = write_region_scenario(
+        tmp_path / "queen", regions, accounts, reps, balance=balance, adjacency="queen"
+    )
+    made = plan(queen)
+    assert _owners(made) == {"A": {"r00", "r11"}, "B": {"r01", "r10"}}
+    assert made.summary["contiguity"]["adjacency"] == "queen"
