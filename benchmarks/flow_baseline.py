@@ -77,7 +77,7 @@ def solve_flow_milp(geography, time_limit: float, gap: float = 0.0) -> dict:
     return {
         "status": "optimal"
         if lp.sol_status == pulp.LpSolutionOptimal
-        else pulp.LpStatus[lp.status],
+        else ("feasible" if has_plan else "no plan"),
         "objective": objective,
         "bound": bound,
         "gap": None if objective is None else max(0.0, (objective - bound) / abs(objective)),
