@@ -983,6 +983,10 @@ def load_data(
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
     acc = place_accounts_in_regions(acc, regions)
     report_swapped_outside_regions(acc, regions, account_file, problems)
+    if settings.unit == "region":
+        from .regions import check_region_mode
+
+        acc = check_region_mode(acc, rep, regions, settings, account_file, problems)
     problems.raise_if_any()
     files = {"accounts": Path(settings.accounts), "reps": Path(settings.reps)}
     if settings.regions is not None:

@@ -737,3 +737,153 @@ def to_geojson(gdf: gpd.GeoDataFrame) -> dict:
         props = {str(c): _json_value(v) for c, v in zip(prop_cols, row)}
         features.append({"type": "Feature", "properties": props, "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}
+
+
+# --------------------------------------------------------------------------- geography mode
+
+SNAP_M = 100.0
+"""Borders closer than this (metres) count as shared: county and ZIP files carry slivers
+and hairline gaps between neighbours that must not cut a state into pieces."""
+
+
+def _metric_frame(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Regions in a Lambert equal-area projection centred on them: metres and square
+    metres with small distortion over a state or a country, and no download needed."""
+    reg = _regions_wgs84(regions)
+    west, south, east, north = reg.total_bounds
+    crs = (
+        f"+proj=laea +lat_0={(south + north) / 2:.6f} +lon_0={(west + east) / 2:.6f} "
+        "+x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+    )
+    reg = reg.set_geometry(shapely.make_valid(np.asarray(reg.geometry.values, dtype=object)))
+    return reg.to_crs(crs)
+
+
+def region_overlaps(regions: gpd.GeoDataFrame, share: float = 0.01) -> list[tuple[str, str, float]]:
+    """Pairs of regions whose polygons overlap by more than ``share`` of the smaller one's
+    area, as ``(region_id, region_id, overlap share)`` sorted by ID: beyond a sliver an
+    account inside both would belong to two regions."""
+    reg = _metric_frame(regions)
+    geoms = np.asarray(reg.geometry.values, dtype=object)
+    ids = reg["region_id"].to_numpy(dtype=object)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not left.size:
+        return []
+    overlap = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    ratio = overlap / np.maximum(smaller, 1e-9)
+    bad = np.flatnonzero(ratio > share)
+    return [(str(ids[left[k]]), str(ids[right[k]]), float(ratio[k])) for k in bad]
+
+
+def nearest_regions(lat: Any, lon: Any, regions: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the nearest region's ID and the distance to its polygon in km
+    (used to name where an account outside every region probably belongs)."""
+    reg = _metric_frame(regions)
+    lat = np.asarray(lat, dtype=float).reshape(-1)
+    lon = np.asarray(lon, dtype=float).reshape(-1)
+    points = gpd.GeoSeries(shapely.points(lon, lat), crs=WGS84).to_crs(reg.crs)
+    tree = shapely.STRtree(np.asarray(reg.geometry.values, dtype=object))
+    index, distance = tree.query_nearest(
+        np.asarray(points.values, dtype=object), return_distance=True, all_matches=False
+    )
+    ids = np.full(lat.size, None, dtype=object)
+    km = np.full(lat.size, np.nan)
+    ids[index[0]] = reg["region_id"].to_numpy(dtype=object)[index[1]]
+    km[index[0]] = distance / 1000.0
+    return ids, km
+
+
+def snapped_adjacency(
+    regions: gpd.GeoDataFrame, *, queen: bool = False, snap_m: float = SNAP_M
+) -> dict[str, tuple[str, ...]]:
+    """Neighbours of each region, tolerant of slivers and gaps narrower than ``snap_m``.
+
+    Each polygon grows by ``snap_m / 2`` (metres, equal-area projection), so two regions
+    whose borders run within ``snap_m`` of each other overlap in a strip about ``snap_m``
+    wide; the strip's area over ``snap_m`` estimates the shared border's length. Rook
+    adjacency needs that length above ``2 * snap_m``: two regions meeting at a corner overlap
+    only in a blob about ``snap_m`` across, whose estimated length stays below it. Queen
+    adjacency takes any overlap of the grown polygons.
+    """
+    reg = _metric_frame(regions)
+    ids = reg["region_id"].astype(str).to_numpy(dtype=object)
+    grown = shapely.buffer(np.asarray(reg.geometry.values, dtype=object), snap_m / 2.0)
+    tree = shapely.STRtree(grown)
+    left, right = tree.query(grown, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not queen and left.size:
+        strip = shapely.area(shapely.intersection(grown[left], grown[right]))
+        shared = strip / snap_m > 2.0 * snap_m
+        left, right = left[shared], right[shared]
+    neighbours: dict[str, set[str]] = {str(rid): set() for rid in ids}
+    for a, b in zip(ids[left], ids[right]):
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    return {rid: tuple(sorted(nb)) for rid, nb in sorted(neighbours.items())}
+
+
+def island_links(
+    regions: gpd.GeoDataFrame, neighbours: dict[str, tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """Links that join every part of the map with no neighbour to the rest.
+
+    Parts are the connected components of ``neighbours``. While there is more than one,
+    the smallest (fewest regions; ties by smallest region_id) is joined to the nearest
+    region of any other part by its closest pair of polygons, so an island links to the
+    mainland region facing it. Returns ``[{"from", "to", "km"}]`` in the order added.
+    """
+    reg = _metric_frame(regions)
+    ids = reg["region_id"].astype(str).tolist()
+    position = {rid: k for k, rid in enumerate(ids)}
+    geoms = np.asarray(reg.geometry.values, dtype=object)
+    part = {rid: None for rid in ids}
+    parts: list[set[str]] = []
+    for rid in ids:
+        if part[rid] is not None:
+            continue
+        stack, members = [rid], {rid}
+        part[rid] = len(parts)
+        while stack:
+            for nb in neighbours.get(stack.pop(), ()):
+                if part[nb] is None:
+                    part[nb] = len(parts)
+                    members.add(nb)
+                    stack.append(nb)
+        parts.append(members)
+    links: list[dict[str, Any]] = []
+    while len(parts) > 1:
+        parts.sort(key=lambda members: (len(members), min(members)))
+        small, rest = parts[0], set().union(*parts[1:])
+        mine = np.array(sorted(position[r] for r in small))
+        others = np.array(sorted(position[r] for r in rest))
+        gaps = shapely.distance(geoms[mine][:, None], geoms[others][None, :])
+        a, b = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
+        near = ids[others[b]]
+        links.append({"from": ids[mine[a]], "to": near, "km": round(float(gaps[a, b]) / 1000, 3)})
+        joined = next(k for k in range(1, len(parts)) if near in parts[k])
+        parts[joined] |= small
+        parts.pop(0)
+    return links
+
+
+def dissolved_territories(
+    regions: gpd.GeoDataFrame, rep_of_region: dict[str, str]
+) -> gpd.GeoDataFrame:
+    """One shape per rep: the union of its regions (``rep_id``, geometry; EPSG:4326,
+    sorted by rep_id). Slivers between neighbours close because each region grows by
+    a hair before the union and the union shrinks back by the same amount."""
+    reg = _regions_wgs84(regions)
+    reps = reg["region_id"].astype(str).map(rep_of_region)
+    out_rep, out_geom = [], []
+    hair = 1e-6  # degrees, about 10 cm
+    for rep in sorted(set(reps.dropna())):
+        geoms = shapely.make_valid(np.asarray(reg.geometry.values[reps == rep], dtype=object))
+        shape = shapely.buffer(shapely.union_all(shapely.buffer(geoms, hair)), -hair)
+        out_rep.append(rep)
+        out_geom.append(shape)
+    return gpd.GeoDataFrame({"rep_id": out_rep}, geometry=out_geom, crs=WGS84)

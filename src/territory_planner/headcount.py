@@ -200,6 +200,9 @@ def locate(
     ``extra_files['bases.csv']`` lists them.
     """
     data = _data_of(scenario)
+    from .regions import refuse_region_mode
+
+    refuse_region_mode(data.settings, "locate (choosing home bases for region territories)")
     section = data.settings.locate
     count = count if count is not None else (section.count if section else None)
     if count is None:
@@ -323,6 +326,9 @@ def headcount(
     ``ceil(total workload / max_load)`` or proven infeasible by the solver.
     """
     data = _data_of(scenario)
+    from .regions import refuse_region_mode
+
+    refuse_region_mode(data.settings, "headcount (the fewest reps for region territories)")
     say = progress or (lambda message: None)
     section = data.settings.locate
     candidates = candidates or (section.candidates if section else "accounts")

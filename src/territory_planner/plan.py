@@ -237,6 +237,18 @@ class Plan:
     # ------------------------------------------------------------------ presentation
     def map(self, tiles: str | None = None):
         """The interactive folium map. Imported lazily: the core never needs folium."""
+        if "regions.csv" in self.extra_files and self.regions is not None:
+            from .report.region_map import region_territory_map
+
+            return region_territory_map(
+                self.extra_files["regions.csv"],
+                self.regions,
+                self.reps,
+                self.assignments,
+                self.accounts,
+                title=self.scenario.name,
+                tiles=tiles,
+            )
         from .report.maps import territory_map
 
         return territory_map(
@@ -375,6 +387,11 @@ class Plan:
         quotas = None
         if (folder / "quotas.csv").exists():
             quotas = _read_plan_csv(folder / "quotas.csv", problems, ("rep_id", "quota"))
+        extra_files = {}
+        if (folder / "regions.csv").exists():  # geography mode: the regions' owners
+            extra_files["regions.csv"] = _read_plan_csv(
+                folder / "regions.csv", problems, ("region_id", "rep_id")
+            )
         try:
             summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -407,6 +424,7 @@ class Plan:
             summary=summary,
             quotas=quotas,
             files=data.files,
+            extra_files=extra_files,
         )
 
 
@@ -533,13 +551,34 @@ def plan_from_problem_data(
     settings = data.settings
     check_hierarchy(data)
     built = time.perf_counter()
+    geography = None
+    if problem is None and settings.unit == "region":
+        from .regions import build_region_problem
+
+        geography = build_region_problem(data)
+        problem = geography.problem
     problem = problem if problem is not None else build_problem(data)
     build_seconds = time.perf_counter() - built
     solve_settings = solve_settings or SolveSettings.from_scenario(settings.solver)
     if solve_settings.started is None:
         # the time limit covers building the problem too: the user waits for both
         solve_settings = dataclasses.replace(solve_settings, started=started)
-    result = solve_assignment(problem, solve_settings, progress=progress)
+    if geography is not None:
+        from .optimize.region_solve import solve_regions
+        from .regions import region_summary
+
+        result = solve_regions(
+            problem,
+            geography.neighbours,
+            geography.n_regions,
+            solve_settings,
+            contiguous=geography.contiguous,
+            homes=geography.home_region,
+            progress=progress,
+        )
+        extra_summary = {**(extra_summary or {}), **region_summary(geography, geography.contiguous)}
+    else:
+        result = solve_assignment(problem, solve_settings, progress=progress)
     assignments, territories, numbers = evaluate_assignment(data, problem, result.unit_rep)
     summary = plan_summary(
         data,
@@ -566,6 +605,10 @@ def plan_from_problem_data(
         summary=summary,
         files=dict(data.files),
     )
+    if geography is not None:
+        from .regions import regions_table
+
+        made.extra_files["regions.csv"] = regions_table(geography, result.unit_rep)
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     summary["total_seconds"] = round(time.perf_counter() - started, 3)

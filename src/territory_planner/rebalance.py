@@ -410,6 +410,9 @@ def rebalance(
     started = time.perf_counter()
     if not isinstance(plan, Plan):
         plan = Plan.read(plan)
+    from .regions import refuse_region_mode
+
+    refuse_region_mode(plan.scenario, "rebalance (connected territories moved region by region)")
     leaves = [str(r) for r in leaves]
     data = rebalanced_data(plan, hires, leaves, capacities, max_moved_share)
     settings = data.settings

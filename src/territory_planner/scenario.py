@@ -52,6 +52,9 @@ class Constraints(_Settings):
     max_distance_km: float | None = Field(default=None, gt=0.0)
     max_moved_share: float | None = Field(default=None, ge=0.0, le=1.0)
     keep_together: str | None = None
+    # geography mode: every territory one connected piece of the map (None: true when
+    # unit is region, and meaningless in account mode)
+    contiguous: bool | None = None
 
 
 class SolverSettings(_Settings):
@@ -160,7 +163,8 @@ class Scenario(_Settings):
     accounts: Path
     reps: Path
     regions: Path | None = None
-    unit: Literal["account"] = "account"
+    unit: Literal["account", "region"] = "account"
+    adjacency: Literal["rook", "queen"] = "rook"  # region mode: what makes regions neighbours
     balance: list[BalanceRule] = Field(default_factory=list)
     objective: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
     constraints: Constraints = Field(default_factory=Constraints)

@@ -1,0 +1,271 @@
+"""Connected territories in geography mode: separator cuts between MILP solves.
+
+Units are regions (plus named accounts, which take no part in contiguity). Territory
+``T_j = {region u : x[u, j] = 1}`` is connected when the adjacency graph restricted to
+``T_j`` is. HiGHS has no lazy-constraint callbacks, so connectivity is enforced in rounds
+(docs/geography-mode.md):
+
+1. the LP relaxation of the assignment model (no contiguity) gives a proven lower bound;
+2. the MILP is solved; each territory of its plan is split into its connected *pieces*;
+3. for two pieces ``S`` and ``P`` of territory j, ``C`` = a minimal vertex separator between
+   ``S`` and a region ``b`` of ``P`` (``N(S)`` cut down to the regions that also touch the
+   part of the map holding ``b`` once ``N(S)`` is removed). Every path from a region of
+   ``S`` to ``b`` meets ``C``, so for every region ``a`` of ``S`` and *every* rep k,
+
+       x[a, k] + x[b, k] - 1 <= sum_{c in C} x[c, k]                 (connect_rows)
+
+   holds in every connected plan (a connected territory holding a and b holds a path
+   between them, and the path crosses C) and fails for the plan just found (C lies outside
+   ``T_j``, since it borders ``S`` and ``S`` is a whole piece);
+4. the cuts join the model and the MILP is solved again, until every territory is one
+   piece. The cuts are valid inequalities, so the MILP's bound in any round is a proven
+   bound for connected plans; the last round's plan is connected, so bound and gap hold.
+
+Before solving, ``region_precheck`` names what contiguity makes impossible on its face:
+a region heavier than every band it may join, locked regions of one rep that no allowed
+path joins, a rep whose band no connected piece of its allowed map can fill. When the
+cut MILP is proven infeasible, an elastic copy (priced slack on every band) runs the same
+rounds and names the bands that connected territories cannot meet.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..errors import InfeasibleError
+from .model import AssignmentModel, safe_name
+
+MAX_CUT_ROUNDS = 500
+
+
+@dataclass(frozen=True)
+class Cut:
+    """x[a, k] + x[b, k] - 1 <= sum_{c in separator} x[c, k], for every rep k."""
+
+    a: int
+    b: int
+    separator: tuple[int, ...]
+
+
+def adjacency_matrix(neighbours: list[np.ndarray], n_regions: int) -> csr_matrix:
+    """The region graph as a symmetric sparse matrix over region units 0..n_regions-1."""
+    rows = np.concatenate([np.full(len(nb), u) for u, nb in enumerate(neighbours[:n_regions])])
+    cols = np.concatenate([nb for nb in neighbours[:n_regions]]) if n_regions else rows
+    data = np.ones(len(rows), dtype=np.int8)
+    graph = csr_matrix((data, (rows.astype(int), cols.astype(int))), shape=(n_regions,) * 2)
+    return ((graph + graph.T) > 0).astype(np.int8).tocsr()
+
+
+def territory_pieces(graph: csr_matrix, regions_of_rep: np.ndarray) -> list[np.ndarray]:
+    """Connected pieces of one territory (region positions), largest first."""
+    if len(regions_of_rep) == 0:
+        return []
+    count, label = connected_components(graph[regions_of_rep][:, regions_of_rep], directed=False)
+    pieces = [regions_of_rep[label == k] for k in range(count)]
+    return sorted(pieces, key=lambda piece: (-len(piece), int(piece.min())))
+
+
+def minimal_separator(graph: csr_matrix, piece: np.ndarray, target: int) -> tuple[int, ...]:
+    """Regions of N(piece) that also border the part of the map holding ``target`` once
+    N(piece) is removed: a minimal separator between the piece and ``target``."""
+    inside = set(piece.tolist())
+    boundary = {int(c) for u in piece for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]}
+    boundary -= inside
+    seen, queue = {target}, deque([target])
+    while queue:
+        u = queue.popleft()
+        for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]:
+            c = int(c)
+            if c not in seen and c not in boundary:
+                seen.add(c)
+                queue.append(c)
+    touching = {
+        c
+        for c in boundary
+        if any(int(v) in seen for v in graph.indices[graph.indptr[c] : graph.indptr[c + 1]])
+    }
+    return tuple(sorted(touching))
+
+
+def separator_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_reps: int):
+    """Cuts the plan ``unit_rep`` violates, and the number of disconnected territories."""
+    cuts: list[Cut] = []
+    broken = 0
+    region_rep = unit_rep[:n_regions]
+    for j in range(n_reps):
+        pieces = territory_pieces(graph, np.flatnonzero(region_rep == j))
+        if len(pieces) < 2:
+            continue
+        broken += 1
+        for s, piece in enumerate(pieces):
+            for other in pieces[:s] + pieces[s + 1 :]:
+                # one separator serves every region of the other piece: the piece is
+                # connected and misses N(piece), so it lies in one part of G - N(piece)
+                separator = minimal_separator(graph, piece, int(other.min()))
+                cuts.extend(Cut(int(a), int(b), separator) for a in piece for b in other)
+    return cuts, broken
+
+
+def connect_rows(model: AssignmentModel, problem, cuts: list[Cut]) -> None:
+    """x[a, k] + x[b, k] - 1 <= sum_{c in C} x[c, k] for each cut and each rep k that may own
+    both a and b (a missing pair is a zero: the row then says a and b are not both k's)."""
+    index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    for cut in cuts:
+        for k in range(problem.n_reps):
+            pa, pb = index.get((cut.a, k)), index.get((cut.b, k))
+            if pa is None or pb is None:
+                continue
+            terms = [(model.x[pa], 1.0), (model.x[pb], 1.0)]
+            terms += [(model.x[index[(c, k)]], -1.0) for c in cut.separator if (c, k) in index]
+            a, b = safe_name(problem.unit_ids[cut.a]), safe_name(problem.unit_ids[cut.b])
+            rep = safe_name(problem.rep_ids[k])
+            name = f"connect[{a},{b},{rep}]_{model.lp.numConstraints()}"
+            row = pulp.LpConstraint(
+                pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name=name, rhs=1.0
+            )
+            model.lp.addConstraint(row)
+
+
+def _plan_of(model: AssignmentModel, n_units: int) -> np.ndarray:
+    values = model.values()
+    unit_rep = np.full(n_units, -1, dtype=int)
+    chosen = values > 0.5
+    unit_rep[model.pairs.unit[chosen]] = model.pairs.rep[chosen]
+    return unit_rep
+
+
+# --------------------------------------------------------------------------- prechecks
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def _heavy_regions(problem, allowed: np.ndarray, n_regions: int) -> list[str]:
+    """Regions whose own load exceeds the upper band of every rep who may own them."""
+    reasons = []
+    for u in range(n_regions):
+        reps = np.flatnonzero(allowed[u])
+        for m, metric in enumerate(problem.metrics):
+            load = problem.unit_load[m, u]
+            if len(reps) and load > problem.upper[m, reps].max() + 1e-9:
+                members = problem.unit_members[u]
+                biggest = members[np.argsort(-problem.account_potential[members])][:3]
+                names = ", ".join(str(problem.account_ids[i]) for i in biggest)
+                reasons.append(
+                    f"region {str(problem.unit_ids[u]).removeprefix('region:')} carries "
+                    f"{_fmt(load)} {metric} on its own, above the upper band of every rep "
+                    f"who may own it (at most {_fmt(problem.upper[m, reps].max())}); plan "
+                    f"with a finer unit (ZIP codes instead of counties) or mark its "
+                    f"biggest accounts named ({names})"
+                )
+    return reasons
+
+
+def _unconnectable(problem, graph, allowed: np.ndarray, n_regions: int) -> list[str]:
+    """Per rep: locked regions no allowed path joins, or a band no connected piece of the
+    regions it may own (plus its allowed named accounts) can fill."""
+    reasons = []
+    named_load = problem.unit_load[:, n_regions:] @ allowed[n_regions:].astype(float)
+    for j, rep_id in enumerate(problem.rep_ids):
+        mine = np.flatnonzero(allowed[:n_regions, j])
+        pieces = territory_pieces(graph, mine)
+        locked = set(np.flatnonzero(problem.locked_rep[:n_regions] == j).tolist())
+        holding = [p for p in pieces if locked & set(p.tolist())]
+        if len(holding) > 1:
+            names = [
+                sorted(str(problem.unit_ids[u]) for u in locked & set(p.tolist())) for p in holding
+            ]
+            reasons.append(
+                f"rep {rep_id}: its locked regions fall in {len(holding)} parts of the map that "
+                f"no regions it may own join ({'; '.join(', '.join(n) for n in names)}), so "
+                "its territory cannot be connected; unlock some or lift the rep's region rule"
+            )
+            continue
+        for m, metric in enumerate(problem.metrics):
+            best = max((problem.unit_load[m, p].sum() for p in pieces), default=0.0)
+            if pieces and best + named_load[m, j] < problem.lower[m, j] - 1e-9:
+                reasons.append(
+                    f"rep {rep_id}: the largest connected part of the map it may own carries "
+                    f"{_fmt(best + named_load[m, j])} {metric}, below its band's lower end "
+                    f"{_fmt(problem.lower[m, j])}"
+                )
+    return reasons
+
+
+def region_precheck(problem, graph: csr_matrix, n_regions: int) -> None:
+    """Raise InfeasibleError with every face-value impossibility contiguity adds."""
+    allowed = problem.allowed_block(np.arange(problem.n_units))
+    reasons = _heavy_regions(problem, allowed, n_regions)
+    reasons += _unconnectable(problem, graph, allowed, n_regions)
+    if reasons:
+        raise InfeasibleError(reasons)
+
+
+def _bridge(graph, plan, j, piece, target: set[int], empty, allowed) -> list[int] | None:
+    """Shortest path of empty regions rep j may own from ``piece`` to ``target``."""
+    start = set(piece.tolist())
+    parent: dict[int, int | None] = {u: None for u in start}
+    queue = deque(start)
+    while queue:
+        u = queue.popleft()
+        for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]:
+            c = int(c)
+            if c in parent:
+                continue
+            if c in target:
+                path, step = [], u
+                while step is not None and step not in start:
+                    path.append(step)
+                    step = parent[step]
+                return path
+            if empty[c] and allowed[c, j]:
+                parent[c] = u
+                queue.append(c)
+    return None
+
+
+def settle_empty_regions(problem, graph, plan: np.ndarray, n_regions: int) -> np.ndarray | None:
+    """Re-give regions with no accounts so every territory is one piece, if that alone can
+    do it. Such a region carries no load and no cost, so a plan of the MILP is as good with
+    any owner for it; the MILP picks one at random, which breaks territories for nothing.
+    Stray pieces of a territory are joined to its largest piece along empty regions; pieces
+    made only of empty regions go to a neighbouring territory. Returns the connected plan
+    (same objective, same bands) or None."""
+    empty = np.array([len(problem.unit_members[u]) == 0 for u in range(n_regions)])
+    if not empty.any():
+        return None
+    allowed = problem.allowed_block(np.arange(n_regions))
+    plan = plan.copy()
+    for _ in range(4):
+        for j in range(problem.n_reps):
+            pieces = territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))
+            for piece in pieces[1:]:
+                if empty[piece].all():
+                    continue
+                path = _bridge(graph, plan, j, piece, set(pieces[0].tolist()), empty, allowed)
+                if path:
+                    plan[path] = j
+        for j in range(problem.n_reps):
+            for piece in territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))[1:]:
+                if not empty[piece].all():
+                    continue
+                near = {
+                    int(c)
+                    for u in piece
+                    for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]
+                }
+                owners = sorted(
+                    {int(plan[c]) for c in near if plan[c] != j and allowed[piece, plan[c]].all()}
+                )
+                if owners:
+                    plan[piece] = owners[0]
+        if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
+            return plan
+    return None

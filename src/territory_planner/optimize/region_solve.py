@@ -1,0 +1,332 @@
+"""Solving a geography-mode plan: LP bound, then MILP rounds with separator cuts until every
+territory is one connected piece (the algebra is in contiguity.py).
+
+The plan returned is always connected (checked on the region graph, not assumed), and its
+bound is the better of the LP relaxation and the last MILP round's proven bound, both valid
+for connected plans because the cuts are valid inequalities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from ..errors import InfeasibleError, SolverError
+from .contiguity import (
+    MAX_CUT_ROUNDS,
+    _plan_of,
+    adjacency_matrix,
+    connect_rows,
+    region_precheck,
+    separator_cuts,
+    settle_empty_regions,
+    territory_pieces,
+)
+from .model import AssignmentModel, build_assignment_model
+from .pairs import all_allowed_pairs
+from .results import AssignmentResult, objective_of, relative_gap
+from .settings import Clock, SolveSettings
+from .solvers import run
+
+LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
+
+
+@dataclass
+class Rounds:
+    """What the cut rounds reached: the best connected plan (or None), the best proven
+    bound over all rounds (each is valid: cuts never remove a connected plan), the cuts
+    added, and whether a round proved the model infeasible."""
+
+    plan: np.ndarray | None
+    bound: float
+    cuts: int
+    infeasible: bool = False
+
+
+def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
+    """A connected plan as the solver's start: it satisfies every cut, so it is feasible."""
+    values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
+    for var, value in zip(model.x, values.tolist()):
+        var.setInitialValue(value)
+
+
+def cut_rounds(
+    model: AssignmentModel,
+    problem,
+    graph,
+    n_regions: int,
+    settings: SolveSettings,
+    clock: Clock,
+    *,
+    contiguous: bool,
+    log: Callable[[dict], None],
+    start: np.ndarray | None = None,
+) -> Rounds:
+    """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
+    connected plan sooner); once one is found (or ``start``, a connected plan, is given)
+    they go on at the gap asked for, started from the best connected plan, until a round's
+    plan is connected and within that gap."""
+    seen: set = set()
+    best, best_objective, bound = start, math.inf, -math.inf
+    if start is not None:
+        best_objective = objective_of(problem, start)
+    gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
+    for round_number in range(1, MAX_CUT_ROUNDS + 1):
+        if best is not None:
+            start_from(model, best)
+        outcome = run(
+            model,
+            settings,
+            mip=True,
+            time_limit=clock.remaining,
+            gap=gap,
+            warm_start=best is not None,
+        )
+        entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
+        entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
+        entry["seconds"] = round(clock.elapsed, 3)
+        if outcome.bound is not None:
+            bound = max(bound, outcome.bound)
+        if not outcome.has_solution:
+            log(entry)
+            return Rounds(best, bound, len(seen), infeasible=outcome.status == "infeasible")
+        unit_rep = _plan_of(model, problem.n_units)
+        cuts, broken = (
+            separator_cuts(graph, unit_rep, n_regions, problem.n_reps) if contiguous else ([], 0)
+        )
+        fresh = [cut for cut in cuts if cut not in seen]
+        seen.update(fresh)
+        entry["disconnected_territories"] = broken
+        log(entry)
+        if broken == 0:
+            objective = objective_of(problem, unit_rep)
+            if objective < best_objective:
+                best, best_objective = unit_rep, objective
+            if gap <= settings.gap or relative_gap(best_objective, bound) <= settings.gap:
+                break
+            gap = settings.gap
+        elif not fresh:
+            break
+        else:
+            connect_rows(model, problem, fresh)
+            repaired = settle_empty_regions(problem, graph, unit_rep, n_regions)
+            if repaired is None:
+                repaired = repair(model, problem, graph, n_regions, unit_rep, settings, clock, seen)
+            if repaired is not None and objective_of(problem, repaired) < best_objective:
+                best, best_objective = repaired, objective_of(problem, repaired)
+                log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
+                if relative_gap(best_objective, bound) <= settings.gap:
+                    break
+                gap = settings.gap
+        if clock.remaining <= 0.05:
+            break
+    return Rounds(best, bound, len(seen))
+
+
+def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock):
+    """A connected plan from the rooted flow model (rooted_flow.py) in at most a third of
+    the time left, or None. A rep without a usable home has no flow rows, so the plan is
+    checked, and its empty regions re-given when that alone connects it."""
+    from .rooted_flow import rooted_model
+
+    model = rooted_model(problem, pairs, neighbours, n_regions, homes)
+    if model is None:
+        return None
+    gap = max(settings.gap, LOOSE_GAP)
+    outcome = run(model, settings, mip=True, time_limit=clock.remaining / 3, gap=gap)
+    if not outcome.has_solution:
+        return None
+    plan = _plan_of(model, problem.n_units)
+    if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
+        return plan
+    return settle_empty_regions(problem, graph, plan, n_regions)
+
+
+def _free_units(graph, plan: np.ndarray, n_regions: int, rings: int) -> np.ndarray:
+    """The units a repair may move: every piece of a territory but its largest, the regions
+    within ``rings`` steps of them, and every named account."""
+    free = np.zeros(len(plan), dtype=bool)
+    free[n_regions:] = True
+    for j in np.unique(plan[:n_regions]):
+        for piece in territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))[1:]:
+            free[piece] = True
+    for _ in range(rings):
+        near = graph[np.flatnonzero(free[:n_regions])].indices
+        free[near] = True
+    return free
+
+
+def repair(model, problem, graph, n_regions, plan, settings, clock, seen, rings=2):
+    """A connected plan near ``plan``: units away from its stray pieces stay where they
+    are (their x fixed at 1), the rest are re-solved with cut rounds. A heuristic: its
+    bound proves nothing and is not used; its plan is a start for the full rounds. The cuts
+    it adds are valid for the full model and stay. None when it finds no connected plan."""
+    free = _free_units(graph, plan, n_regions, rings)
+    held = [
+        var
+        for var, u, j in zip(model.x, model.pairs.unit, model.pairs.rep)
+        if not free[u] and plan[u] == j
+    ]
+    for var in held:
+        var.lowBound = 1
+    deadline = clock.elapsed + 0.25 * clock.remaining
+    try:
+        for _ in range(MAX_CUT_ROUNDS):
+            limit = deadline - clock.elapsed
+            if limit <= 0.05:
+                return None
+            outcome = run(model, settings, mip=True, time_limit=limit, gap=settings.gap)
+            if not outcome.has_solution:
+                return None
+            unit_rep = _plan_of(model, problem.n_units)
+            cuts, broken = separator_cuts(graph, unit_rep, n_regions, problem.n_reps)
+            if broken == 0:
+                return unit_rep
+            fresh = [cut for cut in cuts if cut not in seen]
+            if not fresh:
+                return None
+            seen.update(fresh)
+            connect_rows(model, problem, fresh)
+        return None
+    finally:
+        for var in held:
+            var.lowBound = 0
+
+
+def _slack_objective(model: AssignmentModel, problem) -> None:
+    """minimise sum of slack, each per unit of its own band's target (one percent of any
+    band costs the same)."""
+    terms = []
+    for (kind, m, j), var in model.slack.items():
+        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
+        terms.append((var, 1.0 / max(abs(float(scale or 1.0)), 1e-9)))
+    model.lp.setObjective(pulp.LpAffineExpression(terms))
+
+
+def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> None:
+    """The bands are reachable by whole regions but not by connected territories: the same
+    cut rounds on an elastic model name each band that connected plans cannot meet."""
+    units = np.arange(problem.n_units)
+    model = build_assignment_model(
+        problem, pairs, units, relax=False, slack_penalty=1.0, name="elastic_regions"
+    )
+    _slack_objective(model, problem)
+    roomy = Clock(max(clock.remaining, 30.0))  # the explanation may outlast the limit
+    exact = dataclasses.replace(settings, gap=0.0)
+    plan = cut_rounds(
+        model, problem, graph, n_regions, exact, roomy, contiguous=True, log=lambda e: None
+    ).plan
+    reasons: list[str] = []
+    details: list[dict] = []
+    if plan is not None:
+        for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
+            amount = var.varValue or 0.0
+            if kind == "over_budget" or amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
+                continue
+            direction = "more" if kind == "short" else "less"
+            reasons.append(
+                f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
+                f"{problem.metrics[m]} than any connected territory gives it to meet its band "
+                f"[{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity makes "
+                "the band unreachable; widen the tolerance or set constraints.contiguous: false)"
+            )
+            details.append(
+                {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
+            )
+    if not reasons:
+        reasons.append(
+            "no plan of connected territories meets every band (the solver proved it); "
+            "widen the tolerances or set constraints.contiguous: false"
+        )
+    raise InfeasibleError(reasons, details)
+
+
+def solve_regions(
+    problem,
+    neighbours: list[np.ndarray],
+    n_regions: int,
+    settings: SolveSettings,
+    *,
+    contiguous: bool = True,
+    homes: np.ndarray | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> AssignmentResult:
+    """A connected plan with a proven bound and gap (module docstring)."""
+    from .diagnose import explain_infeasibility, precheck
+
+    say = progress or (lambda message: None)
+    clock = Clock.for_settings(settings)
+    phases: list[dict] = []
+    graph = adjacency_matrix(neighbours, n_regions)
+    precheck(problem)
+    if contiguous:
+        region_precheck(problem, graph, n_regions)
+    pairs = all_allowed_pairs(problem)
+    units = np.arange(problem.n_units)
+    relaxation = build_assignment_model(problem, pairs, units, relax=True, name="relaxation")
+    lp = run(relaxation, settings, mip=False, time_limit=clock.remaining)
+    phases.append({"phase": "lp", "status": lp.status, "objective": lp.objective})
+    if lp.status == "infeasible":
+        explain_infeasibility(problem, pairs, settings)
+    if lp.status != "optimal":
+        raise SolverError(
+            f"the LP relaxation, which gives the proven bound, was not solved ({lp.status}) "
+            f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
+        )
+    say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
+    start = None
+    if contiguous and homes is not None:
+        start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
+        phases.append({"phase": "regions_rooted_start", "found": start is not None})
+        if start is not None:
+            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
+    model = build_assignment_model(problem, pairs, units, relax=False, name="regions")
+    rounds = cut_rounds(
+        model,
+        problem,
+        graph,
+        n_regions,
+        settings,
+        clock,
+        contiguous=contiguous,
+        log=phases.append,
+        start=start,
+    )
+    if rounds.infeasible and rounds.plan is None:
+        plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
+        whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
+        if not contiguous or whole.status == "infeasible":
+            explain_infeasibility(problem, pairs, settings, integer=True)
+        explain_disconnection(problem, pairs, graph, n_regions, settings, clock)
+    plan = rounds.plan
+    if plan is None:
+        raise SolverError(
+            f"no plan of connected territories was found within the time limit of "
+            f"{settings.time_limit:g} s ({rounds.cuts} contiguity cuts added; LP bound "
+            f"{lp.objective:,.1f}); raise --time-limit"
+        )
+    cuts = rounds.cuts
+    objective = objective_of(problem, plan)
+    bound = max(lp.objective, rounds.bound)
+    bound = min(bound, objective)
+    gap = relative_gap(objective, bound)
+    status = (
+        "optimal" if gap <= 1e-6 else ("within_gap_target" if gap <= settings.gap else "time_limit")
+    )
+    say(f"connected plan: objective {objective:,.1f}, gap {gap:.3%}, {cuts} cuts")
+    return AssignmentResult(
+        unit_rep=plan,
+        objective=objective,
+        lower_bound=bound,
+        gap=gap,
+        status=status,
+        seconds=clock.elapsed,
+        phases=phases,
+        candidate_pairs=len(pairs),
+        total_pairs=len(pairs),
+    )

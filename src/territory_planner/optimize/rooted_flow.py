@@ -1,0 +1,98 @@
+"""A connected starting plan: the assignment model plus a single-commodity flow rooted at
+each rep's home region (the compact route for contiguity, where a root is given).
+
+For rep j with home region r_j and every arc (u, v) of the region graph between regions j may
+own, a flow f[u, v, j] >= 0:
+
+    x[r_j, j] = 1                                                   (home_rows)
+    sum_v f[v, u, j] - sum_v f[u, v, j] >= x[u, j]     for u != r_j (flow_rows)
+    sum_v f[v, u, j] <= (n - 1) x[u, j]
+
+Each region of j's territory other than its home consumes one unit of flow, which can only
+arrive through regions of the same territory, so every rooted territory is connected.
+Holding each home in its rep's territory is a restriction, not a relaxation: the plan is a
+valid start (connected, within every band) but the bound of this model proves nothing for
+the real problem and is never reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+
+from .model import AssignmentModel, build_assignment_model, safe_name
+
+
+def home_rows(model: AssignmentModel, problem, roots: dict[int, int]) -> None:
+    """x[r_j, j] = 1 for every rep j given a root r_j."""
+    index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    for j, root in roots.items():
+        row = pulp.LpConstraint(
+            pulp.LpAffineExpression([(model.x[index[(root, j)]], 1.0)]),
+            pulp.LpConstraintEQ,
+            name=f"home[{safe_name(problem.rep_ids[j])}]",
+            rhs=1.0,
+        )
+        model.lp.addConstraint(row)
+
+
+def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots) -> None:
+    """Flow conservation and capacity rows of the module docstring, per rooted rep."""
+    index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    for j, root in roots.items():
+        rep = safe_name(problem.rep_ids[j])
+        mine = [u for u in range(n_regions) if (u, j) in index]
+        inside = set(mine)
+        flow = {
+            (u, int(v)): model.lp.add_variable(f"f[{u},{int(v)},{rep}]", 0)
+            for u in mine
+            for v in neighbours[u]
+            if int(v) in inside
+        }
+        into: dict[int, list] = {u: [] for u in mine}
+        out: dict[int, list] = {u: [] for u in mine}
+        for (u, v), var in flow.items():
+            out[u].append(var)
+            into[v].append(var)
+        for u in mine:
+            if u == root:
+                continue
+            x = model.x[index[(u, j)]]
+            terms = [(f, 1.0) for f in into[u]] + [(f, -1.0) for f in out[u]] + [(x, -1.0)]
+            model.lp.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms),
+                    pulp.LpConstraintGE,
+                    name=f"flow_balance[{safe_name(problem.unit_ids[u])},{rep}]",
+                    rhs=0.0,
+                )
+            )
+            terms = [(f, 1.0) for f in into[u]] + [(x, -(n_regions - 1.0))]
+            model.lp.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms),
+                    pulp.LpConstraintLE,
+                    name=f"flow_capacity[{safe_name(problem.unit_ids[u])},{rep}]",
+                    rhs=0.0,
+                )
+            )
+
+
+def rooted_model(problem, pairs, neighbours, n_regions: int, homes) -> AssignmentModel | None:
+    """The assignment model with rooted flow rows; None when no rep has a usable home
+    (outside every region, not allowed to own it, or shared with an earlier rep)."""
+    allowed = np.zeros((problem.n_units, problem.n_reps), dtype=bool)
+    allowed[pairs.unit, pairs.rep] = True
+    roots: dict[int, int] = {}
+    for j, home in enumerate(homes):
+        home = int(home)
+        if home >= 0 and allowed[home, j] and home not in roots.values():
+            roots[j] = home
+    if not roots:
+        return None
+    model = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=False, name="rooted_flow"
+    )
+    home_rows(model, problem, roots)
+    flow_rows(model, problem, neighbours, n_regions, roots)
+    return model

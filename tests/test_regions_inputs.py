@@ -1,0 +1,80 @@
+"""Bad inputs in geography mode: every problem at once, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import pandas as pd
+import shapely
+from click.testing import CliRunner
+
+from territory_planner.cli import main
+from tests.helpers import CELL, cell_centre, grid_regions, write_region_scenario
+
+
+def _reps() -> pd.DataFrame:
+    return pd.DataFrame(
+        [dict(rep_id="A", lat=0.05, lon=0.05), dict(rep_id="B", lat=0.15, lon=0.15)]
+    )
+
+
+def test_region_file_problems_are_listed_together(tmp_path):
+    """Overlap beyond a sliver, an unknown owner, a lock without owner, an account outside
+    every region (nearest region named) and a bad ``named`` value, in one run."""
+    regions = grid_regions(2, 2)
+    # r11 grows west over half of r10: far more than a sliver
+    regions.loc[regions["region_id"] == "r11", "geometry"] = shapely.box(
+        0.5 * CELL, CELL, 2 * CELL, 2 * CELL
+    )
+    regions["current_rep_id"] = [None, "ZED", None, None]
+    regions["locked"] = [False, False, True, False]
+    rows = [
+        dict(account_id=f"a{r[1:]}", lat=cell_centre(r)[0], lon=cell_centre(r)[1])
+        for r in ("r00", "r01")
+    ]
+    rows.append(dict(account_id="far", lat=0.05, lon=0.9))  # 0.7 degree east of r01
+    accounts = pd.DataFrame(rows)
+    accounts["named"] = ["true", "maybe", "false"]
+    path = write_region_scenario(tmp_path / "in", regions, accounts, _reps())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    text = result.output
+    assert "regions r10 and r11 overlap by 50.0% of the smaller one" in text
+    assert "region r01: current_rep_id 'ZED' is not a rep" in text
+    assert "region r10 is locked but has no current_rep_id" in text
+    assert "row 4, column 'region_id': the account lies in no region" in text
+    assert "nearest: region r01, 7" in text  # about 77.8 km
+    assert "row 3, column 'named': named is not true/false" in text
+    assert not out.exists()
+
+
+def test_broken_region_file_problems_are_listed_together(tmp_path):
+    """Duplicate IDs and an empty geometry are read errors of the regions file itself."""
+    regions = grid_regions(1, 3)
+    regions.loc[2, "region_id"] = "r00"
+    regions.loc[1, "geometry"] = shapely.Polygon()
+    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "duplicate region_id 'r00'" in result.output
+    assert "empty geometry" in result.output
+
+
+def test_region_mode_needs_a_regions_file(tmp_path):
+    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
+    path = write_region_scenario(tmp_path, grid_regions(1, 1), accounts, _reps())
+    text = path.read_text().replace("regions: regions.geojson\n", "")
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "unit: region needs a regions file" in result.output
+
+
+def test_unknown_unit_and_adjacency_are_refused(tmp_path):
+    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
+    path = write_region_scenario(
+        tmp_path, grid_regions(1, 1), accounts, _reps(), adjacency="bishop"
+    )
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "adjacency" in result.output and "rook" in result.output
