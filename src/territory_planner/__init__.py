@@ -27,6 +27,7 @@ from .problem import PlanningProblem, assignment_problem, build_problem  # noqa:
 from .quota import QuotaPlan, allocate_quotas  # noqa: E402
 from .rebalance import rebalance  # noqa: E402
 from .scenario import Scenario  # noqa: E402
+from .sweep import Sweep, sweep  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -42,6 +43,8 @@ __all__ = [
     "compare",
     "Comparison",
     "Scenario",
+    "sweep",
+    "Sweep",
     "ScenarioData",
     "PlanningProblem",
     "build_problem",
