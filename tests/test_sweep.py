@@ -281,5 +281,5 @@ def test_cli_end_to_end(tmp_path):
     )
     assert compared.exit_code == 0, compared.output
     assert "1 accounts change owner" in compared.output
-    again = subprocess.run(command, capture_output=True, text=True, env=env)
-    assert again.returncode == 2 and "--resume" in again.stderr
+    again = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out)])
+    assert again.exit_code == 2 and "--resume" in again.output

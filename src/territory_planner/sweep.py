@@ -94,14 +94,7 @@ def cached_data(settings: Scenario, hashes: dict[str, str]) -> tuple[ScenarioDat
         parsed_now = found is None
         if parsed_now:
             for name, path in input_files(settings).items():
-                if file_hash(path) != hashes[name]:
-                    raise InputError(
-                        Problem(
-                            file=path,
-                            message="changed since the sweep started (its bytes differ)",
-                            fix="leave the inputs alone while a sweep runs, then --resume",
-                        )
-                    )
+                _check_unchanged(path, hashes[name])
             found = load_data(settings)
             _cache[key] = found
             while len(_cache) > _CACHE_SIZE:
@@ -116,6 +109,29 @@ def cached_data(settings: Scenario, hashes: dict[str, str]) -> tuple[ScenarioDat
         files=dict(found.files),
     )
     return data, parsed_now
+
+
+def _check_unchanged(path: str, expected: str) -> None:
+    """The worker sees the bytes the client hashed, or the variant is refused (bad input)."""
+    try:
+        found = file_hash(path)
+    except OSError as error:
+        raise InputError(
+            Problem(
+                file=path,
+                message=f"cannot be read on worker {_worker_name()} ({error.strerror or error})",
+                fix="workers read the inputs by path: put them on a file system every "
+                "worker mounts at the same path",
+            )
+        ) from error
+    if found != expected:
+        raise InputError(
+            Problem(
+                file=path,
+                message="changed since the sweep started (its bytes differ)",
+                fix="leave the inputs alone while a sweep runs, then --resume",
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -481,7 +497,7 @@ def run_tasks(client, tasks: list[VariantTask], done: int, total: int, say) -> d
         rows[task.name] = row
         done += 1
         failed += row["exit_code"] != 0
-        running = min(_running(client, futures), len(futures) - len(rows))
+        running = _running(client, futures)
         say(
             f"{task.name}: {row['status']} ({row['seconds'] or 0:.1f} s"
             f"{', worker ' + row['worker'] if row['worker'] else ''}); {done}/{total} done, "
@@ -491,9 +507,13 @@ def run_tasks(client, tasks: list[VariantTask], done: int, total: int, say) -> d
 
 
 def _running(client, futures) -> int:
+    """Variants being solved now: those the scheduler has handed to a worker, at most one
+    per worker thread (a worker also holds the tasks queued behind the running one)."""
     keys = {future.key for future in futures if not future.done()}
     try:
         processing = client.processing()
+        threads = sum(client.nthreads().values())
     except Exception:  # an old or busy scheduler: the count is only for the progress line
         return 0
-    return sum(1 for held in processing.values() for key in held if key in keys)
+    held = sum(1 for queued in processing.values() for key in queued if key in keys)
+    return min(held, threads)
