@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from click.testing import CliRunner
 
 from territory_planner import Sweep, compare, sweep
 from territory_planner.cli import main
+from tests.browser import render, require_chromium
 from tests.conftest import DEG_KM, line_accounts, line_reps, write_scenario
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -126,6 +128,11 @@ def test_page_chart_and_workbook(tmp_path, client):
     assert page.count('class="series"') == 2
     assert page.count('class="point"') == 3
     assert 'href="plans/tol0.50-moved0.25/map.html"' in page
+    # a real browser opens it with no network (hosts resolve to nothing) and no error
+    require_chromium()
+    shown = render(tmp_path / "out" / "sweep.html", tmp_path / "sweep.png", height=900)
+    assert shown["js_errors"] == []
+    assert shown["dom"].count("<polyline") == 2 and shown["dom"].count("<circle") == 3
     book = openpyxl.load_workbook(tmp_path / "out" / "sweep.xlsx")
     sheet = book["Sweep"]
     assert sheet.freeze_panes == "B2"
@@ -142,6 +149,35 @@ def test_page_chart_and_workbook(tmp_path, client):
     assert made.rows["name"].tolist()[1] == sheet.cell(3, 1).value
 
 
+def test_workbook_opens_in_libreoffice(tmp_path, client):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    sweep(sweep_folder(tmp_path / "s"), client, out=tmp_path / "out", map_html=False)
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "csv",
+            "--outdir",
+            str(tmp_path / "lo"),
+            str(tmp_path / "out" / "sweep.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    shown = pd.read_csv(tmp_path / "lo" / "sweep.csv").set_index("name")
+    # LibreOffice reads the cells as numbers; its CSV export writes a share as a percentage
+    row = shown.loc["tol0.50-moved0.25"]
+    assert float(row["travel_cost"]) == pytest.approx(21 * DEG_KM, abs=1e-2)
+    assert row["moved_share"].endswith("%") and float(row["moved_share"][:-1]) == 20
+    assert shown.loc["tol0.00-moved0.25", "status"] == "infeasible"
+
+
 def test_resume_reruns_only_the_missing_variant(tmp_path, client):
     spec = sweep_folder(tmp_path / "s")
     out = tmp_path / "out"
@@ -149,14 +185,20 @@ def test_resume_reruns_only_the_missing_variant(tmp_path, client):
     removed = "tol0.50-moved0.25"
     kept = [n for n in first.solved["name"] if n != removed]
     stamps = {n: (out / "plans" / n / "summary.json").stat().st_mtime_ns for n in kept}
-    import shutil
-
     shutil.rmtree(out / "plans" / removed)
+    # what a kill half-way leaves: a staging folder that was never renamed into place
+    (out / "plans" / f".{removed}.x1y2.partial").mkdir()
     again = sweep(spec, client, out=out, resume=True, map_html=False)
     assert again.resumed == 2  # the two complete ones; the infeasible one is tried again
     for name in kept:
         assert (out / "plans" / name / "summary.json").stat().st_mtime_ns == stamps[name]
     assert (out / "plans" / removed / "summary.json").is_file()
+    # an incomplete folder is solved again too
+    (out / "plans" / kept[0] / "territories.csv").unlink()
+    third = sweep(spec, client, out=out, resume=True, map_html=False)
+    assert third.resumed == 2
+    assert (out / "plans" / kept[0] / "territories.csv").is_file()
+    assert (out / "plans" / kept[1] / "summary.json").stat().st_mtime_ns == stamps[kept[1]]
     columns = [*RESULT_COLUMNS, "exit_code", "message", "plan"]
     pd.testing.assert_frame_equal(first.rows[columns], again.rows[columns])
     same_run = again.rows.set_index("name").loc[kept, ["seconds", "worker"]]
