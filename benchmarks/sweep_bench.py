@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from territory_planner import sweep  # noqa: E402
+from territory_planner.sweep import local_cluster  # noqa: E402
 
 DEMO = ROOT / "scenarios" / "demo"
 GRID = {
@@ -92,20 +93,10 @@ def timed_sweep(path: Path, client, out: Path, label: str) -> dict:
 
 
 def local_run(path: Path, workers: int, out: Path) -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     started = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(workers, dashboard=False) as cluster, Client(cluster) as client:
         startup = time.perf_counter() - started
         print(f"LocalCluster of {workers}: started in {startup:.1f} s")
         result = timed_sweep(path, client, out, f"LocalCluster, {workers} worker(s)")

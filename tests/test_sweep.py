@@ -32,6 +32,7 @@ from click.testing import CliRunner
 
 from territory_planner import Sweep, compare, sweep
 from territory_planner.cli import main
+from territory_planner.sweep import local_cluster
 from tests.browser import render, require_chromium
 from tests.conftest import DEG_KM, line_accounts, line_reps, write_scenario
 
@@ -42,19 +43,9 @@ RESULT_COLUMNS = ["name", "status", "travel_cost", "lower_bound", "gap", "moved_
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as live,
-    ):
+    with local_cluster(2, dashboard=False) as cluster, Client(cluster) as live:
         yield live
 
 
@@ -303,7 +294,7 @@ def test_cli_end_to_end(tmp_path):
     assert rows.loc["tol0.50", "status"] == "optimal"
     assert rows.loc["tol0.50", "travel_cost"] == pytest.approx(7 * DEG_KM, abs=1e-2)
     assert rows.loc["tol-1.00", "status"] == "bad_input"
-    assert rows.loc["tol-1.00", "exit_code"] == 2
+    assert rows.loc["tol-1.00", "exit_code"] == 2 and rows.loc["tol-1.00", "seconds"] == 0
     assert "balance.0.tolerance" in rows.loc["tol-1.00", "message"]
     # third rep at longitude 5 (target 4/3, 0.67 to 2 accounts): R1 {A1, A2}, R3 {A3},
     # R2 {A4}: 1 + 2 + 2 + 1 = 6 degrees
