@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import openpyxl
@@ -316,3 +317,73 @@ def test_cli_end_to_end(tmp_path):
     assert "1 accounts change owner" in compared.output
     again = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out)])
     assert again.exit_code == 2 and "--resume" in again.output
+
+
+def test_cli_on_a_separate_scheduler_and_worker(tmp_path):
+    """`--scheduler ADDRESS`: a `dask scheduler` and a `dask worker` process on 127.0.0.1;
+    the sweep only knows the address. Both processes are stopped at the end."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(SRC.parent)])}
+    scheduler_file = tmp_path / "scheduler.json"
+    started = [
+        subprocess.Popen(
+            [
+                dask,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        for _ in range(600):
+            if scheduler_file.exists() or started[0].poll() is not None:
+                break
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        started.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--name",
+                    "far-worker",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        from distributed import Client
+
+        with Client(address, timeout="60s") as probe:
+            probe.wait_for_workers(1, timeout=120)
+        path = sweep_folder(tmp_path / "s", vary={"balance.0.tolerance": [0.0, 0.5]})
+        out = tmp_path / "out"
+        result = CliRunner().invoke(
+            main, ["sweep", str(path), "--out", str(out), "--scheduler", address, "--quiet"]
+        )
+        assert result.exit_code == 0, result.output
+        rows = pd.read_csv(out / "sweep.csv").set_index("name")
+        assert rows["worker"].tolist() == ["far-worker", "far-worker"]
+        assert rows.loc["tol0.00", "travel_cost"] == pytest.approx(11 * DEG_KM, abs=1e-2)
+        assert rows.loc["tol0.50", "travel_cost"] == pytest.approx(7 * DEG_KM, abs=1e-2)
+        assert rows["inputs_read"].tolist() == [True, False]  # one worker, one read
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=60)

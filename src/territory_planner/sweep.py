@@ -188,7 +188,8 @@ def sweep(
         with DaskSession(client, scheduler, workers, len(tasks)) as (live, dashboard):
             if dashboard:
                 say(f"Dask dashboard: {dashboard}")
-            rows.update(run_tasks(live, tasks, len(variants) - len(tasks), len(variants), say))
+            already = (len(variants) - len(tasks), sum(r["exit_code"] != 0 for r in rows.values()))
+            rows.update(run_tasks(live, tasks, already, len(variants), say))
     made = Sweep(
         spec=spec,
         out=out,
@@ -232,7 +233,17 @@ class DaskSession:
         from distributed import Client
 
         if self.scheduler is not None:
-            client = Client(self.scheduler, timeout="30s")
+            try:
+                client = Client(self.scheduler, timeout="30s")
+            except (OSError, ValueError) as error:  # TimeoutError is an OSError
+                raise InputError(
+                    Problem(
+                        file="--scheduler",
+                        message=f"no Dask scheduler answers at {self.scheduler} ({error})",
+                        fix="start one (dask scheduler) or check the address, e.g. "
+                        "tcp://10.0.0.5:8786",
+                    )
+                ) from error
         else:
             self.owned.append(local_cluster(self.workers))
             client = Client(self.owned[0])
@@ -263,8 +274,11 @@ def dashboard_link(client) -> str | None:
         return None
 
 
-def run_tasks(client, tasks: list[VariantTask], done: int, total: int, say) -> dict[str, dict]:
-    """Submit one task per variant; gather the rows as they finish, saying how far it got."""
+def run_tasks(
+    client, tasks: list[VariantTask], already: tuple[int, int], total: int, say
+) -> dict[str, dict]:
+    """Submit one task per variant; gather the rows as they finish, saying how far it got
+    (``already``: the variants done and failed before any task ran)."""
     from distributed import as_completed
 
     futures = {
@@ -274,7 +288,7 @@ def run_tasks(client, tasks: list[VariantTask], done: int, total: int, say) -> d
         for task in tasks
     }
     rows: dict[str, dict] = {}
-    failed = 0
+    done, failed = already
     started = time.perf_counter()
     for future in as_completed(futures):
         task = futures[future]
