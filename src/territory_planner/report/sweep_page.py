@@ -2,9 +2,10 @@
 
 The page needs no internet: its chart is an SVG drawn here, inline, with no script at all.
 The chart puts travel cost against the first numeric varied key, one line per value of the
-other varied keys (travel against tolerance, one line per moved-share budget); each point
-links to its variant's map. The workbook's Sweep sheet is written with XlsxWriter: numbers
-as numbers with formats, a frozen header, an autofilter.
+other varied keys (travel against tolerance, one line per moved-share budget), with each
+plan's proven lower bound dashed below it; each point links to its variant's map. The
+workbook's Sweep sheet is written with XlsxWriter: numbers as numbers with formats, a frozen
+header, an autofilter, names linking to the maps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#
 _SHARE_COLUMNS = ("gap", "moved_share", "quota_fairness")
 _MONEY_COLUMNS = ("travel_cost", "objective", "lower_bound")
 _WIDTH, _HEIGHT = 720, 380
-_LEFT, _RIGHT, _TOP, _BOTTOM = 90, 190, 20, 50
+_LEFT, _RIGHT, _TOP, _BOTTOM = 90, 210, 20, 50
 
 
 def _is_share(column: str) -> bool:
@@ -38,7 +39,7 @@ def _number(value) -> float | None:
 
 
 def chart_series(rows: pd.DataFrame, vary_keys: list[str]) -> tuple[str | None, dict]:
-    """(x key, {series label: [(x, travel, name), ...]}) of the solved grid variants.
+    """(x key, {series label: [(x, travel, name, lower bound), ...]}) of the solved variants.
 
     x is the first varied key whose values are all numbers and that takes more than one
     value; the series are the combinations of the other varied keys.
@@ -55,11 +56,23 @@ def chart_series(rows: pd.DataFrame, vary_keys: list[str]) -> tuple[str | None, 
         return None, series
     others = [k for k in vary_keys if k != x_key]
     for row in solved.to_dict("records"):
-        label = ", ".join(f"{k} = {row[k]}" for k in others) or "travel cost"
+        label = ", ".join(_legend_text(k, row[k]) for k in others) or "travel cost"
+        bound = _number(row.get("lower_bound"))
         series.setdefault(label, []).append(
-            (float(row[x_key]), float(row["travel_cost"]), row["name"])
+            (float(row[x_key]), float(row["travel_cost"]), row["name"], bound)
         )
     return x_key, {label: sorted(points) for label, points in series.items()}
+
+
+def _is_share_key(key: str) -> bool:
+    return key.split(".")[-1] in ("tolerance", "max_moved_share", "gap", "alpha")
+
+
+def _legend_text(key: str, value) -> str:
+    """``max_moved_share 20%``: the key's last part and its value (a share as a percentage)."""
+    number = _number(value)
+    shown = f"{number:.0%}" if number is not None and _is_share_key(key) else str(value)
+    return f"{key.split('.')[-1]} {shown}"
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -87,6 +100,7 @@ def chart_svg(rows: pd.DataFrame, vary_keys: list[str]) -> str:
         return "<p>No chart: it needs at least two solved variants that differ in a number.</p>"
     xs = [p[0] for points in series.values() for p in points]
     ys = [p[1] for points in series.values() for p in points]
+    ys += [p[3] for points in series.values() for p in points if p[3] is not None]
     x_ticks, y_ticks = _ticks(min(xs), max(xs)), _ticks(min(ys), max(ys))
     x0, x1, y0, y1 = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
     plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
@@ -97,7 +111,7 @@ def chart_svg(rows: pd.DataFrame, vary_keys: list[str]) -> str:
     def py(y: float) -> float:
         return _TOP + plot_h - (y - y0) / (y1 - y0) * plot_h
 
-    share_x = x_key.split(".")[-1] in ("tolerance", "max_moved_share", "gap")
+    share_x = _is_share_key(x_key)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="tradeoff" width="{_WIDTH}" '
         f'height="{_HEIGHT}" viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" '
@@ -121,16 +135,22 @@ def chart_svg(rows: pd.DataFrame, vary_keys: list[str]) -> str:
         f'stroke="#888"/><text x="{_LEFT + plot_w / 2}" y="{_HEIGHT - 10}" '
         f'text-anchor="middle">{html.escape(x_key)}</text><text x="16" '
         f'y="{_TOP + plot_h / 2}" text-anchor="middle" transform="rotate(-90 16 '
-        f'{_TOP + plot_h / 2})">travel cost (workload x km)</text>'
+        f'{_TOP + plot_h / 2})">travel cost (workload x km)</text><text '
+        f'x="{_LEFT + plot_w + 12}" y="{_TOP + plot_h - 4}">dashed: proven lower bound</text>'
     )
     for number, (label, points) in enumerate(series.items()):
         colour = _COLOURS[number % len(_COLOURS)]
-        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in points)
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _, _ in points)
+        bounds = " ".join(f"{px(p[0]):.1f},{py(p[3]):.1f}" for p in points if p[3] is not None)
+        parts.append(
+            f'<polyline class="bound" points="{bounds}" fill="none" stroke="{colour}" '
+            'stroke-width="1" stroke-dasharray="4 3"/>'
+        )
         parts.append(
             f'<polyline class="series" data-label="{html.escape(label)}" points="{path}" '
             f'fill="none" stroke="{colour}" stroke-width="2"/>'
         )
-        for x, y, name in points:
+        for x, y, name, _ in points:
             parts.append(
                 f'<a href="plans/{html.escape(name)}/map.html"><circle class="point" '
                 f'data-name="{html.escape(name)}" cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" '
@@ -173,8 +193,8 @@ def _table(rows: pd.DataFrame) -> str:
             text = _cell(column, row[column])
             if column == "name" and row.get("plan"):
                 text = f'<a href="{html.escape(row["plan"])}/map.html">{text}</a>'
-            numeric = _number(row[column]) is not None
-            cells.append(f'<td class="{"num" if numeric else "text"}">{text}</td>')
+            kind = "num" if _number(row[column]) is not None else "text"
+            cells.append(f'<td class="{"name" if column == "name" else kind}">{text}</td>')
         message = str(row.get("message") or "")
         cells.append(f'<td class="message">{html.escape(message)}</td>')
         status = html.escape(str(row["status"]))
@@ -189,6 +209,7 @@ body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; }
 th { background: #f3f3f3; position: sticky; top: 0; }
+td.name { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.message { max-width: 40em; white-space: pre-wrap; font-size: 12px; color: #a00; }
 tr.status-infeasible, tr.status-bad_input, tr.status-no_plan, tr.status-failed
