@@ -124,7 +124,9 @@ def test_page_chart_and_workbook(tmp_path, client):
     require_chromium()
     shown = render(tmp_path / "out" / "sweep.html", tmp_path / "sweep.png", height=900)
     assert shown["js_errors"] == []
-    assert shown["dom"].count("<polyline") == 2 and shown["dom"].count("<circle") == 3
+    assert shown["dom"].count('<polyline class="series"') == 2
+    assert shown["dom"].count('<polyline class="bound"') == 2  # the proven lower bounds
+    assert shown["dom"].count("<circle") == 3
     book = openpyxl.load_workbook(tmp_path / "out" / "sweep.xlsx")
     sheet = book["Sweep"]
     assert sheet.freeze_panes == "B2"
