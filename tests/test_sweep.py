@@ -389,3 +389,38 @@ def test_cli_on_a_separate_scheduler_and_worker(tmp_path):
         for process in reversed(started):
             process.terminate()
             process.wait(timeout=60)
+
+
+def test_variant_names_values_and_refused_values(tmp_path):
+    """Names from values in the file's order; two keys with one leaf take the rule's metric;
+    a named variant shows the base values of the varied keys; a value the scenario refuses
+    spoils only its own variant. No cluster: this is the sweep file alone."""
+    from territory_planner.sweep_spec import expand, load_sweep_spec
+
+    sweep_folder(tmp_path / "s")
+    scenario = yaml.safe_load((tmp_path / "s" / "scenario.yaml").read_text())
+    scenario["balance"].append({"metric": "potential", "tolerance": 0.25})
+    (tmp_path / "s" / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    spec = load_sweep_spec(
+        {
+            "scenario": "scenario.yaml",
+            "vary": {"balance.0.tolerance": [0.05, 0.125], "balance.1.tolerance": [-1.0]},
+            "variants": [{"name": "tight", "solver.gap": 0.01}],
+        },
+        base_dir=tmp_path / "s",
+    )
+    variants = expand(spec)
+    assert [v.name for v in variants] == [
+        "workload_tol0.05-potential_tol-1.00",
+        "workload_tol0.125-potential_tol-1.00",
+        "tight",
+    ]
+    assert all(v.problem is not None and v.settings is None for v in variants[:2])
+    assert "balance.1.tolerance" in str(variants[0].problem)
+    tight = variants[2]
+    assert tight.values == {
+        "balance.0.tolerance": 0.5,
+        "balance.1.tolerance": 0.25,
+        "solver.gap": 0.01,
+    }
+    assert tight.settings.solver.gap == 0.01 and tight.settings.balance[1].tolerance == 0.25

@@ -142,7 +142,7 @@ def prepare(
 
 
 def sweep(
-    path_or_spec: str | Path | dict,
+    path_or_spec: str | Path | dict | SweepSpec,
     client=None,
     *,
     out: str | Path | None = None,
@@ -156,6 +156,8 @@ def sweep(
 ) -> Sweep:
     """Run every variant of a sweep file on Dask and write the sweep folder.
 
+    ``path_or_spec``: the sweep file, its data as a mapping (paths relative to the current
+    folder) or a :class:`SweepSpec` from :func:`load_sweep_spec`.
     ``client``: a ``distributed.Client`` to use; else ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``) is connected to; else a LocalCluster of ``workers`` processes
     (default: one per core, at most one per variant) runs for the sweep's duration.
@@ -163,10 +165,10 @@ def sweep(
     InputError (exit 2) for a bad sweep file or an unusable ``out``; nothing else stops it.
     """
     say = progress or (lambda message: None)
-    spec = load_sweep_spec(path_or_spec)
+    spec = path_or_spec if isinstance(path_or_spec, SweepSpec) else load_sweep_spec(path_or_spec)
     variants = expand(spec)
     if out is None:
-        stem = Path(spec.file).stem if not isinstance(path_or_spec, dict) else "sweep"
+        stem = Path(spec.file).stem
         out = spec.base_dir / f"{stem}-out"
     out = Path(out).resolve()
     _check_out(out, resume, force)
