@@ -28,6 +28,7 @@ from .quota import QuotaPlan, allocate_quotas  # noqa: E402
 from .rebalance import rebalance  # noqa: E402
 from .scenario import Scenario  # noqa: E402
 from .scoring import evaluate  # noqa: E402
+from .sweep import Sweep, sweep  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -44,6 +45,8 @@ __all__ = [
     "compare",
     "Comparison",
     "Scenario",
+    "sweep",
+    "Sweep",
     "ScenarioData",
     "PlanningProblem",
     "build_problem",
