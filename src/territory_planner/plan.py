@@ -213,8 +213,9 @@ class Plan:
         return self.assignments.set_index("account_id")["rep_id"]
 
     # ------------------------------------------------------------------ presentation
-    def map(self, tiles: str | None = None):
-        """The interactive folium map. Imported lazily: the core never needs folium."""
+    def map(self, tiles: str | None = None, **options):
+        """The interactive folium map. Imported lazily: the core never needs folium.
+        ``options`` go to :func:`territory_planner.report.maps.territory_map`."""
         from .report.maps import territory_map
 
         return territory_map(
@@ -227,6 +228,9 @@ class Plan:
             tiles=tiles,
             quotas=self.quotas,
             tolerances={r.metric: r.tolerance for r in self.scenario.balance},
+            summary=self.summary,
+            hierarchy=getattr(self.scenario, "hierarchy", None),
+            **options,
         )
 
     # ------------------------------------------------------------------ writing
@@ -294,6 +298,9 @@ class Plan:
         (folder / "summary.json").write_text(
             json.dumps(_jsonable(self.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8"
         )
+        from .report.plan_workbook import write_plan_workbook
+
+        write_plan_workbook(folder)
         if map_html:
             from .report.maps import save_map
 
