@@ -23,7 +23,7 @@ __all__ = ["FAMILIES", "FAMILY_OF", "PALETTE", "UNASSIGNED_COLOUR", "territory_c
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "blue": ("#1f77b4", "#08519c", "#4f9bd9", "#2b5c8a"),
-    "orange": ("#ff7f0e", "#c4540a", "#f5a04a", "#a63603"),
+    "orange": ("#ff7f0e", "#d95f02", "#ffa65c", "#b65c00"),
     "green": ("#2ca02c", "#006d2c", "#5bbf57", "#3f7f1f"),
     "red": ("#d62728", "#99000d", "#f0504f", "#b22222"),
     "purple": ("#7e4fb8", "#4a1486", "#9d7fd1", "#6a3d9a"),

@@ -138,8 +138,9 @@ def _rep_table(rep_ids, colours, names, territory, metrics, quota, tolerances) -
     for rid in rep_ids:
         rec = territory.get(rid, {})
         cells = [
-            f'<td class="tp-rep"><span class="tp-swatch" style="background:'
-            f'{colours[rid]}"></span>{esc(names.get(rid) or rid)}</td>',
+            f'<td class="tp-rep tp-name" title="{esc(names.get(rid) or rid)}">'
+            f'<span class="tp-swatch" style="background:{colours[rid]}"></span>'
+            f"{esc(names.get(rid) or rid)}</td>",
             f"<td>{num(rec.get('accounts', 0))}</td>",
         ]
         for m in metrics:
@@ -237,6 +238,10 @@ class SidePanel(MacroElement):
             .tp-panel-body th.tp-group, .tp-panel-body .tp-first { border-left: 1px solid #ddd; }
             .tp-panel-body tbody tr:nth-child(even) { background: #f6f6f6; }
             .tp-panel-body .tp-rep { text-align: left; }
+            .tp-panel-body td.tp-name { max-width: 13em; overflow: hidden;
+                text-overflow: ellipsis; }
+            #{{ this.panel_id }}.tp-compact { font-size: 11px; padding: 6px; }
+            .tp-compact .tp-panel-body th, .tp-compact .tp-panel-body td { padding: 1px 3px; }
             .tp-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px;
                 border: 1px solid #333; vertical-align: middle; }
             .tp-ok { color: #1a7f37; } .tp-warn { color: #b26b00; }
@@ -262,6 +267,11 @@ class SidePanel(MacroElement):
                 button.addEventListener("click", function () {
                     fold(!panel.classList.contains("tp-folded"));
                 });
+                // a table wider than the panel may be: tighter type before anything
+                // would scroll out of sight
+                if (panel.scrollWidth > panel.clientWidth) {
+                    panel.classList.add("tp-compact");
+                }
                 if (window.innerWidth < {{ this.narrow_px }}) { fold(true); }
                 else { map.invalidateSize(); }
             })({{ this._parent.get_name() }});

@@ -55,8 +55,9 @@ def short_num(value: Any) -> str:
         return esc(value)
     if math.isnan(v) or math.isinf(v):
         return "&ndash;"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e5, "k")):
-        if abs(v) >= size:
+    # thresholds just below the next unit: 999,999 reads 1.00M, not 1000k
+    for threshold, size, suffix in ((999.5e6, 1e9, "B"), (999.5e3, 1e6, "M"), (1e5, 1e3, "k")):
+        if abs(v) >= threshold:
             scaled = v / size
             digits = 0 if abs(scaled) >= 100 else (1 if abs(scaled) >= 10 else 2)
             return f"{clean_number(scaled, digits):.{digits}f}{suffix}"
