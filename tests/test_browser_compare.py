@@ -1,16 +1,37 @@
 """compare.html in a real browser: no JavaScript error, both synchronised maps draw their
-territories, the screenshot is not blank. Skipped when no Chromium is installed."""
+territories, the accounts that changed owner are ringed on both maps, a rep has one colour
+on both sides, and the KPIs read cleanly. Skipped when no Chromium is installed."""
 
 from __future__ import annotations
 
 from territory_planner import compare, rebalance
-from tests.browser import png_stats, render, require_chromium
+from territory_planner.report.colours import FAMILY_OF
+from tests.browser import png_stats, probe, render, require_chromium
 from tests.test_rebalance import three_rep_plan
+
+_MAPS = """
+var out = [];
+document.querySelectorAll(".folium-map").forEach(function (m) {
+  var fills = {};
+  m.querySelectorAll("path.tp-territory").forEach(function (p) {
+    var k = Array.from(p.classList).filter(function (c) { return /^tp-territory-\\d+$/.test(c); });
+    fills[k[0].split("-").pop()] = p.getAttribute("fill");
+  });
+  var rings = [];
+  m.querySelectorAll("path.tp-changed").forEach(function (p) {
+    var b = p.getBoundingClientRect();
+    rings.push([Math.round(b.left + b.width / 2), Math.round(b.top + b.height / 2)]);
+  });
+  out.push({fills: fills, rings: rings, box: m.getBoundingClientRect().toJSON()});
+});
+return out;
+"""
 
 
 def test_compare_page_draws_both_maps_offline(tmp_path):
     """Plan A has 3 territories (A, B, C), plan B 2 (C left): each map container holds
-    interactive territory paths, and the page raised no error with the network cut off."""
+    interactive territory paths, and the page raised no error with the network cut off.
+    C's accounts c1 and c2 change owner: two rings on each map, inside that map's box."""
     require_chromium()
     start = three_rep_plan(tmp_path)
     after = rebalance(start, leaves=["C"])
@@ -24,3 +45,17 @@ def test_compare_page_draws_both_maps_offline(tmp_path):
     assert stats["width"] == 1200
     assert stats["colours"] > 50  # a blank or single-colour page has a handful
     assert "Accounts that change owner (2)" in result["dom"]
+    assert "-0.00%" not in result["dom"] and "&minus;0.00%" not in result["dom"]
+
+    drawn = probe(out / "compare.html", _MAPS, width=1200, height=900)
+    assert len(drawn) == 2
+    for side in drawn:
+        assert len(side["rings"]) == 2
+        box = side["box"]
+        for x, y in side["rings"]:
+            assert box["left"] <= x <= box["right"] and box["top"] <= y <= box["bottom"]
+    # reps in rep_id order A, B, C on both sides (C still listed, leaving): same colours
+    a_side, b_side = drawn[0]["fills"], drawn[1]["fills"]
+    assert a_side["0"] == b_side["0"] and a_side["1"] == b_side["1"]
+    # A | B | C side by side in plan A: touching territories, three different families
+    assert len({FAMILY_OF[a_side[k]] for k in ("0", "1", "2")}) == 3
