@@ -78,6 +78,7 @@ def test_numbers_are_numbers_with_formats(book):
     rows = {r["rep_id"].value: r for r in _rows(ws)}
     r1 = rows["R1"]
     assert r1["accounts"].value == 2 and r1["accounts"].data_type == "n"
+    assert rows["R1"]["status"].value == "active" and rows["R1"]["status"].data_type == "s"
     assert r1["accounts"].number_format == "#,##0"
     assert r1["workload_load"].value == 110.0 and r1["workload_load"].data_type == "n"
     assert r1["workload_deviation"].value == pytest.approx(0.10)
@@ -99,6 +100,7 @@ def test_numbers_are_numbers_with_formats(book):
     quotas = {r["rep_id"].value: r for r in _rows(book["Quotas"])}
     assert quotas["R1"]["quota"].value == 1_200_000 and quotas["R1"]["quota"].data_type == "n"
     assert quotas["R1"]["deviation"].number_format == SIGNED_PERCENT
+    assert quotas["R1"]["fair_share"].number_format == "#,##0"  # money, not a share
 
 
 def test_rep_names_beside_rep_ids(book):

@@ -51,6 +51,7 @@ COUNT = "#,##0"
 NUMBER = "#,##0"
 DECIMAL = "#,##0.00"
 ONE_DECIMAL = "#,##0.0"
+BOOLEAN = '"TRUE";"TRUE";"FALSE"'
 KM = "#,##0.0"
 PERCENT = "0.0%"
 SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
@@ -59,6 +60,7 @@ HIGHLIGHT_FONT = "#9C0006"
 HEADER_FILL = "#DDEBF7"
 
 MIN_WIDTH, MAX_WIDTH = 6.0, 60.0
+PRINT_FIT_WIDTH = 200.0  # total column width (characters) still readable on one landscape page
 _WIDTH_SAMPLE = 2000  # rows measured for column widths: enough to see the long values
 _FORMULA_START = ("=", "+", "-", "@")
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
@@ -152,7 +154,8 @@ def column_format(name: str, series: pd.Series) -> str | None:
     low = str(name).lower()
     if "deviation" in low or low.endswith(("growth", "delta_share")):
         return SIGNED_PERCENT
-    if low.endswith(("share", "gap", "tolerance", "gap_to_bound")) or low in ("fraction",):
+    share = low.endswith("share") and not low.startswith("fair")  # fair_share is money
+    if share or low.endswith(("gap", "tolerance", "gap_to_bound")):
         return PERCENT
     if low.endswith("_km") or low == "km":
         return KM
@@ -227,7 +230,8 @@ def _write_cell(ws, formats: _Formats, row: int, col: int, value: Any, fmt, bad:
             ws.write_blank(row, col, None, formats.get(fmt, bad))
         return
     if isinstance(value, (bool, np.bool_)):
-        ws.write_boolean(row, col, bool(value), formats.get(None, bad))
+        # an explicit boolean format: LibreOffice otherwise shows some booleans as 0 / 1
+        ws.write_boolean(row, col, bool(value), formats.get(BOOLEAN, bad))
     elif _is_number(value):
         ws.write_number(row, col, float(value), formats.get(fmt, bad))
     elif isinstance(value, (float, np.floating)):  # inf: no number Excel can hold
@@ -259,13 +263,16 @@ def _write_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> 
             fmt = col_formats[k] or (None if frame.columns[k] in sheet.text else row_fmt)
             bad = bool(rule(i, columns[k], value)) if rule is not None else False
             _write_cell(ws, formats, i + 1, k, value, fmt, bad)
-    for k, width in enumerate(_widths(sheet, col_formats)):
+    widths = _widths(sheet, col_formats)
+    for k, width in enumerate(widths):
         ws.set_column(k, k, width)
     ws.freeze_panes(1, 0)
-    # printed or saved as PDF: landscape, one page wide, the header on every page
+    # printed or saved as PDF: landscape, the header on every page, and one page wide
+    # where that keeps the type readable
     ws.set_landscape()
-    ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
+    if sum(widths) <= PRINT_FIT_WIDTH:
+        ws.fit_to_pages(1, 0)
     if columns:
         ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
 
