@@ -218,19 +218,17 @@ class Plan:
         ``options`` go to :func:`territory_planner.report.maps.territory_map`."""
         from .report.maps import territory_map
 
-        return territory_map(
-            self.assignments,
-            self.territories,
-            self.accounts,
-            self.reps,
-            self.regions,
-            title=self.scenario.name,
-            tiles=tiles,
-            quotas=self.quotas,
-            tolerances={r.metric: r.tolerance for r in self.scenario.balance},
-            summary=self.summary,
-            hierarchy=getattr(self.scenario, "hierarchy", None),
+        settings = {
+            "title": self.scenario.name,
+            "tiles": tiles,
+            "quotas": self.quotas,
+            "tolerances": {r.metric: r.tolerance for r in self.scenario.balance},
+            "summary": self.summary,
+            "hierarchy": getattr(self.scenario, "hierarchy", None),
             **options,
+        }
+        return territory_map(
+            self.assignments, self.territories, self.accounts, self.reps, self.regions, **settings
         )
 
     # ------------------------------------------------------------------ writing

@@ -363,7 +363,11 @@ def _add_hierarchy(m, shapes, rp: pd.DataFrame, hierarchy: Iterable[str]) -> Non
         if not len(outlines):
             continue
         style = HIERARCHY_STYLES[min(depth, len(HIERARCHY_STYLES) - 1)]
-        layer = folium.FeatureGroup(name=f"{esc(level)} outlines", overlay=True, control=True)
+        # the innermost level is shown; wider levels wait in the layer control (all at
+        # once bury the territories under lines)
+        layer = folium.FeatureGroup(
+            name=f"{esc(level)} outlines", overlay=True, control=True, show=depth == 0
+        )
         for feature in geo.to_geojson(outlines)["features"]:
             props = feature["properties"]
             folium.GeoJson(
