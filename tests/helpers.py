@@ -195,47 +195,50 @@ def hand_plan_folder(folder: Path) -> Path:
         ),
         folder / "rollups.csv",
     )
-    summary = {
-        "scenario": "hand-made",
-        "status": "optimal",
-        "objective": 1254.75,
-        "lower_bound": 1200.0,
-        "gap": 0.043626,
-        "travel_cost": 1254.75,
-        "disruption": {"moved_accounts": 2, "moved_potential": 1236567.5, "moved_share": 0.99},
+    (folder / "summary.json").write_text(json.dumps(HAND_SUMMARY, indent=2), encoding="utf-8")
+    return folder
+
+
+#: summary.json of the hand-made folder: the plan's numbers and today's (a ``today`` block)
+HAND_SUMMARY = {
+    "scenario": "hand-made",
+    "status": "optimal",
+    "objective": 1254.75,
+    "lower_bound": 1200.0,
+    "gap": 0.043626,
+    "travel_cost": 1254.75,
+    "disruption": {"moved_accounts": 2, "moved_potential": 1236567.5, "moved_share": 0.99},
+    "balance": {
+        "workload": {"max_abs_deviation": 0.10, "tolerance": 0.05, "within_band": False},
+        "potential": {"max_abs_deviation": 0.12, "tolerance": 0.10, "within_band": False},
+    },
+    "today": {
+        "travel_cost": 1600.0,
+        "objective": 1600.0,
+        "gap_to_bound": 0.25,
+        "accounts_without_owner": 1,
         "balance": {
-            "workload": {"max_abs_deviation": 0.10, "tolerance": 0.05, "within_band": False},
-            "potential": {"max_abs_deviation": 0.12, "tolerance": 0.10, "within_band": False},
-        },
-        "today": {
-            "travel_cost": 1600.0,
-            "objective": 1600.0,
-            "gap_to_bound": 0.25,
-            "accounts_without_owner": 1,
-            "balance": {
-                "workload": {
-                    "max_abs_deviation": 0.30,
-                    "tolerance": 0.05,
-                    "within_band": False,
-                    "broken": [
-                        {"rep_id": "R1", "load": 130.0, "target": 100.0, "deviation": 0.30},
-                        {"rep_id": "R3", "load": 37.0, "target": 50.0, "deviation": -0.26},
-                    ],
-                },
-                "potential": {
-                    "max_abs_deviation": 0.04,
-                    "tolerance": 0.10,
-                    "within_band": True,
-                    "broken": [],
-                },
+            "workload": {
+                "max_abs_deviation": 0.30,
+                "tolerance": 0.05,
+                "within_band": False,
+                "broken": [
+                    {"rep_id": "R1", "load": 130.0, "target": 100.0, "deviation": 0.30},
+                    {"rep_id": "R3", "load": 37.0, "target": 50.0, "deviation": -0.26},
+                ],
+            },
+            "potential": {
+                "max_abs_deviation": 0.04,
+                "tolerance": 0.10,
+                "within_band": True,
+                "broken": [],
             },
         },
-        "solver": {"name": "highs", "seconds": 0.25},
-        "inputs": {"accounts": 4, "reps": 4},
-        "version": "test",
-    }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return folder
+    },
+    "solver": {"name": "highs", "seconds": 0.25},
+    "inputs": {"accounts": 4, "reps": 4},
+    "version": "test",
+}
 
 
 # --------------------------------------------------------------------------- LibreOffice

@@ -19,7 +19,13 @@ from territory_planner.report.colours import FAMILIES, FAMILY_OF, PALETTE, terri
 from territory_planner.report.compare_page import _number
 from territory_planner.report.maps import save_map, territory_map
 from territory_planner.report.panel import panel_html
-from tests.helpers import EVIL_ESCAPED, make_tiny_plan
+from tests.helpers import (
+    EVIL_ESCAPED,
+    HAND_SUMMARY,
+    HAND_TERRITORIES,
+    HAND_TOLERANCES,
+    make_tiny_plan,
+)
 
 
 def _page(tmp_path, name="map.html", **kwargs) -> str:
@@ -191,64 +197,26 @@ def test_tiny_plan_territories_all_touch_and_differ():
 
 
 def test_panel_shows_today_against_the_plan():
-    territory = {
-        "R1": {
-            "accounts": 2,
-            "workload_load": 110.0,
-            "workload_target": 100.0,
-            "workload_deviation": 0.10,
-            "workload_load_today": 130.0,
-            "status": "active",
-        },
-        "R2": {
-            "accounts": 1,
-            "workload_load": 96.0,
-            "workload_target": 100.0,
-            "workload_deviation": -0.04,
-            "workload_load_today": 96.0,
-            "status": "active",
-        },
-    }
-    summary = {
-        "travel_cost": 1254.75,
-        "gap": 0.0436,
-        "balance": {"workload": {"max_abs_deviation": 0.10, "tolerance": 0.05}},
-        "today": {
-            "travel_cost": 1600.0,
-            "gap_to_bound": 0.25,
-            "accounts_without_owner": 1,
-            "balance": {
-                "workload": {
-                    "max_abs_deviation": 0.30,
-                    "tolerance": 0.05,
-                    "broken": [{"rep_id": "R1"}],
-                }
-            },
-        },
-    }
-    page = panel_html(
-        "T",
-        ["R1", "R2"],
-        {"R1": "#111111", "R2": "#222222"},
-        {},
-        territory,
-        ["workload"],
-        {},
-        {"workload": 0.05},
-        summary,
-    )
+    """The hand-made plan (tests/helpers.py): travel today 1,600 vs plan 1,255; largest
+    workload deviation 30% vs 10%; today breaks the workload band for R1 and R3 (its broken
+    list), the plan for R1 (+10% > 5%); R1's today column (130 vs 100) reads +30.0%."""
+    territory = {r["rep_id"]: r for r in HAND_TERRITORIES.to_dict("records")}
+    reps = ["R1", "R2", "R3", "R4"]
+    colours = dict.fromkeys(reps, "#111111")
+    args = (territory, ["workload", "potential"], {}, HAND_TOLERANCES)
+    page = panel_html("T", reps, colours, {}, *args, HAND_SUMMARY)
     assert "Today vs plan" in page
     assert "<td>1,600</td><td>1,255</td>" in page  # travel today, plan
-    assert "<td>30.0%</td><td>10.0%</td>" in page  # largest deviation today, plan
-    # reps outside the band: today 1 (its broken list), plan 1 (R1's +10% > 5%)
-    assert "reps outside the workload band (&plusmn;5.0%)</td><td>1</td><td>1</td>" in page
+    assert "<td>30.0%</td><td>10.0%</td>" in page  # largest workload deviation
+    assert "reps outside the workload band (&plusmn;5.0%)</td><td>2</td><td>1</td>" in page
+    assert "reps outside the potential band (&plusmn;10.0%)</td><td>0</td><td>1</td>" in page
     assert "accounts without an owner</td><td>1</td><td>0</td>" in page
-    assert '<td class="tp-bad">+30.0%</td>' in page  # R1's today column
-    assert '<td class="tp-ok">-4.0%</td>' in page
-    no_today = panel_html(
-        "T", ["R1"], {"R1": "#111111"}, {}, territory, ["workload"], {}, None, {"travel_cost": 1.0}
-    )
-    assert "Today vs plan" not in no_today
+    assert "above the proven lower bound</td><td>25.0%</td><td>4.4%</td>" in page
+    assert '<td class="tp-bad">+30.0%</td>' in page  # R1 today
+    assert '<td class="tp-bad">-26.0%</td>' in page  # R3 today: 37 vs 50
+    assert '<td class="tp-ok">-4.0%</td>' in page  # R2, plan and today
+    plain = panel_html("T", reps, colours, {}, *args, {"travel_cost": 1.0})
+    assert "Today vs plan" not in plain
 
 
 def test_hierarchy_and_changed_owner_layers(tmp_path):

@@ -7,7 +7,6 @@ the highlighted cells must be exactly those.
 from __future__ import annotations
 
 import csv
-import json
 
 import openpyxl
 import pandas as pd
@@ -24,7 +23,6 @@ from territory_planner.report.workbook import (
     read_table,
     write_workbook,
 )
-from tests.conftest import write_scenario
 from tests.helpers import (
     HAND_BROKEN,
     HAND_FORMULA,
@@ -226,57 +224,27 @@ def test_libreoffice_opens_the_workbook(tmp_path):
 # --------------------------------------------------------------------------- every folder
 
 
-EXACT = {"solver": {"gap": 0.0, "time_limit": 30}}
-
-
-def _three_reps(tmp_path):
-    accounts = pd.DataFrame(
-        {
-            "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
-            "name": ["Ann", "Abe", "Bea", "Bob", "Cy", "Cal"],
-            "lat": [0.0] * 6,
-            "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
-            "workload": [1.0] * 6,
-            "potential": [10.0] * 6,
-        }
-    )
-    reps = pd.DataFrame(
-        {
-            "rep_id": ["A", "B", "C"],
-            "name": ["Ada", "Ben", "Cleo"],
-            "lat": [0.0] * 3,
-            "lon": [0.0, 1.0, 2.0],
-        }
-    )
-    path = write_scenario(
-        tmp_path / "start",
-        accounts,
-        reps,
-        balance=[{"metric": "workload", "tolerance": 0.0}],
-        **EXACT,
-    )
-    return plan(load_scenario(path))
-
-
-def test_plan_rebalance_and_compare_folders_carry_a_workbook(tmp_path):
-    """Plan: the three reps keep their two nearest accounts. Re-balance after C leaves:
-    c1 (lon 1.85) and c2 (2.1) move, 3 accounts each for A and B within a 0% band."""
-    start = _three_reps(tmp_path)
+def test_plan_rebalance_and_compare_folders_carry_a_workbook(tiny, tmp_path):
+    """conftest's line: accounts at lon 1, 2, 3, 9; R1 (Rita) at lon 0, R2 (Rob) at 10.
+    A 0% workload band gives each rep two accounts; R1 {A1, A2} travels 1 + 2 degrees and
+    R2 {A3, A4} 7 + 1, the cheapest split. When Rob leaves, A3 and A4 move to Rita."""
+    start = plan(load_scenario(tiny(balance=[{"metric": "workload", "tolerance": 0.0}])))
     first = start.write(tmp_path / "p1")
     book = openpyxl.load_workbook(first / "plan.xlsx")
     assert book.sheetnames == ["Summary", "Territories", "Assignments", "Moves"]
     territories = {r["rep_id"].value: r for r in _rows(book["Territories"])}
-    assert territories["A"]["accounts"].value == 2
-    assert territories["A"]["workload_deviation"].value == 0
+    assert territories["R1"]["accounts"].value == 2
+    assert territories["R1"]["workload_deviation"].value == 0
+    assert _rows(book["Moves"]) == []  # no previous owners: nothing moved
 
-    after = rebalance(start, leaves=["C"])
+    after = rebalance(start, leaves=["R2"])
     second = after.write(tmp_path / "p2")
     book = openpyxl.load_workbook(second / "plan.xlsx")
     moves = _rows(book["Moves"])
-    assert sorted(r["account_id"].value for r in moves) == ["c1", "c2"]
-    assert {r["from_rep_name"].value for r in moves} == {"Cleo"}
+    assert sorted(r["account_id"].value for r in moves) == ["A3", "A4"]
+    assert {(r["from_rep_name"].value, r["to_rep_name"].value) for r in moves} == {("Rob", "Rita")}
     summary = {r["item"].value: r["plan"].value for r in _rows(book["Summary"])}
-    assert summary["rebalance: leaving"] == "C"
+    assert summary["rebalance: leaving"] == "R2"
 
     out = compare(first, second).write(tmp_path / "cmp")
     book = openpyxl.load_workbook(out / "plan.xlsx")
@@ -285,5 +253,4 @@ def test_plan_rebalance_and_compare_folders_carry_a_workbook(tmp_path):
     changed = kpis["accounts changing owner from A to B"]
     assert (changed["A"].value, changed["B"].value, changed["B - A"].value) == (0, 2, 2)
     assert kpis["largest deviation: workload"]["B"].number_format == PERCENT
-    assert json.loads((second / "summary.json").read_text())["status"]
     assert [s.name for s in plan_sheets(out)] == book.sheetnames

@@ -31,15 +31,21 @@ def clean_number(value: float, decimals: int) -> float:
     return 0.0 if rounded == 0 else rounded
 
 
-def num(value: Any) -> str:
-    """A number for people: thousands separators; decimals only where they carry meaning
-    (none from 1,000 up, one from 100, two below)."""
+def _number_or_text(value: Any) -> float | str:
+    """``value`` as a finite float, or the text to show instead (escaped, or a dash)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         return esc(value)
-    if math.isnan(v) or math.isinf(v):
-        return "&ndash;"
+    return "&ndash;" if math.isnan(v) or math.isinf(v) else v
+
+
+def num(value: Any) -> str:
+    """A number for people: thousands separators; decimals only where they carry meaning
+    (none from 1,000 up, one from 100, two below)."""
+    v = _number_or_text(value)
+    if isinstance(v, str):
+        return v
     if (v.is_integer() and abs(v) < 1e15) or abs(v) >= 1000:
         return f"{clean_number(v, 0):,.0f}"
     if abs(v) >= 100:
@@ -49,12 +55,9 @@ def num(value: Any) -> str:
 
 def short_num(value: Any) -> str:
     """A number for a narrow table cell: ``4.91M``, ``612k``, ``5,806``, ``12.5``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return esc(value)
-    if math.isnan(v) or math.isinf(v):
-        return "&ndash;"
+    v = _number_or_text(value)
+    if isinstance(v, str):
+        return v
     # thresholds just below the next unit: 999,999 reads 1.00M, not 1000k
     for threshold, size, suffix in ((999.5e6, 1e9, "B"), (999.5e3, 1e6, "M"), (1e5, 1e3, "k")):
         if abs(v) >= threshold:
@@ -66,11 +69,8 @@ def short_num(value: Any) -> str:
 
 def pct(fraction: Any, signed: bool = True, decimals: int = 1) -> str:
     """A fraction as a percentage (``+4.2%``); a value that rounds to zero reads ``0.0%``."""
-    try:
-        v = float(fraction)
-    except (TypeError, ValueError):
-        return "&ndash;"
-    if math.isnan(v) or math.isinf(v):
+    v = _number_or_text(fraction)
+    if isinstance(v, str):
         return "&ndash;"
     shown = clean_number(v * 100, decimals)
     sign = "+" if signed and shown > 0 else ""
