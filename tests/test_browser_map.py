@@ -210,7 +210,9 @@ def _grid_plan(side: int = 4, per_cell: int = 5, seed: int = 3) -> dict:
     for r in range(side):
         for c in range(side):
             rep = f"R{r}{c}"
-            reps.append({"rep_id": rep, "name": rep, "lat": r + 0.5, "lon": c + 0.5})
+            reps.append(
+                {"rep_id": rep, "name": rep, "lat": r + 0.5, "lon": c + 0.5, "district": r // 2}
+            )
             for k in range(per_cell):
                 rows.append(
                     {
@@ -237,18 +239,27 @@ document.querySelectorAll("path.tp-territory").forEach(function (p) {
   var k = Array.from(p.classList).filter(function (c) { return /^tp-territory-\\d+$/.test(c); });
   out[k[0].split("-").pop()] = p.getAttribute("fill");
 });
-return out;
+return {fills: out, districts: document.querySelectorAll("path.tp-level-0").length};
 """
 
 
 def test_neighbouring_territories_differ_in_colour(tmp_path):
     """The drawn fill of every territory, read from the page: the reps of side-by-side and
-    stacked grid cells (they share a border) never share a colour family."""
+    stacked grid cells (they share a border) never share a colour family. The district
+    layer draws one outline per district."""
     require_chromium()
     grid = _grid_plan()
-    m = territory_map(grid["assignments"], grid["territories"], grid["accounts"], grid["reps"])
+    m = territory_map(
+        grid["assignments"],
+        grid["territories"],
+        grid["accounts"],
+        grid["reps"],
+        hierarchy=["district"],
+    )
     html_path = save_map(m, tmp_path / "grid.html")
-    fills = probe(html_path, _FILLS)
+    drawn_page = probe(html_path, _FILLS)
+    fills = drawn_page["fills"]
+    assert drawn_page["districts"] == 2  # rows 0-1 and rows 2-3: one outline each
     reps = sorted(grid["reps"]["rep_id"])
     drawn = {reps[int(k)]: colour for k, colour in fills.items()}
     assert set(drawn) == set(reps)  # 16 polygons, each with its fill
