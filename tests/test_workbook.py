@@ -153,6 +153,8 @@ def test_summary_shows_today_beside_the_plan(book):
     outside = rows["workload: reps outside the band"]
     assert (outside["plan"].value, outside["today"].value) == (1, 2)
     assert rows["accounts without an owner"]["today"].value == 1
+    assert rows["workload: today's reps outside the band"]["today"].value == "R1 +30.0%, R3 -26.0%"
+    assert "potential: today's reps outside the band" not in rows  # today holds that band
     assert rows["scenario"]["plan"].value == "hand-made"
 
 

@@ -166,6 +166,18 @@ class _Rows:
         )
 
 
+def _broken_text(broken: list) -> str:
+    """``R1 +30.0%, R3 -26.0%``: who breaks the band today and by how much."""
+    parts = []
+    for entry in broken:
+        if not isinstance(entry, dict):
+            continue
+        deviation = entry.get("deviation")
+        shown = f" {float(deviation) * 100:+.1f}%" if isinstance(deviation, (int, float)) else ""
+        parts.append(f"{entry.get('rep_id')}{shown}")
+    return ", ".join(parts)
+
+
 def _balance_rows(rows: _Rows, summary, today, territories) -> None:
     plan_balance = summary.get("balance") or {}
     today_balance = today.get("balance") or {}
@@ -190,6 +202,8 @@ def _balance_rows(rows: _Rows, summary, today, territories) -> None:
                 len(broken) if isinstance(broken, list) else None,
                 COUNT,
             )
+            if isinstance(broken, list) and broken:
+                rows.add(f"{metric}: today's reps outside the band", None, _broken_text(broken))
 
 
 def _summary_sheet(summary: dict, territories, assignments) -> Sheet:
