@@ -256,3 +256,14 @@ def test_plan_rebalance_and_compare_folders_carry_a_workbook(tiny, tmp_path):
     assert (changed["A"].value, changed["B"].value, changed["B - A"].value) == (0, 2, 2)
     assert kpis["largest deviation: workload"]["B"].number_format == PERCENT
     assert [s.name for s in plan_sheets(out)] == book.sheetnames
+
+
+def test_same_folder_same_bytes(tmp_path):
+    """Deterministic output: the workbook carries a fixed creation date, not the clock's."""
+    folder = hand_plan_folder(tmp_path / "plan")
+    first = write_plan_workbook(folder, tmp_path / "a.xlsx").read_bytes()
+    second = write_plan_workbook(folder, tmp_path / "b.xlsx").read_bytes()
+    assert first == second
+    properties = openpyxl.load_workbook(tmp_path / "a.xlsx").properties
+    assert properties.title == "hand-made"
+    assert properties.created.year == 2000  # fixed, so writing later gives the same bytes

@@ -67,6 +67,11 @@ def _table(folder: Path, name: str) -> pd.DataFrame | None:
     return read_table(path) if path.is_file() else None
 
 
+def _summary(folder: Path) -> dict[str, Any]:
+    path = folder / "summary.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def _rep_names(*tables: pd.DataFrame | None) -> dict[str, str]:
     names: dict[str, str] = {}
     for table in tables:
@@ -289,8 +294,7 @@ def plan_sheets(folder: str | Path) -> list[Sheet]:
     """The sheets of the workbook of ``folder`` (a plan, evaluation, re-balance or
     comparison folder), in order, from the files present."""
     folder = Path(folder)
-    summary_path = folder / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    summary = _summary(folder)
     territories = _table(folder, "territories.csv")
     assignments = _table(folder, "assignments.csv")
     quotas = _table(folder, "quotas.csv")
@@ -331,4 +335,7 @@ def plan_sheets(folder: str | Path) -> list[Sheet]:
 def write_plan_workbook(folder: str | Path, path: str | Path | None = None) -> Path:
     """Write ``folder``'s workbook (default ``folder/plan.xlsx``); returns its path."""
     folder = Path(folder)
-    return write_workbook(path or folder / WORKBOOK_NAME, plan_sheets(folder))
+    title = _summary(folder).get("scenario")
+    return write_workbook(
+        path or folder / WORKBOOK_NAME, plan_sheets(folder), title=str(title) if title else None
+    )

@@ -18,6 +18,7 @@ run (starting with = + - @) also carries Excel's quote prefix, the marker a user
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -58,6 +59,7 @@ SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
 HIGHLIGHT_FILL = "#FFC7CE"  # Excel's own "bad" cell style: light red fill, dark red text
 HIGHLIGHT_FONT = "#9C0006"
 HEADER_FILL = "#DDEBF7"
+FIXED_CREATED = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 MIN_WIDTH, MAX_WIDTH = 6.0, 60.0
 PRINT_FIT_WIDTH = 200.0  # total column width (characters) still readable on one landscape page
@@ -277,8 +279,9 @@ def _write_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> 
         ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
 
 
-def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> Path:
-    """Write ``sheets`` (in order) as one .xlsx workbook at ``path``; returns the path."""
+def write_workbook(path: str | Path, sheets: Sequence[Sheet], title: str | None = None) -> Path:
+    """Write ``sheets`` (in order) as one .xlsx workbook at ``path``; returns the path.
+    ``title`` goes into the document properties."""
     path = Path(path)
     book = xlsxwriter.Workbook(
         str(path),
@@ -289,6 +292,8 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> Path:
             "nan_inf_to_errors": False,
         },
     )
+    # a fixed creation date: the same inputs give the same file byte for byte
+    book.set_properties({"created": FIXED_CREATED, **({"title": title} if title else {})})
     formats = _Formats(book)
     for sheet in sheets:
         _write_sheet(book, formats, sheet)
