@@ -181,7 +181,14 @@ def test_column_widths_fit(book):
 
 def test_generic_writer_and_reader(tmp_path):
     """The sheet writer on its own (a sweep can use it): formats, a highlight rule."""
-    frame = pd.DataFrame({"variant": ["a", "b"], "max_deviation": [0.02, 0.2], "n": [3, 4]})
+    frame = pd.DataFrame(
+        {
+            "variant": ["a", "b"],
+            "max_deviation": [0.02, 0.2],
+            "n": [3, 4],
+            "travel": [1234.56, 98765.4],
+        }
+    )
     path = write_workbook(
         tmp_path / "x.xlsx",
         [Sheet("Sweep", frame, formats={"n": "0"}, highlight=band_rule({"max_deviation": 0.1}))],
@@ -189,6 +196,7 @@ def test_generic_writer_and_reader(tmp_path):
     ws = openpyxl.load_workbook(path)["Sweep"]
     assert ws["B2"].number_format == SIGNED_PERCENT and not _red(ws["B2"]) and _red(ws["B3"])
     assert ws["C2"].number_format == "0" and ws["C2"].value == 3
+    assert ws["D2"].number_format == "#,##0" and ws["D2"].value == 1234.56  # shown 1,235
     csv_path = tmp_path / "t.csv"
     pd.DataFrame({"zip": ["00501"], "count": ["7"], "share": ["0.5"], "flag": ["True"]}).to_csv(
         csv_path, index=False

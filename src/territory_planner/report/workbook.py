@@ -164,6 +164,9 @@ def column_format(name: str, series: pd.Series) -> str | None:
     finite = numeric[np.isfinite(numeric)]
     if len(finite) and (finite == np.round(finite)).all():
         return COUNT
+    # thousands and up read without decimals (money, travel): the cell keeps them all
+    if len(finite) and float(np.median(np.abs(finite))) >= 1000:
+        return NUMBER
     if len(finite) and (np.abs(finite * 10 - np.round(finite * 10)) < 1e-6).all():
         return ONE_DECIMAL
     return DECIMAL
@@ -198,7 +201,7 @@ def _widths(sheet: Sheet, formats: list[str | None]) -> list[float]:
             fmt = formats[k] or (rows[i] if i < len(rows) else None)
             text = _display(value, fmt)
             longest = max(longest, max((len(line) for line in text.split("\n")), default=0))
-        widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest * 1.1 + 1)))
+        widths.append(min(MAX_WIDTH, max(MIN_WIDTH, longest * 1.1 + 2)))
     return widths
 
 
@@ -244,6 +247,36 @@ def _write_cell(ws, formats: _Formats, row: int, col: int, value: Any, fmt, bad:
         ws.write_string(row, col, text, formats.get(None, bad, quoted))
 
 
+def _cells(series: pd.Series) -> list[Any]:
+    """A column's values as plain Python objects, blanks (NaN, NA, None) as None."""
+    values = series.astype(object).tolist()
+    missing = series.isna().to_numpy()
+    return [None if gone else v for v, gone in zip(values, missing)]
+
+
+def _write_column(ws, formats: _Formats, sheet: Sheet, k: int, series: pd.Series, fmt) -> None:
+    """One column, top to bottom. A plain numeric column with no highlight rule and no row
+    formats takes the short path (one format, numbers only): most cells of a big plan."""
+    name = str(series.name)
+    values = _cells(series)
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if numeric and sheet.highlight is None and not sheet.row_formats:
+        number_format = formats.get(fmt)
+        for i, value in enumerate(values):
+            if value is not None and math.isfinite(value):
+                ws.write_number(i + 1, k, value, number_format)
+            elif value is not None:  # inf: no number Excel can hold
+                ws.write_string(i + 1, k, "inf" if value > 0 else "-inf")
+        return
+    rows = sheet.row_formats or []
+    rule = sheet.highlight
+    is_text = series.name in sheet.text
+    for i, value in enumerate(values):
+        row_fmt = rows[i] if i < len(rows) and not is_text else None
+        bad = bool(rule(i, name, value)) if rule is not None else False
+        _write_cell(ws, formats, i + 1, k, value, fmt or row_fmt, bad)
+
+
 def _write_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> None:
     ws = book.add_worksheet(sheet.name)
     frame = sheet.frame
@@ -257,14 +290,8 @@ def _write_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> 
     quoted_header = book.add_format({**header_spec, "quote_prefix": True})
     for k, name in enumerate(columns):
         ws.write_string(0, k, name, quoted_header if name.startswith(_FORMULA_START) else header)
-    rows = sheet.row_formats or []
-    rule = sheet.highlight
-    for i, values in enumerate(frame.itertuples(index=False, name=None)):
-        row_fmt = rows[i] if i < len(rows) else None
-        for k, value in enumerate(values):
-            fmt = col_formats[k] or (None if frame.columns[k] in sheet.text else row_fmt)
-            bad = bool(rule(i, columns[k], value)) if rule is not None else False
-            _write_cell(ws, formats, i + 1, k, value, fmt, bad)
+    for k, column in enumerate(frame.columns):
+        _write_column(ws, formats, sheet, k, frame[column], col_formats[k])
     widths = _widths(sheet, col_formats)
     for k, width in enumerate(widths):
         ws.set_column(k, k, width)
