@@ -126,6 +126,23 @@ def _chromium(
     )
 
 
+def _dump_dom(
+    browser: str, page: Path, width: int, height: int, budget_ms: int, profile: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """Chromium's serialised DOM of ``page`` after its scripts ran for ``budget_ms``."""
+    return _chromium(
+        browser,
+        [
+            f"--window-size={width},{height}",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        profile,
+        timeout,
+    )
+
+
 def _map_containers(dom: str) -> dict[str, dict[str, int]]:
     """Leaflet SVG paths inside each map container (folium maps carry class folium-map)."""
     starts = [
@@ -190,16 +207,8 @@ def render(
                 tmp_dir / "profile-shot",
                 timeout,
             )
-            dump = _chromium(
-                browser,
-                [
-                    f"--window-size={width},{height}",
-                    f"--virtual-time-budget={budget_ms}",
-                    "--dump-dom",
-                    probe.resolve().as_uri(),
-                ],
-                tmp_dir / "profile-dom",
-                timeout,
+            dump = _dump_dom(
+                browser, probe, width, height, budget_ms, tmp_dir / "profile-dom", timeout
             )
         finally:
             probe.unlink(missing_ok=True)
@@ -273,17 +282,7 @@ def probe(
         copy = html_path.with_name(f".tp-probe-js-{html_path.name}")
         copy.write_text(_inject(page), encoding="utf-8")
         try:
-            dump = _chromium(
-                browser,
-                [
-                    f"--window-size={width},{height}",
-                    f"--virtual-time-budget={delay_ms + 5000}",
-                    "--dump-dom",
-                    copy.resolve().as_uri(),
-                ],
-                Path(tmp) / "profile",
-                timeout,
-            )
+            dump = _dump_dom(browser, copy, width, height, delay_ms + 5000, Path(tmp), timeout)
         finally:
             copy.unlink(missing_ok=True)
     match = re.search(rf'<pre\b[^>]*\bid="{PROBE_ID}"[^>]*>(.*?)</pre>', dump.stdout, re.DOTALL)
