@@ -20,6 +20,7 @@ from territory_planner.report.compare_page import _number
 from territory_planner.report.maps import save_map, territory_map
 from territory_planner.report.panel import panel_html
 from tests.helpers import (
+    EVIL,
     EVIL_ESCAPED,
     HAND_SUMMARY,
     HAND_TERRITORIES,
@@ -217,6 +218,12 @@ def test_panel_shows_today_against_the_plan():
     assert '<td class="tp-ok">-4.0%</td>' in page  # R2, plan and today
     plain = panel_html("T", reps, colours, {}, *args, {"travel_cost": 1.0})
     assert "Today vs plan" not in plain
+    hostile = {"balance": {EVIL: {"tolerance": 0.1}}, "today": {"balance": {EVIL: {}}}}
+    page = panel_html("T", reps, colours, {}, territory, [], {}, {}, hostile, unowned=3)
+    assert EVIL_ESCAPED in page and EVIL not in page  # a metric name from the scenario
+    hostile["today"]["accounts_without_owner"] = 5
+    page = panel_html("T", reps, colours, {}, territory, [], {}, {}, hostile, unowned=3)
+    assert "accounts without an owner</td><td>5</td><td>3</td>" in page
 
 
 def test_hierarchy_and_changed_owner_layers(tmp_path):

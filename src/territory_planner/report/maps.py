@@ -275,8 +275,18 @@ def territory_map(
 
     if panel:
         panel_reps = [rid for rid in rep_ids if rid in territory or rid in set(rp["rep_id"])]
+        unowned = int(acc["rep_id"].isna().sum())
         content = panel_html(
-            title, panel_reps, colours, names, territory, metrics, quota, tolerances, summary
+            title,
+            panel_reps,
+            colours,
+            names,
+            territory,
+            metrics,
+            quota,
+            tolerances,
+            summary,
+            unowned,
         )
         SidePanel(content).add_to(m)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)

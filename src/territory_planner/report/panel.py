@@ -65,7 +65,10 @@ def _outside_band(territory: dict[str, dict[str, Any]], metric: str, tolerance: 
 
 
 def _kpi_rows(
-    summary: dict[str, Any], territory: dict[str, dict[str, Any]], tolerances: dict[str, float]
+    summary: dict[str, Any],
+    territory: dict[str, dict[str, Any]],
+    tolerances: dict[str, float],
+    unowned: int,
 ) -> list[tuple[str, str, str]]:
     """(KPI, today, plan) rows of the today-versus-plan table, text already formatted."""
     today = summary.get("today") or {}
@@ -77,7 +80,7 @@ def _kpi_rows(
         tol = _float(plan_m.get("tolerance", today_m.get("tolerance", tolerances.get(metric))))
         rows.append(
             (
-                f"largest {metric} deviation",
+                f"largest {esc(metric)} deviation",
                 pct(today_m.get("max_abs_deviation"), signed=False),
                 pct(plan_m.get("max_abs_deviation"), signed=False),
             )
@@ -86,13 +89,15 @@ def _kpi_rows(
             broken = today_m.get("broken")
             rows.append(
                 (
-                    f"reps outside the {metric} band (&plusmn;{pct(tol, signed=False)})",
+                    f"reps outside the {esc(metric)} band (&plusmn;{pct(tol, signed=False)})",
                     num(len(broken)) if isinstance(broken, list) else "&ndash;",
                     num(_outside_band(territory, metric, tol)),
                 )
             )
     if "accounts_without_owner" in today:
-        rows.append(("accounts without an owner", num(today["accounts_without_owner"]), "0"))
+        rows.append(
+            ("accounts without an owner", num(today["accounts_without_owner"]), num(unowned))
+        )
     if _float(today.get("gap_to_bound")) is not None:
         rows.append(
             (
@@ -104,10 +109,10 @@ def _kpi_rows(
     return rows
 
 
-def _today_table(summary, territory, tolerances) -> str:
+def _today_table(summary, territory, tolerances, unowned) -> str:
     rows = "".join(
         f'<tr><td class="tp-rep">{label}</td><td>{today}</td><td>{plan}</td></tr>'
-        for label, today, plan in _kpi_rows(summary, territory, tolerances)
+        for label, today, plan in _kpi_rows(summary, territory, tolerances, unowned)
     )
     return (
         '<table class="tp-today"><thead><tr><th class="tp-rep">Today vs plan</th>'
@@ -176,12 +181,14 @@ def panel_html(
     quota: dict[str, dict[str, Any]],
     tolerances: dict[str, float] | None,
     summary: dict[str, Any] | None = None,
+    unowned: int = 0,
 ) -> str:
     """The panel's content: the title, today versus plan (when the summary has ``today``)
     and the table of loads against targets (``today`` columns when territories carry
-    ``{metric}_load_today``)."""
+    ``{metric}_load_today``); ``unowned`` is the plan's count of accounts without a rep."""
     tolerances = tolerances or {}
-    today = _today_table(summary, territory, tolerances) if (summary or {}).get("today") else ""
+    has_today = bool((summary or {}).get("today"))
+    today = _today_table(summary, territory, tolerances, unowned) if has_today else ""
     note = (
         '<div class="tp-note">dev. = (load &minus; target) / target'
         + ("; red: outside the band" if tolerances else "; green &le; 5%, amber &le; 10%")
