@@ -3,10 +3,11 @@ collect its JavaScript errors.
 
 Usage from a test::
 
-    from tests.browser import render, require_chromium
+    from tests.browser import probe, render, require_chromium
     require_chromium()                      # skips the test when no browser is installed
     result = render(html_path, tmp_path / "shot.png")
     assert result["js_errors"] == []
+    boxes = probe(html_path, "return document.body.getBoundingClientRect().width;")
 
 How errors are caught without a DevTools connection: a copy of the page gets a tiny script
 at the very top that records ``window.onerror`` messages, failed resource loads, unhandled
@@ -125,6 +126,23 @@ def _chromium(
     )
 
 
+def _dump_dom(
+    browser: str, page: Path, width: int, height: int, budget_ms: int, profile: Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """Chromium's serialised DOM of ``page`` after its scripts ran for ``budget_ms``."""
+    return _chromium(
+        browser,
+        [
+            f"--window-size={width},{height}",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        profile,
+        timeout,
+    )
+
+
 def _map_containers(dom: str) -> dict[str, dict[str, int]]:
     """Leaflet SVG paths inside each map container (folium maps carry class folium-map)."""
     starts = [
@@ -189,16 +207,8 @@ def render(
                 tmp_dir / "profile-shot",
                 timeout,
             )
-            dump = _chromium(
-                browser,
-                [
-                    f"--window-size={width},{height}",
-                    f"--virtual-time-budget={budget_ms}",
-                    "--dump-dom",
-                    probe.resolve().as_uri(),
-                ],
-                tmp_dir / "profile-dom",
-                timeout,
+            dump = _dump_dom(
+                browser, probe, width, height, budget_ms, tmp_dir / "profile-dom", timeout
             )
         finally:
             probe.unlink(missing_ok=True)
@@ -221,6 +231,66 @@ def render(
         "maps": _map_containers(dom),
         "stderr": shot.stderr + dump.stderr,
     }
+
+
+PROBE_ID = "tp-probe"
+
+_PROBE = """<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var out;
+    try { out = (function () { __BODY__ })(); }
+    catch (error) { out = {"probe_error": String(error)}; }
+    var el = document.createElement("pre");
+    el.id = "__ID__";
+    el.style.display = "none";
+    el.textContent = JSON.stringify(out);
+    document.body.appendChild(el);
+  }, __DELAY__);
+});
+</script>
+"""
+
+
+def probe(
+    html_path: str | Path,
+    body: str,
+    width: int = 1200,
+    height: int = 800,
+    delay_ms: int = 300,
+    timeout: float = 120.0,
+) -> Any:
+    """Run the JavaScript function ``body`` in the page once it has loaded (and ``delay_ms``
+    later, so layout and Leaflet have settled) and return what it returns, via JSON.
+
+    ``body`` is a function body (``return {...};``): it may read boxes with
+    getBoundingClientRect, click buttons, and read what changed.
+    """
+    browser = find_chromium()
+    if browser is None:
+        raise RuntimeError("no Chromium browser installed: apt-get install chromium")
+    html_path = Path(html_path)
+    script = (
+        _PROBE.replace("__BODY__", body)
+        .replace("__ID__", PROBE_ID)
+        .replace("__DELAY__", str(int(delay_ms)))
+    )
+    page = html_path.read_text(encoding="utf-8")
+    end = page.lower().rfind("</body>")
+    page = page[:end] + script + page[end:] if end >= 0 else page + script
+    with tempfile.TemporaryDirectory(prefix="tp-chromium-") as tmp:
+        copy = html_path.with_name(f".tp-probe-js-{html_path.name}")
+        copy.write_text(_inject(page), encoding="utf-8")
+        try:
+            dump = _dump_dom(browser, copy, width, height, delay_ms + 5000, Path(tmp), timeout)
+        finally:
+            copy.unlink(missing_ok=True)
+    match = re.search(rf'<pre\b[^>]*\bid="{PROBE_ID}"[^>]*>(.*?)</pre>', dump.stdout, re.DOTALL)
+    if match is None:
+        raise RuntimeError(
+            f"the probe did not run (chromium exit {dump.returncode}): {dump.stderr[-2000:]}"
+        )
+    return json.loads(html_lib.unescape(match.group(1)))
 
 
 # --------------------------------------------------------------------------- PNG

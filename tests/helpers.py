@@ -1,13 +1,21 @@
-"""Helpers shared by test modules (import from here, never from another test module)."""
+"""Helpers shared by test modules (import from here, never from another test module):
+hand-drawn scenarios, grid maps, hand-made plan folders, and LibreOffice headless."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import yaml
+from shapely.geometry import box
+
+from territory_planner.plan import write_csv
 
 #: one degree of a great circle with DESIGN's Earth radius 6371.0088 km
 DEG_KM = 2 * 3.141592653589793 * 6371.0088 / 360  # 111.19508...
@@ -147,3 +155,274 @@ def grid_neighbours(rows: int, cols: int) -> dict[str, set[str]]:
             near = {(r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))}
             out[f"r{r}{c}"] = {f"r{a}{b}" for a, b in near if 0 <= a < rows and 0 <= b < cols}
     return out
+
+
+EVIL = "<img src=x onerror=alert(1)>"
+EVIL_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+TEMPLATE_EVIL = "${alert(2)} `tick` \\ back"
+
+
+def make_tiny_plan(n_accounts: int = 12, seed: int = 1) -> dict:
+    """Three reps west / north-east / south-east of a 2 x 4 degree box, two regions.
+
+    Account 0 and rep R1 carry HTML in their names; account 1 carries JS template syntax.
+    R1 owns the accounts west of lon -74.5, R2 those north of lat 41, R3 the rest, so all
+    three territories touch each other (they meet around (-74.5, 41)).
+    """
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(40.0, 42.0, n_accounts)
+    lon = rng.uniform(-76.0, -72.0, n_accounts)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:04d}" for i in range(n_accounts)],
+            "name": [f"Account {i}" for i in range(n_accounts)],
+            "lat": lat,
+            "lon": lon,
+            "workload": rng.uniform(1, 5, n_accounts).round(1),
+            "potential": rng.uniform(10, 100, n_accounts).round(0),
+            "revenue": 0.0,
+            "current_rep_id": "R1",
+            "locked": False,
+            "segment": None,
+            "group_id": None,
+            "region_id": None,
+        }
+    )
+    accounts.loc[0, "name"] = EVIL
+    accounts.loc[1, "name"] = TEMPLATE_EVIL
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3"],
+            "name": [f"Ann {EVIL}", "Bob Stone", "Cy Young"],
+            "lat": [41.0, 41.5, 40.5],
+            "lon": [-75.5, -73.0, -72.5],
+            "capacity": [1.0, 1.0, 0.5],
+            "segment": None,
+            "region_id": None,
+            "status": ["active", "active", "new"],
+        }
+    )
+    rep_of = np.where(lon < -74.5, "R1", np.where(lat > 41.0, "R2", "R3"))
+    assignments = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"],
+            "rep_id": rep_of,
+            "previous_rep_id": "R1",
+            "moved": rep_of != "R1",
+            "distance_km": rng.uniform(1, 100, n_accounts).round(1),
+        }
+    )
+    load = accounts.groupby(rep_of)["workload"].sum()
+    territories = pd.DataFrame({"rep_id": ["R1", "R2", "R3"], "name": reps["name"]})
+    territories["accounts"] = territories["rep_id"].map(pd.Series(rep_of).value_counts())
+    territories["workload_load"] = territories["rep_id"].map(load).fillna(0.0)
+    target = load.sum() * reps["capacity"] / reps["capacity"].sum()
+    territories["workload_target"] = target.to_numpy()
+    territories["workload_deviation"] = (
+        territories["workload_load"] - territories["workload_target"]
+    ) / territories["workload_target"]
+    regions = gpd.GeoDataFrame(
+        {"region_id": ["E", "W"], "parent_id": [None, None], "name": ["East", "West <b>"]},
+        geometry=[box(-74.0, 39.5, -71.5, 42.5), box(-76.5, 39.5, -74.0, 42.5)],
+        crs="EPSG:4326",
+    )
+    return {
+        "assignments": assignments,
+        "territories": territories,
+        "accounts": accounts,
+        "reps": reps,
+        "regions": regions,
+    }
+
+
+# --------------------------------------------------------------------------- a plan folder
+
+#: Bands of the hand-made folder: workload within 5%, potential within 10%.
+HAND_TOLERANCES = {"workload": 0.05, "potential": 0.10}
+
+#: The territories of the hand-made folder. Deviations are (load - target) / target:
+#:   R1 workload 110/100 = +10%  (outside 5%)   potential 108/100 = +8%  (inside 10%)
+#:   R2 workload  96/100 = -4%   (inside)        potential  88/100 = -12% (outside)
+#:   R3 workload  52.5/50 = +5%  (on the edge: inside)  potential 54.995/50 = +9.99% (inside)
+#:   R4 leaving: target 0, no deviation
+#: today's workload loads 130 / 96 / 37 -> +30% (outside), -4%, -26% (outside).
+HAND_TERRITORIES = pd.DataFrame(
+    {
+        "rep_id": ["R1", "R2", "R3", "R4"],
+        "name": ["Ann", "Bob", "Cy", "Dee"],
+        "accounts": [2, 1, 1, 0],
+        "workload_load": [110.0, 96.0, 52.5, 0.0],
+        "workload_target": [100.0, 100.0, 50.0, 0.0],
+        "workload_deviation": [0.10, -0.04, 0.05, np.nan],
+        "potential_load": [108.0, 88.0, 54.995, 0.0],
+        "potential_target": [100.0, 100.0, 50.0, 0.0],
+        "potential_deviation": [0.08, -0.12, 0.0999, np.nan],
+        "workload_load_today": [130.0, 96.0, 37.0, 0.0],
+        "travel_cost": [1234.5, 20.25, 0.0, 0.0],
+        "capacity": [1.0, 1.0, 0.5, 1.0],
+        "status": ["active", "active", "active", "leaving"],
+    }
+)
+#: cells of the Territories sheet (column, rep) that must be highlighted
+HAND_BROKEN = {
+    ("workload_deviation", "R1"),
+    ("potential_deviation", "R2"),
+    ("workload_deviation_today", "R1"),
+    ("workload_deviation_today", "R3"),
+}
+HAND_FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def hand_plan_folder(folder: Path) -> Path:
+    """A plan folder written by hand with the engine's own CSV writer: summary.json with a
+    ``today`` block, territories, assignments (a formula-looking name, a postal code with a
+    leading zero), quotas, regions and rollups."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(HAND_TERRITORIES, folder / "territories.csv")
+    assignments = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "rep_id": ["R1", "R1", "R2", "R3"],
+            "previous_rep_id": ["R1", "R2", "R2", "R4"],
+            "moved": [False, True, False, True],
+            "distance_km": [12.345, 0.5, 100.0, 2500.25],
+            "name": [HAND_FORMULA, "@SUM(A1)", "Plain Co", "-2+3"],
+            "workload": [60.0, 50.0, 96.0, 52.5],
+            "potential": [1000.0, 2000.5, 88.0, 1234567.0],
+            "BillingPostalCode": ["01234", "10001", "02139", "94105"],
+            "region_id": ["01001", "01001", "01003", "06075"],
+        }
+    )
+    write_csv(assignments, folder / "assignments.csv")
+    write_csv(
+        pd.DataFrame(
+            {
+                "rep_id": ["R1", "R2", "R3"],
+                "name": ["Ann", "Bob", "Cy"],
+                "quota": [1_200_000.0, 950_000.0, 400_000.0],
+                "fair_share": [1_000_000.0, 1_000_000.0, 500_000.0],
+                "deviation": [0.2, -0.05, -0.2],
+            }
+        ),
+        folder / "quotas.csv",
+    )
+    write_csv(
+        pd.DataFrame(
+            {
+                "region_id": ["01001", "01003", "06075"],
+                "rep_id": ["R1", "R2", "R3"],
+                "previous_rep_id": ["R2", "R2", "R4"],
+                "accounts": [2, 1, 1],
+                "workload_load": [110.0, 96.0, 52.5],
+            }
+        ),
+        folder / "regions.csv",
+    )
+    #: districts North = R1 + R2 (load 206 vs target 200: +3%), South = R3 (+5%);
+    #: area All = 258.5 / 250 = +3.4%; potential North 196 / 200 = -2%
+    write_csv(
+        pd.DataFrame(
+            {
+                "level": ["district", "district", "area"],
+                "unit": ["North", "South", "All"],
+                "reps": [2, 1, 3],
+                "accounts": [3, 1, 4],
+                "workload_load": [206.0, 52.5, 258.5],
+                "workload_target": [200.0, 50.0, 250.0],
+                "workload_deviation": [0.03, 0.05, 0.034],
+                "potential_load": [196.0, 54.995, 250.995],
+                "potential_target": [200.0, 50.0, 250.0],
+                "potential_deviation": [-0.02, 0.0999, 0.00398],
+                "travel_cost": [1254.75, 0.0, 1254.75],
+            }
+        ),
+        folder / "rollups.csv",
+    )
+    (folder / "summary.json").write_text(json.dumps(HAND_SUMMARY, indent=2), encoding="utf-8")
+    return folder
+
+
+#: summary.json of the hand-made folder: the plan's numbers and today's (a ``today`` block)
+HAND_SUMMARY = {
+    "scenario": "hand-made",
+    "status": "optimal",
+    "objective": 1254.75,
+    "lower_bound": 1200.0,
+    "gap": 0.043626,
+    "travel_cost": 1254.75,
+    "disruption": {"moved_accounts": 2, "moved_potential": 1236567.5, "moved_share": 0.99},
+    "balance": {
+        "workload": {"max_abs_deviation": 0.10, "tolerance": 0.05, "within_band": False},
+        "potential": {"max_abs_deviation": 0.12, "tolerance": 0.10, "within_band": False},
+    },
+    "today": {
+        "travel_cost": 1600.0,
+        "objective": 1600.0,
+        "gap_to_bound": 0.25,
+        "accounts_without_owner": 1,
+        "balance": {
+            "workload": {
+                "max_abs_deviation": 0.30,
+                "tolerance": 0.05,
+                "within_band": False,
+                "broken": [
+                    {"rep_id": "R1", "load": 130.0, "target": 100.0, "deviation": 0.30},
+                    {"rep_id": "R3", "load": 37.0, "target": 50.0, "deviation": -0.26},
+                ],
+            },
+            "potential": {
+                "max_abs_deviation": 0.04,
+                "tolerance": 0.10,
+                "within_band": True,
+                "broken": [],
+            },
+        },
+    },
+    "solver": {"name": "highs", "seconds": 0.25},
+    "inputs": {"accounts": 4, "reps": 4},
+    "version": "test",
+}
+
+
+# --------------------------------------------------------------------------- LibreOffice
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def require_soffice() -> str:
+    """The LibreOffice path, or skip the calling test saying why."""
+    import pytest
+
+    path = find_soffice()
+    if path is None:
+        pytest.skip(
+            "LibreOffice is not installed (apt-get install --no-install-recommends "
+            "libreoffice-calc): the workbook cannot be opened in a second spreadsheet"
+        )
+    return path
+
+
+def soffice_convert(source: Path, out_dir: Path, target: str) -> subprocess.CompletedProcess:
+    """``soffice --headless --convert-to TARGET`` with a private profile in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profile = (out_dir / "lo-profile").resolve().as_uri()
+    return subprocess.run(
+        [
+            require_soffice(),
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(out_dir),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )

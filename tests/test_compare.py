@@ -77,6 +77,7 @@ def test_write_is_whole_and_escapes_names(two_plans, tmp_path):
         "compare.html",
         "kpis.csv",
         "moves.csv",
+        "plan.xlsx",
         "rep_changes.csv",
     ]
     page = (out / "compare.html").read_text(encoding="utf-8")

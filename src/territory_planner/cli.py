@@ -139,7 +139,7 @@ def print_plan_summary(made, out: Path) -> None:
             f"{quota['max_relative_deviation']:.2%}"
         )
         print_quota_reasons(quota)
-    from .report.text import today_lines
+    from .report.summary_text import today_lines
 
     for line in today_lines(summary):
         click.echo(line)
@@ -289,7 +289,7 @@ def show(plan_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(made.summary, indent=2))
         return
-    from .report.text import summary_text
+    from .report.summary_text import summary_text
 
     click.echo(summary_text(made.summary, made.territories, plan_dir))
 
@@ -320,7 +320,7 @@ def show(plan_dir: Path, as_json: bool) -> None:
 def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, quiet) -> None:
     """Score an assignment of SCENARIO without optimising it (today's owners, or a file such
     as a plan edited by hand) against the scenario's proven lower bound; writes a plan folder."""
-    from .report.text import status_sentence
+    from .report.summary_text import status_sentence
     from .scoring import evaluate as evaluate_assignment
 
     if out.exists() and not force:

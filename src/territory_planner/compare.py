@@ -53,7 +53,8 @@ class Comparison:
     def write(
         self, out: str | Path, *, force: bool = False, tiles: str | None = None, html: bool = True
     ) -> Path:
-        """compare.html, moves.csv, kpis.csv, rep_changes.csv: written whole or not at all."""
+        """compare.html, moves.csv, kpis.csv, rep_changes.csv, plan.xlsx: written whole or
+        not at all."""
         out = Path(out)
         check_output_folder(out, force)
 
@@ -61,6 +62,9 @@ class Comparison:
             write_csv(self.moves, folder / "moves.csv")
             write_csv(self.kpis, folder / "kpis.csv")
             write_csv(self.rep_changes, folder / "rep_changes.csv")
+            from .report.plan_workbook import write_plan_workbook
+
+            write_plan_workbook(folder)
             if html:
                 (folder / "compare.html").write_text(self.page(tiles=tiles), encoding="utf-8")
 

@@ -39,6 +39,8 @@ __all__ = [
     "region_ancestors",
     "region_adjacency",
     "territory_shapes",
+    "territory_adjacency",
+    "group_outlines",
     "region_outlines",
     "to_geojson",
 ]
@@ -666,6 +668,51 @@ def territory_shapes(
         rows_rep.append(rep)
         rows_geom.append(shape)
     return gpd.GeoDataFrame({"rep_id": rows_rep}, geometry=rows_geom, crs=WGS84)
+
+
+def territory_adjacency(shapes: gpd.GeoDataFrame) -> dict[str, tuple[str, ...]]:
+    """Which territories touch: ``{rep_id: sorted rep_ids whose shape touches it}``.
+
+    ``shapes`` is the output of :func:`territory_shapes` (rep_id, geometry). Two territories
+    are neighbours when their shapes share any point, a corner included: on a map a corner
+    touch reads as "next to each other" just as a shared border does, so the colouring of
+    the map must tell them apart too. Empty shapes touch nothing; every rep is a key.
+    """
+    ids = [str(r) for r in shapes["rep_id"]]
+    geoms = np.asarray(shapes.geometry.values, dtype=object)
+    neighbours: dict[str, set[str]] = {rid: set() for rid in ids}
+    drawn = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if drawn.size:
+        tree = shapely.STRtree(geoms[drawn])
+        left, right = tree.query(geoms[drawn], predicate="intersects")
+        for a, b in zip(drawn[left], drawn[right]):
+            if ids[a] != ids[b]:
+                neighbours[ids[a]].add(ids[b])
+                neighbours[ids[b]].add(ids[a])
+    return {rid: tuple(sorted(nb)) for rid, nb in sorted(neighbours.items())}
+
+
+def group_outlines(shapes: gpd.GeoDataFrame, group_of: dict[str, str]) -> gpd.GeoDataFrame:
+    """Territory shapes dissolved into the units of one hierarchy level.
+
+    ``shapes`` is the output of :func:`territory_shapes`; ``group_of`` maps rep_id to its
+    unit (a district, say). Returns (unit, reps, geometry) sorted by unit, one row per
+    unit with at least one drawn territory; reps missing from ``group_of`` are left out.
+    """
+    units: dict[str, list[Any]] = {}
+    members: dict[str, list[str]] = {}
+    for rid, geom in zip(shapes["rep_id"], shapes.geometry.values):
+        unit = group_of.get(str(rid))
+        if unit is None or geom is None or geom.is_empty:
+            continue
+        units.setdefault(unit, []).append(geom)
+        members.setdefault(unit, []).append(str(rid))
+    names = sorted(units)
+    return gpd.GeoDataFrame(
+        {"unit": names, "reps": [", ".join(sorted(members[u])) for u in names]},
+        geometry=[shapely.union_all(units[u]) for u in names],
+        crs=WGS84,
+    )
 
 
 def region_outlines(regions: gpd.GeoDataFrame, simplify_deg: float = 0.0) -> gpd.GeoDataFrame:

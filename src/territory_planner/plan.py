@@ -235,8 +235,9 @@ class Plan:
         return self.assignments.set_index("account_id")["rep_id"]
 
     # ------------------------------------------------------------------ presentation
-    def map(self, tiles: str | None = None):
-        """The interactive folium map. Imported lazily: the core never needs folium."""
+    def map(self, tiles: str | None = None, **options):
+        """The interactive folium map. Imported lazily: the core never needs folium.
+        ``options`` go to :func:`territory_planner.report.maps.territory_map`."""
         if "regions.csv" in self.extra_files and self.regions is not None:
             from .report.region_map import region_territory_map
 
@@ -251,16 +252,17 @@ class Plan:
             )
         from .report.maps import territory_map
 
+        settings = {
+            "title": self.scenario.name,
+            "tiles": tiles,
+            "quotas": self.quotas,
+            "tolerances": {r.metric: r.tolerance for r in self.scenario.balance},
+            "summary": self.summary,
+            "hierarchy": getattr(self.scenario, "hierarchy", None),
+            **options,
+        }
         return territory_map(
-            self.assignments,
-            self.territories,
-            self.accounts,
-            self.reps,
-            self.regions,
-            title=self.scenario.name,
-            tiles=tiles,
-            quotas=self.quotas,
-            tolerances={r.metric: r.tolerance for r in self.scenario.balance},
+            self.assignments, self.territories, self.accounts, self.reps, self.regions, **settings
         )
 
     def rollups(self) -> pd.DataFrame | None:
@@ -349,6 +351,9 @@ class Plan:
         (folder / "summary.json").write_text(
             json.dumps(_jsonable(self.summary), indent=2, sort_keys=False) + "\n", encoding="utf-8"
         )
+        from .report.plan_workbook import write_plan_workbook
+
+        write_plan_workbook(folder)
         if map_html:
             from .report.maps import save_map
 

@@ -3,8 +3,10 @@
 Top: the two territory maps in folium's DualMap, so pan and zoom stay synchronised (Leaflet.Sync,
 inlined by report/offline.py like every other script, so the page works with no internet).
 Each side is the plan's own territory map from report/maps.py, moved onto its half of the
-DualMap. Below: the KPI table (A, B, B - A), each rep's gains and losses, and the accounts
-that changed owner.
+DualMap, without its side panel (the tables below carry the loads). Both maps share one
+colouring (a rep has the same colour on both sides, touching territories differ on each)
+and ring the accounts (outline the regions) that change owner. Below: the KPI table
+(A, B, B - A), each rep's gains and losses, and the accounts that changed owner.
 
 Every string that comes from the data (IDs, names, scenario names, metric names) goes through
 ``html.escape`` before it reaches the page.
@@ -20,7 +22,10 @@ import pandas as pd
 from branca.element import Element
 from folium.plugins import DualMap
 
+from territory_planner.report.colours import territory_colours
+from territory_planner.report.maps import plan_adjacency
 from territory_planner.report.offline import make_offline
+from territory_planner.report.text import clean_number
 
 __all__ = ["compare_html", "MAX_MOVE_ROWS"]
 
@@ -36,18 +41,50 @@ def _esc(value: Any) -> str:
 
 
 def _number(value: Any, percent: bool = False, signed: bool = False) -> str:
+    """A KPI for people: a value that rounds to zero reads ``0`` / ``0.00%``, never with a
+    sign (``-0.00%``) or float noise (``-4.4e-05``)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return _esc(value)
     if math.isnan(number):
         return "&ndash;"
-    sign = "+" if signed and number > 0 else ""
     if percent:
-        return f"{sign}{number:.2%}"
-    if abs(number) >= 1000 or number == int(number):
-        return f"{sign}{number:,.0f}"
-    return f"{sign}{number:,.3f}"
+        shown = clean_number(number * 100, 2)
+        sign = "+" if signed and shown > 0 else ""
+        return f"{sign}{shown:.2f}%"
+    decimals = 0 if abs(number) >= 1000 or clean_number(number, 3).is_integer() else 3
+    shown = clean_number(number, decimals)
+    sign = "+" if signed and shown > 0 else ""
+    return f"{sign}{shown:,.{decimals}f}"
+
+
+def _changed_units(comparison) -> tuple[list[str], list[str]]:
+    """(accounts, regions) that change owner between the plans; regions only when a plan
+    assigns whole regions (geography mode), from the regions of the moved accounts."""
+    accounts = [str(a) for a in comparison.moves["account_id"]]
+    regions: set[str] = set()
+    for made in (comparison.plan_a, comparison.plan_b):
+        if getattr(made.scenario, "unit", "account") != "region":
+            continue
+        table = made.assignments
+        if "region_id" in table.columns:
+            moved = table[table["account_id"].astype(str).isin(set(accounts))]
+            regions |= {str(r) for r in moved["region_id"].dropna()}
+    return accounts, sorted(regions)
+
+
+def _shared_colours(comparison) -> dict[str, str]:
+    """One colour per rep for both maps: the union of both plans' adjacencies coloured
+    once, so a rep looks the same on both sides and touching territories differ on each."""
+    neighbours: dict[str, set[str]] = {}
+    reps: set[str] = set()
+    for made in (comparison.plan_a, comparison.plan_b):
+        adjacency = plan_adjacency(made.assignments, made.accounts, made.regions)
+        for rep, others in adjacency.items():
+            neighbours.setdefault(rep, set()).update(others)
+        reps |= {str(r) for r in made.reps["rep_id"]} | set(adjacency)
+    return territory_colours(reps, neighbours)
 
 
 def _move_children(source, target) -> None:
@@ -133,8 +170,17 @@ def compare_html(comparison, tiles: str | None = None) -> str:
     """The standalone compare.html of a :class:`territory_planner.compare.Comparison`."""
     # fractional zoom: a half-width map of a country otherwise snaps to half its size
     dual = DualMap(tiles=None, control_scale=True, maxZoom=18, zoom_snap=0.25)
+    colours = _shared_colours(comparison)
+    accounts, regions = _changed_units(comparison)
     for side, made in ((dual.m1, comparison.plan_a), (dual.m2, comparison.plan_b)):
-        _move_children(made.map(tiles=tiles), side)
+        drawn = made.map(
+            tiles=tiles,
+            colours=colours,
+            changed_accounts=accounts,
+            changed_regions=regions,
+            panel=False,
+        )
+        _move_children(drawn, side)
     figure = dual.get_root()
     label_a, label_b = _esc(comparison.label_a), _esc(comparison.label_b)
     figure.title = f"Compare {label_a} and {label_b}"
@@ -159,8 +205,6 @@ html, body {{ height: auto !important; overflow: auto !important; margin: 0;
   border-bottom: 1px solid #e3e3e3; white-space: nowrap; }}
 .tp-compare-body th {{ border-bottom: 1px solid #999; }}
 .tp-compare-body .tp-l {{ text-align: left; }}
-/* each map's own loads panel would cover half the map: the tables below carry the loads */
-.tp-panel {{ display: none !important; }}
 .tp-gain {{ color: #1a7f37; }} .tp-loss {{ color: #c62828; }} .tp-note {{ color: #555; }}
 </style>""")
     )

@@ -1,0 +1,218 @@
+"""A plan folder's summary in words, for a terminal: what ``show`` and ``plan`` print.
+
+Numbers read cleanly: thousands separators, percentages that never show ``-0.00%``, and
+the status and gap said in a sentence instead of a field name.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+WORST_REPS = 3
+FOLDER_FILES = (
+    ("assignments", "assignments.csv"),
+    ("owner changes (CRM update)", "owner_changes.csv"),
+    ("territories", "territories.csv"),
+    ("rollups", "rollups.csv"),
+    ("quotas", "quotas.csv"),
+    ("moves", "moves.csv"),
+    ("workbook", "plan.xlsx"),
+    ("map", "map.html"),
+    ("summary", "summary.json"),
+)
+
+
+def percent(fraction, digits: int = 2, sign: bool = False) -> str:
+    """``0.1234`` -> ``12.34%``; a value that rounds to zero is ``0.00%``, never ``-0.00%``."""
+    if fraction is None or (isinstance(fraction, float) and not math.isfinite(fraction)):
+        return "n/a"
+    value = round(float(fraction) * 100, digits) + 0.0
+    return f"{value:{'+' if sign and value else ''}.{digits}f}%"
+
+
+def number(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{round(float(value), digits) + 0.0:,.{digits}f}"
+
+
+def status_sentence(summary: dict) -> str:
+    """The status and gap in words."""
+    status, gap = summary.get("status"), summary.get("gap")
+    if status == "evaluated":
+        what = summary.get("evaluated", {}).get("assignment", "an assignment")
+        if summary.get("lower_bound") is None:
+            reason = summary.get("solver", {}).get("bound", "no proven bound")
+            return f"evaluated {what} (not optimised); {reason}"
+        if gap is not None and gap < 0:
+            return (
+                f"evaluated {what} (not optimised): it costs {percent(-gap)} less than the "
+                "proven lower bound for plans that hold the bands, because it breaks them"
+            )
+        return (
+            f"evaluated {what} (not optimised): it costs {percent(gap)} more than the best "
+            "plan could (gap to the proven lower bound)"
+        )
+    if status == "optimal":
+        return f"proven optimal (gap {percent(gap, 3)})"
+    if status == "within_gap_target":
+        return f"within the gap target: at most {percent(gap, 3)} above the best possible plan"
+    if status == "time_limit":
+        return (
+            f"stopped at the time limit: at most {percent(gap, 3)} above the best possible "
+            "plan (proven)"
+        )
+    return f"{status} (gap {percent(gap, 3)})"
+
+
+def kpi_rows(summary: dict) -> list[tuple[str, str, str]]:
+    """(KPI, today, plan) rows: travel, objective, per metric the largest deviation and
+    the reps outside their band, moves, accounts without an owner today."""
+    today = summary.get("today") or {}
+    rows = [
+        (
+            "travel cost (workload x km)",
+            number(today.get("travel_cost")),
+            number(summary.get("travel_cost")),
+        ),
+        ("objective", number(today.get("objective")), number(summary.get("objective"))),
+    ]
+    for metric, plan_numbers in summary.get("balance", {}).items():
+        now = (today.get("balance") or {}).get(metric, {})
+        tolerance = percent(plan_numbers.get("tolerance"), 0)
+        rows.append(
+            (
+                f"{metric}: largest deviation (band {tolerance})",
+                percent(now.get("max_abs_deviation")) if now else "n/a",
+                percent(plan_numbers.get("max_abs_deviation")),
+            )
+        )
+        rows.append(
+            (
+                f"{metric}: reps outside the band",
+                str(len(now.get("broken", []))) if now else "n/a",
+                str(len(plan_numbers.get("broken", []))) if "broken" in plan_numbers else "n/a",
+            )
+        )
+    moved = summary.get("disruption", {})
+    rows.append(
+        (
+            "accounts that change owner",
+            "0",
+            f"{moved.get('moved_accounts', 0):,} "
+            f"({percent(moved.get('moved_share'), 1)} of potential)",
+        )
+    )
+    if today:
+        rows.append(
+            ("accounts without an owner", f"{today.get('accounts_without_owner', 0):,}", "0")
+        )
+    return rows
+
+
+def kpi_table(summary: dict) -> list[str]:
+    heading = "assignment" if summary.get("status") == "evaluated" else "plan"
+    rows = [("", "today", heading), *kpi_rows(summary)]
+    widths = [max(len(row[k]) for row in rows) for k in range(3)]
+    return [f"  {a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows]
+
+
+def worst_reps(territories: pd.DataFrame, metric: str, count: int = WORST_REPS) -> list[str]:
+    """The ``count`` reps furthest from their ``metric`` target (non-leaving), worst first."""
+    column = f"{metric}_deviation"
+    if territories is None or column not in territories.columns:
+        return []
+    frame = territories
+    if "status" in frame.columns:
+        frame = frame[frame["status"] != "leaving"]
+    frame = frame.assign(_worst=-frame[column].astype(float).abs()).sort_values(
+        ["_worst", "rep_id"], kind="stable"
+    )
+    lines = []
+    for row in frame.head(count).to_dict("records"):
+        line = (
+            f"    {row['rep_id']} {row.get('name') or ''}: load {number(row[f'{metric}_load'])} "
+            f"of target {number(row[f'{metric}_target'])} ({percent(row[column], sign=True)})"
+        )
+        today = row.get(f"{metric}_load_today")
+        target = float(row[f"{metric}_target"])
+        if today is not None and not pd.isna(today) and target > 0:
+            line += (
+                f"; today {number(today)} ({percent((float(today) - target) / target, sign=True)})"
+            )
+        lines.append(line)
+    return lines
+
+
+def summary_text(summary: dict, territories: pd.DataFrame | None, folder: Path | None) -> str:
+    """The readable summary ``show`` prints."""
+    lines = [f"plan '{summary.get('scenario')}': {status_sentence(summary)}"]
+    lower = summary.get("lower_bound")
+    lines.append(
+        f"  objective {number(summary.get('objective'))}, proven lower bound {number(lower)}"
+    )
+    lines.append("")
+    lines.extend(kpi_table(summary))
+    for metric in summary.get("balance", {}):
+        worst = worst_reps(territories, metric)
+        if worst:
+            lines.append("")
+            lines.append(f"  furthest from their {metric} target:")
+            lines.extend(worst)
+    broken = summary.get("evaluated", {}).get("rules_broken", {})
+    named = {
+        "not_allowed_pairs": "accounts with a rep the rules do not allow",
+        "groups_split": "keep-together groups split between reps",
+        "with_leaving_reps": "accounts left with a leaving rep",
+    }
+    rule_lines = [
+        f"    {text}: {broken[key]['count']:,}"
+        for key, text in named.items()
+        if broken.get(key, {}).get("count")
+    ]
+    if broken.get("moved_potential_over_budget"):
+        rule_lines.append(
+            "    potential moved beyond the budget: "
+            + number(broken["moved_potential_over_budget"])
+        )
+    if rule_lines:
+        lines.extend(["", "  rules broken:", *rule_lines])
+    if folder is not None:
+        lines.extend(["", f"  files in {folder}:"])
+        for label, name in FOLDER_FILES:
+            if (folder / name).exists():
+                lines.append(f"    {label}: {folder / name}")
+    return "\n".join(lines)
+
+
+def today_lines(summary: dict) -> list[str]:
+    """The plan command's lines about today's owners, beside the plan's own numbers."""
+    today = summary.get("today") or {}
+    if today.get("travel_cost") is None:
+        return ["  today: no account has an owner, nothing to compare"]
+    lines = []
+    travel, planned = today["travel_cost"], summary.get("travel_cost")
+    saving = ""
+    if planned is not None and travel:
+        saving = f"; the plan travels {percent((travel - planned) / travel, 1)} less"
+    lines.append(f"  today's owners: travel cost {number(travel)}{saving}")
+    for metric, numbers in (today.get("balance") or {}).items():
+        broken = len(numbers.get("broken", []))
+        lines.append(
+            f"    {metric}: largest deviation today {percent(numbers['max_abs_deviation'])}, "
+            f"{broken} rep{'s' if broken != 1 else ''} outside the band"
+        )
+    if today.get("gap_to_bound") is not None:
+        gap = today["gap_to_bound"]
+        lines.append(
+            f"    today costs {percent(gap, 1)} more than the proven lower bound"
+            if gap >= 0
+            else f"    today costs {percent(-gap, 1)} less than the proven bound "
+            "(it breaks the bands)"
+        )
+    if today.get("accounts_without_owner"):
+        lines.append(f"    accounts without an owner today: {today['accounts_without_owner']:,}")
+    return lines
