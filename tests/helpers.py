@@ -243,7 +243,7 @@ HAND_TOLERANCES = {"workload": 0.05, "potential": 0.10}
 #: The territories of the hand-made folder. Deviations are (load - target) / target:
 #:   R1 workload 110/100 = +10%  (outside 5%)   potential 108/100 = +8%  (inside 10%)
 #:   R2 workload  96/100 = -4%   (inside)        potential  88/100 = -12% (outside)
-#:   R3 workload  52.5/50 = +5%  (on the edge: inside)  potential 54.995/50 = +9.99% (inside)
+#:   R3 workload  52.5/50 = +5%  (on the edge: inside)  potential 54.99/50 = +9.98% (inside)
 #:   R4 leaving: target 0, no deviation
 #: today's workload loads 130 / 96 / 37 -> +30% (outside), -4%, -26% (outside).
 HAND_TERRITORIES = pd.DataFrame(
@@ -254,9 +254,9 @@ HAND_TERRITORIES = pd.DataFrame(
         "workload_load": [110.0, 96.0, 52.5, 0.0],
         "workload_target": [100.0, 100.0, 50.0, 0.0],
         "workload_deviation": [0.10, -0.04, 0.05, np.nan],
-        "potential_load": [108.0, 88.0, 54.995, 0.0],
+        "potential_load": [108.0, 88.0, 54.99, 0.0],
         "potential_target": [100.0, 100.0, 50.0, 0.0],
-        "potential_deviation": [0.08, -0.12, 0.0999, np.nan],
+        "potential_deviation": [0.08, -0.12, 0.0998, np.nan],
         "workload_load_today": [130.0, 96.0, 37.0, 0.0],
         "travel_cost": [1234.5, 20.25, 0.0, 0.0],
         "capacity": [1.0, 1.0, 0.5, 1.0],
@@ -330,9 +330,9 @@ def hand_plan_folder(folder: Path) -> Path:
                 "workload_load": [206.0, 52.5, 258.5],
                 "workload_target": [200.0, 50.0, 250.0],
                 "workload_deviation": [0.03, 0.05, 0.034],
-                "potential_load": [196.0, 54.995, 250.995],
+                "potential_load": [196.0, 54.99, 250.99],
                 "potential_target": [200.0, 50.0, 250.0],
-                "potential_deviation": [-0.02, 0.0999, 0.00398],
+                "potential_deviation": [-0.02, 0.0998, 0.00396],
                 "travel_cost": [1254.75, 0.0, 1254.75],
             }
         ),

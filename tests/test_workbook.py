@@ -82,7 +82,7 @@ def test_numbers_are_numbers_with_formats(book):
     assert r1["workload_deviation"].value == pytest.approx(0.10)
     assert r1["workload_deviation"].number_format == SIGNED_PERCENT
     assert r1["travel_cost"].number_format == "#,##0.00"  # 1234.5 and 20.25
-    assert r1["potential_load"].number_format == "#,##0.00"  # 54.995 needs decimals
+    assert r1["potential_load"].number_format == "#,##0.00"  # 54.99 needs decimals
     assert rows["R4"]["workload_deviation"].value is None  # leaving: no target, blank
 
     asg = {r["account_id"].value: r for r in _rows(book["Assignments"])}

@@ -17,14 +17,11 @@ import pandas as pd
 from branca.element import Element
 
 from territory_planner import geo
-from territory_planner.report.maps import (
-    OFFLINE_BACKGROUND,
-    REGION_COLOUR,
-    UNASSIGNED_COLOUR,
-    _colours,
-    _esc,
-    _num,
-)
+from territory_planner.report.colours import UNASSIGNED_COLOUR, territory_colours
+from territory_planner.report.layers import REGION_COLOUR
+from territory_planner.report.maps import OFFLINE_BACKGROUND
+from territory_planner.report.text import esc as _esc
+from territory_planner.report.text import num as _num
 
 _LABEL = (
     '<div style="font: 600 12px sans-serif; color: #1a1a1a; white-space: nowrap; '
@@ -62,7 +59,6 @@ def region_territory_map(
     names = dict(
         zip(reps["rep_id"], reps["name"].fillna("") if "name" in reps else [""] * len(reps))
     )
-    colours = _colours(sorted(set(reps["rep_id"]) | set(rep_of_region.values())))
 
     m = folium.Map(tiles=None, control_scale=True, maxZoom=18)
     if title:
@@ -74,6 +70,11 @@ def region_territory_map(
             Element(f"<style>#{m.get_name()} {{ background: {OFFLINE_BACKGROUND}; }}</style>")
         )
     shapes = geo.dissolved_territories(regions, rep_of_region)
+    # territories that touch get different colour families, as on the account map
+    colours = territory_colours(
+        sorted(set(reps["rep_id"]) | set(rep_of_region.values())),
+        geo.territory_adjacency(shapes),
+    )
     group = folium.FeatureGroup(name="Territories")
     labels = folium.FeatureGroup(name="Rep labels")
     for feature in geo.to_geojson(shapes)["features"]:
