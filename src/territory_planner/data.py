@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
+import gc
 import io
 import math
 import re
@@ -21,7 +23,19 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem, ProblemList
-from .scenario import Scenario, load_scenario_settings
+from .number_format import (
+    BLANK,
+    INVALID,
+    POINT,
+    Decision,
+    cell_kinds,
+    convert,
+    decide_marks,
+    example_number,
+    mark_words,
+    prepared,
+)
+from .scenario import Scenario, load_scenario_settings, ordinal
 
 #: canonical column -> accepted aliases (compared case-insensitively)
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -51,6 +65,8 @@ REP_ALIASES: dict[str, tuple[str, ...]] = {
     "status": (),
 }
 REP_STATUSES = ("active", "new", "leaving")
+#: the accounts' numeric columns whose decimal marks are decided together
+_ACCOUNT_NUMBERS = ("lat", "lon", "workload", "potential", "revenue")
 _TRUE = {"true", "t", "yes", "y", "1", "x"}
 _FALSE = {"false", "f", "no", "n", "0", ""}
 _MAX_ROWS_PER_DEFECT = 25  # beyond this a defect is summarised, so a bad column stays readable
@@ -88,7 +104,37 @@ class ScenarioData:
             "totals": {
                 m.metric: float(self.accounts[m.metric].sum()) for m in self.settings.balance
             },
+            "metrics": {
+                column: _spread(self.accounts[column]) for column in self._reported_metrics()
+            },
+            "capacity": _spread(reps["capacity"]),
+            "defaults": [
+                *self.accounts.attrs.get("defaults", []),
+                *reps.attrs.get("defaults", []),
+            ],
+            "decimal_marks": {
+                str(self.files.get(what, what)): frame.attrs.get("decimal_marks", {})
+                for what, frame in (("accounts", self.accounts), ("reps", reps))
+                if frame.attrs.get("decimal_marks")
+            },
         }
+
+    def _reported_metrics(self) -> list[str]:
+        """The balance metrics, then the account figures every plan reports."""
+        balanced = [rule.metric for rule in self.settings.balance]
+        rest = [m for m in ("workload", "potential", "revenue") if m not in balanced]
+        return [*balanced, *rest]
+
+
+def _spread(values: pd.Series) -> dict[str, float]:
+    """Total and range of a numeric column, so the scale is visible at a glance."""
+    if not len(values):
+        return {"total": 0.0, "min": 0.0, "max": 0.0}
+    return {
+        "total": float(values.sum()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
 class RowNumbers:
@@ -167,9 +213,12 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     if not text.strip():
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
-    lines = text.splitlines()
-    delimiter = _sniff_delimiter(next((line for line in lines if line.strip()), ""))
+    delimiter = _sniff_delimiter(_first_filled_line(text))
     csv.field_size_limit(1 << 24)  # a long free-text cell is not an error; 16 MB still is
+    collecting = gc.isenabled()
+    # a million rows are a million lists: with the cyclic collector on, every few thousand
+    # allocations rescans all of them and reading slows down several times over
+    gc.disable()
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
@@ -179,34 +228,101 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
             fix="check quoting: a value with a delimiter or quote needs double quotes",
         )
         return None
-    numbered = [
-        (number, row)
-        for number, row in enumerate(rows, start=1)
-        if any(cell.strip() for cell in row)
-    ]
-    if not numbered:
+    finally:
+        if collecting:
+            gc.enable()
+    del text
+    frame = _frame_from_records(rows, name, problems)
+    if frame is None:
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
-    header = [h.strip() for h in numbered[0][1]]
-    width = len(header)
-    body_rows = []
-    for number, row in numbered[1:]:
-        if len(row) > width and not any(cell.strip() for cell in row[width:]):
-            row = row[:width]
-        if len(row) != width:
-            problems.add(
-                name,
-                f"has {len(row)} cells where the header has {width}",
-                row=number,
-                fix="check for an unquoted delimiter inside a value",
-            )
-            row = (row + [""] * width)[:width]
-        body_rows.append(row)
-    body = pd.DataFrame(body_rows, columns=range(width), dtype=object)
-    body.index = [number for number, _ in numbered[1:]]
-    frame = _with_header(body, header, name, problems)
-    frame.attrs["decimal_comma"] = delimiter == ";"
+    frame.attrs["decimal_hint"] = _DELIMITER_HINTS.get(delimiter)
     return frame
+
+
+#: the decimal mark a delimiter implies: a semicolon file is a decimal-comma export (the
+#: comma is taken), a comma file a decimal-point one; tab and | say nothing
+_DELIMITER_HINTS = {
+    ";": (",", "the file is semicolon-separated"),
+    ",": (".", "the file is comma-separated"),
+}
+
+
+def _first_filled_line(text: str) -> str:
+    """The first line holding anything but whitespace (the header), without splitting all."""
+    found = re.search(r"^[^\r\n]*\S[^\r\n]*", text, flags=re.MULTILINE)
+    return found.group(0) if found else ""
+
+
+def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList):
+    """Parsed CSV records -> text cells indexed by record number (header = row 1).
+
+    Only the records whose width differs from the header's are looked at one by one (a
+    blank line, a stray trailing cell, a damaged row); the rest go column-wise, so a
+    million-row file costs a few vectorised passes. None when no record holds anything.
+    """
+    first = next((i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None)
+    if first is None:
+        return None
+    header = [h.strip() for h in rows[first]]
+    width = len(header)
+    body = rows[first + 1 :]
+    numbers = np.arange(first + 2, len(rows) + 1, dtype=np.int64)
+    widths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    keep = np.ones(len(body), dtype=bool)
+    for k in np.flatnonzero(widths != width).tolist():
+        row = body[k]
+        if not any(cell.strip() for cell in row):
+            keep[k] = False
+            continue
+        if len(row) > width and not any(cell.strip() for cell in row[width:]):
+            body[k] = row[:width]
+            continue
+        problems.add(
+            name,
+            f"has {len(row)} cells where the header has {width}",
+            row=int(numbers[k]),
+            fix="check for an unquoted delimiter inside a value",
+        )
+        body[k] = (row + [""] * width)[:width]
+    columns = [_stripped(_object_array(column, len(body))) for column in zip(*body)]
+    if not body:
+        columns = [np.empty(0, dtype=object) for _ in range(width)]
+    del body
+    blank = np.ones(len(keep), dtype=bool)
+    for column in columns:
+        blank &= column == ""
+    keep &= ~blank
+    frame = pd.DataFrame(
+        {position: column[keep] for position, column in enumerate(columns)},
+        index=pd.Index(numbers[keep]),
+        columns=range(width),
+        dtype=object,
+    )
+    return _with_header(frame, header, name, problems)
+
+
+def _object_array(values, count: int) -> np.ndarray:
+    array = np.empty(count, dtype=object)
+    array[:] = values
+    return array
+
+
+_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
+
+
+def _stripped(values: np.ndarray) -> np.ndarray:
+    """Cells without surrounding whitespace; a column that has none is returned as it is.
+
+    Most columns have no such cell, and one joined string searched by the regex engine
+    tells in a pass what stripping a million cells one by one would.
+    """
+    if len(values) == 0:
+        return values
+    joined = "\x00".join(values.tolist())
+    if joined[0].isspace() or joined[-1].isspace() or _EDGE_SPACE.search(joined):
+        return _object_array([value.strip() for value in values.tolist()], len(values))
+    return values
 
 
 def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
@@ -262,6 +378,8 @@ def _sniff_delimiter(header_line: str) -> str:
 def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     """The first sheet of an Excel workbook as text cells, rows numbered as Excel shows them."""
     name = str(path)
+    if not _workbook_size_is_sane(path, name, problems):
+        return None
     try:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
     except Exception as error:  # openpyxl/zipfile raise many types for damaged files
@@ -286,6 +404,57 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     body = body.copy()
     body.columns = range(len(header))
     return _with_header(body, header, name, problems)
+
+
+def _as_cells(values: pd.Series) -> np.ndarray:
+    """A column as an object array of str (a missing value is an empty cell)."""
+    array = values.to_numpy(dtype=object)
+    if all(type(value) is str for value in array.tolist()):
+        return array
+    return _object_array(
+        ["" if value is None or value != value else str(value) for value in array.tolist()],
+        len(array),
+    )
+
+
+#: an .xlsx is a zip of XML; its members' declared sizes bound what unpacking produces
+#: (zipfile stops at the declared size), so they are checked before openpyxl opens it.
+#: A million-row sheet unpacks to well under 1 GB and compresses about 10:1.
+MAX_WORKBOOK_UNPACKED_BYTES = 1 << 30
+MAX_WORKBOOK_RATIO = 200
+_RATIO_CHECKED_FROM_BYTES = 1 << 24
+
+
+def _workbook_size_is_sane(path: Path, name: str, problems: ProblemList) -> bool:
+    """False (with a problem) for a workbook that would unpack to an absurd size."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True  # not a zip at all: the spreadsheet reader names the damage
+    total = sum(member.file_size for member in members)
+    if total > MAX_WORKBOOK_UNPACKED_BYTES:
+        problems.add(
+            name,
+            f"would unpack to {total / 1e9:,.1f} GB (the limit is "
+            f"{MAX_WORKBOOK_UNPACKED_BYTES / 1e9:,.1f} GB): refused before opening it",
+            fix="export the sheet as CSV UTF-8, or check where the file came from",
+        )
+        return False
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size >= _RATIO_CHECKED_FROM_BYTES and ratio > MAX_WORKBOOK_RATIO:
+            problems.add(
+                name,
+                f"part '{member.filename}' would unpack {ratio:,.0f} times its packed size "
+                f"({member.file_size / 1e6:,.0f} MB from {member.compress_size / 1e3:,.0f} kB;"
+                f" real sheets stay under {MAX_WORKBOOK_RATIO}): refused as a zip bomb",
+                fix="export the sheet as CSV UTF-8, or check where the file came from",
+            )
+            return False
+    return True
 
 
 def _with_header(
@@ -315,7 +484,12 @@ def _with_header(
     body = body.copy()
     body.columns = [h if h else f"unnamed_{i + 1}" for i, h in enumerate(header)]
     body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
-    body = body.fillna("").astype(str).apply(lambda s: s.str.strip())
+    body = pd.DataFrame(
+        {column: _stripped(_as_cells(body[column])) for column in body.columns},
+        index=body.index,
+        columns=body.columns,
+        dtype=object,
+    )
     body.attrs["file"] = name
     body.attrs["rows"] = RowNumbers(body.index)
     return body
@@ -419,6 +593,31 @@ def _report_rows(
         )
 
 
+def decide_number_formats(
+    frame: pd.DataFrame, columns: list[str], name: str, problems: ProblemList
+) -> dict[str, Decision]:
+    """Decide the decimal mark of each numeric column of a file, together, from all cells.
+
+    The decisions are kept in ``frame.attrs['decimal_marks']`` for :func:`parse_number`;
+    a column that cannot be read consistently is reported once here (see number_format.py).
+    """
+    present = [column for column in columns if column in frame.columns]
+    cells = {column: prepared(frame[column].tolist()) for column in present}
+    decisions = decide_marks(cells, frame.index.to_numpy(), frame.attrs.get("decimal_hint"))
+    for column, decision in decisions.items():
+        if decision.error is not None:
+            problems.add(
+                name,
+                decision.error,
+                row=decision.rows[0] if len(decision.rows) == 1 else None,
+                column=column,
+                fix="write every number of the file in one style: without thousands "
+                "separators, or with the decimals shown (48.718,00 or 48,718.00)",
+            )
+    frame.attrs["decimal_marks"] = decisions
+    return decisions
+
+
 def parse_number(
     frame: pd.DataFrame,
     column: str,
@@ -428,81 +627,106 @@ def parse_number(
     default: float | None,
     minimum: float | None = None,
     strictly_positive: bool = False,
+    defaults: list[str] | None = None,
+    unit: str = "account",
 ) -> pd.Series:
-    """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported."""
+    """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported.
+
+    When ``defaults`` is given, each default applied (a missing column, blank cells) is
+    described there in words for ``validate``.
+
+    The decimal mark is the one :func:`decide_number_formats` chose for the column (decided
+    from this column and the file's format when it was not asked).
+    """
     if column not in frame.columns:
+        if defaults is not None and default is not None:
+            defaults.append(
+                f"{column} {default:g} for every {unit}: {_short(name)} has no {column} column"
+            )
         return pd.Series(
             np.full(len(frame), np.nan if default is None else default),
             index=frame.index,
             dtype=float,
         )
-    text = frame[column].astype(str).str.strip()
-    cleaned = _number_text(
-        text.str.replace("$", "", regex=False).str.replace(" ", "", regex=False),
-        decimal_comma=bool(frame.attrs.get("decimal_comma")),
-    )
-    blank = text.eq("") | text.str.lower().isin(["nan", "na", "n/a", "null", "none"])
-    values = pd.Series(
-        pd.to_numeric(cleaned.where(~blank), errors="coerce"), index=frame.index
-    ).astype(float)
-    bad_text = values.isna() & ~blank
+    text = frame[column].tolist()
+    cells = prepared(text)
+    decision = frame.attrs.get("decimal_marks", {}).get(column)
+    if decision is None:
+        decision = decide_marks(
+            {column: cells}, frame.index.to_numpy(), frame.attrs.get("decimal_hint")
+        )[column]
+        if decision.error is not None:
+            problems.add(name, decision.error, column=column)
+    kinds = cell_kinds(cells)
+    contradicted = decision.error is not None
+    values = convert(cells, kinds, decision.mark, each_own=contradicted)
+    blank = kinds == BLANK
+    bad_text = np.isnan(values) & ~blank
+    if contradicted:  # the column's error names these cells already
+        bad_text &= kinds == INVALID
+    series = pd.Series(values, index=frame.index)
     _report_rows(
         problems,
         name,
-        _rows(bad_text),
+        _rows(pd.Series(bad_text, index=frame.index)),
         column,
         "is not a number",
-        fix="use digits with a dot for decimals, e.g. 1250.5",
-        values=text[bad_text].tolist(),
+        fix=f"write digits with {mark_words(decision.mark or POINT)}, "
+        f"e.g. {example_number(decision.mark)}",
+        values=[text[p] for p in np.flatnonzero(bad_text)[:_MAX_ROWS_PER_DEFECT]],
     )
-    infinite = pd.Series(np.isinf(values.to_numpy()), index=frame.index)
+    infinite = np.isinf(values)
     _report_rows(
         problems,
         name,
-        _rows(infinite),
+        _rows(pd.Series(infinite, index=frame.index)),
         column,
         "is infinite",
         fix="enter a finite number",
-        values=text[infinite].tolist(),
+        values=[text[p] for p in np.flatnonzero(infinite)[:_MAX_ROWS_PER_DEFECT]],
     )
-    values = values.mask(infinite)
+    values = np.where(infinite, np.nan, values)
     if minimum is not None:
-        if strictly_positive:
-            low = values.notna() & (values <= minimum)
-            what = f"must be greater than {minimum:g}"
-        else:
-            low = values.notna() & (values < minimum)
-            what = f"must be at least {minimum:g}"
-        _report_rows(problems, name, _rows(low), column, what, values=text[low].tolist())
+        with np.errstate(invalid="ignore"):
+            low = values <= minimum if strictly_positive else values < minimum
+        what = f"must be {'greater than' if strictly_positive else 'at least'} {minimum:g}"
+        _report_rows(
+            problems,
+            name,
+            _rows(pd.Series(low, index=frame.index)),
+            column,
+            what,
+            values=[text[p] for p in np.flatnonzero(low)[:_MAX_ROWS_PER_DEFECT]],
+        )
     if default is not None:
-        values = values.where(~blank, default)
-    return values
+        values = np.where(blank, default, values)
+        if defaults is not None and blank.any():
+            defaults.append(
+                f"{column} {default:g} for {int(blank.sum()):,} {unit}s whose {column} is blank"
+            )
+    return pd.Series(values, index=frame.index, dtype=float)
 
 
-_THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$"  # 1,250 or 1,250,000.50
-_DECIMAL_COMMA = r"^[-+]?\d*,\d+$"  # 40,7128 (one comma, no dot)
+def _decided(frame: pd.DataFrame) -> dict[str, str]:
+    """How each numeric column's decimal mark was decided, in words (for ``validate``)."""
+    return {
+        column: decision.reason
+        for column, decision in frame.attrs.get("decimal_marks", {}).items()
+        if decision.error is None and decision.mark is not None
+    }
 
 
-def _number_text(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
-    """Number-like text in a form ``pd.to_numeric`` reads; anything doubtful left to fail.
-
-    A comma is a thousands separator only in strict groups of three (``1,250,000.5``). In a
-    semicolon-delimited file (a European export) a single comma with no dot is the decimal
-    mark (``40,7128``); elsewhere such a value is ambiguous and is reported, not guessed.
-    """
-    thousands = text.str.match(_THOUSANDS)
-    out = text.where(~thousands, text.str.replace(",", "", regex=False))
-    if decimal_comma:
-        decimal = ~thousands & text.str.match(_DECIMAL_COMMA)
-        out = out.where(~decimal, text.str.replace(",", ".", regex=False))
-    return out
+def _short(name: str) -> str:
+    """A file's name without its folder, for sentences (problems keep the full path)."""
+    return Path(name).name if name.endswith((".csv", ".xlsx", ".xlsm", ".xls", ".txt")) else name
 
 
 def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemList) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(False, index=frame.index, dtype=bool)
-    text = frame[column].astype(str).str.strip().str.lower()
-    bad = ~text.isin(_TRUE | _FALSE)
+    cells = frame[column].tolist()
+    lowered = {value: value.strip().lower() for value in set(cells)}
+    bad = pd.Series([lowered[c] not in _TRUE | _FALSE for c in cells], index=frame.index)
     _report_rows(
         problems,
         name,
@@ -512,7 +736,8 @@ def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemLis
         fix="use true or false",
         values=frame[column][bad].tolist(),
     )
-    return text.isin(_TRUE)
+    truth = {value: low in _TRUE for value, low in lowered.items()}
+    return pd.Series([truth[c] for c in cells], index=frame.index, dtype=bool)
 
 
 def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) -> pd.Series:
@@ -520,10 +745,10 @@ def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) 
         return pd.Series(
             [None if blank_is_none else ""] * len(frame), index=frame.index, dtype=object
         )
-    text = frame[column].astype(str).str.strip()
+    cells = _stripped(_as_cells(frame[column]))
     if blank_is_none:
-        return text.where(text.ne(""), None).astype(object)
-    return text.astype(object)
+        cells = np.where(cells == "", None, cells)
+    return pd.Series(cells, index=frame.index, dtype=object)
 
 
 def normalize_postal_code(value: str | None) -> str | None:
@@ -555,6 +780,12 @@ def _zip_centroids() -> dict[str, tuple[float, float]]:
         except (KeyError, TypeError, ValueError):
             continue
     return table
+
+
+def _postal_codes(text: pd.Series) -> pd.Series:
+    """normalize_postal_code of every cell, computed once per distinct value."""
+    distinct = {value: normalize_postal_code(value) for value in set(text.tolist())}
+    return pd.Series([distinct[v] for v in text.tolist()], index=text.index, dtype=object)
 
 
 def geocode_postal_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -609,7 +840,7 @@ def _coordinates(
             f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
             fix="give both, or neither and a postal_code",
         )
-    postal = parse_text(frame, "postal_code").map(normalize_postal_code)
+    postal = _postal_codes(parse_text(frame, "postal_code"))
     need = lat.isna() & lon.isna()
     geocoded = 0
     if need.any():
@@ -650,7 +881,7 @@ def _ids(
 ) -> pd.Series:
     if column not in frame.columns:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    ids = frame[column].astype(str).str.strip()
+    ids = parse_text(frame, column, blank_is_none=False)
     blank = ids.eq("")
     _report_rows(
         problems,
@@ -660,6 +891,9 @@ def _ids(
         f"{what} is blank",
         fix=f"every row needs a unique {column}",
     )
+    cells = ids.tolist()
+    if len(set(cells)) == len(cells):  # the usual case, told by one hash pass
+        return ids
     duplicated = ids.duplicated(keep=False) & ~blank
     if duplicated.any():
         first_row: dict[str, int] = {}
@@ -712,14 +946,18 @@ def normalize_accounts(
     """Canonical accounts frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), ACCOUNT_ALIASES, name, problems)
     _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
+    extra_metrics = [m for m in metrics or [] if m not in ACCOUNT_ALIASES]
+    decide_number_formats(frame, [*_ACCOUNT_NUMBERS, *extra_metrics], name, problems)
+    defaults: list[str] = []
     out = pd.DataFrame(index=frame.index)
     out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, geocoded, postal = _coordinates(frame, name, problems, "account")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
-    out["workload"] = parse_number(frame, "workload", name, problems, default=1.0, minimum=0.0)
-    out["potential"] = parse_number(frame, "potential", name, problems, default=0.0, minimum=0.0)
-    out["revenue"] = parse_number(frame, "revenue", name, problems, default=0.0, minimum=0.0)
+    for column, default in (("workload", 1.0), ("potential", 0.0), ("revenue", 0.0)):
+        out[column] = parse_number(
+            frame, column, name, problems, default=default, minimum=0.0, defaults=defaults
+        )
     out["current_rep_id"] = parse_text(frame, "current_rep_id")
     out["locked"] = parse_bool(frame, "locked", name, problems)
     out["segment"] = parse_text(frame, "segment")
@@ -735,33 +973,17 @@ def normalize_accounts(
         fix="name its owner in current_rep_id or set locked to false",
     )
     known = set(out.columns) | {c for c in frame.columns if c in ACCOUNT_ALIASES}
-    for metric in metrics or []:
-        if metric in out.columns and metric not in ("workload", "potential", "revenue"):
-            problems.add(
-                name,
-                f"balance metric '{metric}' is not a numeric column "
-                "(it is one of the account's identifying or location columns)",
-                row=1,
-                column=metric,
-                fix="balance workload, potential, revenue or a numeric column you add",
-            )
-            continue
-        if metric in out.columns:
-            continue
+    for metric in extra_metrics:
         if metric in frame.columns:
-            out[metric] = parse_number(frame, metric, name, problems, default=0.0, minimum=0.0)
-        else:
-            problems.add(
-                name,
-                f"balance metric '{metric}' is not a column of the accounts",
-                row=1,
-                column=metric,
-                fix=f"add the column or remove '{metric}' from 'balance'",
+            out[metric] = parse_number(
+                frame, metric, name, problems, default=0.0, minimum=0.0, defaults=defaults
             )
     for column in frame.columns:
         if column not in known and column not in out.columns:
             out[column] = frame[column]
     out.attrs["geocoded"] = geocoded
+    out.attrs["defaults"] = defaults
+    out.attrs["decimal_marks"] = _decided(frame)
     return _finish(out, name)
 
 
@@ -769,17 +991,32 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     """Canonical reps frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), REP_ALIASES, name, problems)
     _require(frame, "rep_id", REP_ALIASES, name, problems)
+    decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
+    defaults: list[str] = []
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
     out["capacity"] = parse_number(
-        frame, "capacity", name, problems, default=1.0, minimum=0.0, strictly_positive=True
+        frame,
+        "capacity",
+        name,
+        problems,
+        default=1.0,
+        minimum=0.0,
+        strictly_positive=True,
+        defaults=defaults,
+        unit="rep",
     )
     out["segment"] = parse_text(frame, "segment")
     out["region_id"] = parse_text(frame, "region_id")
-    status = parse_text(frame, "status").fillna("active").astype(str).str.lower()
+    status = parse_text(frame, "status")
+    if "status" not in frame.columns:
+        defaults.append(f"status active for every rep: {_short(name)} has no status column")
+    elif status.isna().any():
+        defaults.append(f"status active for {int(status.isna().sum()):,} reps whose status is blank")
+    status = status.fillna("active").astype(str).str.lower()
     bad = ~status.isin(REP_STATUSES)
     _report_rows(
         problems,
@@ -794,6 +1031,8 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     for column in frame.columns:
         if column not in out.columns and column not in REP_ALIASES:
             out[column] = frame[column]
+    out.attrs["defaults"] = defaults
+    out.attrs["decimal_marks"] = _decided(frame)
     return _finish(out, name)
 
 
@@ -871,6 +1110,38 @@ def cross_check(
             column=settings.constraints.keep_together,
             fix="add the column or change constraints.keep_together",
         )
+
+
+def check_balance_metrics(
+    settings: Scenario, accounts: pd.DataFrame, account_file: str, problems: ProblemList
+) -> None:
+    """Each balance rule names a numeric column of the accounts.
+
+    The rule is the scenario's, so a wrong metric is reported against the scenario file,
+    with the closest column the accounts do have.
+    """
+    scenario_file = str(settings.source) if settings.source is not None else "scenario"
+    numeric = ["workload", "potential", "revenue"]
+    passed = [c for c in accounts.columns if c not in ACCOUNT_ALIASES and c not in numeric]
+    for position, rule in enumerate(settings.balance):
+        metric = rule.metric
+        which = f"the {ordinal(position)} balance rule"
+        if metric in ACCOUNT_ALIASES and metric not in numeric:
+            problems.add(
+                scenario_file,
+                f"{which} balances '{metric}', which is not a numeric column "
+                "(it is one of the account's identifying or location columns)",
+                fix="balance workload, potential, revenue or a numeric column you add",
+            )
+        elif metric not in accounts.columns:
+            close = difflib.get_close_matches(metric, [*numeric, *passed], n=1)
+            problems.add(
+                scenario_file,
+                f"{which} balances '{metric}', which is not a column of {account_file}",
+                fix=f"did you mean '{close[0]}'?"
+                if close
+                else f"add the column to the accounts or remove '{metric}' from 'balance'",
+            )
 
 
 def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
@@ -973,6 +1244,7 @@ def load_data(
             problems.add(rep_file, "has a header but no reps", row=2, fix="export the rows too")
     if acc is None or rep is None or regions_unreadable:
         problems.raise_if_any()
+    check_balance_metrics(settings, acc, account_file, problems)
     if len(acc) and len(rep):
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
     acc = place_accounts_in_regions(acc, regions)
