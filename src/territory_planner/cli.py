@@ -170,9 +170,7 @@ def validate(scenario: Path) -> None:
         click.echo(f"  regions: {summary['regions']:,}")
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
     for metric, spread in summary["metrics"].items():
-        balanced = (
-            f" (balanced within {tolerances[metric]:.0%})" if metric in tolerances else ""
-        )
+        balanced = f" (balanced within {tolerances[metric]:.0%})" if metric in tolerances else ""
         click.echo(
             f"  total {metric}: {spread['total']:,.1f}, range "
             f"{_plain(spread['min'])}..{_plain(spread['max'])}{balanced}"

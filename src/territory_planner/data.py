@@ -664,7 +664,6 @@ def parse_number(
     bad_text = np.isnan(values) & ~blank
     if contradicted:  # the column's error names these cells already
         bad_text &= kinds == INVALID
-    series = pd.Series(values, index=frame.index)
     _report_rows(
         problems,
         name,
@@ -1015,7 +1014,9 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     if "status" not in frame.columns:
         defaults.append(f"status active for every rep: {_short(name)} has no status column")
     elif status.isna().any():
-        defaults.append(f"status active for {int(status.isna().sum()):,} reps whose status is blank")
+        defaults.append(
+            f"status active for {int(status.isna().sum()):,} reps whose status is blank"
+        )
     status = status.fillna("active").astype(str).str.lower()
     bad = ~status.isin(REP_STATUSES)
     _report_rows(

@@ -192,7 +192,9 @@ def decide_marks(
             for other, decision in decisions.items()
             if decision.error is None and decision.mark is not None and other != name
         }
-        indications = [f"column '{other}' uses {_MARK_WORDS[mark]}" for other, mark in votes.items()]
+        indications = [
+            f"column '{other}' uses {_MARK_WORDS[mark]}" for other, mark in votes.items()
+        ]
         marks = set(votes.values())
         if hint is not None:
             marks.add(hint[0])

@@ -248,7 +248,9 @@ def ordinal(index: int) -> str:
     if 0 <= index < len(_ORDINALS):
         return _ORDINALS[index]
     number = index + 1
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
     return f"{number}{suffix}"
 
 
@@ -314,7 +316,9 @@ def scenario_problems(error: ValidationError, file: str) -> ProblemList:
     for item in items:
         loc = tuple(item.get("loc", ()))
         if item.get("type") == "extra_forbidden":
-            close = difflib.get_close_matches(str(loc[-1]), _known_keys(_locate_model(loc[:-1])), n=1)
+            close = difflib.get_close_matches(
+                str(loc[-1]), _known_keys(_locate_model(loc[:-1])), n=1
+            )
             if close:
                 explained.add((*loc[:-1], close[0]))
     by_place: dict[tuple, list[dict]] = {}
