@@ -274,6 +274,7 @@ def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList)
         row = body[k]
         if not any(cell.strip() for cell in row):
             keep[k] = False
+            body[k] = [""] * width  # zip(*body) stops at the shortest record
             continue
         if len(row) > width and not any(cell.strip() for cell in row[width:]):
             body[k] = row[:width]
@@ -701,7 +702,7 @@ def parse_number(
         values = np.where(blank, default, values)
         if defaults is not None and blank.any():
             defaults.append(
-                f"{column} {default:g} for {int(blank.sum()):,} {unit}s whose {column} is blank"
+                f"{column} {default:g} for {_count(int(blank.sum()), unit)} whose {column} is blank"
             )
     return pd.Series(values, index=frame.index, dtype=float)
 
@@ -713,6 +714,10 @@ def _decided(frame: pd.DataFrame) -> dict[str, str]:
         for column, decision in frame.attrs.get("decimal_marks", {}).items()
         if decision.error is None and decision.mark is not None
     }
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'' if number == 1 else 's'}"
 
 
 def _short(name: str) -> str:
@@ -1015,7 +1020,7 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
         defaults.append(f"status active for every rep: {_short(name)} has no status column")
     elif status.isna().any():
         defaults.append(
-            f"status active for {int(status.isna().sum()):,} reps whose status is blank"
+            f"status active for {_count(int(status.isna().sum()), 'rep')} whose status is blank"
         )
     status = status.fillna("active").astype(str).str.lower()
     bad = ~status.isin(REP_STATUSES)
