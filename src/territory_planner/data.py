@@ -309,6 +309,7 @@ def _object_array(values, count: int) -> np.ndarray:
     return array
 
 
+_WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
 _EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
 
 
@@ -321,7 +322,9 @@ def _stripped(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values
     joined = "\x00".join(values.tolist())
-    if joined[0].isspace() or joined[-1].isspace() or _EDGE_SPACE.search(joined):
+    if not any(space in joined for space in _WHITESPACE):
+        return values
+    if joined and (joined[0].isspace() or joined[-1].isspace() or _EDGE_SPACE.search(joined)):
         return _object_array([value.strip() for value in values.tolist()], len(values))
     return values
 
@@ -410,7 +413,7 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
 def _as_cells(values: pd.Series) -> np.ndarray:
     """A column as an object array of str (a missing value is an empty cell)."""
     array = values.to_numpy(dtype=object)
-    if all(type(value) is str for value in array.tolist()):
+    if pd.api.types.infer_dtype(array, skipna=False) in ("string", "empty"):
         return array
     return _object_array(
         ["" if value is None or value != value else str(value) for value in array.tolist()],

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 POINT, COMMA = ".", ","
 _MARK_WORDS = {POINT: "a decimal point", COMMA: "a decimal comma"}
@@ -92,9 +93,16 @@ def prepared(cells: list[str]) -> list[str]:
 
 def cell_kinds(cells: list[str]) -> np.ndarray:
     """The kind of every cell (``cells`` already :func:`prepared`), as an int8 array."""
-    shapes = [cell.translate(_SHAPE) for cell in cells]
-    kinds = {shape: shape_kind(shape) for shape in set(shapes)}
-    return np.fromiter((kinds[s] for s in shapes), dtype=np.int8, count=len(shapes))
+    if not cells:
+        return np.zeros(0, dtype=np.int8)
+    # one translate over the joined column instead of one call per cell (NUL never occurs
+    # in a shape that matters: a cell holding it is invalid either way)
+    shapes = "\x00".join(cells).translate(_SHAPE).split("\x00")
+    if len(shapes) != len(cells):
+        shapes = [cell.translate(_SHAPE) for cell in cells]
+    codes, distinct = pd.factorize(np.asarray(shapes, dtype=object))
+    kinds = np.array([shape_kind(shape) for shape in distinct], dtype=np.int8)
+    return kinds[codes]
 
 
 @dataclass(frozen=True)
@@ -252,29 +260,29 @@ def convert(cells: list[str], kinds: np.ndarray, mark: str | None, *, each_own: 
     so the error is not followed by spurious ones.
     """
     values = np.full(len(cells), np.nan)
-    own = np.full(len(cells), mark or POINT, dtype=object)
+    array = np.asarray(cells, dtype=object)
     readable = kinds == PLAIN
     if mark is not None:
         readable |= kinds == EITHER
         readable |= kinds == (READS_POINT if mark == POINT else READS_COMMA)
     if each_own:
-        readable |= (kinds == READS_POINT) | (kinds == READS_COMMA)
-        own[kinds == READS_POINT] = POINT
-        own[kinds == READS_COMMA] = COMMA
-    positions = np.flatnonzero(readable).tolist()
-    if not positions:
-        return values
-    texts = [_float_text(cells[p], own[p]) for p in positions]
-    values[positions] = np.array(texts, dtype=float)
+        for own, kind in ((POINT, READS_POINT), (COMMA, READS_COMMA)):
+            positions = np.flatnonzero(kinds == kind)
+            values[positions] = _floats(array[positions], own)
+    positions = np.flatnonzero(readable)
+    values[positions] = _floats(array[positions], mark or POINT)
     return values
 
 
-def _float_text(cell: str, mark: str) -> str:
-    # the common cell ('40.7128', '1250', '-3') is already what float() reads; a cell with
-    # a group separator, or a dot under a decimal comma, is rewritten
-    if "," in cell or " " in cell or "'" in cell or (mark == COMMA and "." in cell):
-        return to_float_text(cell, mark)
-    return cell
+def _floats(cells: np.ndarray, mark: str) -> np.ndarray:
+    """Cells valid under ``mark`` as floats: separators dropped on the joined column."""
+    if not len(cells):
+        return np.zeros(0)
+    joined = "\x00".join(cells.tolist())
+    texts = to_float_text(joined, mark).split("\x00")
+    if len(texts) != len(cells):  # a NUL inside a cell: one by one
+        texts = [to_float_text(cell, mark) for cell in cells.tolist()]
+    return np.array(texts, dtype=float)
 
 
 def mark_words(mark: str | None) -> str:
