@@ -177,3 +177,29 @@ def test_cells_by_hand(cell, kind, point, comma):
     assert kinds[0] == kind
     np.testing.assert_equal(convert(cells, kinds, POINT)[0], point)
     np.testing.assert_equal(convert(cells, kinds, COMMA)[0], comma)
+
+
+def test_workbook_and_in_memory_numbers_are_decimal_points(tmp_path):
+    """A number cell 48.718 in a workbook, or floats 48.718 and 1.234 in memory, keep
+    their value: both reach the reader written by Python with a decimal point, which
+    settles cells that alone would be ambiguous."""
+    import openpyxl
+    import pandas as pd
+
+    from territory_planner.data import load_data
+    from territory_planner.scenario import load_scenario_settings
+
+    book = openpyxl.Workbook()
+    book.active.append(["account_id", "lat", "lon", "potential"])
+    book.active.append(["A1", 48, 11, 48.718])
+    book.active.append(["A2", 52, 13, 2])
+    book.save(tmp_path / "accounts.xlsx")
+    path = write_inputs(tmp_path, b"", REPS, BALANCE, accounts_name="accounts.xlsx")
+    book.save(tmp_path / "accounts.xlsx")  # write_inputs wrote an empty placeholder
+    data = load_scenario(path)
+    assert data.accounts["potential"].tolist() == [48.718, 2.0]
+    frame = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "lat": [48, 52], "lon": [11, 13], "potential": [48.718, 1.234]}
+    )
+    data = load_data(load_scenario_settings(path), accounts=frame)
+    assert data.accounts["potential"].tolist() == [48.718, 1.234]

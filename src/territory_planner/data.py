@@ -248,6 +248,10 @@ _DELIMITER_HINTS = {
 }
 
 
+#: a workbook's number cells reach us as Python writes floats, with a decimal point
+_WORKBOOK_HINT = (POINT, "the workbook stores numbers, written with a decimal point")
+
+
 def _first_filled_line(text: str) -> str:
     """The first line holding anything but whitespace (the header), without splitting all."""
     found = re.search(r"^[^\r\n]*\S[^\r\n]*", text, flags=re.MULTILINE)
@@ -407,7 +411,9 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
         body = body.iloc[:, : len(header)]
     body = body.copy()
     body.columns = range(len(header))
-    return _with_header(body, header, name, problems)
+    frame = _with_header(body, header, name, problems)
+    frame.attrs["decimal_hint"] = _WORKBOOK_HINT
+    return frame
 
 
 def _as_cells(values: pd.Series) -> np.ndarray:
@@ -1283,7 +1289,9 @@ def _as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     text.columns = [str(c) for c in text.columns]
     text = text.astype(object).map(cell)
     text.index = range(2, len(text) + 2)  # row numbers as if the frame were a CSV file
-    return _with_header(text, list(text.columns), name, ProblemList())
+    frame = _with_header(text, list(text.columns), name, ProblemList())
+    frame.attrs["decimal_hint"] = (POINT, "numbers given in memory are written with a point")
+    return frame
 
 
 def load_scenario(path: str | Path) -> ScenarioData:
