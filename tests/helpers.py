@@ -16,16 +16,17 @@ def write_inputs(
     reps: str | bytes,
     extra: str = "",
     accounts_name: str = "accounts.csv",
+    reps_name: str = "reps.csv",
 ) -> Path:
     """Write accounts, reps (bytes untouched) and a scenario naming them; its path."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, content in ((accounts_name, accounts), ("reps.csv", reps)):
+    for name, content in ((accounts_name, accounts), (reps_name, reps)):
         (folder / name).write_bytes(
             content.encode("utf-8") if isinstance(content, str) else content
         )
     path = folder / "scenario.yaml"
     path.write_text(
-        f"name: t\naccounts: {accounts_name}\nreps: reps.csv\n{extra}", encoding="utf-8"
+        f"name: t\naccounts: {accounts_name}\nreps: {reps_name}\n{extra}", encoding="utf-8"
     )
     return path
 

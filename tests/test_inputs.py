@@ -21,6 +21,8 @@ from territory_planner.cli import main
 from territory_planner.data import read_table
 from territory_planner.errors import InputError, Problem, ProblemList
 
+from .helpers import input_problems, write_inputs
+
 GOOD_ACCOUNTS = "account_id,name,lat,lon,workload\nA1,One,40.0,-75.0,1\nA2,Two,40.5,-74.5,2\n"
 GOOD_REPS = "rep_id,name,lat,lon\nR1,Rita,40.2,-75.1\nR2,Rob,40.4,-74.6\n"
 BALANCE = "balance:\n  - {metric: workload, tolerance: 0.5}\n"
@@ -35,22 +37,10 @@ def scenario(
     reps_name: str = "reps.csv",
 ) -> Path:
     """Write the files as given (bytes untouched) and a scenario naming them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in ((accounts_name, accounts), (reps_name, reps)):
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        (folder / name).write_bytes(content)
-    path = folder / "scenario.yaml"
-    path.write_text(
-        f"name: t\naccounts: {accounts_name}\nreps: {reps_name}\n{extra}", encoding="utf-8"
-    )
-    return path
+    return write_inputs(folder, accounts, reps, extra, accounts_name, reps_name)
 
 
-def problems(path: Path) -> list[Problem]:
-    with pytest.raises(InputError) as caught:
-        load_scenario(path)
-    return caught.value.problems
+problems = input_problems
 
 
 def find(
