@@ -4,6 +4,9 @@ CRM exports load unchanged: column names are matched case-insensitively against 
 canonical names and their aliases (DESIGN.md section 2). Every defect found in every file is
 collected and raised together as one :class:`InputError`, each naming the file, the row as a
 spreadsheet shows it (header = row 1) and the column, with a fix. Input files are only read.
+
+Files become text cells in tables.py; numbers are read with the decimal mark number_format.py
+decides per column; here the cells become typed, validated accounts and reps.
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ import pandas as pd
 
 POINT, COMMA = ".", ","
 _MARK_WORDS = {POINT: "a decimal point", COMMA: "a decimal comma"}
-_OTHER = {POINT: COMMA, COMMA: POINT}
 #: written instead of a number to mean "no value"; read as blank
 _BLANK_WORDS = {"", "nan", "na", "n/a", "null", "none"}
 _INFINITE_WORDS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
