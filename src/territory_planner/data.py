@@ -33,7 +33,7 @@ from .number_format import (
     prepared,
 )
 from .scenario import Scenario, load_scenario_settings, ordinal
-from .tables import RowNumbers, _as_cells, _as_text, _stripped, read_table
+from .tables import RowNumbers, SharedValue, _as_cells, _as_text, _stripped, read_table
 
 #: canonical column -> accepted aliases (compared case-insensitively)
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -243,7 +243,8 @@ def decide_number_formats(
     """
     present = [column for column in columns if column in frame.columns]
     cells = {column: prepared(frame[column].tolist()) for column in present}
-    decisions = decide_marks(cells, frame.index.to_numpy(), frame.attrs.get("decimal_hint"))
+    kinds = {column: cell_kinds(cells[column]) for column in present}
+    decisions = decide_marks(cells, frame.index.to_numpy(), frame.attrs.get("decimal_hint"), kinds)
     for column, decision in decisions.items():
         if decision.error is not None:
             problems.add(
@@ -255,6 +256,9 @@ def decide_number_formats(
                 "separators, or with the decimals shown (48.718,00 or 48,718.00)",
             )
     frame.attrs["decimal_marks"] = decisions
+    frame.attrs["number_cells"] = SharedValue(
+        {column: (cells[column], kinds[column]) for column in present}
+    )
     return decisions
 
 
@@ -289,7 +293,11 @@ def parse_number(
             dtype=float,
         )
     text = frame[column].tolist()
-    cells = prepared(text)
+    cached = frame.attrs.get("number_cells")
+    cells, kinds = (None, None) if cached is None else cached.value.get(column, (None, None))
+    if cells is None or len(cells) != len(text):
+        cells = prepared(text)
+        kinds = cell_kinds(cells)
     decision = frame.attrs.get("decimal_marks", {}).get(column)
     if decision is None:
         decision = decide_marks(
@@ -297,7 +305,6 @@ def parse_number(
         )[column]
         if decision.error is not None:
             problems.add(name, decision.error, column=column)
-    kinds = cell_kinds(cells)
     contradicted = decision.error is not None
     values = convert(cells, kinds, decision.mark, each_own=contradicted)
     blank = kinds == BLANK

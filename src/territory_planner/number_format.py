@@ -157,14 +157,17 @@ def decide_marks(
     columns: dict[str, list[str]],
     rows: np.ndarray,
     hint: tuple[str, str] | None,
+    kinds: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Decision]:
     """The decimal mark of each numeric column of one file (see the module docstring).
 
     ``columns`` maps a column name to its :func:`prepared` cells, ``rows`` gives their
     spreadsheet row numbers, ``hint`` is the mark the file's format suggests and why
-    (``(",", "the file is semicolon-separated")``) or None.
+    (``(",", "the file is semicolon-separated")``) or None; ``kinds`` the columns'
+    :func:`cell_kinds` when the caller has them already.
     """
-    evidence = {name: Evidence.of(name, cell_kinds(cells)) for name, cells in columns.items()}
+    kinds = kinds or {name: cell_kinds(cells) for name, cells in columns.items()}
+    evidence = {name: Evidence.of(name, kinds[name]) for name in columns}
     decisions: dict[str, Decision] = {}
     for name, found in evidence.items():
         cells = columns[name]

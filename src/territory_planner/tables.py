@@ -54,6 +54,25 @@ class RowNumbers:
         return iter(self.values.tolist())
 
 
+class SharedValue:
+    """A value kept in ``DataFrame.attrs`` that pandas copies as itself (see RowNumbers):
+    large per-column caches ride along with a frame without being deep-copied on every
+    column access. Equal only to itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __deepcopy__(self, memo) -> SharedValue:
+        return self
+
+    def __eq__(self, other) -> bool:
+        return other is self
+
+    __hash__ = object.__hash__
+
+
 # --------------------------------------------------------------------------- raw tables
 
 
