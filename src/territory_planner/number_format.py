@@ -281,6 +281,8 @@ def _floats(cells: np.ndarray, mark: str) -> np.ndarray:
     if not len(cells):
         return np.zeros(0)
     joined = "\x00".join(cells.tolist())
+    if mark == POINT and not any(separator in joined for separator in ", '"):
+        return cells.astype(float)  # already what float() reads, cell by cell in C
     texts = to_float_text(joined, mark).split("\x00")
     if len(texts) != len(cells):  # a NUL inside a cell: one by one
         texts = [to_float_text(cell, mark) for cell in cells.tolist()]

@@ -126,6 +126,9 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     gc.disable()
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        del text
+        frame = _frame_from_records(rows, name, problems)
+        del rows
     except csv.Error as error:
         problems.add(
             name,
@@ -136,8 +139,6 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     finally:
         if collecting:
             gc.enable()
-    del text
-    frame = _frame_from_records(rows, name, problems)
     if frame is None:
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
@@ -209,7 +210,7 @@ def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList)
         columns=range(width),
         dtype=object,
     )
-    return _with_header(frame, header, name, problems)
+    return _with_header(frame, header, name, problems, stripped=True)
 
 
 def _object_array(values, count: int) -> np.ndarray:
@@ -373,8 +374,10 @@ def _workbook_size_is_sane(path: Path, name: str, problems: ProblemList) -> bool
 
 
 def _with_header(
-    body: pd.DataFrame, header: list[str], name: str, problems: ProblemList
+    body: pd.DataFrame, header: list[str], name: str, problems: ProblemList, stripped: bool = False
 ) -> pd.DataFrame:
+    """Name the columns (duplicates and unnamed columns with values reported) and make
+    every cell stripped text, unless the caller has (``stripped``)."""
     seen: dict[str, int] = {}
     for position, column in enumerate(header):
         key = column.lower()
@@ -399,6 +402,10 @@ def _with_header(
     body = body.copy()
     body.columns = [h if h else f"unnamed_{i + 1}" for i, h in enumerate(header)]
     body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
+    if stripped:
+        body.attrs["file"] = name
+        body.attrs["rows"] = RowNumbers(body.index)
+        return body
     body = pd.DataFrame(
         {column: _stripped(_as_cells(body[column])) for column in body.columns},
         index=body.index,
