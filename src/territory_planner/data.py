@@ -185,22 +185,26 @@ def _rows(mask: np.ndarray | pd.Series) -> list[int]:
     return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
 
 
-def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` indexed by spreadsheet row numbers (kept from the reader when it set them)."""
+def _row_index(frame: pd.DataFrame) -> pd.Index:
+    """Spreadsheet row numbers of ``frame`` (kept from the reader when it set them)."""
     rows = frame.attrs.get("rows")
     if rows is None or len(rows) != len(frame):
-        rows = range(2, len(frame) + 2)
+        return pd.RangeIndex(2, len(frame) + 2)
+    if isinstance(rows, RowNumbers):
+        return pd.Index(rows.values)
+    return pd.Index([int(r) for r in rows])
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed by spreadsheet row numbers (kept from the reader when it set them)."""
     out = frame.copy()
-    out.index = pd.Index([int(r) for r in rows])
+    out.index = _row_index(frame)
     return out
 
 
 def _rows_in(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[int]:
     """Spreadsheet rows of ``frame`` (a validated frame, plain index) where ``mask`` holds."""
-    rows = frame.attrs.get("rows")
-    if rows is None or len(rows) != len(frame):
-        rows = range(2, len(frame) + 2)
-    return _rows(pd.Series(np.asarray(mask, dtype=bool), index=pd.Index(list(rows))))
+    return _rows(pd.Series(np.asarray(mask, dtype=bool), index=_row_index(frame)))
 
 
 def _finish(out: pd.DataFrame, name: str) -> pd.DataFrame:
