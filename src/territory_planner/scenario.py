@@ -378,7 +378,15 @@ def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = No
 class _UniqueKeySafeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` (no object construction, no tags beyond plain YAML) that refuses
     a key given twice in one mapping: YAML keeps the last silently, so a planner who writes
-    ``balance:`` twice would lose the first without a word."""
+    ``balance:`` twice would lose the first without a word. It also refuses a document whose
+    aliases expand past MAX_SCENARIO_VALUES, counted on the composed nodes before any value
+    is built (see :func:`_expanded_size`)."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        if node is not None:
+            _expanded_size(node, MAX_SCENARIO_VALUES)
+        return node
 
 
 def _unique_mapping(loader: _UniqueKeySafeLoader, node: yaml.MappingNode, deep: bool = False):
@@ -461,16 +469,6 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
-
-
-def _compose_counted(self: _UniqueKeySafeLoader):
-    node = yaml.SafeLoader.compose_document(self)
-    if node is not None:
-        _expanded_size(node, MAX_SCENARIO_VALUES)
-    return node
-
-
-_UniqueKeySafeLoader.compose_document = _compose_counted
 
 
 def safe_load_yaml(text: str) -> Any:
