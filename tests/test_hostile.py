@@ -127,6 +127,22 @@ def test_an_xlsx_that_would_unpack_to_an_absurd_size_is_refused(tmp_path):
     assert "refused as a zip bomb" in message
 
 
+def test_an_xlsx_declaring_gigabytes_is_refused_by_its_directory(tmp_path):
+    """The zip directory says the sheet unpacks to 3 GB: refused on that alone."""
+    path = tmp_path / "accounts.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet/>")
+    data = bytearray(path.read_bytes())
+    central = data.rindex(b"PK\x01\x02")  # the member's central directory entry
+    data[central + 24 : central + 28] = (3 * 10**9).to_bytes(4, "little")  # uncompressed size
+    path.write_bytes(bytes(data))
+    problems = ProblemList()
+    assert read_table(path, problems) is None
+    assert [p.message for p in problems.problems] == [
+        "would unpack to 3.0 GB (the limit is 1.1 GB): refused before opening it"
+    ]
+
+
 def test_an_ordinary_xlsx_still_reads(tmp_path):
     path = tmp_path / "accounts.xlsx"
     book = openpyxl.Workbook()
