@@ -182,12 +182,36 @@ def validate(scenario: Path) -> None:
     click.echo(f"  reps: {summary['reps']:,} ({statuses})")
     if summary["regions"]:
         click.echo(f"  regions: {summary['regions']:,}")
-    for metric, total in summary["totals"].items():
-        click.echo(f"  total {metric}: {total:,.1f}")
+    tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
+    for metric, spread in summary["metrics"].items():
+        balanced = f" (balanced within {tolerances[metric]:.0%})" if metric in tolerances else ""
+        click.echo(
+            f"  total {metric}: {spread['total']:,.1f}, range "
+            f"{_plain(spread['min'])}..{_plain(spread['max'])}{balanced}"
+        )
+    capacity = summary["capacity"]
+    click.echo(
+        f"  total capacity: {_plain(capacity['total'])}, range "
+        f"{_plain(capacity['min'])}..{_plain(capacity['max'])}"
+    )
+    for file, columns in summary["decimal_marks"].items():
+        click.echo(f"  numbers in {Path(file).name}:")
+        for column, reason in columns.items():
+            click.echo(f"    {column}: {reason}")
+    if summary["defaults"]:
+        click.echo("  defaults applied:")
+        for default in summary["defaults"]:
+            click.echo(f"    - {default}")
     from .quota import ramp_notes
 
     for note in ramp_notes(data.reps, data.settings.quota):
         click.echo(f"  quota note: {note}")
+
+
+def _plain(value: float) -> str:
+    """1,234,567.89 / 48,718 / 0.5: thousands separated, at most two decimals."""
+    text = f"{value:,.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _plan_and_write(

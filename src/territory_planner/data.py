@@ -4,15 +4,14 @@ CRM exports load unchanged: column names are matched case-insensitively against 
 canonical names and their aliases (DESIGN.md section 2). Every defect found in every file is
 collected and raised together as one :class:`InputError`, each naming the file, the row as a
 spreadsheet shows it (header = row 1) and the column, with a fix. Input files are only read.
+
+Files become text cells in tables.py; numbers are read with the decimal mark number_format.py
+decides per column; here the cells become typed, validated accounts and reps.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import math
-import re
+import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,20 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem, ProblemList
-from .scenario import Scenario, load_scenario_settings
+from .number_format import (
+    BLANK,
+    INVALID,
+    POINT,
+    Decision,
+    cell_kinds,
+    convert,
+    decide_marks,
+    example_number,
+    mark_words,
+    prepared,
+)
+from .scenario import Scenario, load_scenario_settings, ordinal
+from .tables import RowNumbers, SharedValue, _as_cells, _stripped, frame_as_text, read_table
 
 #: canonical column -> accepted aliases (compared case-insensitively)
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -51,6 +63,8 @@ REP_ALIASES: dict[str, tuple[str, ...]] = {
     "status": (),
 }
 REP_STATUSES = ("active", "new", "leaving")
+#: the accounts' numeric columns whose decimal marks are decided together
+_ACCOUNT_NUMBERS = ("lat", "lon", "workload", "potential", "revenue")
 _TRUE = {"true", "t", "yes", "y", "1", "x"}
 _FALSE = {"false", "f", "no", "n", "0", ""}
 _MAX_ROWS_PER_DEFECT = 25  # beyond this a defect is summarised, so a bad column stays readable
@@ -88,237 +102,37 @@ class ScenarioData:
             "totals": {
                 m.metric: float(self.accounts[m.metric].sum()) for m in self.settings.balance
             },
+            "metrics": {
+                column: _spread(self.accounts[column]) for column in self._reported_metrics()
+            },
+            "capacity": _spread(reps["capacity"]),
+            "defaults": [
+                *self.accounts.attrs.get("defaults", []),
+                *reps.attrs.get("defaults", []),
+            ],
+            "decimal_marks": {
+                str(self.files.get(what, what)): frame.attrs.get("decimal_marks", {})
+                for what, frame in (("accounts", self.accounts), ("reps", reps))
+                if frame.attrs.get("decimal_marks")
+            },
         }
 
-
-class RowNumbers:
-    """Spreadsheet row numbers of a frame's rows, kept in ``DataFrame.attrs``.
-
-    pandas deep-copies ``attrs`` on every column access and compares them with ``==`` when
-    concatenating; a plain list of 100,000 ints made each column access cost milliseconds
-    and a numpy array breaks the comparison. This immutable wrapper copies as itself and
-    compares by value.
-    """
-
-    __slots__ = ("values",)
-
-    def __init__(self, values) -> None:
-        self.values = np.asarray(values, dtype=np.int64)
-        self.values.setflags(write=False)
-
-    def __deepcopy__(self, memo) -> RowNumbers:
-        return self
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RowNumbers) and np.array_equal(self.values, other.values)
-
-    def __hash__(self) -> int:
-        return hash(self.values.tobytes())
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __iter__(self):
-        return iter(self.values.tolist())
+    def _reported_metrics(self) -> list[str]:
+        """The balance metrics, then the account figures every plan reports."""
+        balanced = [rule.metric for rule in self.settings.balance]
+        rest = [m for m in ("workload", "potential", "revenue") if m not in balanced]
+        return [*balanced, *rest]
 
 
-# --------------------------------------------------------------------------- raw tables
-
-
-def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
-    """Read a CSV or XLSX file as text cells (so ZIPs keep leading zeros); None on failure.
-
-    Text encoding: UTF-8, with or without a byte-order mark; UTF-16 only when it starts with
-    its byte-order mark (Excel's "Unicode Text"), because only then is it unambiguous. Any
-    other encoding (Excel's Windows-1252 "CSV (Comma delimited)") is refused with the byte
-    and line where decoding failed: guessing a code page would silently garble names.
-
-    The delimiter is sniffed among , ; tab and | from the header line (the most frequent
-    one outside quotes; a comma on ties) because European spreadsheet exports use
-    semicolons; a semicolon file may then write decimals with a comma (``40,71``), which
-    :func:`parse_number` accepts. Duplicate header names are reported, never silently
-    renamed. Trailing empty cells beyond the header (a stray formatted cell in Excel) are
-    ignored; any other row of the wrong width is reported.
-    """
-    path = Path(path)
-    name = str(path)
-    if not path.exists():
-        problems.add(name, "the file does not exist", fix="check the path in the scenario")
-        return None
-    if path.is_dir():
-        problems.add(
-            name, "is a folder, not a data file", fix="name the .csv or .xlsx file inside it"
-        )
-        return None
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        return _read_spreadsheet(path, problems)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        problems.add(
-            name,
-            f"cannot be read ({error.strerror or error})",
-            fix="check that the file is readable and not locked by another program",
-        )
-        return None
-    text = _decode(raw, name, problems)
-    if text is None:
-        return None
-    if not text.strip():
-        problems.add(name, "the file is empty", fix="export it again with a header row")
-        return None
-    lines = text.splitlines()
-    delimiter = _sniff_delimiter(next((line for line in lines if line.strip()), ""))
-    csv.field_size_limit(1 << 24)  # a long free-text cell is not an error; 16 MB still is
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as error:
-        problems.add(
-            name,
-            f"is not valid CSV ({error})",
-            fix="check quoting: a value with a delimiter or quote needs double quotes",
-        )
-        return None
-    numbered = [
-        (number, row)
-        for number, row in enumerate(rows, start=1)
-        if any(cell.strip() for cell in row)
-    ]
-    if not numbered:
-        problems.add(name, "the file is empty", fix="export it again with a header row")
-        return None
-    header = [h.strip() for h in numbered[0][1]]
-    width = len(header)
-    body_rows = []
-    for number, row in numbered[1:]:
-        if len(row) > width and not any(cell.strip() for cell in row[width:]):
-            row = row[:width]
-        if len(row) != width:
-            problems.add(
-                name,
-                f"has {len(row)} cells where the header has {width}",
-                row=number,
-                fix="check for an unquoted delimiter inside a value",
-            )
-            row = (row + [""] * width)[:width]
-        body_rows.append(row)
-    body = pd.DataFrame(body_rows, columns=range(width), dtype=object)
-    body.index = [number for number, _ in numbered[1:]]
-    frame = _with_header(body, header, name, problems)
-    frame.attrs["decimal_comma"] = delimiter == ";"
-    return frame
-
-
-def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
-    """Bytes -> text by the rules of :func:`read_table`; a problem and None when refused."""
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as error:
-            problems.add(
-                name,
-                f"starts as UTF-16 but is damaged ({error.reason})",
-                fix="save as 'CSV UTF-8 (comma delimited)'",
-            )
-            return None
-    if b"\x00" in raw[:4096]:
-        problems.add(
-            name,
-            "looks binary (it holds NUL bytes), not CSV text",
-            fix="save as 'CSV UTF-8 (comma delimited)'",
-        )
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        bad = raw[error.start]
-        hint = ""
-        try:
-            hint = f", which in Windows-1252 would be '{bytes([bad]).decode('cp1252')}'"
-        except UnicodeDecodeError:
-            pass
-        problems.add(
-            name,
-            f"is not UTF-8 text: byte 0x{bad:02x} on line {line}{hint}; "
-            "the file was probably saved in a Windows or Mac code page",
-            row=line,
-            fix="save as 'CSV UTF-8 (comma delimited)' in Excel, or convert "
-            "with: iconv -f WINDOWS-1252 -t UTF-8",
-        )
-        return None
-
-
-def _sniff_delimiter(header_line: str) -> str:
-    """The most frequent of , ; tab | outside double quotes in the header (comma on ties)."""
-    outside = re.sub(r'"[^"]*"', "", header_line)
-    counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts.values())
-    if best == 0 or counts[","] == best:
-        return ","
-    return max(counts, key=counts.get)
-
-
-def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
-    """The first sheet of an Excel workbook as text cells, rows numbered as Excel shows them."""
-    name = str(path)
-    try:
-        frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
-    except Exception as error:  # openpyxl/zipfile raise many types for damaged files
-        problems.add(
-            name,
-            f"cannot be read as a spreadsheet ({type(error).__name__}: {error})",
-            fix="open it in Excel and save it again as .xlsx, or export CSV UTF-8",
-        )
-        return None
-    frame = frame.fillna("").astype(str)
-    frame.index = range(1, len(frame) + 1)
-    filled = frame.apply(lambda row: row.str.strip().ne("").any(), axis=1)
-    frame = frame[filled] if len(frame) else frame
-    if frame.empty:
-        problems.add(name, "the file is empty", fix="export it again with a header row")
-        return None
-    header = [str(c).strip() for c in frame.iloc[0].tolist()]
-    body = frame.iloc[1:]
-    while header and not header[-1] and not body.iloc[:, len(header) - 1].str.strip().ne("").any():
-        header.pop()  # Excel keeps the width of a once-formatted column
-        body = body.iloc[:, : len(header)]
-    body = body.copy()
-    body.columns = range(len(header))
-    return _with_header(body, header, name, problems)
-
-
-def _with_header(
-    body: pd.DataFrame, header: list[str], name: str, problems: ProblemList
-) -> pd.DataFrame:
-    seen: dict[str, int] = {}
-    for position, column in enumerate(header):
-        key = column.lower()
-        if not column:
-            if body.shape[0] and body.iloc[:, position].astype(str).str.strip().ne("").any():
-                problems.add(
-                    name,
-                    f"column {position + 1} has no header but holds values",
-                    row=1,
-                    fix="give it a name",
-                )
-        elif key in seen:
-            problems.add(
-                name,
-                f"column '{column}' appears twice (columns {seen[key] + 1} and {position + 1})",
-                row=1,
-                column=column,
-                fix="delete or rename one of them",
-            )
-        else:
-            seen[key] = position
-    body = body.copy()
-    body.columns = [h if h else f"unnamed_{i + 1}" for i, h in enumerate(header)]
-    body = body.loc[:, ~pd.Index(body.columns).str.lower().duplicated()]
-    body = body.fillna("").astype(str).apply(lambda s: s.str.strip())
-    body.attrs["file"] = name
-    body.attrs["rows"] = RowNumbers(body.index)
-    return body
+def _spread(values: pd.Series) -> dict[str, float]:
+    """Total and range of a numeric column, so the scale is visible at a glance."""
+    if not len(values):
+        return {"total": 0.0, "min": 0.0, "max": 0.0}
+    return {
+        "total": float(values.sum()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
 def canonical_columns(
@@ -374,22 +188,26 @@ def _rows(mask: np.ndarray | pd.Series) -> list[int]:
     return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))]
 
 
-def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` indexed by spreadsheet row numbers (kept from the reader when it set them)."""
+def _row_index(frame: pd.DataFrame) -> pd.Index:
+    """Spreadsheet row numbers of ``frame`` (kept from the reader when it set them)."""
     rows = frame.attrs.get("rows")
     if rows is None or len(rows) != len(frame):
-        rows = range(2, len(frame) + 2)
+        return pd.RangeIndex(2, len(frame) + 2)
+    if isinstance(rows, RowNumbers):
+        return pd.Index(rows.values)
+    return pd.Index([int(r) for r in rows])
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed by spreadsheet row numbers (kept from the reader when it set them)."""
     out = frame.copy()
-    out.index = pd.Index([int(r) for r in rows])
+    out.index = _row_index(frame)
     return out
 
 
 def _rows_in(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> list[int]:
     """Spreadsheet rows of ``frame`` (a validated frame, plain index) where ``mask`` holds."""
-    rows = frame.attrs.get("rows")
-    if rows is None or len(rows) != len(frame):
-        rows = range(2, len(frame) + 2)
-    return _rows(pd.Series(np.asarray(mask, dtype=bool), index=pd.Index(list(rows))))
+    return _rows(pd.Series(np.asarray(mask, dtype=bool), index=_row_index(frame)))
 
 
 def _finish(out: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -422,6 +240,35 @@ def _report_rows(
         )
 
 
+def decide_number_formats(
+    frame: pd.DataFrame, columns: list[str], name: str, problems: ProblemList
+) -> dict[str, Decision]:
+    """Decide the decimal mark of each numeric column of a file, together, from all cells.
+
+    The decisions are kept in ``frame.attrs['decimal_marks']`` for :func:`parse_number`;
+    a column that cannot be read consistently is reported once here (see number_format.py).
+    """
+    present = [column for column in columns if column in frame.columns]
+    cells = {column: prepared(frame[column].tolist()) for column in present}
+    kinds = {column: cell_kinds(cells[column]) for column in present}
+    decisions = decide_marks(cells, frame.index.to_numpy(), frame.attrs.get("decimal_hint"), kinds)
+    for column, decision in decisions.items():
+        if decision.error is not None:
+            problems.add(
+                name,
+                decision.error,
+                row=decision.rows[0] if len(decision.rows) == 1 else None,
+                column=column,
+                fix="write every number of the file in one style: without thousands "
+                "separators, or with the decimals shown (48.718,00 or 48,718.00)",
+            )
+    frame.attrs["decimal_marks"] = decisions
+    frame.attrs["number_cells"] = SharedValue(
+        {column: (cells[column], kinds[column]) for column in present}
+    )
+    return decisions
+
+
 def parse_number(
     frame: pd.DataFrame,
     column: str,
@@ -431,81 +278,112 @@ def parse_number(
     default: float | None,
     minimum: float | None = None,
     strictly_positive: bool = False,
+    defaults: list[str] | None = None,
+    unit: str = "account",
 ) -> pd.Series:
-    """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported."""
+    """Text cells -> floats; blanks take ``default``; text, inf and out-of-range reported.
+
+    When ``defaults`` is given, each default applied (a missing column, blank cells) is
+    described there in words for ``validate``.
+
+    The decimal mark is the one :func:`decide_number_formats` chose for the column (decided
+    from this column and the file's format when it was not asked).
+    """
     if column not in frame.columns:
+        if defaults is not None and default is not None:
+            defaults.append(
+                f"{column} {default:g} for every {unit}: {_short(name)} has no {column} column"
+            )
         return pd.Series(
             np.full(len(frame), np.nan if default is None else default),
             index=frame.index,
             dtype=float,
         )
-    text = frame[column].astype(str).str.strip()
-    cleaned = _number_text(
-        text.str.replace("$", "", regex=False).str.replace(" ", "", regex=False),
-        decimal_comma=bool(frame.attrs.get("decimal_comma")),
-    )
-    blank = text.eq("") | text.str.lower().isin(["nan", "na", "n/a", "null", "none"])
-    values = pd.Series(
-        pd.to_numeric(cleaned.where(~blank), errors="coerce"), index=frame.index
-    ).astype(float)
-    bad_text = values.isna() & ~blank
+    text = frame[column].tolist()
+    cached = frame.attrs.get("number_cells")
+    cells, kinds = (None, None) if cached is None else cached.value.get(column, (None, None))
+    if cells is None or len(cells) != len(text):
+        cells = prepared(text)
+        kinds = cell_kinds(cells)
+    decision = frame.attrs.get("decimal_marks", {}).get(column)
+    if decision is None:
+        decision = decide_marks(
+            {column: cells}, frame.index.to_numpy(), frame.attrs.get("decimal_hint")
+        )[column]
+        if decision.error is not None:
+            problems.add(name, decision.error, column=column)
+    contradicted = decision.error is not None
+    values = convert(cells, kinds, decision.mark, each_own=contradicted)
+    blank = kinds == BLANK
+    bad_text = np.isnan(values) & ~blank
+    if contradicted:  # the column's error names these cells already
+        bad_text &= kinds == INVALID
     _report_rows(
         problems,
         name,
-        _rows(bad_text),
+        _rows(pd.Series(bad_text, index=frame.index)),
         column,
         "is not a number",
-        fix="use digits with a dot for decimals, e.g. 1250.5",
-        values=text[bad_text].tolist(),
+        fix=f"write digits with {mark_words(decision.mark or POINT)}, "
+        f"e.g. {example_number(decision.mark)}",
+        values=[text[p] for p in np.flatnonzero(bad_text)[:_MAX_ROWS_PER_DEFECT]],
     )
-    infinite = pd.Series(np.isinf(values.to_numpy()), index=frame.index)
+    infinite = np.isinf(values)
     _report_rows(
         problems,
         name,
-        _rows(infinite),
+        _rows(pd.Series(infinite, index=frame.index)),
         column,
         "is infinite",
         fix="enter a finite number",
-        values=text[infinite].tolist(),
+        values=[text[p] for p in np.flatnonzero(infinite)[:_MAX_ROWS_PER_DEFECT]],
     )
-    values = values.mask(infinite)
+    values = np.where(infinite, np.nan, values)
     if minimum is not None:
-        if strictly_positive:
-            low = values.notna() & (values <= minimum)
-            what = f"must be greater than {minimum:g}"
-        else:
-            low = values.notna() & (values < minimum)
-            what = f"must be at least {minimum:g}"
-        _report_rows(problems, name, _rows(low), column, what, values=text[low].tolist())
+        with np.errstate(invalid="ignore"):
+            low = values <= minimum if strictly_positive else values < minimum
+        what = f"must be {'greater than' if strictly_positive else 'at least'} {minimum:g}"
+        _report_rows(
+            problems,
+            name,
+            _rows(pd.Series(low, index=frame.index)),
+            column,
+            what,
+            values=[text[p] for p in np.flatnonzero(low)[:_MAX_ROWS_PER_DEFECT]],
+        )
     if default is not None:
-        values = values.where(~blank, default)
-    return values
+        values = np.where(blank, default, values)
+        if defaults is not None and blank.any():
+            defaults.append(
+                f"{column} {default:g} for {_count(int(blank.sum()), unit)} whose {column} is blank"
+            )
+    return pd.Series(values, index=frame.index, dtype=float)
 
 
-_THOUSANDS = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$"  # 1,250 or 1,250,000.50
-_DECIMAL_COMMA = r"^[-+]?\d*,\d+$"  # 40,7128 (one comma, no dot)
+def _decided(frame: pd.DataFrame) -> dict[str, str]:
+    """How each numeric column's decimal mark was decided, in words (for ``validate``)."""
+    return {
+        column: decision.reason
+        for column, decision in frame.attrs.get("decimal_marks", {}).items()
+        if decision.error is None and decision.mark is not None
+    }
 
 
-def _number_text(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
-    """Number-like text in a form ``pd.to_numeric`` reads; anything doubtful left to fail.
+def _count(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'' if number == 1 else 's'}"
 
-    A comma is a thousands separator only in strict groups of three (``1,250,000.5``). In a
-    semicolon-delimited file (a European export) a single comma with no dot is the decimal
-    mark (``40,7128``); elsewhere such a value is ambiguous and is reported, not guessed.
-    """
-    thousands = text.str.match(_THOUSANDS)
-    out = text.where(~thousands, text.str.replace(",", "", regex=False))
-    if decimal_comma:
-        decimal = ~thousands & text.str.match(_DECIMAL_COMMA)
-        out = out.where(~decimal, text.str.replace(",", ".", regex=False))
-    return out
+
+def _short(name: str) -> str:
+    """A file's name without its folder, for sentences (problems keep the full path)."""
+    return Path(name).name if name.endswith((".csv", ".xlsx", ".xlsm", ".xls", ".txt")) else name
 
 
 def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemList) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(False, index=frame.index, dtype=bool)
-    text = frame[column].astype(str).str.strip().str.lower()
-    bad = ~text.isin(_TRUE | _FALSE)
+    cells = frame[column].tolist()
+    lowered = {value: value.strip().lower() for value in set(cells)}
+    bad = pd.Series([lowered[c] not in _TRUE | _FALSE for c in cells], index=frame.index)
     _report_rows(
         problems,
         name,
@@ -515,7 +393,8 @@ def parse_bool(frame: pd.DataFrame, column: str, name: str, problems: ProblemLis
         fix="use true or false",
         values=frame[column][bad].tolist(),
     )
-    return text.isin(_TRUE)
+    truth = {value: low in _TRUE for value, low in lowered.items()}
+    return pd.Series([truth[c] for c in cells], index=frame.index, dtype=bool)
 
 
 def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) -> pd.Series:
@@ -523,10 +402,10 @@ def parse_text(frame: pd.DataFrame, column: str, *, blank_is_none: bool = True) 
         return pd.Series(
             [None if blank_is_none else ""] * len(frame), index=frame.index, dtype=object
         )
-    text = frame[column].astype(str).str.strip()
+    cells = _stripped(_as_cells(frame[column]))
     if blank_is_none:
-        return text.where(text.ne(""), None).astype(object)
-    return text.astype(object)
+        cells = np.where(cells == "", None, cells)
+    return pd.Series(cells, index=frame.index, dtype=object)
 
 
 def normalize_postal_code(value: str | None) -> str | None:
@@ -558,6 +437,12 @@ def _zip_centroids() -> dict[str, tuple[float, float]]:
         except (KeyError, TypeError, ValueError):
             continue
     return table
+
+
+def _postal_codes(text: pd.Series) -> pd.Series:
+    """normalize_postal_code of every cell, computed once per distinct value."""
+    distinct = {value: normalize_postal_code(value) for value in set(text.tolist())}
+    return pd.Series([distinct[v] for v in text.tolist()], index=text.index, dtype=object)
 
 
 def geocode_postal_codes(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -612,7 +497,7 @@ def _coordinates(
             f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
             fix="give both, or neither and a postal_code",
         )
-    postal = parse_text(frame, "postal_code").map(normalize_postal_code)
+    postal = _postal_codes(parse_text(frame, "postal_code"))
     need = lat.isna() & lon.isna()
     geocoded = 0
     if need.any():
@@ -653,7 +538,7 @@ def _ids(
 ) -> pd.Series:
     if column not in frame.columns:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    ids = frame[column].astype(str).str.strip()
+    ids = parse_text(frame, column, blank_is_none=False)
     blank = ids.eq("")
     _report_rows(
         problems,
@@ -663,6 +548,9 @@ def _ids(
         f"{what} is blank",
         fix=f"every row needs a unique {column}",
     )
+    cells = ids.tolist()
+    if len(set(cells)) == len(cells):  # the usual case, told by one hash pass
+        return ids
     duplicated = ids.duplicated(keep=False) & ~blank
     if duplicated.any():
         first_row: dict[str, int] = {}
@@ -715,14 +603,18 @@ def normalize_accounts(
     """Canonical accounts frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), ACCOUNT_ALIASES, name, problems)
     _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
+    extra_metrics = [m for m in metrics or [] if m not in ACCOUNT_ALIASES]
+    decide_number_formats(frame, [*_ACCOUNT_NUMBERS, *extra_metrics], name, problems)
+    defaults: list[str] = []
     out = pd.DataFrame(index=frame.index)
     out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, geocoded, postal = _coordinates(frame, name, problems, "account")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
-    out["workload"] = parse_number(frame, "workload", name, problems, default=1.0, minimum=0.0)
-    out["potential"] = parse_number(frame, "potential", name, problems, default=0.0, minimum=0.0)
-    out["revenue"] = parse_number(frame, "revenue", name, problems, default=0.0, minimum=0.0)
+    for column, default in (("workload", 1.0), ("potential", 0.0), ("revenue", 0.0)):
+        out[column] = parse_number(
+            frame, column, name, problems, default=default, minimum=0.0, defaults=defaults
+        )
     out["current_rep_id"] = parse_text(frame, "current_rep_id")
     out["locked"] = parse_bool(frame, "locked", name, problems)
     out["segment"] = parse_text(frame, "segment")
@@ -738,34 +630,18 @@ def normalize_accounts(
         fix="name its owner in current_rep_id or set locked to false",
     )
     known = set(out.columns) | {c for c in frame.columns if c in ACCOUNT_ALIASES}
-    for metric in metrics or []:
-        if metric in out.columns and metric not in ("workload", "potential", "revenue"):
-            problems.add(
-                name,
-                f"balance metric '{metric}' is not a numeric column "
-                "(it is one of the account's identifying or location columns)",
-                row=1,
-                column=metric,
-                fix="balance workload, potential, revenue or a numeric column you add",
-            )
-            continue
-        if metric in out.columns:
-            continue
+    for metric in extra_metrics:
         if metric in frame.columns:
-            out[metric] = parse_number(frame, metric, name, problems, default=0.0, minimum=0.0)
-        else:
-            problems.add(
-                name,
-                f"balance metric '{metric}' is not a column of the accounts",
-                row=1,
-                column=metric,
-                fix=f"add the column or remove '{metric}' from 'balance'",
+            out[metric] = parse_number(
+                frame, metric, name, problems, default=0.0, minimum=0.0, defaults=defaults
             )
     for column in frame.columns:
         if column not in known and column not in out.columns:
             out[column] = frame[column]
     out.attrs["geocoded"] = geocoded
     out.attrs["source_names"] = frame.attrs.get("source_names", {})
+    out.attrs["defaults"] = defaults
+    out.attrs["decimal_marks"] = _decided(frame)
     return _finish(out, name)
 
 
@@ -773,17 +649,34 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     """Canonical reps frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), REP_ALIASES, name, problems)
     _require(frame, "rep_id", REP_ALIASES, name, problems)
+    decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
+    defaults: list[str] = []
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
     out["capacity"] = parse_number(
-        frame, "capacity", name, problems, default=1.0, minimum=0.0, strictly_positive=True
+        frame,
+        "capacity",
+        name,
+        problems,
+        default=1.0,
+        minimum=0.0,
+        strictly_positive=True,
+        defaults=defaults,
+        unit="rep",
     )
     out["segment"] = parse_text(frame, "segment")
     out["region_id"] = parse_text(frame, "region_id")
-    status = parse_text(frame, "status").fillna("active").astype(str).str.lower()
+    status = parse_text(frame, "status")
+    if "status" not in frame.columns:
+        defaults.append(f"status active for every rep: {_short(name)} has no status column")
+    elif status.isna().any():
+        defaults.append(
+            f"status active for {_count(int(status.isna().sum()), 'rep')} whose status is blank"
+        )
+    status = status.fillna("active").astype(str).str.lower()
     bad = ~status.isin(REP_STATUSES)
     _report_rows(
         problems,
@@ -798,6 +691,8 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     for column in frame.columns:
         if column not in out.columns and column not in REP_ALIASES:
             out[column] = frame[column]
+    out.attrs["defaults"] = defaults
+    out.attrs["decimal_marks"] = _decided(frame)
     return _finish(out, name)
 
 
@@ -875,6 +770,38 @@ def cross_check(
             column=settings.constraints.keep_together,
             fix="add the column or change constraints.keep_together",
         )
+
+
+def check_balance_metrics(
+    settings: Scenario, accounts: pd.DataFrame, account_file: str, problems: ProblemList
+) -> None:
+    """Each balance rule names a numeric column of the accounts.
+
+    The rule is the scenario's, so a wrong metric is reported against the scenario file,
+    with the closest column the accounts do have.
+    """
+    scenario_file = str(settings.source) if settings.source is not None else "scenario"
+    numeric = ["workload", "potential", "revenue"]
+    passed = [c for c in accounts.columns if c not in ACCOUNT_ALIASES and c not in numeric]
+    for position, rule in enumerate(settings.balance):
+        metric = rule.metric
+        which = f"the {ordinal(position)} balance rule"
+        if metric in ACCOUNT_ALIASES and metric not in numeric:
+            problems.add(
+                scenario_file,
+                f"{which} balances '{metric}', which is not a numeric column "
+                "(it is one of the account's identifying or location columns)",
+                fix="balance workload, potential, revenue or a numeric column you add",
+            )
+        elif metric not in accounts.columns:
+            close = difflib.get_close_matches(metric, [*numeric, *passed], n=1)
+            problems.add(
+                scenario_file,
+                f"{which} balances '{metric}', which is not a column of {account_file}",
+                fix=f"did you mean '{close[0]}'?"
+                if close
+                else f"add the column to the accounts or remove '{metric}' from 'balance'",
+            )
 
 
 def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
@@ -979,6 +906,7 @@ def load_data(
             problems.add(rep_file, "has a header but no reps", row=2, fix="export the rows too")
     if acc is None or rep is None or regions_unreadable:
         problems.raise_if_any()
+    check_balance_metrics(settings, acc, account_file, problems)
     if len(acc) and len(rep):
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
     acc = place_accounts_in_regions(acc, regions)
@@ -992,27 +920,6 @@ def load_data(
     if settings.regions is not None:
         files["regions"] = Path(settings.regions)
     return ScenarioData(settings=settings, accounts=acc, reps=rep, regions=regions, files=files)
-
-
-def frame_as_text(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """An in-memory frame as text cells, so it meets the same checks as a file."""
-
-    def cell(value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, float):
-            if math.isnan(value):
-                return ""
-            return repr(value)
-        if isinstance(value, (bool, np.bool_)):
-            return "true" if value else "false"
-        return str(value)
-
-    text = frame.copy()
-    text.columns = [str(c) for c in text.columns]
-    text = text.astype(object).map(cell)
-    text.index = range(2, len(text) + 2)  # row numbers as if the frame were a CSV file
-    return _with_header(text, list(text.columns), name, ProblemList())
 
 
 def load_scenario(path: str | Path) -> ScenarioData:

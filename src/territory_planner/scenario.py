@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,27 +256,121 @@ def _locate_model(loc: tuple) -> type[BaseModel]:
     return model
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def ordinal(index: int) -> str:
+    """'first' for index 0, 'second' for 1, ... then '9th', '10th', '21st', ..."""
+    if 0 <= index < len(_ORDINALS):
+        return _ORDINALS[index]
+    number = index + 1
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def _is_type_tag(part: Any) -> bool:
+    # pydantic names the member of a union it tried ('str', 'dict[str,float]') inside the
+    # location; a planner wrote no such key
+    return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool"))
+
+
+def describe_location(loc: tuple, section: bool = False) -> str:
+    """A pydantic location in words: ('balance', 1, 'tolerance') -> "'tolerance' in the
+    second balance rule"; ('solver', 'time_limit') -> "'time_limit' in the solver section";
+    ('solver',) -> "'solver'", or "the solver section" when it is meant as a whole."""
+    parts = [part for part in loc if not _is_type_tag(part)]
+    if not parts:
+        return "the scenario"
+    if parts[0] == "balance" and len(parts) > 1 and isinstance(parts[1], int):
+        container, rest = f"the {ordinal(parts[1])} balance rule", parts[2:]
+    elif len(parts) == 1:
+        return f"the {parts[0]} section" if section else f"'{parts[0]}'"
+    else:
+        container, rest = f"the {parts[0]} section", parts[1:]
+    if not rest:
+        return container
+    if isinstance(rest[-1], int) and len(rest) > 1:
+        key = ".".join(str(part) for part in rest[:-1])
+        return f"the {ordinal(rest[-1])} value of '{key}' in {container}"
+    return f"'{'.'.join(str(part) for part in rest)}' in {container}"
+
+
+def _said(message: str) -> str:
+    """pydantic's message as the end of a sentence about a key."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return ": " + message[len(prefix) :]
+    if message.startswith("Input should"):
+        return " should" + message[len("Input should") :]
+    return ": " + message[:1].lower() + message[1:]
+
+
+def _short_repr() -> reprlib.Repr:
+    # a value echoed in a message stays one readable line, whatever its size
+    shortened = reprlib.Repr()
+    shortened.maxstring = shortened.maxother = 60
+    shortened.maxlist = shortened.maxdict = 4
+    shortened.maxlevel = 2
+    return shortened
+
+
+_SHORT_REPR = _short_repr()
+
+
 def scenario_problems(error: ValidationError, file: str) -> ProblemList:
-    """Turn a pydantic ValidationError into one Problem per defect, with typo suggestions."""
+    """Turn a pydantic ValidationError into one Problem per defect, in words.
+
+    A misspelt key is one problem with a suggestion (the "field required" pydantic adds for
+    the key it was meant to be is the same mistake and is dropped); the members of a union
+    that all refused a value are one problem.
+    """
     problems = ProblemList()
-    for item in error.errors():
+    items = error.errors()
+    explained: set[tuple] = set()
+    for item in items:
         loc = tuple(item.get("loc", ()))
-        key = ".".join(str(p) for p in loc) or "(top level)"
         if item.get("type") == "extra_forbidden":
-            parent = _locate_model(loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), _known_keys(parent), n=1)
-            fix = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else ("known keys here: " + ", ".join(_known_keys(parent)))
+            close = difflib.get_close_matches(
+                str(loc[-1]), _known_keys(_locate_model(loc[:-1])), n=1
             )
-            problems.add(file, f"unknown scenario key '{key}'", column=key, fix=fix)
-        else:
-            message = item.get("msg", "invalid value")
-            if "input" in item and item.get("type") != "missing":
-                message += f" (got {item['input']!r})"
-            problems.add(file, f"scenario key '{key}': {message}", column=key)
+            if close:
+                explained.add((*loc[:-1], close[0]))
+    by_place: dict[tuple, list[dict]] = {}
+    for item in items:
+        loc = tuple(part for part in item.get("loc", ()) if not _is_type_tag(part))
+        if item.get("type") == "missing" and loc in explained:
+            continue
+        by_place.setdefault(loc, []).append(item)
+    for loc, group in by_place.items():
+        _add_scenario_problem(problems, file, loc, group)
     return problems
+
+
+def _add_scenario_problem(problems: ProblemList, file: str, loc: tuple, group: list[dict]) -> None:
+    item = group[0]
+    kind = item.get("type")
+    if kind == "extra_forbidden":
+        known = _known_keys(_locate_model(loc[:-1]))
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else "known keys here: " + ", ".join(known)
+        where = "" if len(loc) == 1 else f" in {describe_location(loc[:-1], section=True)}"
+        label = "unknown scenario key" if len(loc) == 1 else "unknown key"
+        problems.add(file, f"{label} '{loc[-1]}'{where}", fix=fix)
+        return
+    if kind == "missing":
+        owner = describe_location(loc[:-1], section=True) if len(loc) > 1 else "the scenario"
+        fix = f"add {loc[-1]}: path/to/{loc[-1]}.csv" if loc in (("accounts",), ("reps",)) else None
+        problems.add(file, f"{owner} has no '{loc[-1]}', which is required", fix=fix)
+        return
+    said = " or".join(_said(g.get("msg", "invalid value")).removeprefix(" should") for g in group)
+    message = describe_location(loc, section=kind == "value_error") + (
+        f" should{said}" if len(group) > 1 else _said(item.get("msg", "invalid value"))
+    )
+    if "input" in item:
+        message += f" (got {_SHORT_REPR.repr(item['input'])})"
+    problems.add(file, message)
 
 
 def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = None) -> Scenario:
@@ -299,7 +394,15 @@ def parse_scenario(data: Any, file: str = "scenario", base_dir: Path | None = No
 class _UniqueKeySafeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` (no object construction, no tags beyond plain YAML) that refuses
     a key given twice in one mapping: YAML keeps the last silently, so a planner who writes
-    ``balance:`` twice would lose the first without a word."""
+    ``balance:`` twice would lose the first without a word. It also refuses a document whose
+    aliases expand past MAX_SCENARIO_VALUES, counted on the composed nodes before any value
+    is built (see :func:`_expanded_size`)."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        if node is not None:
+            _expanded_size(node, MAX_SCENARIO_VALUES)
+        return node
 
 
 def _unique_mapping(loader: _UniqueKeySafeLoader, node: yaml.MappingNode, deep: bool = False):
@@ -325,6 +428,64 @@ _UniqueKeySafeLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
 )
 
+#: a scenario is a page of settings; a few thousand quota overrides stay far below these
+MAX_SCENARIO_BYTES = 8 << 20
+MAX_SCENARIO_VALUES = 200_000
+
+
+class AliasBombError(yaml.YAMLError):
+    """The document's aliases expand to more values than any scenario holds."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.problem = message
+        self.problem_mark = mark
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many values ``root`` stands for once every alias is expanded, counted without
+    expanding: a node reached through several aliases counts once per path (memoised by
+    node), so nested aliases ("billion laughs") are caught at composition, before any
+    object is built. Raises AliasBombError past ``limit`` or on a node containing itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > limit:
+                raise AliasBombError(
+                    f"its aliases expand to more than {limit:,} values (an alias bomb?)",
+                    node.start_mark,
+                )
+            continue
+        if key in open_nodes:
+            raise AliasBombError("an alias refers to a value that contains it", node.start_mark)
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise AliasBombError(
+                    "an alias refers to a value that contains it", child.start_mark
+                )
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
 
 def safe_load_yaml(text: str) -> Any:
     """Plain YAML data only (see :class:`_UniqueKeySafeLoader`); raises ``yaml.YAMLError``."""
@@ -343,6 +504,15 @@ def load_scenario_settings(path: str | Path) -> Scenario:
         problems.add(name, "is a folder, not a scenario file", fix="name the .yaml file inside it")
         problems.raise_if_any()
     try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            problems.add(
+                name,
+                f"is {size / 1e6:,.1f} MB; a scenario file is at most "
+                f"{MAX_SCENARIO_BYTES / 1e6:,.0f} MB",
+                fix="a scenario names its data files; it does not hold the data",
+            )
+            problems.raise_if_any()
         raw = path.read_bytes()
     except OSError as error:
         problems.add(
@@ -364,6 +534,14 @@ def load_scenario_settings(path: str | Path) -> Scenario:
         problems.raise_if_any()
     try:
         data = safe_load_yaml(text)
+    except AliasBombError as error:
+        problems.add(
+            name,
+            f"is refused: {error.problem}",
+            row=error.problem_mark.line + 1 if error.problem_mark is not None else None,
+            fix="write the settings out; a scenario needs no nested aliases",
+        )
+        problems.raise_if_any()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
