@@ -94,9 +94,9 @@ def _require_columns(table: pd.DataFrame) -> None:
 
 def _rep_rows(table: pd.DataFrame, problems: ProblemList) -> pd.DataFrame:
     """rep_id, name, region_id, status, potential and revenue of every row of the table."""
-    cells = frame_as_text(table[["rep_id"]], TABLE)
-    for column in ("potential", "revenue"):
-        cells[column] = table[column].to_numpy()  # parse_number reads numbers as their text
+    # the same text cells a reps file gives, so parse_number applies the file's checks
+    present = [c for c in ("rep_id", "potential", "revenue") if c in table.columns]
+    cells = frame_as_text(table[present], TABLE)
     reps = pd.DataFrame({"rep_id": unique_ids(cells, "rep_id", TABLE, problems, "rep_id")})
     reps = reps.reset_index(drop=True)
     reps["name"] = table["name"].fillna("").astype(str) if "name" in table.columns else ""
