@@ -890,6 +890,10 @@ def solve_locate_problem(
         say("locate: no plan within the rules found yet; continuing with the priced LP")
         settings = replace(settings, time_limit=remaining())
         started = time.perf_counter()
+    if sparse_search_applies(problem, settings):
+        from .locate_search import solve_sparse_locate
+
+        return solve_sparse_locate(problem, count, settings, say)
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
     k = (
@@ -1040,6 +1044,13 @@ def solve_locate_problem(
         candidate_pairs=len(pairs),
         total_pairs=total,
     )
+
+
+def sparse_search_applies(problem, settings: SolveSettings) -> bool:
+    """Bands (or too many pairs to hold dense) with HiGHS and rep-independent loads go to
+    the constructive search with the Lagrangian bound (optimize/locate_search.py); other
+    solvers keep the priced PuLP path below."""
+    return solver_name(settings.solver) == "HiGHS" and problem.pair_load is None
 
 
 def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:

@@ -1,0 +1,299 @@
+"""Choosing bases within any time limit: a constructive plan first, then the proven bound.
+
+The phases, each given a share of what is left of the wall-clock limit:
+
+1. Sparse candidates: each unit's LIST_SIZE cheapest allowed sites (optimize/site_pairs.py).
+2. Construct (optimize/construct.py): greedy and interchange over a site pool, the banded
+   allocation to those bases, and relocation while it gains. This is the plan a user gets
+   even from a limit of a few seconds.
+3. Bound: the LP relaxation of the strong formulation (optimize/strong_model.py) over the
+   candidate pairs, priced over every allowed pair; its Lagrangian value is a proven lower
+   bound whether or not the LP finished. The LP's opened sites seed one more allocation.
+4. Close: the strong MILP over the candidate pairs, warm-started from the incumbent, for the
+   rest of the time. Its dual bound only holds for plans inside the candidates, so the bound
+   reported is ``max(L, min(MILP bound, L + smallest left-out reduced cost))``.
+
+When no bound was proven in time (the LP did not even reach a dual solution) the result says
+so: ``bound`` is ``-inf`` and the status ``time_limit``; the bound is never an estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import InfeasibleError, SolverError
+from .construct import allocate, greedy_and_swaps, priced_high, relocate, site_pool
+from .locate import LocateResult
+from .model import PairSet
+from .site_pairs import NearestSites, cost_to_sites, nearest_sites, priced_pairs, site_blocks
+from .strategy import SolveSettings, _Clock, relative_gap
+from .strong_model import (
+    build_strong_model,
+    dual_prices,
+    lagrangian_bound,
+    plan_from,
+    solve_strong,
+    start_vector,
+)
+
+LIST_SIZE = 24  # nearest allowed sites kept per unit
+LP_SITES = 8  # of which the first LP offers each unit this many
+PRICED_PER_UNIT = 4  # improving pairs a pricing round adds per unit
+FULL_MODEL_PAIRS = 50_000  # up to this many allowed pairs the model holds them all, exact
+SWEEP_SECONDS = 2.0  # kept for a pricing sweep over all pairs after an LP
+
+
+class _Search:
+    """The incumbent, the best proven bound and the phase log of one locate solve."""
+
+    def __init__(self, problem, count: int, settings: SolveSettings, say):
+        self.problem, self.count, self.settings, self.say = problem, count, settings, say
+        self.clock = _Clock(settings.time_limit, settings.started)
+        self.plan: np.ndarray | None = None
+        self.cost = math.inf
+        self.bound = -math.inf
+        self.left_out_floor = -math.inf  # no plan using a left-out pair costs less
+        self.pool = self.pool_cost = None
+        self.phases: list[dict] = []
+
+    def until(self, share: float) -> float:
+        """Seconds for a phase: ``share`` of the time left."""
+        return max(0.0, share * self.clock.remaining)
+
+    def offer(self, plan: np.ndarray | None, phase: str) -> bool:
+        if plan is None:
+            return False
+        cost = plan_travel(self.problem, plan)
+        better = cost < self.cost - 1e-9 * max(1.0, abs(cost))
+        if better:
+            self.plan, self.cost = plan, cost
+        self.log(phase, objective=cost, kept=better)
+        return better
+
+    def log(self, phase: str, **extra) -> None:
+        self.phases.append({"phase": phase, "seconds": round(self.clock.elapsed, 3), **extra})
+
+    @property
+    def gap(self) -> float:
+        if self.plan is None or not np.isfinite(self.bound):
+            return math.inf
+        return relative_gap(self.cost, self.bound)
+
+
+def plan_travel(problem, unit_site: np.ndarray) -> float:
+    """The objective of a plan, priced over its own pairs only."""
+    return float(priced_pairs(problem, np.arange(problem.n_units), unit_site).cost.sum())
+
+
+def _check_reachable(problem, near: NearestSites, count: int) -> None:
+    stranded = np.flatnonzero(~np.isfinite(near.cost[:, 0]))
+    if len(stranded):
+        names = ", ".join(str(problem.unit_ids[u]) for u in stranded[:10])
+        more = f" and {len(stranded) - 10} more" if len(stranded) > 10 else ""
+        raise InfeasibleError(
+            [f"{len(stranded)} account(s) may not be served from any candidate site: {names}{more}"]
+        )
+    if int(near.reachable.sum()) < count:
+        raise InfeasibleError(
+            [
+                f"only {int(near.reachable.sum())} candidate sites may serve any account; "
+                f"{count} bases were asked for"
+            ]
+        )
+
+
+def construct(search: _Search, near: NearestSites) -> None:
+    """Phase 2 of the module docstring."""
+    problem, count = search.problem, search.count
+    pool = site_pool(near, count)
+    pool_cost = priced_high(cost_to_sites(problem, pool))
+    picks = greedy_and_swaps(pool_cost, count, time.perf_counter() + search.until(0.1))
+    search.log("greedy + swaps", pool=len(pool))
+    sites = pool[picks]
+    search.offer(allocate(problem, sites, search.settings, search.until(0.15)), "allocation")
+    improve_by_relocation(search, pool, pool_cost, share=0.4)
+    search.say(
+        f"locate: first plan {search.cost:,.2f}"
+        if search.plan is not None
+        else "locate: the greedy bases cannot meet the bands; trying the LP's"
+    )
+    search.pool, search.pool_cost = pool, pool_cost
+
+
+def improve_by_relocation(search: _Search, pool, pool_cost, share: float) -> None:
+    deadline = time.perf_counter() + search.until(share)
+    while search.plan is not None and time.perf_counter() < deadline:
+        moved = relocate(search.problem, search.plan, pool, pool_cost)
+        if moved is None:
+            return
+        sites = np.unique(moved)
+        plan = allocate(
+            search.problem, sites, search.settings, deadline - time.perf_counter(), start=moved
+        )
+        if not search.offer(plan if plan is not None else moved, "relocation"):
+            return
+
+
+def _initial_pairs(search: _Search, near: NearestSites) -> PairSet:
+    units, sites = near.pairs(LP_SITES)
+    if search.plan is not None:
+        units = np.concatenate([units, np.arange(search.problem.n_units)])
+        sites = np.concatenate([sites, search.plan])
+    return priced_pairs(search.problem, units, sites)
+
+
+def bound_by_pricing(search: _Search, near: NearestSites) -> PairSet:
+    """Phase 3: LP, price, add, repeat; returns the candidate pairs it ended with."""
+    problem, settings = search.problem, search.settings
+    whole = near.allowed_pairs <= FULL_MODEL_PAIRS
+    pairs = _all_pairs(problem) if whole else _initial_pairs(search, near)
+    elastic = None if whole else _penalty(search, pairs)
+    seeded = False
+    while search.clock.remaining > SWEEP_SECONDS + 1.0:
+        model = build_strong_model(problem, pairs, search.count, elastic=elastic)
+        lp_seconds = min(search.until(0.6), search.clock.remaining - SWEEP_SECONDS)
+        outcome = solve_strong(model, settings, mip=False, time_limit=lp_seconds)
+        search.log("lp", pairs=len(pairs), status=outcome.status)
+        if outcome.status == "Infeasible" and whole:
+            raise InfeasibleError(
+                [
+                    f"no choice of {search.count} bases serves every account within the "
+                    "bands and rules (the LP relaxation over all pairs is infeasible)"
+                ]
+            )
+        if outcome.row_dual is None:
+            break
+        prices = dual_prices(problem, model, outcome.row_dual)
+        priced = lagrangian_bound(problem, model, prices, site_blocks(problem), PRICED_PER_UNIT)
+        search.bound = max(search.bound, priced.bound)
+        search.left_out_floor = (
+            math.inf if len(pairs) >= near.allowed_pairs else priced.left_out_floor
+        )
+        search.log("pricing", bound=priced.bound, added=len(priced.new_units))
+        search.say(f"locate: proven bound {search.bound:,.2f} over {len(pairs):,} pairs")
+        if not seeded and outcome.values is not None and search.clock.remaining > 5.0:
+            seeded = True
+            sites = _sites_from_lp(model, outcome.values, search.count)
+            plan = allocate(problem, sites, settings, search.until(0.2))
+            search.offer(plan, "allocation to the LP's sites")
+            improve_by_relocation(search, search.pool, search.pool_cost, share=0.15)
+        if len(priced.new_units) == 0 or search.gap <= settings.gap / 2:
+            break
+        new = priced_pairs(problem, priced.new_units, priced.new_sites)
+        pairs = _merge(pairs, new)
+    return pairs
+
+
+def _penalty(search: _Search, pairs: PairSet) -> float:
+    """Cost of missing a whole band at one site in the elastic LP: ten times an average
+    territory's travel, so slack only stays where the pairs cannot fill the band."""
+    scale = search.cost if np.isfinite(search.cost) else float(pairs.cost.sum()) / 4
+    return 10.0 * scale / search.count
+
+
+def _merge(pairs: PairSet, extra: PairSet) -> PairSet:
+    joined = PairSet.concat([pairs, extra])
+    n = int(max(joined.rep.max(), 0)) + 1
+    _, first = np.unique(joined.unit.astype(np.int64) * n + joined.rep, return_index=True)
+    return joined.subset(np.sort(first))
+
+
+def _all_pairs(problem) -> PairSet:
+    units, sites = [], []
+    for block_units, cost in site_blocks(problem):
+        r, c = np.nonzero(np.isfinite(cost))
+        units.append(block_units[r])
+        sites.append(c)
+    return priced_pairs(problem, np.concatenate(units), np.concatenate(sites))
+
+
+def _sites_from_lp(model, values: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` sites the LP opens most (ties: the site serving more LP flow)."""
+    y = values[model.n_x : model.n_x + len(model.sites)]
+    flow = np.bincount(model.site_of_pair, values[: model.n_x], minlength=len(model.sites))
+    order = np.lexsort((-flow, -y))
+    return np.sort(model.sites[order[:count]])
+
+
+def close_by_mip(search: _Search, pairs: PairSet) -> None:
+    """Phase 4 of the module docstring."""
+    problem = search.problem
+    if search.clock.remaining < 3.0 or search.gap <= search.settings.gap:
+        return
+    if search.plan is not None:
+        pairs = _merge(pairs, priced_pairs(problem, np.arange(problem.n_units), search.plan))
+    model = build_strong_model(problem, pairs, search.count)
+    start = start_vector(model, search.plan) if search.plan is not None else None
+    outcome = solve_strong(
+        model, search.settings, mip=True, time_limit=search.clock.remaining - 1.5, start=start
+    )
+    search.log("mip", pairs=len(pairs), status=outcome.status, bound=outcome.mip_bound)
+    if outcome.has_solution:
+        search.offer(plan_from(model, outcome.values, problem.n_units), "mip plan")
+    if (
+        outcome.status == "Infeasible"
+        and search.plan is None
+        and len(pairs) >= search.allowed_pairs
+    ):
+        raise InfeasibleError(
+            [
+                f"no choice of {search.count} bases serves every account within the bands "
+                "and rules (proven by the solver over all pairs)"
+            ]
+        )
+    floor = math.inf if len(pairs) >= search.allowed_pairs else search.left_out_floor
+    if outcome.status == "Infeasible" and search.plan is not None:
+        mip_bound = search.cost  # no plan within the candidates at all: only left-out ones
+    else:
+        mip_bound = outcome.mip_bound
+    search.bound = max(search.bound, min(mip_bound, floor, search.cost))
+
+
+def solve_sparse_locate(
+    problem, count: int, settings: SolveSettings, say: Callable[[str], None]
+) -> LocateResult:
+    """Choose ``count`` sites among ``problem.rep_ids`` (module docstring)."""
+    search = _Search(problem, count, settings, say)
+    near = nearest_sites(problem, LIST_SIZE)
+    _check_reachable(problem, near, count)
+    search.allowed_pairs = near.allowed_pairs
+    search.log("nearest sites", pairs=int(near.site.size), allowed=near.allowed_pairs)
+    # every plan serves each unit from an allowed site: a bound proven before any LP
+    search.bound = float(near.cost[:, 0].sum())
+    construct(search, near)
+    pairs = bound_by_pricing(search, near)
+    close_by_mip(search, pairs)
+    if search.plan is None:
+        raise SolverError(
+            f"no set of {count} bases meeting the bands was found within "
+            f"{settings.time_limit:g} s; raise the time limit"
+        )
+    bound = min(search.bound, search.cost)
+    gap = search.gap
+    status = (
+        "optimal" if gap <= 1e-6 else "within_gap_target" if gap <= settings.gap else "time_limit"
+    )
+    say(
+        f"locate: {search.cost:,.2f}, "
+        + (
+            f"bound {bound:,.2f}, gap {gap:.3%}"
+            if np.isfinite(bound)
+            else "no bound proven in time"
+        )
+    )
+    return LocateResult(
+        unit_site=search.plan,
+        open_sites=np.unique(search.plan),
+        objective=problem.sense * search.cost,
+        bound=problem.sense * bound,
+        gap=gap,
+        status=status,
+        seconds=search.clock.elapsed,
+        phases=search.phases,
+        candidate_pairs=len(pairs),
+        total_pairs=near.allowed_pairs,
+    )
