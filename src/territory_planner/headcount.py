@@ -502,6 +502,6 @@ def _no_count_reasons(problem, labels, n_islands, lower, largest, checked) -> li
 def _out_of_time(limit: float, lower: int, count: int, checked: list[dict]) -> str:
     proven = f"counts {lower} to {count - 1} were proven impossible; " if count > lower else ""
     return (
-        f"the time limit of {limit:g} s ran out before {count} bases could be decided; "
-        f"{proven}raise --time-limit"
+        f"{count} bases could not be decided within the time limit of {limit:g} s (no plan "
+        f"was found and none was proven impossible); {proven}raise --time-limit"
     )

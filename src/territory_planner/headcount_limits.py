@@ -73,4 +73,3 @@ def bases_needed(load: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tupl
         if np.isfinite(lo) and lo > 0:
             most = min(most, math.floor(w / lo + 1e-9))
     return fewest, most
-

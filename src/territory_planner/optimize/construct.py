@@ -22,7 +22,7 @@ import numpy as np
 
 from .locate import improve_by_swaps
 from .site_pairs import NearestSites, cost_to_sites, priced_pairs
-from .strong_model import build_strong_model, plan_from, solve_strong, start_vector
+from .strong_model import build_strong_model, plan_from, solve_strong
 
 POOL_SIZE = 1000  # sites the dense greedy and swaps work on (U x POOL_SIZE costs)
 BOUNDARY_SHARE = 0.05  # units with the smallest regret the allocation MILP may move
@@ -83,6 +83,40 @@ def greedy_and_swaps(pool_cost: np.ndarray, count: int, deadline: float) -> np.n
     return improve_by_swaps(pool_cost, np.flatnonzero(chosen), np.arange(n_pool), deadline)
 
 
+def bisection_sites(
+    problem, count: int, pool: np.ndarray, pool_cost: np.ndarray
+) -> np.ndarray | None:
+    """Bases for balanced territories: cut the map in two along its wider side where the
+    workload splits in proportion to the bases on each side, recursively, down to one base
+    per region; each region's base is the pool site serving it most cheaply. None without
+    geography. Bands ask for equal loads, which a greedy for travel alone ignores."""
+    if not problem.is_geographic:
+        return None
+    first = np.array([members[0] for members in problem.unit_members])
+    lat, lon = problem.account_lat[first], problem.account_lon[first]
+    x = lon * np.cos(np.radians(lat))
+    weight = np.maximum(problem.unit_load.sum(axis=0) if problem.n_metrics else 0.0, 0.0)
+    weight = weight / max(weight.sum(), 1e-12) + 1.0 / problem.n_units
+    regions, stack = [], [(np.arange(problem.n_units), count)]
+    while stack:
+        units, bases = stack.pop()
+        if bases == 1 or len(units) <= 1:
+            regions.append(units)
+            continue
+        axis = x[units] if np.ptp(x[units]) >= np.ptp(lat[units]) else lat[units]
+        order = units[np.argsort(axis, kind="stable")]
+        left = bases // 2
+        share = np.cumsum(weight[order]) / weight[order].sum()
+        cut = int(np.clip(np.searchsorted(share, left / bases), 1, len(order) - 1))
+        stack += [(order[:cut], left), (order[cut:], bases - left)]
+    chosen: list[int] = []
+    for units in regions:
+        serving = pool_cost[units].sum(axis=0)
+        serving[chosen] = np.inf
+        chosen.append(int(np.argmin(serving)))
+    return pool[np.array(sorted(chosen), dtype=int)]
+
+
 def _has_band_rows(problem) -> bool:
     return bool(
         np.isfinite(problem.upper).any() or (np.isfinite(problem.lower) & (problem.lower > 0)).any()
@@ -102,8 +136,8 @@ def allocate(
     The LP relaxation over every (unit, base) pair first; a unit it assigns whole keeps its
     base unless it is among the BOUNDARY_SHARE of units with the smallest regret (second
     cheapest base minus cheapest), and the MILP then places the fractional and boundary
-    units with the others fixed. ``start`` (a feasible plan on these sites) is the fallback
-    and the MILP's warm start.
+    units with the others fixed. ``start`` (a feasible plan on these sites) is returned
+    when nothing cheaper is found.
     """
     sites = np.sort(np.asarray(sites))
     cost = cost_to_sites(problem, sites)
@@ -122,32 +156,40 @@ def allocate(
     rounded = plan_from(model, relaxed.values, problem.n_units)
     whole = np.zeros(problem.n_units, dtype=bool)
     whole[pairs.unit[x >= 1 - 1e-6]] = True
-    ordered = np.sort(np.where(np.isfinite(cost), cost, np.inf), axis=1)
+    ordered = np.sort(cost, axis=1)
     regret = ordered[:, 1] - ordered[:, 0] if len(sites) > 1 else np.full(len(cost), np.inf)
     boundary = np.argsort(regret, kind="stable")[: int(BOUNDARY_SHARE * problem.n_units)]
-    free = ~whole
-    free[boundary] = True
-    keep = free[pairs.unit] | (pairs.rep == rounded[pairs.unit])
-    restricted = build_strong_model(problem, pairs.subset(keep), len(sites), fixed_sites=sites)
-    plan = start if start is not None else None
+    best = start
+    for widen in (False, True):
+        free = ~whole
+        if widen:
+            free[boundary] = True
+        keep = free[pairs.unit] | (pairs.rep == rounded[pairs.unit])
+        plan = _round(problem, pairs.subset(keep), sites, settings, deadline)
+        if plan is not None and (
+            best is None or _travel(cost, sites, plan) < _travel(cost, sites, best)
+        ):
+            best = plan
+        if plan is not None or time.perf_counter() >= deadline:
+            break
+    return best
+
+
+def _round(problem, pairs, sites, settings, deadline) -> np.ndarray | None:
+    """The MILP over the pairs left free by the LP (the others fixed), or None."""
+    model = build_strong_model(problem, pairs, len(sites), fixed_sites=sites)
     outcome = solve_strong(
-        restricted,
+        model,
         settings,
         mip=True,
         time_limit=max(0.05, deadline - time.perf_counter()),
-        start=None if plan is None else _start_if_inside(restricted, plan),
         gap=settings.gap / 4,
     )
-    if outcome.has_solution:
-        return plan_from(restricted, outcome.values, problem.n_units)
-    return plan
+    return plan_from(model, outcome.values, problem.n_units) if outcome.has_solution else None
 
 
-def _start_if_inside(model, plan: np.ndarray) -> np.ndarray | None:
-    x = start_vector(model, plan)
-    covered = np.zeros(len(plan), dtype=bool)
-    covered[model.pairs.unit[x > 0.5]] = True
-    return x if covered.all() else None
+def _travel(cost: np.ndarray, sites: np.ndarray, plan: np.ndarray) -> float:
+    return float(cost[np.arange(len(plan)), np.searchsorted(sites, plan)].sum())
 
 
 def relocate(

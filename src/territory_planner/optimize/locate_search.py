@@ -26,7 +26,14 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InfeasibleError, SolverError
-from .construct import allocate, greedy_and_swaps, priced_high, relocate, site_pool
+from .construct import (
+    allocate,
+    bisection_sites,
+    greedy_and_swaps,
+    priced_high,
+    relocate,
+    site_pool,
+)
 from .locate import LocateResult
 from .model import PairSet
 from .site_pairs import NearestSites, cost_to_sites, nearest_sites, priced_pairs, site_blocks
@@ -43,6 +50,7 @@ from .strong_model import (
 LIST_SIZE = 24  # nearest allowed sites kept per unit
 LP_SITES = 8  # of which the first LP offers each unit this many
 PRICED_PER_UNIT = 4  # improving pairs a pricing round adds per unit
+BOUND_LIST_MAX = 1500  # most sites per unit in the lists of the no-band bound
 FULL_MODEL_PAIRS = 50_000  # up to this many allowed pairs the model holds them all, exact
 SWEEP_SECONDS = 2.0  # kept for a pricing sweep over all pairs after an LP
 
@@ -107,35 +115,96 @@ def _check_reachable(problem, near: NearestSites, count: int) -> None:
 
 
 def construct(search: _Search, near: NearestSites) -> None:
-    """Phase 2 of the module docstring."""
+    """Phase 2 of the module docstring, from two seeds: greedy + interchange for travel,
+    and the recursive bisection into regions of equal workload (construct.py)."""
     problem, count = search.problem, search.count
     pool = site_pool(near, count)
     pool_cost = priced_high(cost_to_sites(problem, pool))
-    picks = greedy_and_swaps(pool_cost, count, time.perf_counter() + search.until(0.1))
-    search.log("greedy + swaps", pool=len(pool))
-    sites = pool[picks]
-    search.offer(allocate(problem, sites, search.settings, search.until(0.15)), "allocation")
-    improve_by_relocation(search, pool, pool_cost, share=0.4)
-    search.say(
-        f"locate: first plan {search.cost:,.2f}"
-        if search.plan is not None
-        else "locate: the greedy bases cannot meet the bands; trying the LP's"
-    )
     search.pool, search.pool_cost = pool, pool_cost
+    seeds = [("bisection", lambda: bisection_sites(problem, count, pool, pool_cost))]
+    seeds.append(
+        (
+            "greedy + swaps",
+            lambda: pool[
+                greedy_and_swaps(pool_cost, count, time.perf_counter() + search.until(0.1))
+            ],
+        )
+    )
+    for n, (name, make) in enumerate(seeds):
+        if search.clock.remaining < 2.0:
+            break
+        sites = make()
+        if sites is None:
+            continue
+        before = search.cost
+        plan = allocate(problem, sites, search.settings, search.until(0.2))
+        search.offer(plan, name)
+        improve_by_relocation(search, plan, share=0.5 if n == 0 else 0.6)
+        search.say(
+            f"locate: plan from {name}: {search.cost:,.2f}"
+            if search.cost < before
+            else f"locate: the {name} bases gave no better plan"
+        )
 
 
-def improve_by_relocation(search: _Search, pool, pool_cost, share: float) -> None:
+def improve_by_relocation(search: _Search, plan: np.ndarray | None, share: float) -> None:
+    """Relocation and re-allocation (construct.py, step 4) from ``plan`` while they gain
+    and the time lasts; every plan on the way is offered as the incumbent."""
     deadline = time.perf_counter() + search.until(share)
-    while search.plan is not None and time.perf_counter() < deadline:
-        moved = relocate(search.problem, search.plan, pool, pool_cost)
+    cost = plan_travel(search.problem, plan) if plan is not None else math.inf
+    while plan is not None and time.perf_counter() < deadline:
+        moved = relocate(search.problem, plan, search.pool, search.pool_cost)
         if moved is None:
             return
-        sites = np.unique(moved)
-        plan = allocate(
-            search.problem, sites, search.settings, deadline - time.perf_counter(), start=moved
-        )
-        if not search.offer(plan if plan is not None else moved, "relocation"):
+        left = deadline - time.perf_counter()
+        plan = allocate(search.problem, np.unique(moved), search.settings, left, start=moved)
+        new_cost = plan_travel(search.problem, plan) if plan is not None else math.inf
+        if new_cost >= cost - 1e-9 * max(1.0, abs(cost)):
             return
+        cost = new_cost
+        search.offer(plan, "relocation")
+
+
+def sparse_median_bound(near: NearestSites, count: int, upper: float, deadline: float) -> float:
+    """A proven bound from the p-median without bands (dropping rows only lowers the
+    optimum): the Lagrangian dual of its assign-once rows over the nearest-site lists,
+
+        L(lambda) = sum_u lambda[u] + (sum of the N smallest rho[s]),
+        rho[s]    = sum_{u: s in list(u)} min(0, c[u, s] - lambda[u]),
+
+    maximised by subgradient steps. Keeping ``lambda[u]`` at most the last cost of a full
+    list makes every pair outside the lists contribute min(0, c - lambda) = 0, so the sparse
+    sum is the exact L(lambda) and each value is a lower bound on every plan."""
+    finite = np.isfinite(near.cost)
+    full = finite.all(axis=1)
+    cap = np.where(full, near.cost[:, -1], np.inf)
+    units = np.repeat(np.arange(len(near.site)), near.site.shape[1])[finite.ravel()]
+    sites, costs = near.site.ravel()[finite.ravel()], near.cost.ravel()[finite.ravel()]
+    n_sites = len(near.reachable)
+    second = near.cost[:, min(1, near.cost.shape[1] - 1)]
+    lam = np.minimum(np.where(np.isfinite(second), second, near.cost[:, 0]), cap)
+    best, theta, stale = -math.inf, 2.0, 0
+    while time.perf_counter() < deadline and theta > 1e-3:
+        below = np.minimum(costs - lam[units], 0.0)
+        rho = np.bincount(sites, below, minlength=n_sites)
+        rho[~near.reachable] = np.inf
+        chosen = np.argsort(rho, kind="stable")[:count]
+        value = float(lam.sum() + rho[chosen].sum())
+        if value > best + 1e-9 * max(1.0, abs(value)):
+            best, stale = value, 0
+        else:
+            stale += 1
+            if stale >= 15:
+                theta, stale = theta / 2.0, 0
+        is_open = np.zeros(n_sites, dtype=bool)
+        is_open[chosen] = True
+        served = np.bincount(units, is_open[sites] & (below < 0), minlength=len(lam))
+        direction = 1.0 - served
+        norm = float(direction @ direction)
+        if norm == 0.0 or best >= upper:
+            break
+        lam = np.minimum(lam + theta * (upper - value) / norm * direction, cap)
+    return best
 
 
 def _initial_pairs(search: _Search, near: NearestSites) -> PairSet:
@@ -180,7 +249,7 @@ def bound_by_pricing(search: _Search, near: NearestSites) -> PairSet:
             sites = _sites_from_lp(model, outcome.values, search.count)
             plan = allocate(problem, sites, settings, search.until(0.2))
             search.offer(plan, "allocation to the LP's sites")
-            improve_by_relocation(search, search.pool, search.pool_cost, share=0.15)
+            improve_by_relocation(search, plan, share=0.3)
         if len(priced.new_units) == 0 or search.gap <= settings.gap / 2:
             break
         new = priced_pairs(problem, priced.new_units, priced.new_sites)
@@ -265,8 +334,21 @@ def solve_sparse_locate(
     # every plan serves each unit from an allowed site: a bound proven before any LP
     search.bound = float(near.cost[:, 0].sum())
     construct(search, near)
-    pairs = bound_by_pricing(search, near)
-    close_by_mip(search, pairs)
+    pair_count = int(near.site.size)
+    if near.allowed_pairs <= FULL_MODEL_PAIRS:
+        pairs = bound_by_pricing(search, near)
+        close_by_mip(search, pairs)
+        pair_count = len(pairs)
+    elif search.plan is not None:
+        deadline = time.perf_counter() + min(search.until(0.8), search.clock.remaining - 0.5)
+        # a unit's multiplier may rise to the cost of its nearest base: with N bases among
+        # S sites that is about S / N sites out, so the bound's lists reach three times that
+        wide = nearest_sites(
+            problem, min(BOUND_LIST_MAX, max(LIST_SIZE, 3 * problem.n_reps // count))
+        )
+        value = sparse_median_bound(wide, count, search.cost, deadline)
+        search.bound = max(search.bound, value)
+        search.log("lagrangian bound (no bands)", bound=value)
     if search.plan is None:
         raise SolverError(
             f"no set of {count} bases meeting the bands was found within "
@@ -294,6 +376,6 @@ def solve_sparse_locate(
         status=status,
         seconds=search.clock.elapsed,
         phases=search.phases,
-        candidate_pairs=len(pairs),
+        candidate_pairs=pair_count,
         total_pairs=near.allowed_pairs,
     )
