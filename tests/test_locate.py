@@ -162,10 +162,10 @@ def _banded_brute_force(cost: np.ndarray, loads: np.ndarray, upper: float, count
 
 def test_lagrangian_bound_holds_for_any_sign_correct_duals():
     """Six points of load 1, 2, 1, 1, 1, 1, two bases of at most 4 load each: the optimum
-    is enumerated (15 site pairs x 64 assignments). The bound of strong_model.lagrangian_bound, over a model holding only
-    each unit's 2 cheapest sites and priced over all 36 pairs, is at most that optimum for
-    random duals clipped to their rows' signs, and for the LP's own duals as well (over each
-    unit's 4 cheapest sites, so the LP is feasible)."""
+    is enumerated (15 site pairs x 64 assignments). The bound of lagrangian_bound, over a
+    model of each unit's 2 cheapest sites priced over all 36 pairs, is at most that optimum
+    for random duals clipped to their rows' signs, and for the LP's own duals as well (over
+    each unit's 4 cheapest sites, so that the LP is feasible)."""
     from territory_planner.optimize.locate import median_problem
     from territory_planner.optimize.site_pairs import priced_pairs, site_blocks
     from territory_planner.optimize.strong_model import (
