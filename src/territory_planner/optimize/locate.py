@@ -1046,11 +1046,19 @@ def solve_locate_problem(
     )
 
 
+SEARCH_MIN_PAIRS = 50_000  # from this many pairs on, the constructive search runs
+
+
 def sparse_search_applies(problem, settings: SolveSettings) -> bool:
-    """Bands (or too many pairs to hold dense) with HiGHS and rep-independent loads go to
-    the constructive search with the Lagrangian bound (optimize/locate_search.py); other
-    solvers keep the priced PuLP path below."""
-    return solver_name(settings.solver) == "HiGHS" and problem.pair_load is None
+    """Instances of SEARCH_MIN_PAIRS pairs or more with HiGHS and rep-independent loads go
+    to the constructive search with the Lagrangian bound (optimize/locate_search.py): the
+    PuLP model below needs memory and time that grow with every pair. Smaller ones, and
+    other solvers, keep the priced PuLP path, which proves them optimal."""
+    return (
+        solver_name(settings.solver) == "HiGHS"
+        and problem.pair_load is None
+        and problem.n_units * problem.n_reps >= SEARCH_MIN_PAIRS
+    )
 
 
 def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:
