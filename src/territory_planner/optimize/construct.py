@@ -26,6 +26,7 @@ from .strong_model import build_strong_model, plan_from, solve_strong
 
 POOL_SIZE = 1000  # sites the dense greedy and swaps work on (U x POOL_SIZE costs)
 BOUNDARY_SHARE = 0.05  # units with the smallest regret the allocation MILP may move
+ALLOCATION_CHOICES = 8  # cheapest bases per unit in the allocation's first LP
 
 
 def sparse_greedy(near: NearestSites, count: int) -> np.ndarray:
@@ -133,7 +134,8 @@ def allocate(
     """A banded assignment of every unit to one of ``sites`` (unit -> site position), or
     None when none was found within ``time_limit``.
 
-    The LP relaxation over every (unit, base) pair first; a unit it assigns whole keeps its
+    The LP relaxation over each unit's ALLOCATION_CHOICES cheapest bases first (all of them
+    when that is infeasible); a unit it assigns whole keeps its
     base unless it is among the BOUNDARY_SHARE of units with the smallest regret (second
     cheapest base minus cheapest), and the MILP then places the fractional and boundary
     units with the others fixed. ``start`` (a feasible plan on these sites) is returned
@@ -146,10 +148,18 @@ def allocate(
     if not _has_band_rows(problem):
         return sites[np.argmin(cost, axis=1)]
     deadline = time.perf_counter() + time_limit
-    units, columns = np.nonzero(np.isfinite(cost))
-    pairs = priced_pairs(problem, units, sites[columns])
-    model = build_strong_model(problem, pairs, len(sites), fixed_sites=sites)
-    relaxed = solve_strong(model, settings, mip=False, time_limit=0.5 * time_limit)
+    for choices in sorted({min(ALLOCATION_CHOICES, len(sites)), len(sites)}):
+        # each unit's cheapest few bases first (a smaller LP); all of them if that fails
+        top = np.argsort(cost, axis=1, kind="stable")[:, :choices]
+        units = np.repeat(np.arange(problem.n_units), choices)
+        columns = top.ravel()
+        ok = np.isfinite(cost[units, columns])
+        pairs = priced_pairs(problem, units[ok], sites[columns[ok]])
+        model = build_strong_model(problem, pairs, len(sites), fixed_sites=sites)
+        left = deadline - time.perf_counter()
+        relaxed = solve_strong(model, settings, mip=False, time_limit=0.6 * left)
+        if relaxed.has_solution:
+            break
     if not relaxed.has_solution:
         return start
     x = relaxed.values[: model.n_x]

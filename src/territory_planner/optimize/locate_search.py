@@ -50,6 +50,7 @@ from .strong_model import (
 LIST_SIZE = 24  # nearest allowed sites kept per unit
 LP_SITES = 8  # of which the first LP offers each unit this many
 PRICED_PER_UNIT = 4  # improving pairs a pricing round adds per unit
+CONSTRUCT_SHARE = 0.8  # of the time limit for the plan; the rest proves the bound
 BOUND_LIST_MAX = 1500  # most sites per unit in the lists of the no-band bound
 FULL_MODEL_PAIRS = 50_000  # up to this many allowed pairs the model holds them all, exact
 SWEEP_SECONDS = 2.0  # kept for a pricing sweep over all pairs after an LP
@@ -137,7 +138,7 @@ def construct(search: _Search, near: NearestSites) -> None:
         if sites is None:
             continue
         before = search.cost
-        plan = allocate(problem, sites, search.settings, search.until(0.2))
+        plan = allocate(problem, sites, search.settings, search.until(0.35))
         search.offer(plan, name)
         improve_by_relocation(search, plan, share=0.5 if n == 0 else 0.6)
         search.say(
@@ -178,8 +179,9 @@ def sparse_median_bound(near: NearestSites, count: int, upper: float, deadline: 
     finite = np.isfinite(near.cost)
     full = finite.all(axis=1)
     cap = np.where(full, near.cost[:, -1], np.inf)
-    units = np.repeat(np.arange(len(near.site)), near.site.shape[1])[finite.ravel()]
-    sites, costs = near.site.ravel()[finite.ravel()], near.cost.ravel()[finite.ravel()]
+    keep = finite.ravel()
+    units = np.repeat(np.arange(len(near.site), dtype=np.int32), near.site.shape[1])[keep]
+    sites, costs = near.site.ravel()[keep].astype(np.int32), near.cost.ravel()[keep]
     n_sites = len(near.reachable)
     second = near.cost[:, min(1, near.cost.shape[1] - 1)]
     lam = np.minimum(np.where(np.isfinite(second), second, near.cost[:, 0]), cap)
@@ -322,30 +324,37 @@ def close_by_mip(search: _Search, pairs: PairSet) -> None:
     search.bound = max(search.bound, min(mip_bound, floor, search.cost))
 
 
+def bound_list_size(problem, count: int) -> int:
+    """A unit's multiplier may rise to the cost of its nearest base: with N bases among S
+    sites that is about S / N sites out, so the bound's lists reach three times that."""
+    return min(BOUND_LIST_MAX, max(LIST_SIZE, 3 * problem.n_reps // count))
+
+
 def solve_sparse_locate(
     problem, count: int, settings: SolveSettings, say: Callable[[str], None]
 ) -> LocateResult:
     """Choose ``count`` sites among ``problem.rep_ids`` (module docstring)."""
     search = _Search(problem, count, settings, say)
-    near = nearest_sites(problem, LIST_SIZE)
+    # one sweep over all pairs: lists long enough for the bound, their heads for the search
+    wide = nearest_sites(problem, bound_list_size(problem, count))
+    near = wide.head(LIST_SIZE)
     _check_reachable(problem, near, count)
     search.allowed_pairs = near.allowed_pairs
     search.log("nearest sites", pairs=int(near.site.size), allowed=near.allowed_pairs)
     # every plan serves each unit from an allowed site: a bound proven before any LP
     search.bound = float(near.cost[:, 0].sum())
+    # the plan gets CONSTRUCT_SHARE of the limit, so that a bound is always proven after it
+    full_limit = search.clock.limit
+    search.clock.limit = CONSTRUCT_SHARE * full_limit
     construct(search, near)
+    search.clock.limit = full_limit
     pair_count = int(near.site.size)
     if near.allowed_pairs <= FULL_MODEL_PAIRS:
         pairs = bound_by_pricing(search, near)
         close_by_mip(search, pairs)
         pair_count = len(pairs)
     elif search.plan is not None:
-        deadline = time.perf_counter() + min(search.until(0.8), search.clock.remaining - 0.5)
-        # a unit's multiplier may rise to the cost of its nearest base: with N bases among
-        # S sites that is about S / N sites out, so the bound's lists reach three times that
-        wide = nearest_sites(
-            problem, min(BOUND_LIST_MAX, max(LIST_SIZE, 3 * problem.n_reps // count))
-        )
+        deadline = time.perf_counter() + search.clock.remaining - 0.5
         value = sparse_median_bound(wide, count, search.cost, deadline)
         search.bound = max(search.bound, value)
         search.log("lagrangian bound (no bands)", bound=value)

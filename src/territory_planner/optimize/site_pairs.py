@@ -33,6 +33,15 @@ class NearestSites:
     allowed_pairs: int
     reachable: np.ndarray  # (S,) bool: the site may serve some unit
 
+    def head(self, k: int) -> NearestSites:
+        """The first k sites of every list."""
+        return NearestSites(
+            site=self.site[:, :k],
+            cost=self.cost[:, :k],
+            allowed_pairs=self.allowed_pairs,
+            reachable=self.reachable,
+        )
+
     def pairs(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(unit, site) of the first k sites of every list that are allowed."""
         k = min(k, self.site.shape[1])
