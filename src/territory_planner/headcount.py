@@ -29,7 +29,7 @@ from . import __version__
 from .data import ScenarioData, load_data, load_scenario, read_table
 from .errors import InfeasibleError, InputError, Problem, ProblemList, SolverError
 from .evaluate import assignment_frame, kpis, territory_frame
-from .headcount_limits import bases_needed, islands, unreachable_units
+from .headcount_limits import bases_needed, islands, spread_units, unreachable_units
 from .optimize.locate import solve_locate_problem, with_open_bands
 from .optimize.strategy import SolveSettings
 from .plan import Plan
@@ -352,9 +352,17 @@ def headcount(
     first = locate_problem(data, sites, 1, max_distance_km=distance, max_load=max_load)
     _refuse_unreachable(first, distance)
     lower = _load_lower_bound(data, first, max_load)
+    spread = spread_units(first)
+    checked: list[dict] = []
+    if len(spread) > lower:
+        reason = _spread_text(first, spread, distance)
+        checked += [
+            {"count": n, "status": "infeasible (spread)", "seconds": 0.0, "reason": reason}
+            for n in range(lower, len(spread))
+        ]
+        lower = len(spread)
     largest = min(len(sites), max_count or len(sites))
     labels, n_islands = islands(first)
-    checked: list[dict] = []
     for count in range(lower, largest + 1):
         remaining = settings.time_limit - (time.perf_counter() - clock_start)
         if remaining <= 0:
@@ -400,8 +408,9 @@ def headcount(
             "checked": checked,
         }
         return Headcount(count=count, plan=made, lower_bound=lower, checked=checked)
+    smallest = min([step["count"] for step in checked] + [lower])
     raise InfeasibleError(
-        _no_count_reasons(first, labels, n_islands, lower, largest, checked), details=checked
+        _no_count_reasons(first, labels, n_islands, smallest, largest, checked), details=checked
     )
 
 
@@ -421,6 +430,16 @@ def _refuse_unreachable(problem, distance: float | None) -> None:
     if len(stranded) > 20:
         lines.append(f"... and {len(stranded) - 20} more")
     raise InfeasibleError(lines)
+
+
+def _spread_text(problem, spread: np.ndarray, distance: float | None) -> str:
+    ids = [str(problem.account_ids[problem.unit_members[u][0]]) for u in spread.tolist()]
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    limit = f"within {distance:,.0f} km of" if distance is not None else "allowed for"
+    return (
+        f"no candidate base is {limit} two of the {len(ids)} accounts {shown}, so at least "
+        f"{len(ids)} bases are needed"
+    )
 
 
 def _load_lower_bound(data: ScenarioData, problem, max_load: float | None) -> int:

@@ -73,3 +73,27 @@ def bases_needed(load: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tupl
         if np.isfinite(lo) and lo > 0:
             most = min(most, math.floor(w / lo + 1e-9))
     return fewest, most
+
+
+def spread_units(problem) -> np.ndarray:
+    """Units no two of which have an allowed candidate site in common: each needs a base of
+    its own, so at least that many bases are needed (a packing; any one proves the bound).
+    Greedy, the units with the fewest allowed sites first."""
+    rows, cols = [], []
+    for units, cost in site_blocks(problem):
+        r, c = np.nonzero(np.isfinite(cost))
+        rows.append(units[r])
+        cols.append(c)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    order = np.argsort(rows, kind="stable")
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(problem.n_units + 1))
+    sizes = np.diff(starts)
+    covered = np.zeros(problem.n_reps, dtype=bool)
+    chosen = []
+    for u in np.argsort(sizes, kind="stable").tolist():
+        sites = cols[starts[u] : starts[u + 1]]
+        if len(sites) and not covered[sites].any():
+            chosen.append(u)
+            covered[sites] = True
+    return np.array(chosen, dtype=int)
