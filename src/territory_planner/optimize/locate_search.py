@@ -358,6 +358,12 @@ def solve_sparse_locate(
         value = sparse_median_bound(wide, count, search.cost, deadline)
         search.bound = max(search.bound, value)
         search.log("lagrangian bound (no bands)", bound=value)
+    else:
+        # no plan from the construction: the LP's sites and the MILP over the candidate
+        # pairs may still find one in the time left
+        pairs = bound_by_pricing(search, near)
+        close_by_mip(search, pairs)
+        pair_count = len(pairs)
     if search.plan is None:
         raise SolverError(
             f"no set of {count} bases meeting the bands was found within "
