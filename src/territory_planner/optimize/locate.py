@@ -1072,23 +1072,10 @@ def _assign_to_sites(
 ) -> np.ndarray | None:
     """Assign every unit to one of the given open sites with the plan strategy
     (strategy.solve_assignment); None when those sites cannot meet the bands."""
+    from .site_pairs import with_sites
     from .strategy import solve_assignment
 
-    def columns(array):
-        return None if array is None else array[..., sites]
-
-    sub = replace(
-        problem,
-        rep_ids=problem.rep_ids[sites],
-        target=problem.target[:, sites],
-        lower=problem.lower[:, sites],
-        upper=problem.upper[:, sites],
-        allowed=columns(problem.allowed),
-        cost_matrix=columns(problem.cost_matrix),
-        pair_load=columns(problem.pair_load),
-        rep_lat=columns(problem.rep_lat),
-        rep_lon=columns(problem.rep_lon),
-    )
+    sub = with_sites(problem, sites)
     try:
         result = solve_assignment(sub, replace(settings, time_limit=max(time_limit, 1.0)))
     except (InfeasibleError, SolverError):

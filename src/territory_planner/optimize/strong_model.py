@@ -75,6 +75,22 @@ def _band_rows(problem, sites: np.ndarray):
     return site.astype(int), metric.astype(int), side.astype(int), scale, bound
 
 
+def _highs_lp(matrix, cost, upper, row_lower, row_upper) -> highspy.HighsLp:
+    """A HiGHS LP (columns from 0 to ``upper``) around a CSC matrix."""
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = matrix.shape
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(matrix.shape[1])
+    lp.col_upper_ = upper
+    lp.row_lower_ = row_lower.astype(float)
+    lp.row_upper_ = row_upper.astype(float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    return lp
+
+
 def build_strong_model(
     problem,
     pairs: PairSet,
@@ -137,17 +153,13 @@ def build_strong_model(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_rows, n_cols),
     )
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_cols, n_rows
-    lp.col_cost_ = np.concatenate([pairs.cost, np.zeros(n_y), np.full(n_slack, elastic or 0.0)])
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = np.concatenate([np.ones(n_pairs + n_y), np.full(n_slack, np.inf)])
-    lp.row_lower_ = np.concatenate(row_lo).astype(float)
-    lp.row_upper_ = np.concatenate(row_hi).astype(float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
+    lp = _highs_lp(
+        matrix,
+        np.concatenate([pairs.cost, np.zeros(n_y), np.full(n_slack, elastic or 0.0)]),
+        np.concatenate([np.ones(n_pairs + n_y), np.full(n_slack, np.inf)]),
+        np.concatenate(row_lo),
+        np.concatenate(row_hi),
+    )
     return StrongModel(
         pairs=pairs,
         sites=sites if not fixed else np.zeros(0, dtype=int),
