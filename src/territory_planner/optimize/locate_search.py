@@ -1,20 +1,24 @@
-"""Choosing bases within any time limit: a constructive plan first, then the proven bound.
+"""Choosing bases within any time limit: a constructive plan first, then a proven bound.
 
-The phases, each given a share of what is left of the wall-clock limit:
+1. Sparse candidates: one sweep over all pairs keeps each unit's cheapest allowed sites
+   (optimize/site_pairs.py); the search uses the first LIST_SIZE of them.
+2. Construct (optimize/construct.py), within CONSTRUCT_SHARE of the limit: from a bisection
+   seed (regions of equal workload) and a greedy + interchange seed, the banded allocation
+   to those bases and relocation while it gains. This is the plan a user gets even from a
+   limit of a few seconds.
+3. Bound, in the time left:
+   - instances of at most FULL_MODEL_PAIRS allowed pairs: the LP relaxation of the strong
+     formulation over all of them (optimize/strong_model.py) and its Lagrangian value, then
+     the strong MILP warm-started from the incumbent; an infeasible LP or MILP over all
+     pairs is a proof that no plan exists;
+   - larger ones: the Lagrangian dual of the p-median without bands over the nearest-site
+     lists (sparse_median_bound). Dropping the bands only lowers the optimum, so its value
+     is a proven bound, if a loose one where the bands make plans dear.
+   - no plan constructed: the elastic LP over the candidate pairs, priced, seeds one more
+     allocation, and the MILP over the candidates gets the time left.
 
-1. Sparse candidates: each unit's LIST_SIZE cheapest allowed sites (optimize/site_pairs.py).
-2. Construct (optimize/construct.py): greedy and interchange over a site pool, the banded
-   allocation to those bases, and relocation while it gains. This is the plan a user gets
-   even from a limit of a few seconds.
-3. Bound: the LP relaxation of the strong formulation (optimize/strong_model.py) over the
-   candidate pairs, priced over every allowed pair; its Lagrangian value is a proven lower
-   bound whether or not the LP finished. The LP's opened sites seed one more allocation.
-4. Close: the strong MILP over the candidate pairs, warm-started from the incumbent, for the
-   rest of the time. Its dual bound only holds for plans inside the candidates, so the bound
-   reported is ``max(L, min(MILP bound, L + smallest left-out reduced cost))``.
-
-When no bound was proven in time (the LP did not even reach a dual solution) the result says
-so: ``bound`` is ``-inf`` and the status ``time_limit``; the bound is never an estimate.
+Every bound reported is proven (at worst the sum of each unit's cheapest allowed pair);
+never an estimate.
 """
 
 from __future__ import annotations
