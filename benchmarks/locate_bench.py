@@ -39,7 +39,7 @@ try:
         made = locate(scenario, count, time_limit=limit)
     s = made.summary
     out.update(status=s["status"], travel=s.get("travel_cost"), objective=s["objective"],
-               bound=s["lower_bound"], gap=s["gap"])
+               bound=s["lower_bound"], gap=s["gap"], solve_seconds=s["solver"].get("seconds"))
 except TerritoryPlannerError as error:
     out.update(status=f"error (exit {error.exit_code})", message=str(error)[:300])
 out["wall_seconds"] = round(time.perf_counter() - started, 1)
