@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from territory_planner.cli import main
-from territory_planner.errors import InputError
+from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.headcount import headcount, locate
-from tests.conftest import DEG_KM
+from tests.conftest import DEG_KM, line_accounts
 
 SOLVER = {"solver": {"gap": 0.0, "time_limit": 30}}
 
@@ -65,13 +65,15 @@ def test_locate_candidates_from_a_csv(tiny, tmp_path):
 
 
 def test_headcount_with_a_distance_limit(tiny):
-    """150 km (1.35 degrees): one base cannot reach both 1 and 9, proven infeasible; two
-    bases (at 2 and at 9) reach everyone. Answer 2."""
+    """150 km (1.35 degrees): no site is within 150 km of both A4 (longitude 9) and A1
+    (longitude 1), so one base cannot work (by arithmetic, no solver); two bases (at 2 and
+    at 9) reach everyone. Answer 2."""
     found = headcount(tiny(**SOLVER), max_distance_km=150.0)
     assert found.count == 2
-    assert found.lower_bound == 1
+    assert found.lower_bound == 2
     assert [step["count"] for step in found.checked] == [1, 2]
-    assert found.checked[0]["status"] == "infeasible (proven)"
+    assert found.checked[0]["status"] == "infeasible (spread)"
+    assert "two of the 2 accounts A4, A1, so at least 2 bases" in found.checked[0]["reason"]
     assert found.plan.summary["headcount"]["count"] == 2
     assert found.plan.assignments["distance_km"].max() <= 150.0
 
@@ -110,4 +112,63 @@ def test_cli_locate_and_headcount_write_plan_folders(tiny, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "smallest headcount: 2" in result.output
-    assert "1 reps: infeasible (proven)" in result.output
+    assert "1 reps: infeasible (spread)" in result.output
+
+
+def test_headcount_without_a_limit_is_refused(tiny):
+    """No --max-distance, no --max-load, no distance limit in the scenario: one base always
+    meets bands re-based on one share, so the question is refused naming the options."""
+    scenario = tiny(**SOLVER)
+    with pytest.raises(InputError, match="needs a limit") as caught:
+        headcount(scenario)
+    assert "--max-distance" in str(caught.value) and "--max-load" in str(caught.value)
+    result = CliRunner().invoke(main, ["headcount", str(scenario), "--out", "x", "--quiet"])
+    assert result.exit_code == 2
+    assert "--max-distance KM" in result.output
+
+
+def test_headcount_names_accounts_no_base_can_reach(tiny):
+    """Candidate bases only at longitude 0 and 1. A3 (longitude 3) is 2 degrees = 222.4 km
+    and A4 (longitude 9) 8 degrees = 889.6 km from the nearer one, both beyond 150 km: no
+    count works, and both are named with their distances."""
+    scenario = tiny(**SOLVER)
+    pd.DataFrame({"site_id": ["W", "N"], "lat": [0.0, 0.0], "lon": [0.0, 1.0]}).to_csv(
+        scenario.parent / "sites.csv", index=False
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        headcount(scenario, max_distance_km=150.0, candidates="sites.csv")
+    text = "\n".join(caught.value.reasons)
+    assert "2 account(s) cannot be reached from any candidate base within 150 km" in text
+    assert f"A3: nearest candidate base {2 * DEG_KM:,.1f} km away" in text
+    assert f"A4: nearest candidate base {8 * DEG_KM:,.1f} km away" in text
+
+
+def test_headcount_names_the_island_whose_load_fits_no_number_of_bases(tiny):
+    """Within 150 km, A1..A3 can share bases but A4 (6 degrees on) shares none with them.
+    Workload 1, 1, 1, 2 with tolerance 0: every base carries exactly 5 / N, so the island
+    {A4} (one account of 2) needs 2 = n * 5 / N and {A1, A2, A3} needs 3 = m * 5 / N, both
+    whole: N a multiple of 5, but there are only 4 candidate sites. N = 1 is ruled out
+    first (no site within 150 km of both A4 and A1); with N = 2 a base carries exactly 2.5,
+    which the island of A1..A3 (3.0) fits no whole number of times; with N = 4, 1.25."""
+    accounts = line_accounts(workload=[1.0, 1.0, 1.0, 2.0])
+    scenario = tiny(accounts=accounts, balance=[{"metric": "workload", "tolerance": 0.0}], **SOLVER)
+    with pytest.raises(InfeasibleError) as caught:
+        headcount(scenario, max_distance_km=150.0)
+    assert "no number of bases from 1 to 4" in caught.value.reasons[0]
+    reasons = {step["count"]: step["reason"] for step in caught.value.details}
+    assert sorted(reasons) == [1, 2, 3, 4]
+    assert "at least 2 bases are needed" in reasons[1]
+    assert "the 3 account(s) A1, A2, A3 share no candidate base with the rest" in reasons[2]
+    assert "workload 3.0 (a base carries 2.5 to 2.5)" in reasons[2]
+    assert "workload 3.0 (a base carries 1.2 to 1.2)" in reasons[4]
+    statuses = [step["status"] for step in caught.value.details]
+    assert statuses == ["infeasible (spread)"] + ["infeasible (islands)"] * 3
+
+
+def test_headcount_names_an_account_heavier_than_the_max_load(tiny):
+    """A4 carries workload 2 > max load 1.5: no number of bases can take it."""
+    scenario = tiny(accounts=line_accounts(workload=[1.0, 1.0, 1.0, 2.0]), **SOLVER)
+    with pytest.raises(InfeasibleError) as caught:
+        headcount(scenario, max_load=1.5)
+    text = "\n".join(caught.value.reasons)
+    assert "more workload than the max load 1.5" in text and "A4: workload 2.0" in text

@@ -138,3 +138,100 @@ def test_lagrangian_bound_and_fixings_never_cut_off_an_optimum():
     for sites in optimal_choices:
         assert not bound.closed[list(sites)].any()
         assert set(np.flatnonzero(bound.opened).tolist()) <= set(sites)
+
+
+# ----------------------------------------------------------------------------- the search
+
+
+def _banded_brute_force(cost: np.ndarray, loads: np.ndarray, upper: float, count: int) -> float:
+    """Every assignment of the units to ``count`` distinct sites with every open site's load
+    at most ``upper``: the cheapest total (sites and assignment enumerated)."""
+    n_units, n_sites = cost.shape
+    best = np.inf
+    for sites in itertools.combinations(range(n_sites), count):
+        for choice in itertools.product(range(count), repeat=n_units):
+            if len(set(choice)) != count:
+                continue
+            carried = np.bincount(choice, loads, minlength=count)
+            if (carried <= upper + 1e-9).all():
+                best = min(
+                    best, float(cost[np.arange(n_units), np.array(sites)[list(choice)]].sum())
+                )
+    return best
+
+
+def test_lagrangian_bound_holds_for_any_sign_correct_duals():
+    """Six points of load 1, 2, 1, 1, 1, 1, two bases of at most 4 load each: the optimum
+    is enumerated (15 site pairs x 64 assignments). The bound of lagrangian_bound, over a
+    model of each unit's 2 cheapest sites priced over all 36 pairs, is at most that optimum
+    for random duals clipped to their rows' signs, and for the LP's own duals as well (over
+    each unit's 4 cheapest sites, so that the LP is feasible)."""
+    from territory_planner.optimize.locate import median_problem
+    from territory_planner.optimize.site_pairs import priced_pairs, site_blocks
+    from territory_planner.optimize.strong_model import (
+        build_strong_model,
+        dual_prices,
+        lagrangian_bound,
+        solve_strong,
+    )
+
+    cost = _points(5, 6, True)
+    loads = np.array([1.0, 2.0, 1.0, 1.0, 1.0, 1.0])
+    optimum = _banded_brute_force(cost, loads, 4.0, 2)
+    problem = median_problem(cost, loads=loads[None, :], upper=np.array([4.0]))
+    nearest = np.argsort(cost, axis=1)[:, :2]
+    pairs = priced_pairs(problem, np.repeat(np.arange(6), 2), nearest.ravel())
+    model = build_strong_model(problem, pairs, 2)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        duals = rng.normal(0, 30, model.lp.num_row_)
+        priced = lagrangian_bound(
+            problem, model, dual_prices(problem, model, duals), site_blocks(problem), 2
+        )
+        assert priced.bound <= optimum + 1e-9
+    nearest = np.argsort(cost, axis=1)[:, :4]
+    pairs = priced_pairs(problem, np.repeat(np.arange(6), 4), nearest.ravel())
+    model = build_strong_model(problem, pairs, 2)
+    outcome = solve_strong(model, EXACT, mip=False, time_limit=10)
+    assert outcome.status == "Optimal"
+    priced = lagrangian_bound(
+        problem, model, dual_prices(problem, model, outcome.row_dual), site_blocks(problem), 2
+    )
+    assert priced.bound <= optimum + 1e-9
+    assert priced.bound > 0.5 * optimum  # the LP duals give a bound worth having
+
+
+def test_sparse_median_bound_is_a_lower_bound_and_beats_the_nearest_site_sum():
+    """40 points, 3 medians, lists of 12 sites: the no-band Lagrangian bound is at most the
+    enumerated optimum and above the trivial bound (every unit at its nearest site, 0)."""
+    from territory_planner.optimize.locate_search import sparse_median_bound
+    from territory_planner.optimize.site_pairs import nearest_sites
+
+    cost = _points(1, 40, True)
+    optimum, _ = _brute_force(cost, 3)
+    from territory_planner.optimize.locate import median_problem
+
+    near = nearest_sites(median_problem(cost), 12)
+    value = sparse_median_bound(near, 3, optimum, time.perf_counter() + 5)
+    assert value <= optimum + 1e-9
+    assert value > float(near.cost[:, 0].sum())
+
+
+def test_banded_locate_beyond_the_full_model_gives_a_banded_plan_and_an_honest_bound():
+    """300 points (90,000 pairs, past FULL_MODEL_PAIRS), 5 bases of at most 63 units each
+    (300 / 5 = 60, +5%). The plan meets the capacity, its objective is its own travel, the
+    bound is below it, and it is cheaper than serving from the first five sites (what a
+    stalled LP used to return)."""
+    from territory_planner.optimize.construct import allocate
+    from territory_planner.optimize.locate import median_problem
+
+    cost = _points(7, 300, False)
+    capacity = dict(loads=np.ones((1, 300)), upper=np.array([63.0]))
+    result = solve_locate(cost, 5, **capacity, settings=SolveSettings(time_limit=20))
+    assert len(result.open_sites) == 5
+    assert np.bincount(result.unit_site, minlength=300).max() <= 63
+    assert result.objective == pytest.approx(cost[np.arange(300), result.unit_site].sum())
+    assert 0 < result.bound <= result.objective
+    problem = median_problem(cost, **capacity)
+    first_rows = allocate(problem, np.arange(5), SolveSettings(), 10.0)
+    assert result.objective < cost[np.arange(300), first_rows].sum()

@@ -416,7 +416,7 @@ def test_variant_names_values_and_refused_values(tmp_path):
         "tight",
     ]
     assert all(v.problem is not None and v.settings is None for v in variants[:2])
-    assert "balance.1.tolerance" in str(variants[0].problem)
+    assert "second balance rule" in str(variants[0].problem)
     tight = variants[2]
     assert tight.values == {
         "balance.0.tolerance": 0.5,

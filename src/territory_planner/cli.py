@@ -693,7 +693,10 @@ def headcount_command(
     tiles,
     quiet,
 ) -> None:
-    """Smallest number of reps for which SCENARIO's bands (and limits) can be met."""
+    """Smallest number of reps for which SCENARIO's bands and limits can be met.
+
+    Needs --max-distance or --max-load (or a distance limit in the scenario): without a
+    limit one base always meets bands re-based on one share."""
     from .headcount import headcount
 
     if out.exists() and not force:

@@ -58,6 +58,7 @@ from .pairs import pairs_for
 from .pricing import read_duals, scan_left_out
 from .results import AssignmentResult, objective_of, plan_status, relative_gap
 from .settings import TINY, Clock, SolveSettings
+from .site_pairs import with_sites
 from .solvers import make_solver, run, solver_name, translate_status
 from .strategy import solve_assignment
 
@@ -857,6 +858,10 @@ def solve_locate_problem(
         say("locate: no plan within the rules found yet; continuing with the priced LP")
         settings = replace(settings, time_limit=clock.remaining)
         clock = Clock(settings.time_limit)
+    if sparse_search_applies(problem, settings):
+        from .locate_search import solve_sparse_locate
+
+        return solve_sparse_locate(problem, count, settings, say)
     small = problem.n_units * problem.n_reps <= settings.full_model_pairs
     # a unit must see a few of the N bases: about S/N sites lie around each one
     k = (
@@ -1006,6 +1011,21 @@ def solve_locate_problem(
     )
 
 
+SEARCH_MIN_PAIRS = 50_000  # from this many pairs on, the constructive search runs
+
+
+def sparse_search_applies(problem, settings: SolveSettings) -> bool:
+    """Instances of SEARCH_MIN_PAIRS pairs or more with HiGHS and rep-independent loads go
+    to the constructive search with the Lagrangian bound (optimize/locate_search.py): the
+    PuLP model below needs memory and time that grow with every pair. Smaller ones, and
+    other solvers, keep the priced PuLP path, which proves them optimal."""
+    return (
+        solver_name(settings.solver) == "HiGHS"
+        and problem.pair_load is None
+        and problem.n_units * problem.n_reps >= SEARCH_MIN_PAIRS
+    )
+
+
 def _sites_from_lp(model: LocateModel, count: int) -> np.ndarray:
     """The ``count`` sites with the largest LP opening (ties: the first by ID)."""
     values = np.array([v.varValue or 0.0 for v in model.y])
@@ -1018,21 +1038,7 @@ def _assign_to_sites(
     """Assign every unit to one of the given open sites with the plan strategy
     (strategy.solve_assignment); None when those sites cannot meet the bands."""
 
-    def columns(array):
-        return None if array is None else array[..., sites]
-
-    sub = replace(
-        problem,
-        rep_ids=problem.rep_ids[sites],
-        target=problem.target[:, sites],
-        lower=problem.lower[:, sites],
-        upper=problem.upper[:, sites],
-        allowed=columns(problem.allowed),
-        cost_matrix=columns(problem.cost_matrix),
-        pair_load=columns(problem.pair_load),
-        rep_lat=columns(problem.rep_lat),
-        rep_lon=columns(problem.rep_lon),
-    )
+    sub = with_sites(problem, sites)
     try:
         result = solve_assignment(sub, replace(settings, time_limit=max(time_limit, 1.0)))
     except (InfeasibleError, SolverError):
