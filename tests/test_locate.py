@@ -229,9 +229,9 @@ def test_banded_locate_beyond_the_full_model_gives_a_banded_plan_and_an_honest_b
     capacity = dict(loads=np.ones((1, 300)), upper=np.array([63.0]))
     result = solve_locate(cost, 5, **capacity, settings=SolveSettings(time_limit=20))
     assert len(result.open_sites) == 5
-    assert np.bincount(result.unit_site, minlength=300).max() <= 63
-    assert result.objective == pytest.approx(cost[np.arange(300), result.unit_site].sum())
-    assert 0 < result.bound <= result.objective
+    assert np.bincount(result.unit_rep, minlength=300).max() <= 63
+    assert result.objective == pytest.approx(cost[np.arange(300), result.unit_rep].sum())
+    assert 0 < result.lower_bound <= result.objective
     problem = median_problem(cost, **capacity)
     first_rows = allocate(problem, np.arange(5), SolveSettings(), 10.0)
     assert result.objective < cost[np.arange(300), first_rows].sum()

@@ -298,7 +298,7 @@ def test_cli_end_to_end(tmp_path):
     assert rows.loc["tol0.50", "travel_cost"] == pytest.approx(7 * DEG_KM, abs=1e-2)
     assert rows.loc["tol-1.00", "status"] == "bad_input"
     assert rows.loc["tol-1.00", "exit_code"] == 2 and rows.loc["tol-1.00", "seconds"] == 0
-    assert "balance.0.tolerance" in rows.loc["tol-1.00", "message"]
+    assert "first balance rule" in rows.loc["tol-1.00", "message"]
     # third rep at longitude 5 (target 4/3, 0.67 to 2 accounts): R1 {A1, A2}, R3 {A3},
     # R2 {A4}: 1 + 2 + 2 + 1 = 6 degrees
     assert rows.loc["third-rep", "status"] == "optimal"
