@@ -16,7 +16,7 @@ import shapely
 import yaml
 from shapely.geometry import box
 
-from territory_planner import load_scenario
+from territory_planner import load_scenario, plan
 from territory_planner.errors import InputError, Problem
 from territory_planner.plan import write_csv
 
@@ -457,3 +457,84 @@ def input_problems(path: Path) -> list[Problem]:
     with pytest.raises(InputError) as caught:
         load_scenario(path)
     return caught.value.problems
+
+
+def write_scenario(folder: Path, accounts: pd.DataFrame, reps: pd.DataFrame, **settings) -> Path:
+    """Write accounts.csv, reps.csv and scenario.yaml into folder; return the scenario path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    reps.to_csv(folder / "reps.csv", index=False)
+    scenario = {
+        "name": settings.pop("name", "tiny"),
+        "accounts": "accounts.csv",
+        "reps": "reps.csv",
+    }
+    scenario.update(settings)
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    return path
+
+
+def line_accounts(**columns) -> pd.DataFrame:
+    """Four accounts on the equator at longitude 1, 2, 3 and 9 (workload 1 each)."""
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3", "A4"],
+            "name": ["One", "Two", "Three", "Four"],
+            "lat": [0.0, 0.0, 0.0, 0.0],
+            "lon": [1.0, 2.0, 3.0, 9.0],
+            "workload": [1.0, 1.0, 1.0, 1.0],
+            "potential": [100.0, 200.0, 300.0, 400.0],
+        }
+    )
+    for key, value in columns.items():
+        frame[key] = value
+    return frame
+
+
+def line_reps(**columns) -> pd.DataFrame:
+    """Two reps on the equator: R1 at longitude 0, R2 at longitude 10."""
+    frame = pd.DataFrame(
+        {"rep_id": ["R1", "R2"], "name": ["Rita", "Rob"], "lat": [0.0, 0.0], "lon": [0.0, 10.0]}
+    )
+    for key, value in columns.items():
+        frame[key] = value
+    return frame
+
+
+EXACT = {"solver": {"gap": 0.0, "time_limit": 30}}
+
+
+def three_rep_plan(tmp_path, tolerance=0.0, potential=None, **settings):
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+            "name": ["Ann", "Abe", "Bea", "Bob", "Cy", "Cal"],
+            "lat": [0.0] * 6,
+            "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
+            "workload": [1.0] * 6,
+            "potential": potential or [10.0] * 6,
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["A", "B", "C"],
+            "name": ["Ada", "Ben", "Cleo"],
+            "lat": [0.0] * 3,
+            "lon": [0.0, 1.0, 2.0],
+        }
+    )
+    path = write_scenario(
+        tmp_path / "start",
+        accounts,
+        reps,
+        balance=[{"metric": "workload", "tolerance": tolerance}],
+        **{**EXACT, **settings},
+    )
+    made = plan(load_scenario(path))
+    assert owners(made) == {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "C", "c2": "C"}
+    return made
+
+
+def owners(made) -> dict[str, str]:
+    return dict(zip(made.assignments["account_id"], made.assignments["rep_id"]))

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from territory_planner.cli import main
-from tests.conftest import line_accounts
+from tests.helpers import line_accounts
 
 EXACT = {
     "balance": [{"metric": "workload", "tolerance": 0.0}],

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from territory_planner import InputError, compare, rebalance
 from territory_planner.cli import main
-from tests.test_rebalance import three_rep_plan
+from tests.helpers import three_rep_plan
 
 EVIL = "<img src=x onerror=alert(1)>"
 

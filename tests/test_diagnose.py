@@ -15,7 +15,7 @@ from territory_planner.optimize.diagnose import explain_infeasibility
 from territory_planner.optimize.pairs import all_allowed_pairs, pairs_for
 from territory_planner.optimize.settings import SolveSettings
 from territory_planner.scenario import parse_scenario
-from tests.conftest import line_accounts, line_reps
+from tests.helpers import line_accounts, line_reps
 
 WORKLOAD_EXACT = [{"metric": "workload", "tolerance": 0.0}]
 

@@ -33,7 +33,7 @@ from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.optimize.windows import improve_by_windows
 from territory_planner.scenario import parse_scenario
-from tests.conftest import line_accounts, line_reps
+from tests.helpers import line_accounts, line_reps
 
 
 def _west_and_east():

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.headcount import headcount, locate
-from tests.conftest import DEG_KM, line_accounts
+from tests.helpers import DEG_KM, line_accounts
 
 SOLVER = {"solver": {"gap": 0.0, "time_limit": 30}}
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from territory_planner import InfeasibleError, Plan, load_scenario, plan
-from tests.conftest import DEG_KM, line_accounts, line_reps
+from tests.helpers import DEG_KM, line_accounts, line_reps
 
 WORKLOAD_EXACT = [{"metric": "workload", "tolerance": 0.0}]
 EXACT = {"solver": {"gap": 0.0, "time_limit": 30}}

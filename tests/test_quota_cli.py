@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from territory_planner import Plan, load_scenario, plan, requota
 from territory_planner.cli import main
-from tests.conftest import line_accounts, line_reps
+from tests.helpers import line_accounts, line_reps
 
 EXACT = {
     "balance": [{"metric": "workload", "tolerance": 0.0}],

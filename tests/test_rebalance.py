@@ -18,44 +18,7 @@ from click.testing import CliRunner
 from territory_planner import InfeasibleError, InputError, load_scenario, plan
 from territory_planner.cli import main
 from territory_planner.rebalance import rebalance, tradeoff_curve
-from tests.conftest import write_scenario
-
-EXACT = {"solver": {"gap": 0.0, "time_limit": 30}}
-
-
-def three_rep_plan(tmp_path, tolerance=0.0, potential=None, **settings):
-    accounts = pd.DataFrame(
-        {
-            "account_id": ["a1", "a2", "b1", "b2", "c1", "c2"],
-            "name": ["Ann", "Abe", "Bea", "Bob", "Cy", "Cal"],
-            "lat": [0.0] * 6,
-            "lon": [-0.1, 0.1, 0.9, 1.1, 1.85, 2.1],
-            "workload": [1.0] * 6,
-            "potential": potential or [10.0] * 6,
-        }
-    )
-    reps = pd.DataFrame(
-        {
-            "rep_id": ["A", "B", "C"],
-            "name": ["Ada", "Ben", "Cleo"],
-            "lat": [0.0] * 3,
-            "lon": [0.0, 1.0, 2.0],
-        }
-    )
-    path = write_scenario(
-        tmp_path / "start",
-        accounts,
-        reps,
-        balance=[{"metric": "workload", "tolerance": tolerance}],
-        **{**EXACT, **settings},
-    )
-    made = plan(load_scenario(path))
-    assert owners(made) == {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "C", "c2": "C"}
-    return made
-
-
-def owners(made) -> dict[str, str]:
-    return dict(zip(made.assignments["account_id"], made.assignments["rep_id"]))
+from tests.helpers import EXACT, owners, three_rep_plan, write_scenario
 
 
 def test_leaving_rep_accounts_all_move_and_nothing_else(tmp_path):

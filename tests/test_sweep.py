@@ -35,7 +35,7 @@ from territory_planner import Sweep, compare, sweep
 from territory_planner.cli import main
 from territory_planner.sweep import local_cluster
 from tests.browser import render, require_chromium
-from tests.conftest import DEG_KM, line_accounts, line_reps, write_scenario
+from tests.helpers import DEG_KM, line_accounts, line_reps, write_scenario
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 GRID = {"balance.0.tolerance": [0.0, 0.5], "constraints.max_moved_share": [0.25, 1.0]}
