@@ -1,4 +1,4 @@
-"""Known-optimum benchmarks through the engine's own core (issue 5, section 2).
+"""Known-optimum benchmarks through the engine's own core (OR-Library GAP, pmed, pmedcap).
 
     python benchmarks/known_optima.py --set gap1 --set pmedcap --json results.json \\
         --solutions solutions/ [--time-limit 60] [--instances gapa-1,pmed1] [--spopt]

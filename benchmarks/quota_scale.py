@@ -8,7 +8,7 @@ Builds a seeded random per-rep table (lognormal potential, revenue a noisy share
 rep in ten a ramping hire, one in fifty with no history), sets a target 8% above last year's
 revenue with growth bounds [0%, +20%], solves with HiGHS and prints the build and solve
 seconds of each LP, the total (wall clock and CPU), and the largest relative deviation with
-its proven bound. The issue's budget is under 2 s in total. HiGHS runs on one thread, so on
+its proven bound. The budget is under 2 s in total. HiGHS runs on one thread, so on
 a busy machine the wall clock exceeds the CPU time; the load average is printed with it.
 """
 

@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 5, section 3): the engine's plan against two common alternatives.
+"""Scale benchmark: the engine's plan against two common alternatives.
 
     python benchmarks/scale.py --accounts 10000 --reps 50 --time-limit 30
     python benchmarks/scale.py --accounts 100000 --reps 500 --time-limit 600 --skip full-milp

@@ -1,4 +1,4 @@
-"""The promises of issue 6: nothing lost, nothing altered, nothing injected, same answer twice.
+"""What a planner relies on: nothing lost, nothing altered, nothing injected, same answer twice.
 
 * an interrupted write (a writer failing midway, Ctrl-C or SIGKILL during a solve) leaves no
   partial folder and the previous plan byte for byte as it was;

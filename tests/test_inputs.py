@@ -1,4 +1,4 @@
-"""Every input defect of issue 6 becomes one InputError naming the file, the row and the column.
+"""Every input defect becomes one InputError naming the file, the row and the column.
 
 Each test writes a tiny scenario as real files (accounts near Philadelphia, two reps) with one
 defect, and checks the message AND where it points: the row is the row a spreadsheet shows
