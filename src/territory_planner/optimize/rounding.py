@@ -43,6 +43,9 @@ LAST_SECONDS = 0.5
 LOCAL_SLACK_PRICE = 1000.0
 #: the shares of all units released with the fractional ones, after the fractional alone
 BOUNDARY_SHARES = (0.05, 0.2)
+#: a unit whose load on some metric is at least this share of a typical band's width is a
+#: giant: one of them alone can decide whether a band holds
+GIANT_BAND_SHARE = 0.2
 
 
 def restricted_model(
@@ -174,6 +177,19 @@ def narrowed_rounds(
     """
     deadline = clock.share(share)
     width = problem.upper - problem.lower
+    pinned = pin_giants(problem, lp_model)
+    if pinned:
+        outcome = run(
+            lp_model, settings, mip=False, time_limit=deadline.remaining, start_basis=basis
+        )
+        log(
+            "lp",
+            outcome,
+            len(lp_model.pairs),
+            scope=f"split giants pinned ({len(pinned)} pairs closed)",
+        )
+        if outcome.status == "optimal":
+            basis = LpBasis.capture(lp_model.lp)
     margin = np.zeros((problem.n_metrics, problem.n_reps))
     budget = problem.max_moved_potential
     budget_margin = 0.0
@@ -214,7 +230,45 @@ def narrowed_rounds(
             break
         basis = LpBasis.capture(lp_model.lp)
     narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
+    for variable, upper in pinned:
+        variable.upBound = upper
     return best_plan, best_breach
+
+
+def giant_units(problem) -> np.ndarray:
+    """Units whose load on some metric is at least GIANT_BAND_SHARE of the median band width
+    of that metric: rounding such a split unit moves a band by most of its width."""
+    if problem.pair_load is not None:
+        return np.zeros(0, dtype=int)
+    width = problem.upper - problem.lower
+    giant = np.zeros(problem.n_units, dtype=bool)
+    for m in range(problem.n_metrics):
+        finite = width[m][np.isfinite(width[m])]
+        if len(finite):
+            giant |= problem.unit_load[m] >= GIANT_BAND_SHARE * float(np.median(finite))
+    return np.flatnonzero(giant)
+
+
+def pin_giants(problem, lp_model: AssignmentModel) -> list[tuple[object, float | None]]:
+    """Give every giant the LP splits to the rep holding its largest share: the other
+    pairs of the giant get upper bound 0, so the LP re-solved around them moves the small
+    units, which round easily, to make room. Returns (variable, its old upper bound) to undo.
+    The pinned LP is only a guide for rounding; its value is no bound."""
+    giants = giant_units(problem)
+    if len(giants) == 0:
+        return []
+    rep, share = read_assignment(lp_model, problem.n_units)
+    split = giants[share[giants] < INTEGRAL]
+    if len(split) == 0:
+        return []
+    pairs = lp_model.pairs
+    off = np.isin(pairs.unit, split) & (pairs.rep != rep[pairs.unit])
+    pinned = []
+    for index in np.flatnonzero(off).tolist():
+        variable = lp_model.x[index]
+        pinned.append((variable, variable.upBound))
+        variable.upBound = 0.0
+    return pinned
 
 
 def narrow_rows(problem, model: AssignmentModel, margin: np.ndarray, budget_margin: float) -> None:
