@@ -55,7 +55,8 @@ def test_a_budget_that_covers_the_moves_passes_the_precheck():
 
 def _giants():
     """Ten accounts of workload 0.1 and two giants of workload 6 between two reps, a band
-    of 5% on a target of 6.5 (width 0.65): a giant is 9 widths, a small account 0.15."""
+    of 5% on a target of 6.5 (width 0.65): a giant is 9 widths and 60 times the typical
+    account, a small account 0.15 widths."""
     accounts = pd.DataFrame(
         {
             "account_id": [f"A{i:02d}" for i in range(12)],

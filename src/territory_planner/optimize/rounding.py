@@ -43,9 +43,10 @@ LAST_SECONDS = 0.5
 LOCAL_SLACK_PRICE = 1000.0
 #: the shares of all units released with the fractional ones, after the fractional alone
 BOUNDARY_SHARES = (0.05, 0.2)
-#: a unit whose load on some metric is at least this share of a typical band's width is a
-#: giant: one of them alone can decide whether a band holds
-GIANT_BAND_SHARE = 0.2
+#: a unit whose load on some metric is at least this share of a typical band's width, and
+#: GIANT_TIMES_TYPICAL times the typical unit's, is a giant: one of them alone can decide
+#: whether a band holds, and the many small units can make room for it
+GIANT_BAND_SHARE, GIANT_TIMES_TYPICAL = 0.2, 10.0
 
 
 def restricted_model(
@@ -173,7 +174,10 @@ def narrowed_rounds(
     there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole accounts;
     the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
     is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
-    in a ``share`` of the time left.
+    in a ``share`` of the time left, and none after one that made the breach worse. Before
+    the first, split giants are pinned to the rep of their larger share (pin_giants): a
+    giant rounded last moves its band by most of its width, small units rounded around a
+    pinned giant barely move theirs.
     """
     deadline = clock.share(share)
     width = problem.upper - problem.lower
@@ -212,9 +216,13 @@ def narrowed_rounds(
         excess = band_excess(problem, rep_loads(problem, plan))
         over = budget_excess(problem, 0.0 if budget is None else problem.moved_potential_of(plan))
         breach = float(excess.sum()) + over
-        if breach < best_breach - 1e-12:
+        worse = breach >= best_breach - 1e-12
+        if not worse:
             best_plan, best_breach = plan, breach
-        if breach <= TINY or attempt == rounds - 1 or deadline.remaining <= LAST_SECONDS:
+        # narrowing that made the rounding worse will not make it better: windows mend
+        # what is left faster (seen with giants, where each narrowing pushed small units
+        # away from the bands the giants need)
+        if breach <= TINY or worse or attempt == rounds - 1 or deadline.remaining <= LAST_SECONDS:
             break
         outside = excess * np.maximum(np.abs(problem.target), TINY)  # back to the metric's units
         margin = np.minimum(margin + MARGIN_GROWTH * outside, MARGIN_LIMIT * width)
@@ -237,7 +245,8 @@ def narrowed_rounds(
 
 def giant_units(problem) -> np.ndarray:
     """Units whose load on some metric is at least GIANT_BAND_SHARE of the median band width
-    of that metric: rounding such a split unit moves a band by most of its width."""
+    of that metric and GIANT_TIMES_TYPICAL times the median unit's: rounding such a split
+    unit moves a band by most of its width, and small units are there to even it out."""
     if problem.pair_load is not None:
         return np.zeros(0, dtype=int)
     width = problem.upper - problem.lower
@@ -245,7 +254,9 @@ def giant_units(problem) -> np.ndarray:
     for m in range(problem.n_metrics):
         finite = width[m][np.isfinite(width[m])]
         if len(finite):
-            giant |= problem.unit_load[m] >= GIANT_BAND_SHARE * float(np.median(finite))
+            load = problem.unit_load[m]
+            typical = GIANT_TIMES_TYPICAL * float(np.median(load))
+            giant |= (load >= GIANT_BAND_SHARE * float(np.median(finite))) & (load >= typical)
     return np.flatnonzero(giant)
 
 
