@@ -113,3 +113,14 @@ def test_no_round_starts_when_its_share_would_be_too_short():
     budget = TimeBudget(HeldClock(TimeBudget.ROUND_SECONDS))
     assert not budget.round_worth_it()
     assert TimeBudget(HeldClock(TimeBudget.ROUND_SECONDS + 0.01)).round_worth_it()
+
+
+def test_a_round_needs_time_for_its_own_build_at_the_rate_last_seen():
+    budget = TimeBudget(HeldClock(2.0))
+    budget.observe_build(0.3, 100)  # too small to tell: fixed costs dominate it
+    assert budget.build_rate == TimeBudget.POLISH_SECONDS_PER_PAIR
+    budget.observe_build(1.0, 20000)  # 50 microseconds a pair, as on a loaded machine
+    assert budget.build_rate == pytest.approx(5e-5)
+    # 0.5 s to solve plus the build: 10,000 pairs need 1 s, 40,000 need 2.5 s of the 2 left
+    assert budget.round_worth_it(10000)
+    assert not budget.round_worth_it(40000)
