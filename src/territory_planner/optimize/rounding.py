@@ -174,10 +174,10 @@ def narrowed_rounds(
     there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole accounts;
     the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
     is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
-    in a ``share`` of the time left, and none after one that made the breach worse. Before
-    the first, split giants are pinned to the rep of their larger share (pin_giants): a
-    giant rounded last moves its band by most of its width, small units rounded around a
-    pinned giant barely move theirs.
+    in a ``share`` of the time left (with giants pinned, none after one that made the breach
+    worse). Before the first, split giants are pinned to the rep of their larger share
+    (pin_giants): a giant rounded last moves its band by most of its width, small units
+    rounded around a pinned giant barely move theirs.
     """
     deadline = clock.share(share)
     width = problem.upper - problem.lower
@@ -219,10 +219,11 @@ def narrowed_rounds(
         worse = breach >= best_breach - 1e-12
         if not worse:
             best_plan, best_breach = plan, breach
-        # narrowing that made the rounding worse will not make it better: windows mend
-        # what is left faster (seen with giants, where each narrowing pushed small units
-        # away from the bands the giants need)
-        if breach <= TINY or worse or attempt == rounds - 1 or deadline.remaining <= LAST_SECONDS:
+        # around pinned giants, narrowing that made the rounding worse goes on doing so (it
+        # pushes small units away from the bands the giants need): windows mend it faster
+        if breach <= TINY or (worse and pinned) or attempt == rounds - 1:
+            break
+        if deadline.remaining <= LAST_SECONDS:
             break
         outside = excess * np.maximum(np.abs(problem.target), TINY)  # back to the metric's units
         margin = np.minimum(margin + MARGIN_GROWTH * outside, MARGIN_LIMIT * width)
