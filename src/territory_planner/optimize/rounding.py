@@ -181,19 +181,7 @@ def narrowed_rounds(
     """
     deadline = clock.share(share)
     width = problem.upper - problem.lower
-    pinned = pin_giants(problem, lp_model)
-    if pinned:
-        outcome = run(
-            lp_model, settings, mip=False, time_limit=deadline.remaining, start_basis=basis
-        )
-        log(
-            "lp",
-            outcome,
-            len(lp_model.pairs),
-            scope=f"split giants pinned ({len(pinned)} pairs closed)",
-        )
-        if outcome.status == "optimal":
-            basis = LpBasis.capture(lp_model.lp)
+    pinned, basis = resolve_with_giants_pinned(problem, lp_model, basis, settings, deadline, log)
     margin = np.zeros((problem.n_metrics, problem.n_reps))
     budget = problem.max_moved_potential
     budget_margin = 0.0
@@ -242,6 +230,19 @@ def narrowed_rounds(
     for variable, upper in pinned:
         variable.upBound = upper
     return best_plan, best_breach
+
+
+def resolve_with_giants_pinned(problem, lp_model, basis, settings, clock: Clock, log):
+    """Pin the LP's split giants (pin_giants) and solve it again from ``basis`` within
+    ``clock``; (the pinned variables with their old upper bounds, the basis to go on from)."""
+    pinned = pin_giants(problem, lp_model)
+    if pinned:
+        outcome = run(lp_model, settings, mip=False, time_limit=clock.remaining, start_basis=basis)
+        scope = f"split giants pinned ({len(pinned)} pairs closed)"
+        log("lp", outcome, len(lp_model.pairs), scope=scope)
+        if outcome.status == "optimal":
+            basis = LpBasis.capture(lp_model.lp)
+    return pinned, basis
 
 
 def giant_units(problem) -> np.ndarray:
