@@ -34,7 +34,7 @@ MARGIN_LIMIT = 0.45
 #: the share of the time left the narrowed rounds may spend
 NARROWED_SHARE = 0.25
 #: the share of the time left one elastic rounding may spend
-ELASTIC_ROUND_SHARE = 0.02
+ELASTIC_ROUND_SHARE = 0.06
 #: the relative gap a rounding MILP stops at
 ROUND_GAP = 1e-4
 #: a phase does not start with this few seconds left
