@@ -10,12 +10,19 @@ import pytest
 
 from territory_planner import build_problem, load_data
 from territory_planner.errors import InfeasibleError
+from territory_planner.optimize import rounding
 from territory_planner.optimize.diagnose import least_moved_for_bands, precheck
 from territory_planner.optimize.model import PairSet, build_assignment_model, read_assignment
 from territory_planner.optimize.pairs import all_allowed_pairs
-from territory_planner.optimize.rounding import giant_units, pin_giants
-from territory_planner.optimize.settings import SolveSettings
-from territory_planner.optimize.solvers import run
+from territory_planner.optimize.rounding import (
+    INTEGRAL,
+    giant_units,
+    narrowed_rounds,
+    pin_giants,
+    restricted_model,
+)
+from territory_planner.optimize.settings import Clock, SolveSettings
+from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.scenario import parse_scenario
 from tests.conftest import line_accounts, line_reps
 
@@ -99,3 +106,72 @@ def test_split_giants_are_pinned_to_their_larger_share():
     for variable, upper in pinned:
         variable.upBound = upper
     assert model.x[r1].upBound == 0.4
+
+
+def _metros_with_giants(seed: int):
+    """400 accounts around five metros, 8 reps; 2% of the accounts hold 20% of the
+    workload; bands of 5% on workload and 10% on potential."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    centers = rng.uniform([30, -100], [40, -80], (5, 2))
+    metro = rng.integers(0, 5, n)
+    lat = centers[metro, 0] + rng.normal(0, 0.5, n)
+    lon = centers[metro, 1] + rng.normal(0, 0.5, n)
+    workload = np.round(rng.lognormal(0, 0.5, n), 2)
+    top = rng.choice(n, n // 50, replace=False)
+    rest = np.setdiff1d(np.arange(n), top)
+    workload[top] *= 0.25 * workload[rest].sum() / workload[top].sum()
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:03d}" for i in range(n)],
+            "lat": lat,
+            "lon": lon,
+            "workload": np.round(workload, 2),
+            "potential": np.round(rng.lognormal(0, 0.5, n), 2),
+        }
+    )
+    homes = rng.integers(0, n, 8)
+    reps = pd.DataFrame(
+        {"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes], "lon": lon[homes]}
+    )
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [
+                {"metric": "workload", "tolerance": 0.05},
+                {"metric": "potential", "tolerance": 0.1},
+            ],
+        }
+    )
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+
+
+def _narrowed_breach(problem) -> float:
+    pairs = all_allowed_pairs(problem)
+    lp = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=True, slack_penalty=1e9
+    )
+    assert run(lp, SolveSettings(), mip=False, time_limit=30).status == "optimal"
+    rep, placed = read_assignment(lp, problem.n_units)
+    fractional = np.flatnonzero(placed < INTEGRAL)
+    assert len(np.intersect1d(fractional, giant_units(problem)))  # the LP splits giants
+    in_place = restricted_model(problem, pairs, rep, fractional, name="finish")
+    assert run(in_place, SolveSettings(), mip=True, time_limit=30).status == "infeasible"
+    _, breach = narrowed_rounds(
+        problem, pairs, lp, LpBasis.capture(lp.lp), SolveSettings(), Clock(60.0), log=_no_log
+    )
+    return breach
+
+
+def _no_log(*args, **kwargs) -> None:
+    return None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_pinned_giants_let_the_narrowed_rounds_reach_a_whole_plan(seed, monkeypatch):
+    problem = _metros_with_giants(seed)
+    assert _narrowed_breach(problem) == 0.0
+    # the same rounds with the giants left to round with the rest break some band
+    monkeypatch.setattr(rounding, "pin_giants", lambda problem, model: [])
+    assert _narrowed_breach(problem) > 1e-3
