@@ -3,7 +3,8 @@
 Two steps. ``precheck`` catches the obvious causes before any solve: an account no rep may
 own (segment, region, distance, a lock on a leaving rep), locked accounts that already push a
 rep above its band, a rep that cannot reach its band from the accounts it may own, and a
-disruption budget smaller than the moves the departures force. When the solver still proves
+disruption budget smaller than the moves the departures force, or than the moves the bands
+force when today's territories are far from them. When the solver still proves
 infeasibility, ``explain_infeasibility`` re-solves the LP with a penalised slack on every band
 and on the budget (an elastic model, always feasible) and names each band that needed slack,
 by how much. Both raise :class:`InfeasibleError`.
