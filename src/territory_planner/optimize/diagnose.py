@@ -3,7 +3,8 @@
 Two steps. ``precheck`` catches the obvious causes before any solve: an account no rep may
 own (segment, region, distance, a lock on a leaving rep), locked accounts that already push a
 rep above its band, a rep that cannot reach its band from the accounts it may own, and a
-disruption budget smaller than the moves the departures force. When the solver still proves
+disruption budget smaller than the moves the departures force, or than the moves the bands
+force when today's territories are far from them. When the solver still proves
 infeasibility, ``explain_infeasibility`` re-solves the LP with a penalised slack on every band
 and on the budget (an elastic model, always feasible) and names each band that needed slack,
 by how much. Both raise :class:`InfeasibleError`.
@@ -146,8 +147,86 @@ def precheck(problem) -> None:
                 "budget": float(problem.max_moved_potential),
             }
         )
+    _budget_below_band_moves(problem, reasons, details)
     if reasons:
         raise InfeasibleError(reasons, details)
+
+
+def _owner_of_units(problem) -> np.ndarray:
+    """Today's rep of each unit when all its accounts share one, else -1."""
+    low = np.full(problem.n_units, problem.n_reps, dtype=int)
+    high = np.full(problem.n_units, -1, dtype=int)
+    np.minimum.at(low, problem.account_unit, problem.current_rep)
+    np.maximum.at(high, problem.account_unit, problem.current_rep)
+    return np.where(low == high, high, -1)
+
+
+def least_moved_for_bands(problem) -> tuple[float, int]:
+    """The least potential any plan within the bands moves, and the metric that forces it.
+
+    With ``o_u`` today's common owner of unit u (-1: mixed or none) and
+    ``cur[m, j] = sum_{u: o_u = j} load[m, u]``, a plan in the bands takes into rep j at
+    least ``lower[m, j] - cur[m, j]`` and out of it at least ``cur[m, j] - upper[m, j]``.
+    Inflow comes from units with no owner (load ``F_m``) or from moved units; outflow only
+    from moved units. So moved units carry at least
+    ``L_m = max(sum_j (lower - cur)^+ - F_m, sum_j (cur - upper)^+)`` of metric m, and a
+    moved unit moves all its potential: the fractional knapsack (cheapest potential per
+    load first) over the units that may move is a lower bound on the moved potential."""
+    if problem.pair_load is not None:
+        return 0.0, -1
+    owner = _owner_of_units(problem)
+    owned = owner >= 0
+    unit_potential = np.zeros(problem.n_units)
+    np.add.at(unit_potential, problem.account_unit, problem.account_potential)
+    movable = owned & (problem.locked_rep != owner)
+    best, forcing = 0.0, -1
+    for m in range(problem.n_metrics):
+        load = problem.unit_load[m]
+        cur = np.bincount(owner[owned], weights=load[owned], minlength=problem.n_reps)
+        short = np.clip(problem.lower[m] - cur, 0.0, None).sum()
+        over = np.clip(cur - problem.upper[m], 0.0, None).sum()
+        needed = max(short - load[~owned].sum(), over)
+        supply = movable & (load > 0)
+        if needed <= TINY or not supply.any():
+            continue
+        ratio = unit_potential[supply] / load[supply]
+        order = np.argsort(ratio, kind="stable")
+        taken = np.cumsum(load[supply][order])
+        whole = int(np.searchsorted(taken, needed))
+        if whole >= len(order):
+            continue  # the bands cannot hold at all: the band checks name that
+        before = taken[whole - 1] if whole else 0.0
+        least = (
+            unit_potential[supply][order][:whole].sum() + (needed - before) * ratio[order[whole]]
+        )
+        if least > best:
+            best, forcing = float(least), m
+    return best, forcing
+
+
+def _budget_below_band_moves(problem, reasons: list[str], details: list[dict]) -> None:
+    """Add the budget when the bands alone force more potential to move than it allows."""
+    budget = problem.max_moved_potential
+    if budget is None:
+        return
+    least, m = least_moved_for_bands(problem)
+    if least <= budget * (1.0 + 1e-9) + TINY:
+        return
+    total = float(problem.account_potential.sum()) or 1.0
+    reasons.append(
+        f"max_moved_share allows {_fmt(budget)} of potential ({budget / total:.1%}) to change "
+        f"owner, but today's territories are so far from the {problem.metrics[m]} bands that "
+        f"any plan within them moves at least {_fmt(least)} ({least / total:.1%}); raise "
+        f"max_moved_share or the tolerance"
+    )
+    details.append(
+        {
+            "kind": "budget_below_band_moves",
+            "metric": problem.metrics[m],
+            "least_moved": least,
+            "budget": float(budget),
+        }
+    )
 
 
 def explain_infeasibility(

@@ -34,7 +34,7 @@ MARGIN_LIMIT = 0.45
 #: the share of the time left the narrowed rounds may spend
 NARROWED_SHARE = 0.25
 #: the share of the time left one elastic rounding may spend
-ELASTIC_ROUND_SHARE = 0.02
+ELASTIC_ROUND_SHARE = 0.06
 #: the relative gap a rounding MILP stops at
 ROUND_GAP = 1e-4
 #: a phase does not start with this few seconds left
@@ -43,6 +43,10 @@ LAST_SECONDS = 0.5
 LOCAL_SLACK_PRICE = 1000.0
 #: the shares of all units released with the fractional ones, after the fractional alone
 BOUNDARY_SHARES = (0.05, 0.2)
+#: a unit whose load on some metric is at least this share of a typical band's width, and
+#: GIANT_TIMES_TYPICAL times the typical unit's, is a giant: one of them alone can decide
+#: whether a band holds, and the many small units can make room for it
+GIANT_BAND_SHARE, GIANT_TIMES_TYPICAL = 0.2, 10.0
 
 
 def restricted_model(
@@ -170,10 +174,14 @@ def narrowed_rounds(
     there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole accounts;
     the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
     is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
-    in a ``share`` of the time left.
+    in a ``share`` of the time left (with giants pinned, none after one that made the breach
+    worse). Before the first, split giants are pinned to the rep of their larger share
+    (pin_giants): a giant rounded last moves its band by most of its width, small units
+    rounded around a pinned giant barely move theirs.
     """
     deadline = clock.share(share)
     width = problem.upper - problem.lower
+    pinned, basis = resolve_with_giants_pinned(problem, lp_model, basis, settings, deadline, log)
     margin = np.zeros((problem.n_metrics, problem.n_reps))
     budget = problem.max_moved_potential
     budget_margin = 0.0
@@ -196,9 +204,14 @@ def narrowed_rounds(
         excess = band_excess(problem, rep_loads(problem, plan))
         over = budget_excess(problem, 0.0 if budget is None else problem.moved_potential_of(plan))
         breach = float(excess.sum()) + over
-        if breach < best_breach - 1e-12:
+        worse = breach >= best_breach - 1e-12
+        if not worse:
             best_plan, best_breach = plan, breach
-        if breach <= TINY or attempt == rounds - 1 or deadline.remaining <= LAST_SECONDS:
+        # around pinned giants, narrowing that made the rounding worse goes on doing so (it
+        # pushes small units away from the bands the giants need): windows mend it faster
+        if breach <= TINY or (worse and pinned) or attempt == rounds - 1:
+            break
+        if deadline.remaining <= LAST_SECONDS:
             break
         outside = excess * np.maximum(np.abs(problem.target), TINY)  # back to the metric's units
         margin = np.minimum(margin + MARGIN_GROWTH * outside, MARGIN_LIMIT * width)
@@ -214,7 +227,61 @@ def narrowed_rounds(
             break
         basis = LpBasis.capture(lp_model.lp)
     narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
+    for variable, upper in pinned:
+        variable.upBound = upper
     return best_plan, best_breach
+
+
+def resolve_with_giants_pinned(problem, lp_model, basis, settings, clock: Clock, log):
+    """Pin the LP's split giants (pin_giants) and solve it again from ``basis`` within
+    ``clock``; (the pinned variables with their old upper bounds, the basis to go on from)."""
+    pinned = pin_giants(problem, lp_model)
+    if pinned:
+        outcome = run(lp_model, settings, mip=False, time_limit=clock.remaining, start_basis=basis)
+        scope = f"split giants pinned ({len(pinned)} pairs closed)"
+        log("lp", outcome, len(lp_model.pairs), scope=scope)
+        if outcome.status == "optimal":
+            basis = LpBasis.capture(lp_model.lp)
+    return pinned, basis
+
+
+def giant_units(problem) -> np.ndarray:
+    """Units whose load on some metric is at least GIANT_BAND_SHARE of the median band width
+    of that metric and GIANT_TIMES_TYPICAL times the median unit's: rounding such a split
+    unit moves a band by most of its width, and small units are there to even it out."""
+    if problem.pair_load is not None:
+        return np.zeros(0, dtype=int)
+    width = problem.upper - problem.lower
+    giant = np.zeros(problem.n_units, dtype=bool)
+    for m in range(problem.n_metrics):
+        finite = width[m][np.isfinite(width[m])]
+        if len(finite):
+            load = problem.unit_load[m]
+            typical = GIANT_TIMES_TYPICAL * float(np.median(load))
+            giant |= (load >= GIANT_BAND_SHARE * float(np.median(finite))) & (load >= typical)
+    return np.flatnonzero(giant)
+
+
+def pin_giants(problem, lp_model: AssignmentModel) -> list[tuple[object, float | None]]:
+    """Give every giant the LP splits to the rep holding its largest share: the other
+    pairs of the giant get upper bound 0, so the LP re-solved around them moves the small
+    units, which round easily, to make room. Returns (variable, its old upper bound) to undo.
+    The pinned LP is only a guide for rounding; its value is no bound."""
+    giants = giant_units(problem)
+    if len(giants) == 0:
+        return []
+    rep, share = read_assignment(lp_model, problem.n_units)
+    split = giants[share[giants] < INTEGRAL]
+    if len(split) == 0:
+        return []
+    pairs = lp_model.pairs
+    off = np.isin(pairs.unit, split) & (pairs.rep != rep[pairs.unit])
+    pinned = []
+    for index in np.flatnonzero(off).tolist():
+        variable = lp_model.x[index]
+        pinned.append((variable, variable.upBound))
+        variable.upBound = 0.0
+    return pinned
 
 
 def narrow_rows(problem, model: AssignmentModel, margin: np.ndarray, budget_margin: float) -> None:

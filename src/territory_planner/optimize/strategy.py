@@ -89,9 +89,19 @@ class TimeBudget:
     ROUND_SECONDS = 0.5  # a finish round needs more than this
     WINDOW_SECONDS = 1.0  # windows (and the polish) need more than this
     POLISH_SECONDS_PER_PAIR = 2e-5  # the polish's hand-over to the solver
+    OBSERVED_PAIRS = 10000  # a model this large tells the build rate
 
     def __init__(self, clock: Clock):
         self.clock = clock
+        # seconds per pair that building and handing over a model took last time: on a
+        # loaded machine several times the nominal rate, and a round that starts without
+        # time for its own build overruns the limit by it
+        self.build_rate = self.POLISH_SECONDS_PER_PAIR
+
+    def observe_build(self, seconds: float, pairs: int) -> None:
+        """Learn the build rate from a model large enough for its fixed costs not to count."""
+        if pairs >= self.OBSERVED_PAIRS:
+            self.build_rate = max(self.POLISH_SECONDS_PER_PAIR, seconds / pairs)
 
     def flow(self) -> float:
         return self.FLOW * self.clock.remaining
@@ -104,8 +114,9 @@ class TimeBudget:
         it, so the boundary rounds, which may mend what windows could not, get the rest."""
         return self.clock if have_plan else self.clock.share(self.WINDOWS_WITHOUT_PLAN)
 
-    def round_worth_it(self) -> bool:
-        return self.clock.remaining > self.ROUND_SECONDS
+    def round_worth_it(self, pairs: int = 0) -> bool:
+        """A round over ``pairs`` pairs needs its build time and ROUND_SECONDS more."""
+        return self.clock.remaining > self.ROUND_SECONDS + self.build_rate * pairs
 
     def windows_worth_it(self) -> bool:
         return self.clock.remaining > self.WINDOW_SECONDS
@@ -203,9 +214,11 @@ class _Solve:
         penalty = RELAXATION_SLACK_PRICE * cost_scale(problem, self.pairs)
         raises = 0
         while True:
+            building = clock.elapsed
             model = build_assignment_model(
                 problem, self.pairs, all_units, relax=True, slack_penalty=penalty, name="relaxation"
             )
+            self.time.observe_build(clock.elapsed - building, len(self.pairs))
             outcome = run(
                 model, settings, mip=False, time_limit=clock.remaining, start_basis=self.basis
             )
@@ -266,13 +279,13 @@ class _Solve:
         # the fractional units alone, every other unit where the LP put it: one small MILP
         # that usually closes the gap at once
         for label, free in rounds:
-            if self.time.round_worth_it():
+            if self.time.round_worth_it(self.round_pairs(free)):
                 self.finish_round(label, free)
             break
         if self.sparse and not self.closed() and len(fractional) and self.time.windows_worth_it():
             self.windows_from_lp(rep, fractional)
         for label, free in rounds:
-            if self.closed() or not self.time.round_worth_it():
+            if self.closed() or not self.time.round_worth_it(self.round_pairs(free)):
                 break
             mended = not self.incumbent.found
             self.finish_round(label, free)
@@ -288,6 +301,9 @@ class _Solve:
                 plan = self.incumbent.plan
                 changed = np.flatnonzero(plan != self.incumbent.fallback)
                 self.by_windows(plan, np.unique(plan[changed]), self.clock)
+
+    def round_pairs(self, free: np.ndarray) -> int:
+        return int(np.isin(self.pairs.unit, free).sum())
 
     def closed(self) -> bool:
         return self.incumbent.found and self.incumbent.gap(self.lp_bound) <= self.settings.gap
@@ -306,9 +322,11 @@ class _Solve:
         least broken rounding of the LP)."""
         problem, settings, incumbent = self.problem, self.settings, self.incumbent
         base = incumbent.base()
+        building = self.clock.elapsed
         model = restricted_model(problem, self.pairs, base, free, name="finish")
         if incumbent.found:
             set_start(model, incumbent.plan)
+        self.time.observe_build(self.clock.elapsed - building, len(model.pairs))
         all_units = len(free) == problem.n_units
         # the all-units round is the full candidate MILP and no polish follows it, so it may
         # not stop at a looser relative gap than the one asked for (0: proven optimal)
