@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from .locate import improve_by_swaps
+from .median_lagrange import improve_by_swaps
 from .site_pairs import NearestSites, cost_to_sites, priced_pairs
 from .strong_model import build_strong_model, plan_from, solve_strong
 

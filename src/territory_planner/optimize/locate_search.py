@@ -38,7 +38,7 @@ from .construct import (
     relocate,
     site_pool,
 )
-from .locate import LocateResult
+from .locate_model import LocateResult
 from .model import PairSet
 from .results import relative_gap
 from .settings import Clock, SolveSettings

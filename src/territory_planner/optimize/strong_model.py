@@ -1,4 +1,4 @@
-"""The strong locate formulation (optimize/locate.py, module docstring) as sparse arrays
+"""The strong locate formulation (optimize/locate_model.py, module docstring) as sparse arrays
 handed to HiGHS whole, and the Lagrangian bound its duals prove over every pair.
 
 PuLP makes one Python object per row; the ``x[u, s] <= y[s]`` link rows of thousands of
