@@ -4,9 +4,13 @@ on both sides, and the KPIs read cleanly. Skipped when no Chromium is installed.
 
 from __future__ import annotations
 
+import pytest
+
 from territory_planner import compare, load_scenario, plan, rebalance
 from territory_planner.report.colours import FAMILY_OF
 from tests.browser import png_stats, probe, render, require_chromium
+
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
 
 _MAPS = """
 var out = [];

@@ -9,6 +9,7 @@ import re
 import folium
 import numpy as np
 import pandas as pd
+import pytest
 from branca.element import Element
 from folium.plugins import DualMap
 
@@ -17,6 +18,8 @@ from territory_planner.report.colours import FAMILY_OF
 from territory_planner.report.maps import plan_adjacency
 from tests.browser import png_stats, probe, render, require_chromium
 from tests.helpers import EVIL_ESCAPED, make_tiny_plan
+
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
 
 # Opens every tooltip once the map is built, so the DOM shows what a reader hovering sees
 # (runs on load: it goes into the figure's script block before the map code renders).

@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from territory_planner.cli import demo_scenario_path, main
 
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
+
 
 @pytest.fixture(scope="module")
 def demo_plan(tmp_path_factory):

@@ -15,6 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 from territory_planner import load_scenario, plan
 from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, InputError, SolverError
+
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
 
 ACCOUNTS = [
     [

@@ -158,6 +158,7 @@ def with_solver(folder: Path, name: str, **solver) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)])
 def test_a_run_killed_during_the_solve_leaves_the_old_plan(medium, tmp_path, sig, code):
     """`plan --force` over an existing plan, killed once the LP bound is printed: the old

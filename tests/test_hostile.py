@@ -179,6 +179,7 @@ except InputError as error:
 """
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_folder_one_wins_whole(tmp_path):
     """The first writer is held inside its write; the second, started then, is refused at
     once (before the fix it wrote too and silently replaced the first one's folder)."""
@@ -212,6 +213,7 @@ def test_two_processes_writing_one_folder_one_wins_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_two_plan_commands_on_one_out_folder(tiny, tmp_path):
     """Two real `plan` runs at once on the same --out: exactly one writes its plan, the
     other exits 2 saying why, and the folder is one whole plan."""

@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "benchmarks"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason="benchmark instances not present")
+pytestmark = [
+    pytest.mark.skipif(not DATA.exists(), reason="benchmark instances not present"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from territory_planner.optimize.pairs import all_allowed_pairs
 from territory_planner.optimize.strategy import SolveSettings, run, solve_assignment
 from territory_planner.scenario import parse_scenario
 
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
+
 
 @st.composite
 def instances(draw):

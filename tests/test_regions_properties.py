@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from tests.helpers import (
     is_connected,
     write_region_scenario,
 )
+
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
 
 
 @st.composite

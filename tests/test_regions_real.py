@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from tests.helpers import is_connected
 
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 

@@ -37,6 +37,8 @@ from territory_planner.sweep import local_cluster
 from tests.browser import render, require_chromium
 from tests.helpers import DEG_KM, line_accounts, line_reps, write_scenario
 
+pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 GRID = {"balance.0.tolerance": [0.0, 0.5], "constraints.max_moved_share": [0.25, 1.0]}
 RESULT_COLUMNS = ["name", "status", "travel_cost", "lower_bound", "gap", "moved_share"]

@@ -206,6 +206,7 @@ def test_generic_writer_and_reader(tmp_path):
     assert typed.loc[0, "share"] == 0.5 and typed.loc[0, "flag"] is True
 
 
+@pytest.mark.slow
 def test_libreoffice_opens_the_workbook(tmp_path):
     """LibreOffice headless converts every sheet to CSV; the values read back as written."""
     require_soffice()
