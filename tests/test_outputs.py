@@ -37,6 +37,18 @@ def hand_plan(tmp_path):
 # --------------------------------------------------------------------------- input names
 
 
+def test_a_rebalance_of_a_salesforce_plan_speaks_the_crm_names(hand_plan, tmp_path):
+    """R2 leaves the hand plan (R1: A1, A2; R2: A3, A4): every account goes to R1, whose band
+    (workload 4 +/- 25%, potential 1000 +/- 50%) holds all four. So exactly A3 and A4 change
+    owner, and the CRM update lists them under the export's own names."""
+    _, out = hand_plan
+    moved = rebalance(Plan.read(out), leaves=["R2"])
+    folder = moved.write(tmp_path / "rebalanced", map_html=False)
+    assert rows(folder / "owner_changes.csv") == [["Id", "OwnerId"], ["A3", "R1"], ["A4", "R1"]]
+    header = rows(folder / "assignments.csv")[0]
+    assert header[0] == "Id" and "BillingPostalCode" in header and "OwnerId" in header
+
+
 def test_a_salesforce_export_comes_back_under_its_own_names(hand_plan):
     made, out = hand_plan
     assert dict(zip(made.assignments["account_id"], made.assignments["rep_id"])) == {

@@ -220,6 +220,8 @@ def rebalanced_data(
     owner = plan.rep_of_account
     accounts["current_rep_id"] = accounts["account_id"].map(owner).astype(object)
     accounts = accounts.where(accounts.notna(), None)
+    # the CRM export's own column names, so the new plan's files speak the CRM's language
+    crm_names = plan.accounts.attrs.get("source_names")
     accounts.attrs = {}
     # a lock keeps an account with its owner; when that owner leaves the lock cannot hold,
     # and the departure is the planner's decision, so the lock gives way (and is reported)
@@ -231,6 +233,8 @@ def rebalanced_data(
     name = settings.name if settings.name.endswith("-rebalanced") else f"{settings.name}-rebalanced"
     settings = settings.model_copy(update={"name": name, "constraints": constraints})
     data = load_data(settings, accounts=accounts, reps=reps, regions=plan.regions)
+    if crm_names:
+        data.accounts.attrs["source_names"] = crm_names
     files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
     return ScenarioData(
         settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
