@@ -32,8 +32,9 @@ from territory_planner.cli import main
 from territory_planner.errors import InputError, SolverError
 from territory_planner.plan import Plan, write_csv
 
-# the package exports the function `plan`, which hides the module of the same name
-plan_module = importlib.import_module("territory_planner.plan")
+# the module that defines Plan, whose write_csv Plan.write calls (imported by name: the
+# package exports the function `plan`, which hides the module of the same name)
+plan_module = importlib.import_module("territory_planner.plan_folder")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synthetic import scenario_dict, write_instance  # noqa: E402

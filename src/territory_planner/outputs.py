@@ -11,6 +11,7 @@ spreadsheet. :func:`assignments_from_file` undoes the renaming when a folder is 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ COLLISION_PREFIX = "input_"
 _MONEY = {"potential", "revenue", "revenue_last_year", "quota", "fair_share", "moved_potential"}
 _SEASON = re.compile(r"^(q[1-4]|m(0[1-9]|1[0-2]))$")
 _SHARES = {"deviation", "growth", "quota_to_potential", "ramp", "capacity", "gap", "alpha"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def source_names(accounts: pd.DataFrame) -> dict[str, str]:
@@ -179,3 +182,86 @@ def plain_numbers(frame: pd.DataFrame, *, exact: bool = False) -> pd.DataFrame:
                 for value in series.to_numpy(dtype=float)
             ]
     return out
+
+
+# --------------------------------------------------------------------------- safe output
+
+
+def _runs_as_formula(value) -> bool:
+    """Text a spreadsheet could run: starts with = + - @ tab or CR and is not a plain number.
+
+    A passed-through column read as text (``-500``, ``+1.5e3``) is a real number that Excel
+    shows as a number and never runs, so it is left alone; ``-1+cmd|...`` is not a number.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return False
+    return _PLAIN_NUMBER.fullmatch(value) is None
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+
+    Only text columns are touched: real numbers (including negative ones) stay numbers.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        text = series.astype(object)
+        mask = text.map(_runs_as_formula)
+        if mask.any():
+            out[column] = text.where(~mask, "'" + text.astype(str))
+    renamed = {
+        c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(_FORMULA_START)
+    }
+    return out.rename(columns=renamed)
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` when a plan folder is read back."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype(object)
+            mask = text.map(
+                lambda v: (
+                    isinstance(v, str)
+                    and len(v) > 1
+                    and v[0] == "'"
+                    and v[1:].startswith(_FORMULA_START)
+                )
+            )
+            if mask.any():
+                out[column] = text.where(~mask, text.astype(str).str[1:])
+    return out.rename(
+        columns={
+            c: c[1:]
+            for c in out.columns
+            if isinstance(c, str) and c.startswith("'") and c[1:].startswith(_FORMULA_START)
+        }
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+    """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, numbers without float
+    noise: rounded per column, or, with ``exact``, every digit that makes the float).
+
+    A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
+    the csv module does not quote a lone CR, and a reader would split the row there.
+    """
+    safe = neutralise_formulas(frame)
+    for column in safe.columns:
+        if not (
+            pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])
+        ):
+            text = safe[column].astype(object)
+            has_cr = text.map(lambda v: isinstance(v, str) and "\r" in v)
+            if has_cr.any():
+                safe[column] = text.where(
+                    ~has_cr,
+                    text.astype(str)
+                    .str.replace("\r\n", "\n", regex=False)
+                    .str.replace("\r", "\n", regex=False),
+                )
+    plain_numbers(safe, exact=exact).to_csv(path, index=False, lineterminator="\n")

@@ -1,0 +1,195 @@
+"""The planning commands: validate, plan, demo, show and evaluate."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from ..data import load_scenario
+from ..errors import InputError
+from ..plan import Plan, plan
+from ..quota import ramp_notes
+from ..scoring import evaluate as evaluate_assignment
+from .common import Reporter, guarded, plan_options
+from .printing import plain, print_plan_summary
+
+
+def demo_scenario_path() -> Path:
+    """The bundled demo scenario (packaged as territory_planner.scenarios).
+
+    From a source checkout run with PYTHONPATH=src the subpackage is not importable, so the
+    repository's scenarios/ folder next to src/ is used instead.
+    """
+    try:
+        path = Path(str(resources.files("territory_planner.scenarios") / "demo" / "scenario.yaml"))
+        if path.exists():
+            return path
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[3] / "scenarios" / "demo" / "scenario.yaml"
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@guarded
+def validate(scenario: Path) -> None:
+    """Read and check a scenario and its data; print what was read. Writes nothing."""
+    data = load_scenario(scenario)
+    summary = data.summary()
+    click.echo(f"scenario '{summary['scenario']}' is valid")
+    click.echo(
+        f"  accounts: {summary['accounts']:,} "
+        f"({summary['geocoded_from_postal_code']:,} placed by postal code, "
+        f"{summary['locked_accounts']:,} locked)"
+    )
+    statuses = ", ".join(f"{n} {s}" for s, n in summary["reps_by_status"].items() if n)
+    click.echo(f"  reps: {summary['reps']:,} ({statuses})")
+    if summary["regions"]:
+        click.echo(f"  regions: {summary['regions']:,}")
+    tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
+    for metric, spread in summary["metrics"].items():
+        balanced = f" (balanced within {tolerances[metric]:.0%})" if metric in tolerances else ""
+        click.echo(
+            f"  total {metric}: {spread['total']:,.1f}, range "
+            f"{plain(spread['min'])}..{plain(spread['max'])}{balanced}"
+        )
+    capacity = summary["capacity"]
+    click.echo(
+        f"  total capacity: {plain(capacity['total'])}, range "
+        f"{plain(capacity['min'])}..{plain(capacity['max'])}"
+    )
+    for file, columns in summary["decimal_marks"].items():
+        click.echo(f"  numbers in {Path(file).name}:")
+        for column, reason in columns.items():
+            click.echo(f"    {column}: {reason}")
+    if summary["defaults"]:
+        click.echo("  defaults applied:")
+        for default in summary["defaults"]:
+            click.echo(f"    - {default}")
+    for note in ramp_notes(data.reps, data.settings.quota):
+        click.echo(f"  quota note: {note}")
+
+
+def _plan_and_write(
+    scenario_path: Path, out: Path, *, time_limit, gap, solver, force, tiles, quiet
+) -> None:
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        reporter(f"reading {scenario_path}")
+        made = plan(scenario_path, time_limit=time_limit, gap=gap, solver=solver, progress=reporter)
+        reporter(f"writing {out}")
+        made.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    print_plan_summary(made, out)
+
+
+@click.command(name="plan")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@plan_options
+@guarded
+def plan_command(scenario: Path, out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
+    """Solve SCENARIO and write a plan folder (assignments, territories, summary, map)."""
+    _plan_and_write(
+        scenario,
+        out,
+        time_limit=time_limit,
+        gap=gap,
+        solver=solver,
+        force=force,
+        tiles=tiles,
+        quiet=quiet,
+    )
+
+
+@click.command()
+@plan_options
+@guarded
+def demo(out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
+    """Run the bundled national demo (about 2,000 accounts, 25 reps) end to end."""
+    _plan_and_write(
+        demo_scenario_path(),
+        out,
+        time_limit=time_limit,
+        gap=gap,
+        solver=solver,
+        force=force,
+        tiles=tiles,
+        quiet=quiet,
+    )
+
+
+@click.command()
+@click.argument("plan_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print summary.json as it is")
+@guarded
+def show(plan_dir: Path, as_json: bool) -> None:
+    """Print a plan folder's summary: status and gap in words, today versus the plan, the
+    reps furthest from their targets, where the files are (--json: the raw summary)."""
+    made = Plan.read(plan_dir)
+    if as_json:
+        click.echo(json.dumps(made.summary, indent=2))
+        return
+    from ..report.summary_text import summary_text  # report/ loads folium
+
+    click.echo(summary_text(made.summary, made.territories, plan_dir))
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="plan folder to write"
+)
+@click.option(
+    "--assignments",
+    "assignments",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV/XLSX of account_id,rep_id (or the accounts file's names, e.g. Id,OwnerId); "
+    "default: today's owners",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="seconds for proving the scenario's lower bound (default: the scenario's)",
+)
+@click.option("--force", is_flag=True, help="replace an existing output folder")
+@click.option("--tiles", default=None, help="online tile provider for the map")
+@click.option("--quiet", is_flag=True, help="no progress lines")
+@guarded
+def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, quiet) -> None:
+    """Score an assignment of SCENARIO without optimising it (today's owners, or a file such
+    as a plan edited by hand) against the scenario's proven lower bound; writes a plan folder."""
+    from ..report.summary_text import status_sentence  # report/ loads folium
+
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    reporter = Reporter(quiet=quiet)
+    try:
+        made = evaluate_assignment(scenario, assignments, time_limit=time_limit, progress=reporter)
+        reporter(f"writing {out}")
+        made.write(out, force=force, tiles=tiles)
+    finally:
+        reporter.close()
+    summary = made.summary
+    click.echo(f"plan '{summary['scenario']}': {status_sentence(summary)}")
+    lower = summary["lower_bound"]
+    click.echo(
+        f"  objective {summary['objective']:,.1f}, proven lower bound "
+        + (f"{lower:,.1f}" if lower is not None else "none")
+    )
+    click.echo(f"  travel cost {summary['travel_cost']:,.1f} (workload x km)")
+    for metric, numbers in summary["balance"].items():
+        broken = len(numbers["broken"])
+        click.echo(
+            f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
+            f"(tolerance {numbers['tolerance']:.0%}), {broken} rep"
+            f"{'s' if broken != 1 else ''} outside the band"
+        )
+    click.echo(f"written: {out}")
