@@ -17,20 +17,11 @@ import shapely
 
 from territory_planner.errors import InputError, Problem, ProblemList
 
-from .frames import (
-    _POLYGONAL,
-    WGS84,
-    _id_text,
-    _polygonal_part,
-)
+from .frames import _POLYGONAL, WGS84, _id_text, _polygonal_part
 
 # Column aliases of a regions file, matched case-insensitively, first match wins.
 _REGION_ID_ALIASES = ("region_id", "id", "region", "code")
-
-
 _PARENT_ID_ALIASES = ("parent_id", "parent")
-
-
 _NAME_ALIASES = ("name",)
 
 
@@ -94,6 +85,25 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     file = str(path)
+    raw = _read_file(path)
+    problems = ProblemList()
+    columns = _region_columns(raw, file, problems)
+    id_col, parent_col, name_col = columns
+    ids, parents, names = _column_values(raw, id_col, parent_col, name_col)
+    _check_ids(ids, file, problems)
+    fixed = _checked_geometries(raw, file, problems)
+    if parent_col is not None:
+        _check_own_parents(ids, parents, file, problems)
+        _check_parent_cycles(ids, parents, file, problems)
+    geo = gpd.GeoSeries(fixed, crs=raw.crs)
+    _check_unknown_crs(geo, file, problems)
+    problems.raise_if_any()
+    return _canonical_table(raw, ids, parents, names, columns, _in_wgs84(geo))
+
+
+def _read_file(path: Path) -> gpd.GeoDataFrame:
+    """The file's features as read by pyogrio; a missing or unreadable file is an error."""
+    file = str(path)
     if not path.exists():
         raise InputError(
             Problem(
@@ -103,7 +113,7 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
             )
         )
     try:
-        raw = gpd.read_file(path, engine="pyogrio")
+        return gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
         raise InputError(
             Problem(
@@ -113,10 +123,16 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
             )
         ) from exc
 
-    problems = ProblemList()
-    id_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _REGION_ID_ALIASES)
-    parent_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _PARENT_ID_ALIASES)
-    name_col = _find_column(raw.columns.drop("geometry", errors="ignore"), _NAME_ALIASES)
+
+def _region_columns(
+    raw: gpd.GeoDataFrame, file: str, problems: ProblemList
+) -> tuple[str, str | None, str | None]:
+    """The file's region_id, parent_id and name columns; without a region_id nothing else
+    can be checked, so that problem is raised at once."""
+    properties = raw.columns.drop("geometry", errors="ignore")
+    id_col = _find_column(properties, _REGION_ID_ALIASES)
+    parent_col = _find_column(properties, _PARENT_ID_ALIASES)
+    name_col = _find_column(properties, _NAME_ALIASES)
     if id_col is None:
         problems.add(
             file,
@@ -125,7 +141,13 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
             fix="add a region_id property (aliases: id, region, code)",
         )
         problems.raise_if_any()
+    return id_col, parent_col, name_col
 
+
+def _column_values(
+    raw: gpd.GeoDataFrame, id_col: str, parent_col: str | None, name_col: str | None
+) -> tuple[list[str | None], list[str | None], list[str]]:
+    """Region IDs and parent IDs as text (None for blanks) and names ("" for blanks)."""
     n = len(raw)
     ids = [_id_text(v) for v in raw[id_col]]
     parents = [_id_text(v) for v in raw[parent_col]] if parent_col is not None else [None] * n
@@ -134,8 +156,11 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
         if name_col is not None
         else [""] * n
     )
+    return ids, parents, names
 
-    # IDs: blank and duplicate.
+
+def _check_ids(ids: list[str | None], file: str, problems: ProblemList) -> None:
+    """Every feature has a region_id, and no two share one."""
     first_row: dict[str, int] = {}
     for i, rid in enumerate(ids):
         row = i + 1
@@ -158,100 +183,118 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
         else:
             first_row[rid] = row
 
-    # Geometry: empty, non-polygonal, invalid beyond repair.
-    geoms = list(raw.geometry.values) if "geometry" in raw else [None] * n
-    fixed: list[Any] = []
-    for i, geom in enumerate(geoms):
-        row = i + 1
-        if geom is None or geom.is_empty:
-            problems.add(
-                file,
-                "empty geometry",
-                row=row,
-                column="geometry",
-                fix="draw the region's polygon or drop the feature",
-            )
-            fixed.append(None)
-            continue
-        if geom.geom_type not in _POLYGONAL:
-            problems.add(
-                file,
-                f"geometry is a {geom.geom_type}, not a polygon",
-                row=row,
-                column="geometry",
-                fix="regions must be Polygon or MultiPolygon",
-            )
-            fixed.append(None)
-            continue
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            repaired = _polygonal_part(shapely.make_valid(geom))
-            if repaired is None:
-                problems.add(
-                    file,
-                    f"invalid geometry that cannot be repaired ({reason})",
-                    row=row,
-                    column="geometry",
-                    fix="redraw the polygon",
-                )
-                fixed.append(None)
-                continue
-            geom = repaired
-        fixed.append(geom)
 
-    # Parents: a parent_id that is no region_id is a label (a census division above the
-    # states) and is allowed; a region that is its own ancestor is not.
-    if parent_col is not None:
-        for i, (rid, parent) in enumerate(zip(ids, parents)):
-            if rid is not None and parent == rid:
-                problems.add(
-                    file,
-                    f"region '{rid}' is its own parent",
-                    row=i + 1,
-                    column="parent_id",
-                    fix="clear the parent_id or correct it",
-                )
-        parent_of: dict[str, str] = {}
-        row_of: dict[str, int] = {}
-        for i, (rid, parent) in enumerate(zip(ids, parents)):
-            if rid is not None and parent is not None and parent != rid and rid not in parent_of:
-                parent_of[rid] = parent
-                row_of[rid] = i + 1
-        for loop in _parent_cycles(parent_of):
+def _checked_geometries(raw: gpd.GeoDataFrame, file: str, problems: ProblemList) -> list[Any]:
+    """Each feature's polygon, repaired where invalid; None where it is unusable."""
+    geoms = list(raw.geometry.values) if "geometry" in raw else [None] * len(raw)
+    return [_checked_geometry(geom, i + 1, file, problems) for i, geom in enumerate(geoms)]
+
+
+def _checked_geometry(geom: Any, row: int, file: str, problems: ProblemList) -> Any:
+    """One feature's polygon: empty, non-polygonal and irreparable geometry are problems."""
+    if geom is None or geom.is_empty:
+        problems.add(
+            file,
+            "empty geometry",
+            row=row,
+            column="geometry",
+            fix="draw the region's polygon or drop the feature",
+        )
+        return None
+    if geom.geom_type not in _POLYGONAL:
+        problems.add(
+            file,
+            f"geometry is a {geom.geom_type}, not a polygon",
+            row=row,
+            column="geometry",
+            fix="regions must be Polygon or MultiPolygon",
+        )
+        return None
+    if geom.is_valid:
+        return geom
+    reason = shapely.is_valid_reason(geom)
+    repaired = _polygonal_part(shapely.make_valid(geom))
+    if repaired is None:
+        problems.add(
+            file,
+            f"invalid geometry that cannot be repaired ({reason})",
+            row=row,
+            column="geometry",
+            fix="redraw the polygon",
+        )
+    return repaired
+
+
+def _check_own_parents(
+    ids: list[str | None], parents: list[str | None], file: str, problems: ProblemList
+) -> None:
+    """No region is its own parent."""
+    for i, (rid, parent) in enumerate(zip(ids, parents)):
+        if rid is not None and parent == rid:
             problems.add(
                 file,
-                "parent_id forms a cycle: " + " -> ".join(loop + [loop[0]]),
-                row=row_of[loop[0]],
+                f"region '{rid}' is its own parent",
+                row=i + 1,
                 column="parent_id",
-                fix="break the loop at one region",
+                fix="clear the parent_id or correct it",
             )
 
-    # CRS.
-    crs = raw.crs
-    geo = gpd.GeoSeries(fixed, crs=crs)
-    if crs is None:
-        if not _fits_lonlat(np.asarray(geo.total_bounds, dtype=float)):
-            bounds = ", ".join(f"{b:.6g}" for b in geo.total_bounds)
-            problems.add(
-                file,
-                f"the file has no coordinate reference system and its "
-                f"coordinates ({bounds}) are not longitude/latitude degrees",
-                column="geometry",
-                fix="save it with its CRS (e.g. the .prj of a Shapefile) or in EPSG:4326",
-            )
-        crs_ok = False
-    else:
-        crs_ok = True
 
-    problems.raise_if_any()
+def _check_parent_cycles(
+    ids: list[str | None], parents: list[str | None], file: str, problems: ProblemList
+) -> None:
+    """No region is its own ancestor. A parent_id that is no region_id is a label (a census
+    division above the states) and is allowed."""
+    parent_of: dict[str, str] = {}
+    row_of: dict[str, int] = {}
+    for i, (rid, parent) in enumerate(zip(ids, parents)):
+        if rid is not None and parent is not None and parent != rid and rid not in parent_of:
+            parent_of[rid] = parent
+            row_of[rid] = i + 1
+    for loop in _parent_cycles(parent_of):
+        problems.add(
+            file,
+            "parent_id forms a cycle: " + " -> ".join(loop + [loop[0]]),
+            row=row_of[loop[0]],
+            column="parent_id",
+            fix="break the loop at one region",
+        )
 
-    if crs_ok and not geo.crs.equals(WGS84):
-        geo = geo.to_crs(WGS84)
-    elif not crs_ok:
-        geo = geo.set_crs(WGS84, allow_override=True)
 
+def _check_unknown_crs(geo: gpd.GeoSeries, file: str, problems: ProblemList) -> None:
+    """A file with no CRS is taken as longitude/latitude only when its bounds fit them."""
+    if geo.crs is None and not _fits_lonlat(np.asarray(geo.total_bounds, dtype=float)):
+        bounds = ", ".join(f"{b:.6g}" for b in geo.total_bounds)
+        problems.add(
+            file,
+            f"the file has no coordinate reference system and its "
+            f"coordinates ({bounds}) are not longitude/latitude degrees",
+            column="geometry",
+            fix="save it with its CRS (e.g. the .prj of a Shapefile) or in EPSG:4326",
+        )
+
+
+def _in_wgs84(geo: gpd.GeoSeries) -> gpd.GeoSeries:
+    """The geometry in EPSG:4326: reprojected from the file's CRS, or labelled so when the
+    file had none (its bounds were checked to be longitude/latitude)."""
+    if geo.crs is None:
+        return geo.set_crs(WGS84, allow_override=True)
+    if not geo.crs.equals(WGS84):
+        return geo.to_crs(WGS84)
+    return geo
+
+
+def _canonical_table(
+    raw: gpd.GeoDataFrame,
+    ids: list[str | None],
+    parents: list[str | None],
+    names: list[str],
+    columns: tuple[str, str | None, str | None],
+    geo: gpd.GeoSeries,
+) -> gpd.GeoDataFrame:
+    """region_id, parent_id, name, the file's other columns and the geometry, by region_id."""
     data: dict[str, Any] = {"region_id": ids, "parent_id": parents, "name": names}
-    consumed = {c for c in (id_col, parent_col, name_col) if c is not None} | {"geometry"}
+    consumed = {c for c in columns if c is not None} | {"geometry"}
     for col in raw.columns:
         if col not in consumed and col not in data:
             data[col] = raw[col].to_numpy()
