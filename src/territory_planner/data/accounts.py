@@ -81,7 +81,7 @@ def normalize_accounts(
 
 
 def place_accounts_in_regions(accounts: pd.DataFrame, regions) -> pd.DataFrame:
-    """Fill a blank region_id by point-in-polygon (geo.py does the geometry)."""
+    """Fill a blank region_id by point-in-polygon (the geo package does the geometry)."""
     if regions is None:
         return accounts
     from ..geo import locate_points
@@ -106,7 +106,7 @@ def report_swapped_outside_regions(
     """Accounts outside every region whose lat/lon swapped would fall inside one.
 
     Within the US both orders are in range (lat 40, lon -75 vs lat -75, lon 40), so a
-    swapped pair is only detectable against the regions: geo.py answers the geometry.
+    swapped pair is only detectable against the regions: the geo package answers the geometry.
     """
     if regions is None or not len(accounts):
         return

@@ -34,7 +34,7 @@ class ScenarioData:
     """A validated scenario with its data: what ``plan()`` needs, nothing else.
 
     accounts / reps are canonical DataFrames (canonical columns first, unknown extra columns
-    passed through); regions is a GeoDataFrame (or None) owned by geo.py.
+    passed through); regions is a GeoDataFrame (or None) owned by the geo package.
     """
 
     settings: Scenario
