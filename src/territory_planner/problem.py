@@ -209,97 +209,16 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
         dtype=int,
     )
 
-    # units: keep-together groups become one unit each; the rest are single accounts
-    group_column = settings.constraints.keep_together
-    unit_of_account = np.empty(len(accounts), dtype=int)
-    unit_ids: list[str] = []
-    unit_members: list[np.ndarray] = []
-    if group_column:
-        groups = accounts[group_column].astype(object)
-        groups = groups.where(groups.notna() & groups.astype(str).str.strip().ne(""), None)
-    else:
-        groups = pd.Series([None] * len(accounts), dtype=object)
-    group_members: dict[str, list[int]] = {}
-    for i, g in enumerate(groups):
-        if g is not None:
-            group_members.setdefault(str(g), []).append(i)
-    singleton_groups = {g for g, m in group_members.items() if len(m) == 1}
-    order: list[tuple[str, list[int]]] = []
-    for i, account_id in enumerate(accounts["account_id"]):
-        g = groups.iloc[i]
-        if g is None or str(g) in singleton_groups:
-            order.append((str(account_id), [i]))
-    for g, members in group_members.items():
-        if g not in singleton_groups:
-            order.append((f"group:{g}", members))
-    order.sort(key=lambda item: item[0])
-    for u, (uid, members) in enumerate(order):
-        unit_ids.append(uid)
-        unit_members.append(np.array(members, dtype=int))
-        unit_of_account[members] = u
-
-    values = (
-        np.vstack([accounts[m].to_numpy(dtype=float) for m in metrics])
-        if metrics
-        else np.zeros((0, len(accounts)))
+    unit_ids, unit_members, unit_of_account = _units(accounts, settings.constraints.keep_together)
+    unit_load, target, lower, upper = _balance_bounds(
+        accounts, reps, metrics, tolerance, unit_of_account, len(unit_ids)
     )
-    unit_load = np.zeros((len(metrics), len(unit_ids)))
-    for m in range(len(metrics)):
-        np.add.at(unit_load[m], unit_of_account, values[m])
-
-    capacity = reps["capacity"].to_numpy(dtype=float)
-    share = capacity / capacity.sum() if len(capacity) else capacity
-    totals = values.sum(axis=1) if metrics else np.zeros(0)
-    target = totals[:, None] * share[None, :]
-    lower = target * (1.0 - tolerance[:, None])
-    upper = target * (1.0 + tolerance[:, None])
-
-    # pairs the rules allow, on accounts first, then combined per unit
-    ancestors = None
-    if data.regions is not None:
-        from .geo import region_ancestors
-
-        ancestors = region_ancestors(data.regions)
-    acc_allowed = _segment_allowed(accounts["segment"], reps["segment"])
-    if reps["region_id"].notna().any():
-        acc_allowed &= _rep_region_allowed(accounts["region_id"], reps["region_id"], ancestors)
-    unit_allowed = np.ones((len(unit_ids), len(reps)), dtype=bool)
-    np.logical_and.at(unit_allowed, unit_of_account, acc_allowed)
-    allowed = None if unit_allowed.all() else unit_allowed
-
-    locked_rep = np.full(len(unit_ids), -1, dtype=int)
-    conflicts: list[Problem] = []
-    leaving_locks: list[str] = []
-    is_locked = accounts["locked"].to_numpy(dtype=bool)
-    owner_ids = accounts["current_rep_id"].to_numpy(dtype=object)
-    account_id_values = accounts["account_id"].to_numpy(dtype=object)
-    for u in np.unique(unit_of_account[is_locked]):
-        members = unit_members[u][is_locked[unit_members[u]]]
-        owners = {int(current[i]) for i in members}
-        raw_owners = {owner_ids[i] for i in members}
-        if -1 in owners:
-            leaving_locks.extend(str(account_id_values[i]) for i in members if current[i] < 0)
-        if len(raw_owners) > 1:
-            conflicts.append(
-                Problem(
-                    file="accounts",
-                    column="locked",
-                    message=f"keep-together group {unit_ids[u]} has accounts "
-                    f"locked to different reps: {sorted(raw_owners)}",
-                    fix="lock them to one rep or unlock some",
-                )
-            )
-        locked_rep[u] = max(owners)
-    if conflicts:
-        raise InputError(conflicts)
-
-    moved_cap = None
-    share_limit = (
-        max_moved_share if max_moved_share is not None else settings.constraints.max_moved_share
+    allowed = _allowed_pairs(accounts, reps, data.regions, unit_of_account, len(unit_ids))
+    locked_rep, leaving_locks = _locked_reps(
+        accounts, current, unit_ids, unit_members, unit_of_account
     )
     potential = accounts["potential"].to_numpy(dtype=float)
-    if share_limit is not None:
-        moved_cap = float(share_limit) * float(potential.sum())
+    moved_cap = _moved_potential_cap(settings, max_moved_share, potential)
 
     return PlanningProblem(
         unit_ids=np.array(unit_ids, dtype=object),
@@ -333,6 +252,147 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
             "account_names": accounts["name"].tolist(),
         },
     )
+
+
+def _keep_together_groups(accounts: pd.DataFrame, group_column: str | None) -> pd.Series:
+    """Each account's keep-together group (None where blank or when no column is set)."""
+    if group_column:
+        groups = accounts[group_column].astype(object)
+        return groups.where(groups.notna() & groups.astype(str).str.strip().ne(""), None)
+    return pd.Series([None] * len(accounts), dtype=object)
+
+
+def _units(
+    accounts: pd.DataFrame, group_column: str | None
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """Units, sorted by ID: keep-together groups become one unit each ("group:<name>"); the
+    rest (a group of one included) are single accounts under their account_id.
+
+    Returns the unit IDs, each unit's account positions and each account's unit.
+    """
+    groups = _keep_together_groups(accounts, group_column)
+    group_members: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        if g is not None:
+            group_members.setdefault(str(g), []).append(i)
+    singleton_groups = {g for g, m in group_members.items() if len(m) == 1}
+    order: list[tuple[str, list[int]]] = []
+    for i, account_id in enumerate(accounts["account_id"]):
+        g = groups.iloc[i]
+        if g is None or str(g) in singleton_groups:
+            order.append((str(account_id), [i]))
+    for g, members in group_members.items():
+        if g not in singleton_groups:
+            order.append((f"group:{g}", members))
+    order.sort(key=lambda item: item[0])
+    unit_of_account = np.empty(len(accounts), dtype=int)
+    unit_ids: list[str] = []
+    unit_members: list[np.ndarray] = []
+    for u, (uid, members) in enumerate(order):
+        unit_ids.append(uid)
+        unit_members.append(np.array(members, dtype=int))
+        unit_of_account[members] = u
+    return unit_ids, unit_members, unit_of_account
+
+
+def _balance_bounds(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    metrics: list[str],
+    tolerance: np.ndarray,
+    unit_of_account: np.ndarray,
+    n_units: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each unit's load per metric, and each rep's target and band: the metric's total
+    shared by capacity, widened by the rule's tolerance either side."""
+    values = (
+        np.vstack([accounts[m].to_numpy(dtype=float) for m in metrics])
+        if metrics
+        else np.zeros((0, len(accounts)))
+    )
+    unit_load = np.zeros((len(metrics), n_units))
+    for m in range(len(metrics)):
+        np.add.at(unit_load[m], unit_of_account, values[m])
+
+    capacity = reps["capacity"].to_numpy(dtype=float)
+    share = capacity / capacity.sum() if len(capacity) else capacity
+    totals = values.sum(axis=1) if metrics else np.zeros(0)
+    target = totals[:, None] * share[None, :]
+    lower = target * (1.0 - tolerance[:, None])
+    upper = target * (1.0 + tolerance[:, None])
+    return unit_load, target, lower, upper
+
+
+def _allowed_pairs(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    regions,
+    unit_of_account: np.ndarray,
+    n_units: int,
+) -> np.ndarray | None:
+    """The (unit, rep) pairs the segment and region rules allow, None when all are: worked
+    out on accounts first, then a unit is allowed to a rep only if all its accounts are."""
+    ancestors = None
+    if regions is not None:
+        from .geo import region_ancestors
+
+        ancestors = region_ancestors(regions)
+    acc_allowed = _segment_allowed(accounts["segment"], reps["segment"])
+    if reps["region_id"].notna().any():
+        acc_allowed &= _rep_region_allowed(accounts["region_id"], reps["region_id"], ancestors)
+    unit_allowed = np.ones((n_units, len(reps)), dtype=bool)
+    np.logical_and.at(unit_allowed, unit_of_account, acc_allowed)
+    return None if unit_allowed.all() else unit_allowed
+
+
+def _locked_reps(
+    accounts: pd.DataFrame,
+    current: np.ndarray,
+    unit_ids: list[str],
+    unit_members: list[np.ndarray],
+    unit_of_account: np.ndarray,
+) -> tuple[np.ndarray, list[str]]:
+    """Each unit's locked rep position (-1 where not locked) and the locked accounts whose
+    owner is leaving; a keep-together group locked to different reps is an InputError."""
+    locked_rep = np.full(len(unit_ids), -1, dtype=int)
+    conflicts: list[Problem] = []
+    leaving_locks: list[str] = []
+    is_locked = accounts["locked"].to_numpy(dtype=bool)
+    owner_ids = accounts["current_rep_id"].to_numpy(dtype=object)
+    account_id_values = accounts["account_id"].to_numpy(dtype=object)
+    for u in np.unique(unit_of_account[is_locked]):
+        members = unit_members[u][is_locked[unit_members[u]]]
+        owners = {int(current[i]) for i in members}
+        raw_owners = {owner_ids[i] for i in members}
+        if -1 in owners:
+            leaving_locks.extend(str(account_id_values[i]) for i in members if current[i] < 0)
+        if len(raw_owners) > 1:
+            conflicts.append(
+                Problem(
+                    file="accounts",
+                    column="locked",
+                    message=f"keep-together group {unit_ids[u]} has accounts "
+                    f"locked to different reps: {sorted(raw_owners)}",
+                    fix="lock them to one rep or unlock some",
+                )
+            )
+        locked_rep[u] = max(owners)
+    if conflicts:
+        raise InputError(conflicts)
+    return locked_rep, leaving_locks
+
+
+def _moved_potential_cap(
+    settings, max_moved_share: float | None, potential: np.ndarray
+) -> float | None:
+    """The most potential that may change hands: the share asked for (the argument, else
+    the scenario's max_moved_share) of the total; None when neither sets one."""
+    share_limit = (
+        max_moved_share if max_moved_share is not None else settings.constraints.max_moved_share
+    )
+    if share_limit is None:
+        return None
+    return float(share_limit) * float(potential.sum())
 
 
 def assignment_problem(
