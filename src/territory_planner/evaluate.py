@@ -1,8 +1,9 @@
 """KPIs of any plan (balance, travel, disruption), independent of how it was made.
 
 A plan is just ``account_id -> rep_id``. Everything here is recomputed from the inputs with
-the DESIGN definitions, so a plan made by hand, by another tool or by the optimiser is judged
-by the same numbers, and a plan read back from disk shows the numbers it was written with.
+the definitions of docs/design.md section 3, so a plan made by hand, by another tool or by
+the optimiser is judged by the same numbers, and a plan read back from disk shows the
+numbers it was written with.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ BAND_SLACK = 1e-6  # solver tolerance: a load this close to its band's edge hold
 
 
 def targets(accounts: pd.DataFrame, reps: pd.DataFrame, metric: str) -> pd.Series:
-    """DESIGN: target_j = capacity_j / sum(capacity of non-leaving reps) * sum_i m_i.
+    """docs/design.md section 3: target_j = capacity_j / sum(capacity of non-leaving reps) * sum_i
+    m_i.
     Leaving reps get 0."""
     active = reps["status"] != "leaving"
     capacity = reps["capacity"].where(active, 0.0).astype(float)
@@ -154,7 +156,7 @@ def broken_bands(territories: pd.DataFrame, metric: str, tolerance: float) -> li
 def assignment_objective(
     accounts: pd.DataFrame, reps: pd.DataFrame, rep_of_account: pd.Series, weights
 ) -> float:
-    """The optimiser's objective of any assignment (DESIGN):
+    """The optimiser's objective of any assignment (docs/design.md section 3):
     ``travel * sum_i workload_i * km(i, rep_i) + disruption * potential that changes owner``,
     where an account changes owner unless its rep is its current owner and that owner is
     not leaving (a leaving owner's accounts must move in every plan, so the optimiser
@@ -176,7 +178,8 @@ def assignment_objective(
 
 
 def score_gap(objective: float | None, lower_bound: float | None) -> float | None:
-    """DESIGN gap ``(objective - lower_bound) / max(|objective|, tiny)`` of any assignment.
+    """The gap of docs/design.md section 3, ``(objective - lower_bound) / max(|objective|, tiny)``
+    of any assignment.
 
     Not clipped at zero: an assignment that breaks the bands may cost less than the bound
     proven for the plans that hold them, and a negative gap says exactly that."""

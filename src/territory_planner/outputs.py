@@ -1,6 +1,6 @@
 """The tables of a plan folder as a planner receives them.
 
-In memory a plan speaks canonical column names (DESIGN.md section 2). On disk it speaks the
+In memory a plan speaks canonical column names (docs/design.md section 2). On disk it speaks the
 planner's: assignments.csv carries every column of the accounts file under the file's own
 name (``Id``, ``BillingPostalCode``, ``OwnerId`` for a Salesforce export) beside the plan's
 columns, owner_changes.csv is a CRM bulk update keyed the way the CRM exported it, and

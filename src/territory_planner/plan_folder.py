@@ -1,6 +1,6 @@
 """The Plan object: a plan with its inputs and numbers, written as a plan folder and read back.
 
-A plan folder (DESIGN.md section 2) holds everything needed to audit and re-use a plan
+A plan folder (docs/design.md section 4) holds everything needed to audit and re-use a plan
 without the original files: the results, the scenario as solved and a copy of its inputs.
 Folders are written whole or not at all (folders.py).
 """

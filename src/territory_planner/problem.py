@@ -1,7 +1,8 @@
 """Plain arrays and ID indexes the optimiser needs; no pandas beyond this module.
 
 The optimiser works on *units* and *reps*. A unit is one account, or a keep-together group
-of accounts that must share a rep (DESIGN: group equalities). Treating a group as one unit
+of accounts that must share a rep (docs/design.md section 7: group equalities). Treating a group as
+one unit
 replaces ``x[a, j] = x[b, j]`` rows by a single column per rep, which is both exact and
 smaller, and it makes pricing (see optimize/strategy.py) work on whole groups.
 

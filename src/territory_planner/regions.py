@@ -236,7 +236,8 @@ def build_region_problem(data) -> RegionProblem:
     """Units = regions (+ named accounts) over the account-level problem's arrays.
 
     Loads of a region are the sums over its non-named accounts, its travel to rep j is
-    ``sum_i workload_i * km(i, j)`` over the same accounts (the DESIGN travel definition,
+    ``sum_i workload_i * km(i, j)`` over the same accounts (the travel definition of docs/design.md
+    section 3,
     exact, not a centroid estimate), and a pair is allowed when it is for every account of
     the region and the rep's region_id (if any) is the region or one of its parents.
     """

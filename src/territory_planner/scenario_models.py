@@ -33,7 +33,8 @@ class BalanceRule(_Settings):
 class ObjectiveWeights(_Settings):
     """Weights of the objective terms.
 
-    travel: per workload-weighted kilometre (DESIGN: travel cost = sum workload * km).
+    travel: per workload-weighted kilometre (docs/design.md section 3: travel cost = sum workload *
+    km).
     disruption: per unit of *potential* that changes owner (a moved account with no
     potential still costs ``disruption_floor`` so continuity counts for every account).
     """

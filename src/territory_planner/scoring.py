@@ -5,7 +5,7 @@ today's owners (``current_rep_id``) or a file of ``account_id,rep_id`` pairs (or
 accounts file's own names, ``Id,OwnerId``), such as a plan a planner edited in Excel. It is
 judged by the same numbers as a solved plan (evaluate.py), and the scenario is solved within
 its time limit for the one thing an assignment cannot give itself: a lower bound the solver
-proved. The gap of the assignment to that bound (DESIGN: ``(objective - bound) /
+proved. The gap of the assignment to that bound (docs/design.md section 3: ``(objective - bound) /
 |objective|``) says how much more it costs than any plan holding the bands could.
 
 A file is refused (every problem at once, nothing written) when it names an unknown account

@@ -1,8 +1,8 @@
 """The command line: parse, call the library, map errors to exit codes. Nothing more.
 
-Exit codes (DESIGN.md): 0 done; 2 bad input (every problem listed); 3 infeasible scenario
-(the reason named); 4 the solver stopped without any feasible plan. The commands live in
-one module per group (planning, workflows, siting, sweep); common.py holds what they share.
+Exit codes (docs/design.md section 5): 0 done; 2 bad input (every problem listed);
+3 infeasible scenario (the reason named); 4 the solver stopped without any feasible plan.
+The commands live in one module per group (planning, workflows, siting, sweep); common.py holds what they share.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every command shares: progress lines, and domain errors turned into exit codes.
 
-Exit codes (DESIGN.md): 0 done; 2 bad input (every problem listed); 3 infeasible scenario
-(the reason named); 4 the solver stopped without any feasible plan.
+Exit codes (docs/design.md section 5): 0 done; 2 bad input (every problem listed);
+3 infeasible scenario (the reason named); 4 the solver stopped without any feasible plan.
 """
 
 from __future__ import annotations

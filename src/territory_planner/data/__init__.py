@@ -1,7 +1,7 @@
 """Read accounts, reps and regions; apply aliases and defaults; validate everything at once.
 
 CRM exports load unchanged: column names are matched case-insensitively against the
-canonical names and their aliases (DESIGN.md section 2). Every defect found in every file is
+canonical names and their aliases (docs/design.md section 2). Every defect found in every file is
 collected and raised together as one :class:`InputError`, each naming the file, the row as a
 spreadsheet shows it (header = row 1) and the column, with a fix. Input files are only read.
 

@@ -1,7 +1,7 @@
 """Canonical columns of the accounts and reps files and the aliases CRM exports use.
 
 Column names are matched case-insensitively against the canonical names and their aliases
-(DESIGN.md section 2).
+(docs/design.md section 2).
 """
 
 from __future__ import annotations

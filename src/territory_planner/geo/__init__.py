@@ -1,6 +1,7 @@
 """Geometry for the engine: distances, regions, point-in-polygon and territory shapes.
 
-This package is the only code that touches shapely, geopandas or pyproj (DESIGN.md section 5.1):
+This package is the only code that touches shapely, geopandas or pyproj (docs/design.md section 6,
+rule 1):
 everything downstream receives plain numpy arrays and IDs, so the optimiser never sees a
 geometry and the map code never needs to build one (:func:`to_geojson`).
 
