@@ -2,7 +2,8 @@
 
 Exit codes (docs/design.md section 5): 0 done; 2 bad input (every problem listed);
 3 infeasible scenario (the reason named); 4 the solver stopped without any feasible plan.
-The commands live in one module per group (planning, workflows, siting, sweep); common.py holds what they share.
+The commands live in one module per group (planning, workflows, siting, sweep); common.py
+holds what they share.
 """
 
 from __future__ import annotations
