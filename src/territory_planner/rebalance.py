@@ -99,6 +99,11 @@ class DisruptionProblem(PlanningProblem):
     move_penalty: float = 0.0
     budget_counts_moves: bool = False
 
+    @property
+    def most_moves(self) -> int:
+        """The most moves ``moved_count_block`` can count over a plan (all the accounts)."""
+        return len(self.account_ids)
+
     def as_plain(self) -> PlanningProblem:
         """The same problem without the move penalty (real potential everywhere)."""
         return PlanningProblem(**{f.name: getattr(self, f.name) for f in fields(PlanningProblem)})
@@ -127,9 +132,15 @@ class DisruptionProblem(PlanningProblem):
         return cost
 
 
-def _disruption_problem(base: PlanningProblem, move_penalty: float) -> DisruptionProblem:
+def move_penalty_for(base: PlanningProblem, moves: int) -> float:
+    """eps: ``MOVE_PENALTY`` x total potential / the most moves (1 when there is none)."""
+    total = float(base.account_potential.sum())
+    return MOVE_PENALTY * (total / max(moves, 1) if total > 0 else 1.0)
+
+
+def _disruption_problem(base: PlanningProblem) -> DisruptionProblem:
     values = {f.name: getattr(base, f.name) for f in fields(PlanningProblem)}
-    return DisruptionProblem(**values, move_penalty=move_penalty)
+    return DisruptionProblem(**values, move_penalty=move_penalty_for(base, len(base.account_ids)))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -232,10 +243,17 @@ def rebalanced_data(
         constraints = constraints.model_copy(update={"max_moved_share": max_moved_share})
     name = settings.name if settings.name.endswith("-rebalanced") else f"{settings.name}-rebalanced"
     settings = settings.model_copy(update={"name": name, "constraints": constraints})
-    data = load_data(settings, accounts=accounts, reps=reps, regions=plan.regions)
+    regions = plan.regions
+    files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
+    if settings.unit == "region":
+        from .region_rebalance import regions_owned_by_plan
+
+        # today's owner of a region := its rep in the plan; the changed regions file is
+        # written into the new plan's inputs/ (no file of its own to copy)
+        regions, files = regions_owned_by_plan(plan), {}
+    data = load_data(settings, accounts=accounts, reps=reps, regions=regions)
     if crm_names:
         data.accounts.attrs["source_names"] = crm_names
-    files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
     return ScenarioData(
         settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
     )
@@ -257,11 +275,21 @@ class _Steps:
     phases: list[dict]
 
 
-def _solve_lexicographic(
-    problem: DisruptionProblem, settings: SolveSettings, weighted: bool, say: Callable[[str], None]
+#: a solve of the engine: (problem, settings, progress=) -> AssignmentResult
+Solve = Callable[..., AssignmentResult]
+
+
+def solve_lexicographic(
+    problem: DisruptionProblem,
+    settings: SolveSettings,
+    weighted: bool,
+    say: Callable[[str], None],
+    solve: Solve = solve_assignment,
 ) -> _Steps:
+    """Steps 1 and 2 of the module docstring, each a call of ``solve`` (the account
+    strategy, or geography mode's connected-territory solve)."""
     clock = Clock(settings.time_limit)
-    n_accounts = len(problem.account_ids)
+    n_moves = problem.most_moves
     eps = problem.move_penalty
     travel_weight = problem.travel_weight or 1.0
     # step 1: least disruption (potential + eps per move) within the bands and the budget
@@ -270,10 +298,10 @@ def _solve_lexicographic(
         settings, time_limit=settings.time_limit * 0.5, gap=min(settings.gap, DISRUPTION_GAP)
     )
     say("step 1: least disruption")
-    least = solve_assignment(first, first_settings, progress=say)
+    least = solve(first, first_settings, progress=say)
     # every plan moves the forced potential, and at least LB - eps * N (module docstring)
     real_bound = max(
-        forced_moved_potential(problem.as_plain()), least.lower_bound - eps * n_accounts, 0.0
+        forced_moved_potential(problem.as_plain()), least.lower_bound - eps * n_moves, 0.0
     )
     say(f"least disruption {least.objective:,.1f} (proven bound {least.lower_bound:,.1f})")
     # step 2: travel, with disruption held at step 1's value (or the scenario's weights)
@@ -294,7 +322,7 @@ def _solve_lexicographic(
         + (" and disruption (scenario weights)" if weighted else " at that disruption")
     )
     try:
-        result = solve_assignment(second, replace(settings, time_limit=remaining), progress=say)
+        result = solve(second, replace(settings, time_limit=remaining), progress=say)
         budget = problem.max_moved_potential
         if (
             budget is not None
@@ -326,7 +354,7 @@ def _solve_lexicographic(
     return _Steps(result=result, disruption=disruption, phases=phases)
 
 
-def _move_reasons(
+def move_reasons(
     moves: pd.DataFrame, data: ScenarioData, metrics: list[str], tolerances: dict[str, float]
 ) -> pd.Series:
     """The rule of the module docstring: leaving rep / balance / travel."""
@@ -367,7 +395,7 @@ def moves_frame(assignments: pd.DataFrame, data: ScenarioData) -> pd.DataFrame:
     )
     metrics = [rule.metric for rule in data.settings.balance]
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
-    moves["reason"] = _move_reasons(moves, data, metrics, tolerances).to_numpy()
+    moves["reason"] = move_reasons(moves, data, metrics, tolerances).to_numpy()
     return moves
 
 
@@ -393,33 +421,33 @@ def rebalance(
     started = time.perf_counter()
     if not isinstance(plan, Plan):
         plan = Plan.read(plan)
-    from .regions import refuse_region_mode
+    geography_mode = plan.scenario.unit == "region"
+    if geography_mode and tradeoff:
+        from .regions import refuse_region_mode
 
-    refuse_region_mode(plan.scenario, "rebalance (connected territories moved region by region)")
+        refuse_region_mode(plan.scenario, "rebalance --tradeoff (its curve ignores contiguity)")
     leaves = [str(r) for r in leaves]
     data = rebalanced_data(plan, hires, leaves, capacities, max_moved_share)
     settings = data.settings
-    base = build_problem(data)
-    total_potential = float(base.account_potential.sum())
-    n_accounts = max(len(base.account_ids), 1)
-    eps = MOVE_PENALTY * (total_potential / n_accounts if total_potential > 0 else 1.0)
-    problem = _disruption_problem(base, eps)
+    if geography_mode:
+        from .region_rebalance import region_rebalance
+
+        setup = region_rebalance(data)
+        problem, solve = setup.problem, setup.solve
+    else:
+        setup, solve = None, solve_assignment
+        problem = _disruption_problem(build_problem(data))
+    base = problem.as_plain()
     solve_settings = SolveSettings.from_scenario(settings.solver, time_limit=time_limit)
     weighted = float(settings.objective.disruption) > 0
-    steps = _solve_lexicographic(problem, solve_settings, weighted, say)
+    steps = solve_lexicographic(problem, solve_settings, weighted, say, solve)
     result = steps.result
 
     assignments, territories, numbers = evaluate_assignment(data, base, result.unit_rep)
-    forced = forced_moved_potential(base)
-    moved = numbers["disruption"]["moved_potential"]
-    numbers["disruption"].update(
-        steps.disruption,
-        gap=relative_gap(moved, steps.disruption["bound"]) if moved else 0.0,
-        forced_potential=round(forced, 6),
-        forced_share=round(forced / total_potential, 6) if total_potential else 0.0,
-        budget_potential=base.max_moved_potential,
-        max_moved_share=settings.constraints.max_moved_share,
-    )
+    numbers["disruption"].update(_disruption_numbers(base, steps, numbers, settings))
+    extra = {"rebalance": _rebalance_facts(plan, data, leaves, capacities)}
+    if setup is not None:
+        extra.update(setup.summary_fields())
     summary = plan_summary(
         data,
         result,
@@ -430,17 +458,7 @@ def rebalance(
             "gap_target": solve_settings.gap,
             "steps": steps.phases,
         },
-        extra={
-            "rebalance": {
-                "from_plan": plan.scenario.name,
-                "leaving": leaves,
-                "unlocked": sorted(
-                    plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
-                ),
-                "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
-                "capacities": dict(capacities or {}),
-            }
-        },
+        extra=extra,
     )
     made = Plan(
         scenario=settings,
@@ -453,6 +471,9 @@ def rebalance(
         files=dict(data.files),
     )
     made.extra_files["moves.csv"] = moves_frame(assignments, data)
+    if setup is not None:
+        made.extra_files.update(setup.tables(result.unit_rep, data))
+        summary["disruption"]["moved_regions"] = len(made.extra_files["region_moves.csv"])
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     if tradeoff:
@@ -462,3 +483,32 @@ def rebalance(
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
     return made
+
+
+def _disruption_numbers(base: PlanningProblem, steps: _Steps, numbers: dict, settings) -> dict:
+    """summary.json's disruption facts beyond the KPIs: the proven bound and its gap, what
+    the departures force, the budget."""
+    total_potential = float(base.account_potential.sum())
+    forced = forced_moved_potential(base)
+    moved = numbers["disruption"]["moved_potential"]
+    return {
+        **steps.disruption,
+        "gap": relative_gap(moved, steps.disruption["bound"]) if moved else 0.0,
+        "forced_potential": round(forced, 6),
+        "forced_share": round(forced / total_potential, 6) if total_potential else 0.0,
+        "budget_potential": base.max_moved_potential,
+        "max_moved_share": settings.constraints.max_moved_share,
+    }
+
+
+def _rebalance_facts(plan: Plan, data: ScenarioData, leaves: list[str], capacities) -> dict:
+    """summary.json's ``rebalance`` block: what changed and what gave way."""
+    return {
+        "from_plan": plan.scenario.name,
+        "leaving": leaves,
+        "unlocked": sorted(
+            plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
+        ),
+        "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+        "capacities": dict(capacities or {}),
+    }

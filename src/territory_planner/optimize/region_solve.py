@@ -208,6 +208,20 @@ def _slack_objective(model: AssignmentModel, problem) -> None:
     model.lp.setObjective(pulp.LpAffineExpression(terms))
 
 
+def _budget_reason(problem, amount: float, reasons: list[str], details: list[dict]) -> None:
+    """The disruption budget that connected territories need more of (a re-balance)."""
+    budget = float(problem.max_moved_potential or 0.0)
+    if amount <= 1e-6 * max(1.0, budget):
+        return
+    reasons.append(
+        f"the connected plan closest to every rule moves {budget + amount:,.1f} of "
+        f"potential, {amount:,.1f} more than the budget (max_moved_share) allows "
+        f"({budget:,.1f}); raise max_moved_share, widen the tolerances or set "
+        "constraints.contiguous: false"
+    )
+    details.append({"kind": "contiguity_over_budget", "budget": budget, "slack": amount})
+
+
 def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> None:
     """The bands are reachable by whole regions but not by connected territories: the same
     cut rounds on an elastic model name each band that connected plans cannot meet."""
@@ -226,7 +240,10 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     if plan is not None:
         for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
             amount = var.varValue or 0.0
-            if kind == "over_budget" or amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
+            if kind == "over_budget":
+                _budget_reason(problem, amount, reasons, details)
+                continue
+            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
                 continue
             direction = "more" if kind == "short" else "less"
             reasons.append(
