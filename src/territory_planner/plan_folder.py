@@ -103,6 +103,8 @@ class Plan:
                 self.accounts,
                 title=self.scenario.name,
                 tiles=tiles,
+                colours=options.get("colours"),
+                changed_regions=options.get("changed_regions"),
             )
         from .report.maps import territory_map
 
