@@ -237,6 +237,11 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     ).plan
     reasons: list[str] = []
     details: list[dict] = []
+    # a re-balance's budget takes part: the band may be reachable only by moving more
+    within, raise_budget = "", ""
+    if problem.max_moved_potential is not None:
+        within = f" within the moved-potential budget of {problem.max_moved_potential:,.1f}"
+        raise_budget = " raise max_moved_share,"
     if plan is not None:
         for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
             amount = var.varValue or 0.0
@@ -248,9 +253,10 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
             direction = "more" if kind == "short" else "less"
             reasons.append(
                 f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
-                f"{problem.metrics[m]} than any connected territory gives it to meet its band "
-                f"[{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity makes "
-                "the band unreachable; widen the tolerance or set constraints.contiguous: false)"
+                f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
+                f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
+                f"makes the band unreachable;{raise_budget} widen the tolerance or set "
+                "constraints.contiguous: false)"
             )
             details.append(
                 {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
