@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
-from .optimize.region_solve import solve_regions
 from .optimize.results import AssignmentResult
 from .optimize.settings import SolveSettings
+from .plan import solve_geography
 from .problem import PlanningProblem
 from .rebalance import DisruptionProblem, move_penalty_for, move_reasons
 from .regions import RegionProblem, build_region_problem, region_summary, regions_table
@@ -131,16 +131,7 @@ class RegionRebalance:
         self, problem: PlanningProblem, settings: SolveSettings, progress=None
     ) -> AssignmentResult:
         """Geography mode's connected solve of ``problem`` (one step of the re-balance)."""
-        geography = self.geography
-        return solve_regions(
-            problem,
-            geography.neighbours,
-            geography.n_regions,
-            settings,
-            contiguous=geography.contiguous,
-            homes=geography.home_region,
-            progress=progress,
-        )
+        return solve_geography(self.geography, problem, settings, progress=progress)
 
     def summary_fields(self) -> dict:
         """summary.json's geography-mode fields; the plan is connected (solve_regions checks

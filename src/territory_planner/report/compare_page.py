@@ -146,6 +146,13 @@ def _rep_rows(changes: pd.DataFrame) -> str:
     return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>"
 
 
+def _cut_note(shown: int, total: int, what: str, file: str) -> str:
+    """The note under a table that shows only its first rows (empty when it shows all)."""
+    if total <= shown:
+        return ""
+    return f"<p class='tp-note'>first {shown:,} of {total:,} {what}; {file} lists them all</p>"
+
+
 def _move_rows(moves: pd.DataFrame) -> str:
     shown = moves.head(MAX_MOVE_ROWS)
     rows = [
@@ -155,12 +162,7 @@ def _move_rows(moves: pd.DataFrame) -> str:
         f"<td>{_number(r['potential'])}</td><td>{_number(r['workload'])}</td></tr>"
         for r in shown.to_dict("records")
     ]
-    note = ""
-    if len(moves) > len(shown):
-        note = (
-            f"<p class='tp-note'>first {len(shown):,} of {len(moves):,} accounts; "
-            "moves.csv lists them all</p>"
-        )
+    note = _cut_note(len(shown), len(moves), "accounts", "moves.csv")
     if not len(moves):
         return "<p>No account changes owner.</p>"
     return (
@@ -187,12 +189,7 @@ def _region_move_rows(region_moves: pd.DataFrame) -> str:
         + "</tr>"
         for r in shown.to_dict("records")
     ]
-    note = ""
-    if len(region_moves) > len(shown):
-        note = (
-            f"<p class='tp-note'>first {len(shown):,} of {len(region_moves):,} regions; "
-            "region_moves.csv lists them all</p>"
-        )
+    note = _cut_note(len(shown), len(region_moves), "regions", "region_moves.csv")
     return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>" + note
 
 
