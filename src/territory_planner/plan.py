@@ -125,10 +125,10 @@ def plan_summary(
     }
 
 
-def solve_geography(geography, problem, settings: SolveSettings, progress=None):
+def solve_geography(geography, problem, settings: SolveSettings, progress=None, **starts):
     """Geography mode's connected solve of ``problem`` over the map of ``geography`` (a
     RegionProblem): its own problem, or one with other objective terms over the same units
-    (a re-balance's disruption steps)."""
+    (a re-balance's disruption steps); ``starts`` are solve_regions' ``start`` / ``seed``."""
     return solve_regions(
         problem,
         geography.neighbours,
@@ -137,6 +137,7 @@ def solve_geography(geography, problem, settings: SolveSettings, progress=None):
         contiguous=geography.contiguous,
         homes=geography.home_region,
         progress=progress,
+        **starts,
     )
 
 

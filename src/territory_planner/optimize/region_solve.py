@@ -278,8 +278,17 @@ def solve_regions(
     contiguous: bool = True,
     homes: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
+    start: np.ndarray | None = None,
+    seed=None,
 ) -> AssignmentResult:
-    """A connected plan with a proven bound and gap (module docstring)."""
+    """A connected plan with a proven bound and gap (module docstring).
+
+    ``start``: a connected plan within every rule of ``problem``, known to the caller (a
+    re-balance's step 2 starts from step 1's plan); the rounds start from it instead of the
+    rooted flow. ``seed``: a problem over the same units and rules whose objective the rooted
+    flow solves instead of ``problem``'s (a re-balance seeds its disruption step from the
+    travel objective, whose flow model HiGHS solves at once where the ties of moved
+    potential stall it); its plan meets every rule of ``problem``, so it is a valid start."""
     from .diagnose import explain_infeasibility, precheck
 
     say = progress or (lambda message: None)
@@ -302,9 +311,11 @@ def solve_regions(
             f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
         )
     say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
-    start = None
-    if contiguous and homes is not None:
-        start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
+    if start is None and contiguous and homes is not None:
+        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
+        start = rooted_start(
+            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
+        )
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
