@@ -41,7 +41,6 @@ disruption budgets, the best balance reachable.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
@@ -50,15 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import (
-    REP_ALIASES,
-    ScenarioData,
-    canonical_columns,
-    frame_as_text,
-    load_data,
-    normalize_reps,
-    read_table,
-)
+from .data import ScenarioData, load_data
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, territory_frame
 from .optimize.results import AssignmentResult, relative_gap
@@ -66,6 +57,7 @@ from .optimize.settings import TINY, Clock, SolveSettings
 from .optimize.strategy import solve_assignment
 from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary
 from .problem import PlanningProblem, build_problem
+from .rebalance_inputs import changed_reps, read_hires
 from .tradeoff_curve import TRADEOFF_BUDGETS, forced_moved_potential, tradeoff_curve
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -146,73 +138,6 @@ def _disruption_problem(base: PlanningProblem) -> DisruptionProblem:
 # --------------------------------------------------------------------------- inputs
 
 
-def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.DataFrame | None:
-    """New reps, read and validated like a reps file; a blank or missing status is ``new``."""
-    if isinstance(hires, pd.DataFrame):
-        name = "hires (in memory)"
-        raw = frame_as_text(hires, name)
-    else:
-        name = str(hires)
-        raw = read_table(hires, problems)
-        if raw is None:
-            return None
-    frame = canonical_columns(raw, REP_ALIASES, name, problems)
-    if "status" not in frame.columns:
-        frame["status"] = "new"
-    else:
-        frame["status"] = frame["status"].where(
-            frame["status"].astype(str).str.strip() != "", "new"
-        )
-    reps = normalize_reps(frame, name, problems)
-    reps.attrs["file"] = name
-    return reps
-
-
-def _changed_reps(
-    plan: Plan, hires, leaves: Iterable[str], capacities: dict[str, float], problems: ProblemList
-) -> pd.DataFrame:
-    reps = plan.reps.copy()
-    known = set(reps["rep_id"])
-    if hires is not None:
-        new = read_hires(hires, problems)
-        if new is not None:
-            clash = sorted(set(new["rep_id"].dropna()) & known)
-            for rep_id in clash:
-                problems.add(
-                    new.attrs.get("file", "hires"),
-                    f"rep {rep_id} is already in the plan",
-                    column="rep_id",
-                    fix="give the hire a new rep_id",
-                )
-            reps = pd.concat([reps, new], ignore_index=True)
-    known = set(reps["rep_id"])
-    for rep_id in leaves:
-        if rep_id not in known:
-            problems.add(
-                "--leave",
-                f"rep {rep_id} is not in the plan",
-                fix=f"use one of {', '.join(sorted(map(str, known))[:10])}",
-            )
-    reps.loc[reps["rep_id"].isin(list(leaves)), "status"] = "leaving"
-    for rep_id, capacity in capacities.items():
-        if rep_id not in known:
-            problems.add(
-                "--capacity",
-                f"rep {rep_id} is not in the plan (or the hires)",
-                fix="check the rep_id",
-            )
-            continue
-        if not (isinstance(capacity, (int, float)) and math.isfinite(capacity) and capacity > 0):
-            problems.add(
-                "--capacity",
-                f"capacity of {rep_id} must be a number above 0, got {capacity!r}",
-                fix="e.g. --capacity R07=0.5",
-            )
-            continue
-        reps.loc[reps["rep_id"] == rep_id, "capacity"] = float(capacity)
-    return reps
-
-
 def rebalanced_data(
     plan: Plan,
     hires=None,
@@ -223,7 +148,7 @@ def rebalanced_data(
     """The plan's data with today's owners := the plan's reps, and the changes applied."""
     problems = ProblemList()
     leaves = [str(r) for r in leaves]
-    reps = _changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
+    reps = changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
     if max_moved_share is not None and not 0.0 <= max_moved_share <= 1.0:
         problems.add("--max-moved-share", f"must be between 0 and 1, got {max_moved_share}")
     problems.raise_if_any()
