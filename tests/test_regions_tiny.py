@@ -291,7 +291,7 @@ def test_plan_folder_lists_every_region_once(tmp_path):
 
 
 def test_workflows_without_region_mode_refuse_it(tmp_path):
-    """rebalance, locate and headcount say region mode is not supported yet: exit 2."""
+    """locate and headcount say region mode is not supported yet: exit 2."""
     from click.testing import CliRunner
 
     from territory_planner.cli import main
@@ -302,7 +302,6 @@ def test_workflows_without_region_mode_refuse_it(tmp_path):
         CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"]).exit_code == 0
     )
     calls = {
-        "rebalance": ["rebalance", str(out), "--leave", "A", "--out", str(tmp_path / "r")],
         "locate": ["locate", str(path), "--count", "2", "--out", str(tmp_path / "l")],
         "headcount": ["headcount", str(path), "--max-load", "5", "--out", str(tmp_path / "h")],
     }

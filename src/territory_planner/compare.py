@@ -13,6 +13,10 @@ same definitions whatever made them.
   quota fairness (largest relative deviation from the fair share) when both plans have quotas.
 * ``rep_changes``: rep_id, name, accounts_a, accounts_b, gained, lost, then per metric
   ``{metric}_a`` and ``{metric}_b`` loads.
+* ``region_moves`` (two geography-mode plans, each with its regions.csv): every region
+  whose rep differs between A and B: region_id, rep_a, rep_b, accounts (those following the
+  region), potential and each balance metric's load (B's regions.csv, A's for a region only
+  A has); ``kpis`` then counts them. None when either plan assigns accounts one by one.
 
 Presentation (compare.html) lives in report/compare_page.py and is imported only by
 :meth:`Comparison.write`.
@@ -43,6 +47,7 @@ class Comparison:
     rep_changes: pd.DataFrame
     label_a: str = "A"
     label_b: str = "B"
+    region_moves: pd.DataFrame | None = None
 
     def page(self, tiles: str | None = None) -> str:
         """compare.html as text (folium is imported only here)."""
@@ -53,8 +58,8 @@ class Comparison:
     def write(
         self, out: str | Path, *, force: bool = False, tiles: str | None = None, html: bool = True
     ) -> Path:
-        """compare.html, moves.csv, kpis.csv, rep_changes.csv, plan.xlsx: written whole or
-        not at all."""
+        """compare.html, moves.csv, kpis.csv, rep_changes.csv (region_moves.csv for two
+        geography-mode plans), plan.xlsx: written whole or not at all."""
         out = Path(out)
         check_output_folder(out, force)
 
@@ -62,6 +67,8 @@ class Comparison:
             write_csv(self.moves, folder / "moves.csv")
             write_csv(self.kpis, folder / "kpis.csv")
             write_csv(self.rep_changes, folder / "rep_changes.csv")
+            if self.region_moves is not None:
+                write_csv(self.region_moves, folder / "region_moves.csv")
             from .report.plan_workbook import write_plan_workbook
 
             write_plan_workbook(folder)
@@ -108,11 +115,55 @@ def moves_between(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _region_table(plan: Plan) -> pd.DataFrame | None:
+    """A geography-mode plan's regions.csv with a potential column (from its accounts that
+    follow their region when potential is not a balance metric); None in account mode."""
+    table = plan.extra_files.get("regions.csv")
+    if table is None or plan.scenario.unit != "region":
+        return None
+    table = table.assign(region_id=table["region_id"].astype(str))
+    if "potential" not in table.columns:
+        accounts = plan.accounts
+        following = ~accounts["named"].astype(bool) if "named" in accounts else slice(None)
+        by_region = accounts[following].groupby(accounts["region_id"].astype(str))["potential"]
+        table["potential"] = table["region_id"].map(by_region.sum()).fillna(0.0).astype(float)
+    return table
+
+
+def region_moves_between(plan_a: Plan, plan_b: Plan) -> pd.DataFrame | None:
+    """Regions whose rep differs between two geography-mode plans (sorted by region_id)."""
+    table_a, table_b = _region_table(plan_a), _region_table(plan_b)
+    if table_a is None or table_b is None:
+        return None
+    joined = table_a[["region_id", "rep_id"]].merge(
+        table_b[["region_id", "rep_id"]], on="region_id", how="outer", suffixes=("_a", "_b")
+    )
+    rep_a = joined["rep_id_a"].astype(object).where(joined["rep_id_a"].notna(), None)
+    rep_b = joined["rep_id_b"].astype(object).where(joined["rep_id_b"].notna(), None)
+    differs = np.array([a != b for a, b in zip(rep_a, rep_b)], dtype=bool)
+    loads = [c for c in table_b.columns if c not in ("rep_id", "previous_rep_id")]
+    loads += [
+        c for c in table_a.columns if c not in loads and c not in ("rep_id", "previous_rep_id")
+    ]
+    numbers = pd.concat([table_b, table_a], ignore_index=True).drop_duplicates("region_id")
+    out = pd.DataFrame(
+        {
+            "region_id": joined.loc[differs, "region_id"].to_numpy(),
+            "rep_a": rep_a[differs].to_numpy(),
+            "rep_b": rep_b[differs].to_numpy(),
+        }
+    )
+    out = out.merge(numbers[loads], on="region_id", how="left")
+    return out.sort_values("region_id", kind="stable").reset_index(drop=True)
+
+
 def _numbers(plan: Plan) -> dict:
     return plan_kpis(plan.assignments, plan.territories, plan.accounts, plan.scenario.balance)
 
 
-def kpi_table(plan_a: Plan, plan_b: Plan, moves: pd.DataFrame) -> pd.DataFrame:
+def kpi_table(
+    plan_a: Plan, plan_b: Plan, moves: pd.DataFrame, region_moves: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """kpis.csv: metric, a, b, delta (b - a)."""
     a, b = _numbers(plan_a), _numbers(plan_b)
     rows: list[tuple[str, float | None, float | None]] = []
@@ -144,6 +195,8 @@ def kpi_table(plan_a: Plan, plan_b: Plan, moves: pd.DataFrame) -> pd.DataFrame:
     rows.append(
         ("potential changing owner from A to B", 0.0, float(moves["potential"].fillna(0.0).sum()))
     )
+    if region_moves is not None:
+        rows.append(("regions changing owner from A to B", 0, int(len(region_moves))))
     if plan_a.quotas is not None and plan_b.quotas is not None:
         fairness = []
         for made in (plan_a, plan_b):
@@ -220,12 +273,14 @@ def compare(
         label_b = label_b or Path(plan_b).name
         plan_b = Plan.read(plan_b)
     moves = moves_between(plan_a, plan_b)
+    region_moves = region_moves_between(plan_a, plan_b)
     return Comparison(
         plan_a=plan_a,
         plan_b=plan_b,
         moves=moves,
-        kpis=kpi_table(plan_a, plan_b, moves),
+        kpis=kpi_table(plan_a, plan_b, moves, region_moves),
         rep_changes=rep_change_table(plan_a, plan_b),
         label_a=label_a or plan_a.scenario.name,
         label_b=label_b or plan_b.scenario.name,
+        region_moves=region_moves,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "requota",
     "restore_formulas",
     "scenario_data",
+    "solve_geography",
     "write_csv",
     "write_folder_atomically",
 ]
@@ -124,6 +125,22 @@ def plan_summary(
     }
 
 
+def solve_geography(geography, problem, settings: SolveSettings, progress=None, **starts):
+    """Geography mode's connected solve of ``problem`` over the map of ``geography`` (a
+    RegionProblem): its own problem, or one with other objective terms over the same units
+    (a re-balance's disruption steps); ``starts`` are solve_regions' ``start`` / ``seed``."""
+    return solve_regions(
+        problem,
+        geography.neighbours,
+        geography.n_regions,
+        settings,
+        contiguous=geography.contiguous,
+        homes=geography.home_region,
+        progress=progress,
+        **starts,
+    )
+
+
 def check_hierarchy(data: ScenarioData) -> None:
     """Every ``hierarchy`` level names a column of the reps (InputError otherwise)."""
     problems = ProblemList()
@@ -163,15 +180,7 @@ def plan_from_problem_data(
         # the time limit covers building the problem too: the user waits for both
         solve_settings = dataclasses.replace(solve_settings, started=started)
     if geography is not None:
-        result = solve_regions(
-            problem,
-            geography.neighbours,
-            geography.n_regions,
-            solve_settings,
-            contiguous=geography.contiguous,
-            homes=geography.home_region,
-            progress=progress,
-        )
+        result = solve_geography(geography, problem, solve_settings, progress=progress)
         extra_summary = {**(extra_summary or {}), **region_summary(geography, geography.contiguous)}
     else:
         result = solve_assignment(problem, solve_settings, progress=progress)

@@ -103,6 +103,8 @@ class Plan:
                 self.accounts,
                 title=self.scenario.name,
                 tiles=tiles,
+                colours=options.get("colours"),
+                changed_regions=options.get("changed_regions"),
             )
         from .report.maps import territory_map
 
@@ -191,6 +193,11 @@ class Plan:
             elif key == "reps":
                 write_csv(self.reps, inputs / "reps.csv", exact=True)
                 copied[key] = "inputs/reps.csv"
+            elif key == "regions" and self.regions is not None:
+                from .geo import write_regions  # regions changed in memory (a re-balance)
+
+                write_regions(self.regions, inputs / "regions.geojson")
+                copied[key] = "inputs/regions.geojson"
         scenario = self.scenario.to_yaml_dict()
         scenario.update(copied)
         if "regions" not in copied:

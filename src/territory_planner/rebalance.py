@@ -41,7 +41,6 @@ disruption budgets, the best balance reachable.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
@@ -50,15 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import (
-    REP_ALIASES,
-    ScenarioData,
-    canonical_columns,
-    frame_as_text,
-    load_data,
-    normalize_reps,
-    read_table,
-)
+from .data import ScenarioData, load_data
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, territory_frame
 from .optimize.results import AssignmentResult, relative_gap
@@ -66,6 +57,7 @@ from .optimize.settings import TINY, Clock, SolveSettings
 from .optimize.strategy import solve_assignment
 from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary
 from .problem import PlanningProblem, build_problem
+from .rebalance_inputs import changed_reps, read_hires
 from .tradeoff_curve import TRADEOFF_BUDGETS, forced_moved_potential, tradeoff_curve
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -99,6 +91,11 @@ class DisruptionProblem(PlanningProblem):
     move_penalty: float = 0.0
     budget_counts_moves: bool = False
 
+    @property
+    def most_moves(self) -> int:
+        """The most moves ``moved_count_block`` can count over a plan (all the accounts)."""
+        return len(self.account_ids)
+
     def as_plain(self) -> PlanningProblem:
         """The same problem without the move penalty (real potential everywhere)."""
         return PlanningProblem(**{f.name: getattr(self, f.name) for f in fields(PlanningProblem)})
@@ -127,79 +124,18 @@ class DisruptionProblem(PlanningProblem):
         return cost
 
 
-def _disruption_problem(base: PlanningProblem, move_penalty: float) -> DisruptionProblem:
+def move_penalty_for(base: PlanningProblem, moves: int) -> float:
+    """eps: ``MOVE_PENALTY`` x total potential / the most moves (1 when there is none)."""
+    total = float(base.account_potential.sum())
+    return MOVE_PENALTY * (total / max(moves, 1) if total > 0 else 1.0)
+
+
+def _disruption_problem(base: PlanningProblem) -> DisruptionProblem:
     values = {f.name: getattr(base, f.name) for f in fields(PlanningProblem)}
-    return DisruptionProblem(**values, move_penalty=move_penalty)
+    return DisruptionProblem(**values, move_penalty=move_penalty_for(base, len(base.account_ids)))
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def read_hires(hires: pd.DataFrame | str | Path, problems: ProblemList) -> pd.DataFrame | None:
-    """New reps, read and validated like a reps file; a blank or missing status is ``new``."""
-    if isinstance(hires, pd.DataFrame):
-        name = "hires (in memory)"
-        raw = frame_as_text(hires, name)
-    else:
-        name = str(hires)
-        raw = read_table(hires, problems)
-        if raw is None:
-            return None
-    frame = canonical_columns(raw, REP_ALIASES, name, problems)
-    if "status" not in frame.columns:
-        frame["status"] = "new"
-    else:
-        frame["status"] = frame["status"].where(
-            frame["status"].astype(str).str.strip() != "", "new"
-        )
-    reps = normalize_reps(frame, name, problems)
-    reps.attrs["file"] = name
-    return reps
-
-
-def _changed_reps(
-    plan: Plan, hires, leaves: Iterable[str], capacities: dict[str, float], problems: ProblemList
-) -> pd.DataFrame:
-    reps = plan.reps.copy()
-    known = set(reps["rep_id"])
-    if hires is not None:
-        new = read_hires(hires, problems)
-        if new is not None:
-            clash = sorted(set(new["rep_id"].dropna()) & known)
-            for rep_id in clash:
-                problems.add(
-                    new.attrs.get("file", "hires"),
-                    f"rep {rep_id} is already in the plan",
-                    column="rep_id",
-                    fix="give the hire a new rep_id",
-                )
-            reps = pd.concat([reps, new], ignore_index=True)
-    known = set(reps["rep_id"])
-    for rep_id in leaves:
-        if rep_id not in known:
-            problems.add(
-                "--leave",
-                f"rep {rep_id} is not in the plan",
-                fix=f"use one of {', '.join(sorted(map(str, known))[:10])}",
-            )
-    reps.loc[reps["rep_id"].isin(list(leaves)), "status"] = "leaving"
-    for rep_id, capacity in capacities.items():
-        if rep_id not in known:
-            problems.add(
-                "--capacity",
-                f"rep {rep_id} is not in the plan (or the hires)",
-                fix="check the rep_id",
-            )
-            continue
-        if not (isinstance(capacity, (int, float)) and math.isfinite(capacity) and capacity > 0):
-            problems.add(
-                "--capacity",
-                f"capacity of {rep_id} must be a number above 0, got {capacity!r}",
-                fix="e.g. --capacity R07=0.5",
-            )
-            continue
-        reps.loc[reps["rep_id"] == rep_id, "capacity"] = float(capacity)
-    return reps
 
 
 def rebalanced_data(
@@ -212,7 +148,7 @@ def rebalanced_data(
     """The plan's data with today's owners := the plan's reps, and the changes applied."""
     problems = ProblemList()
     leaves = [str(r) for r in leaves]
-    reps = _changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
+    reps = changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
     if max_moved_share is not None and not 0.0 <= max_moved_share <= 1.0:
         problems.add("--max-moved-share", f"must be between 0 and 1, got {max_moved_share}")
     problems.raise_if_any()
@@ -232,10 +168,17 @@ def rebalanced_data(
         constraints = constraints.model_copy(update={"max_moved_share": max_moved_share})
     name = settings.name if settings.name.endswith("-rebalanced") else f"{settings.name}-rebalanced"
     settings = settings.model_copy(update={"name": name, "constraints": constraints})
-    data = load_data(settings, accounts=accounts, reps=reps, regions=plan.regions)
+    regions = plan.regions
+    files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
+    if settings.unit == "region":
+        from .region_rebalance import regions_owned_by_plan
+
+        # today's owner of a region := its rep in the plan; the changed regions file is
+        # written into the new plan's inputs/ (no file of its own to copy)
+        regions, files = regions_owned_by_plan(plan), {}
+    data = load_data(settings, accounts=accounts, reps=reps, regions=regions)
     if crm_names:
         data.accounts.attrs["source_names"] = crm_names
-    files = {"regions": plan.files["regions"]} if "regions" in plan.files else {}
     return ScenarioData(
         settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
     )
@@ -257,11 +200,21 @@ class _Steps:
     phases: list[dict]
 
 
-def _solve_lexicographic(
-    problem: DisruptionProblem, settings: SolveSettings, weighted: bool, say: Callable[[str], None]
+#: a solve of the engine: (problem, settings, progress=) -> AssignmentResult
+Solve = Callable[..., AssignmentResult]
+
+
+def solve_lexicographic(
+    problem: DisruptionProblem,
+    settings: SolveSettings,
+    weighted: bool,
+    say: Callable[[str], None],
+    solve: Solve = solve_assignment,
 ) -> _Steps:
+    """Steps 1 and 2 of the module docstring, each a call of ``solve`` (the account
+    strategy, or geography mode's connected-territory solve)."""
     clock = Clock(settings.time_limit)
-    n_accounts = len(problem.account_ids)
+    n_moves = problem.most_moves
     eps = problem.move_penalty
     travel_weight = problem.travel_weight or 1.0
     # step 1: least disruption (potential + eps per move) within the bands and the budget
@@ -270,10 +223,10 @@ def _solve_lexicographic(
         settings, time_limit=settings.time_limit * 0.5, gap=min(settings.gap, DISRUPTION_GAP)
     )
     say("step 1: least disruption")
-    least = solve_assignment(first, first_settings, progress=say)
+    least = solve(first, first_settings, progress=say)
     # every plan moves the forced potential, and at least LB - eps * N (module docstring)
     real_bound = max(
-        forced_moved_potential(problem.as_plain()), least.lower_bound - eps * n_accounts, 0.0
+        forced_moved_potential(problem.as_plain()), least.lower_bound - eps * n_moves, 0.0
     )
     say(f"least disruption {least.objective:,.1f} (proven bound {least.lower_bound:,.1f})")
     # step 2: travel, with disruption held at step 1's value (or the scenario's weights)
@@ -294,7 +247,7 @@ def _solve_lexicographic(
         + (" and disruption (scenario weights)" if weighted else " at that disruption")
     )
     try:
-        result = solve_assignment(second, replace(settings, time_limit=remaining), progress=say)
+        result = solve(second, replace(settings, time_limit=remaining), progress=say)
         budget = problem.max_moved_potential
         if (
             budget is not None
@@ -326,7 +279,7 @@ def _solve_lexicographic(
     return _Steps(result=result, disruption=disruption, phases=phases)
 
 
-def _move_reasons(
+def move_reasons(
     moves: pd.DataFrame, data: ScenarioData, metrics: list[str], tolerances: dict[str, float]
 ) -> pd.Series:
     """The rule of the module docstring: leaving rep / balance / travel."""
@@ -367,7 +320,7 @@ def moves_frame(assignments: pd.DataFrame, data: ScenarioData) -> pd.DataFrame:
     )
     metrics = [rule.metric for rule in data.settings.balance]
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
-    moves["reason"] = _move_reasons(moves, data, metrics, tolerances).to_numpy()
+    moves["reason"] = move_reasons(moves, data, metrics, tolerances).to_numpy()
     return moves
 
 
@@ -393,33 +346,33 @@ def rebalance(
     started = time.perf_counter()
     if not isinstance(plan, Plan):
         plan = Plan.read(plan)
-    from .regions import refuse_region_mode
+    geography_mode = plan.scenario.unit == "region"
+    if geography_mode and tradeoff:
+        from .regions import refuse_region_mode
 
-    refuse_region_mode(plan.scenario, "rebalance (connected territories moved region by region)")
+        refuse_region_mode(plan.scenario, "rebalance --tradeoff (its curve ignores contiguity)")
     leaves = [str(r) for r in leaves]
     data = rebalanced_data(plan, hires, leaves, capacities, max_moved_share)
     settings = data.settings
-    base = build_problem(data)
-    total_potential = float(base.account_potential.sum())
-    n_accounts = max(len(base.account_ids), 1)
-    eps = MOVE_PENALTY * (total_potential / n_accounts if total_potential > 0 else 1.0)
-    problem = _disruption_problem(base, eps)
+    if geography_mode:
+        from .region_rebalance import region_rebalance
+
+        setup = region_rebalance(data)
+        problem, solve = setup.problem, setup.solve
+    else:
+        setup, solve = None, solve_assignment
+        problem = _disruption_problem(build_problem(data))
+    base = problem.as_plain()
     solve_settings = SolveSettings.from_scenario(settings.solver, time_limit=time_limit)
     weighted = float(settings.objective.disruption) > 0
-    steps = _solve_lexicographic(problem, solve_settings, weighted, say)
+    steps = solve_lexicographic(problem, solve_settings, weighted, say, solve)
     result = steps.result
 
     assignments, territories, numbers = evaluate_assignment(data, base, result.unit_rep)
-    forced = forced_moved_potential(base)
-    moved = numbers["disruption"]["moved_potential"]
-    numbers["disruption"].update(
-        steps.disruption,
-        gap=relative_gap(moved, steps.disruption["bound"]) if moved else 0.0,
-        forced_potential=round(forced, 6),
-        forced_share=round(forced / total_potential, 6) if total_potential else 0.0,
-        budget_potential=base.max_moved_potential,
-        max_moved_share=settings.constraints.max_moved_share,
-    )
+    numbers["disruption"].update(_disruption_numbers(base, steps, numbers, settings))
+    extra = {"rebalance": _rebalance_facts(plan, data, leaves, capacities)}
+    if setup is not None:
+        extra.update(setup.summary_fields())
     summary = plan_summary(
         data,
         result,
@@ -430,17 +383,7 @@ def rebalance(
             "gap_target": solve_settings.gap,
             "steps": steps.phases,
         },
-        extra={
-            "rebalance": {
-                "from_plan": plan.scenario.name,
-                "leaving": leaves,
-                "unlocked": sorted(
-                    plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
-                ),
-                "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
-                "capacities": dict(capacities or {}),
-            }
-        },
+        extra=extra,
     )
     made = Plan(
         scenario=settings,
@@ -453,6 +396,9 @@ def rebalance(
         files=dict(data.files),
     )
     made.extra_files["moves.csv"] = moves_frame(assignments, data)
+    if setup is not None:
+        made.extra_files.update(setup.tables(result.unit_rep, data))
+        summary["disruption"]["moved_regions"] = len(made.extra_files["region_moves.csv"])
     if settings.quota is not None:
         apply_quotas(made, settings.quota)
     if tradeoff:
@@ -462,3 +408,32 @@ def rebalance(
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
     return made
+
+
+def _disruption_numbers(base: PlanningProblem, steps: _Steps, numbers: dict, settings) -> dict:
+    """summary.json's disruption facts beyond the KPIs: the proven bound and its gap, what
+    the departures force, the budget."""
+    total_potential = float(base.account_potential.sum())
+    forced = forced_moved_potential(base)
+    moved = numbers["disruption"]["moved_potential"]
+    return {
+        **steps.disruption,
+        "gap": relative_gap(moved, steps.disruption["bound"]) if moved else 0.0,
+        "forced_potential": round(forced, 6),
+        "forced_share": round(forced / total_potential, 6) if total_potential else 0.0,
+        "budget_potential": base.max_moved_potential,
+        "max_moved_share": settings.constraints.max_moved_share,
+    }
+
+
+def _rebalance_facts(plan: Plan, data: ScenarioData, leaves: list[str], capacities) -> dict:
+    """summary.json's ``rebalance`` block: what changed and what gave way."""
+    return {
+        "from_plan": plan.scenario.name,
+        "leaving": leaves,
+        "unlocked": sorted(
+            plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
+        ),
+        "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+        "capacities": dict(capacities or {}),
+    }

@@ -93,7 +93,7 @@ def parse_capacities(values: tuple[str, ...]) -> dict[str, float]:
     "out",
     required=True,
     type=click.Path(path_type=Path),
-    help="plan folder to write (a full plan plus moves.csv)",
+    help="plan folder to write (a full plan plus moves.csv; region_moves.csv in region mode)",
 )
 @click.option(
     "--hire",
@@ -178,6 +178,9 @@ def rebalance(
     )
     for reason, count in moves["reason"].value_counts().sort_index().items():
         click.echo(f"    {reason}: {count}")
+    if "region_moves.csv" in made.extra_files:
+        connected = ", every territory connected" if made.summary["contiguity"]["proven"] else ""
+        click.echo(f"  {disruption['moved_regions']} regions change hands{connected}")
     click.echo(
         f"  travel cost {made.summary['travel_cost']:,.1f} (proven lower bound "
         f"{made.summary['lower_bound']:,.1f} at that disruption)"
@@ -210,7 +213,7 @@ def rebalance(
     "out",
     required=True,
     type=click.Path(path_type=Path),
-    help="folder for compare.html, moves.csv, kpis.csv, rep_changes.csv",
+    help="folder for compare.html, moves.csv, kpis.csv, rep_changes.csv (+ region_moves.csv)",
 )
 @click.option("--force", is_flag=True, help="replace an existing output folder")
 @click.option("--tiles", default=None, help="online tile provider for the maps")
@@ -231,5 +234,7 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
             f"{number.format(row['b'])} ({delta.format(row['delta'])})"
         )
     click.echo(f"  {len(comparison.moves)} accounts change owner")
+    if comparison.region_moves is not None:
+        click.echo(f"  {len(comparison.region_moves)} regions change owner")
     click.echo(f"written: {out}")
     click.echo(f"  page: {out / 'compare.html'}")

@@ -32,7 +32,7 @@ from .distances import (
 )
 from .frames import SNAP_M, WGS84
 from .placing import locate_points, nearest_regions
-from .regions_file import read_regions
+from .regions_file import read_regions, write_regions
 from .shapes import (
     dissolved_territories,
     group_outlines,
@@ -48,6 +48,7 @@ __all__ = [
     "distance_matrix_km",
     "nearest_k",
     "read_regions",
+    "write_regions",
     "locate_points",
     "region_ancestors",
     "region_adjacency",

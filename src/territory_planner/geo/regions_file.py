@@ -304,3 +304,12 @@ def _canonical_table(
     out = gpd.GeoDataFrame(frame, geometry=list(geo.values), crs=WGS84)
     out = out.sort_values("region_id", kind="stable").reset_index(drop=True)
     return out
+
+
+def write_regions(regions: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write a canonical regions table as GeoJSON (``read_regions`` reads it back the same):
+    a plan whose regions were changed in memory (a re-balance sets their owners) keeps them
+    in its inputs/."""
+    path = Path(path)
+    regions.to_file(path, driver="GeoJSON")
+    return path

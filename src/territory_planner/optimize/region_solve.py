@@ -208,6 +208,20 @@ def _slack_objective(model: AssignmentModel, problem) -> None:
     model.lp.setObjective(pulp.LpAffineExpression(terms))
 
 
+def _budget_reason(problem, amount: float, reasons: list[str], details: list[dict]) -> None:
+    """The disruption budget that connected territories need more of (a re-balance)."""
+    budget = float(problem.max_moved_potential or 0.0)
+    if amount <= 1e-6 * max(1.0, budget):
+        return
+    reasons.append(
+        f"the connected plan closest to every rule moves {budget + amount:,.1f} of "
+        f"potential, {amount:,.1f} more than the budget (max_moved_share) allows "
+        f"({budget:,.1f}); raise max_moved_share, widen the tolerances or set "
+        "constraints.contiguous: false"
+    )
+    details.append({"kind": "contiguity_over_budget", "budget": budget, "slack": amount})
+
+
 def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> None:
     """The bands are reachable by whole regions but not by connected territories: the same
     cut rounds on an elastic model name each band that connected plans cannot meet."""
@@ -223,17 +237,26 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     ).plan
     reasons: list[str] = []
     details: list[dict] = []
+    # a re-balance's budget takes part: the band may be reachable only by moving more
+    within, raise_budget = "", ""
+    if problem.max_moved_potential is not None:
+        within = f" within the moved-potential budget of {problem.max_moved_potential:,.1f}"
+        raise_budget = " raise max_moved_share,"
     if plan is not None:
         for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
             amount = var.varValue or 0.0
-            if kind == "over_budget" or amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
+            if kind == "over_budget":
+                _budget_reason(problem, amount, reasons, details)
+                continue
+            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
                 continue
             direction = "more" if kind == "short" else "less"
             reasons.append(
                 f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
-                f"{problem.metrics[m]} than any connected territory gives it to meet its band "
-                f"[{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity makes "
-                "the band unreachable; widen the tolerance or set constraints.contiguous: false)"
+                f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
+                f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
+                f"makes the band unreachable;{raise_budget} widen the tolerance or set "
+                "constraints.contiguous: false)"
             )
             details.append(
                 {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
@@ -255,8 +278,17 @@ def solve_regions(
     contiguous: bool = True,
     homes: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
+    start: np.ndarray | None = None,
+    seed=None,
 ) -> AssignmentResult:
-    """A connected plan with a proven bound and gap (module docstring)."""
+    """A connected plan with a proven bound and gap (module docstring).
+
+    ``start``: a connected plan within every rule of ``problem``, known to the caller (a
+    re-balance's step 2 starts from step 1's plan); the rounds start from it instead of the
+    rooted flow. ``seed``: a problem over the same units and rules whose objective the rooted
+    flow solves instead of ``problem``'s (a re-balance seeds its disruption step from the
+    travel objective, whose flow model HiGHS solves at once where the ties of moved
+    potential stall it); its plan meets every rule of ``problem``, so it is a valid start."""
     from .diagnose import explain_infeasibility, precheck
 
     say = progress or (lambda message: None)
@@ -279,9 +311,11 @@ def solve_regions(
             f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
         )
     say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
-    start = None
-    if contiguous and homes is not None:
-        start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
+    if start is None and contiguous and homes is not None:
+        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
+        start = rooted_start(
+            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
+        )
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")

@@ -60,9 +60,13 @@ def _number(value: Any, percent: bool = False, signed: bool = False) -> str:
 
 
 def _changed_units(comparison) -> tuple[list[str], list[str]]:
-    """(accounts, regions) that change owner between the plans; regions only when a plan
-    assigns whole regions (geography mode), from the regions of the moved accounts."""
+    """(accounts, regions) that change owner between the plans: for two geography-mode
+    plans the regions that changed hands (comparison.region_moves); otherwise, when one plan
+    assigns whole regions, the regions of the moved accounts."""
     accounts = [str(a) for a in comparison.moves["account_id"]]
+    region_moves = getattr(comparison, "region_moves", None)
+    if region_moves is not None:
+        return accounts, sorted(str(r) for r in region_moves["region_id"])
     regions: set[str] = set()
     for made in (comparison.plan_a, comparison.plan_b):
         if getattr(made.scenario, "unit", "account") != "region":
@@ -142,6 +146,13 @@ def _rep_rows(changes: pd.DataFrame) -> str:
     return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>"
 
 
+def _cut_note(shown: int, total: int, what: str, file: str) -> str:
+    """The note under a table that shows only its first rows (empty when it shows all)."""
+    if total <= shown:
+        return ""
+    return f"<p class='tp-note'>first {shown:,} of {total:,} {what}; {file} lists them all</p>"
+
+
 def _move_rows(moves: pd.DataFrame) -> str:
     shown = moves.head(MAX_MOVE_ROWS)
     rows = [
@@ -151,12 +162,7 @@ def _move_rows(moves: pd.DataFrame) -> str:
         f"<td>{_number(r['potential'])}</td><td>{_number(r['workload'])}</td></tr>"
         for r in shown.to_dict("records")
     ]
-    note = ""
-    if len(moves) > len(shown):
-        note = (
-            f"<p class='tp-note'>first {len(shown):,} of {len(moves):,} accounts; "
-            "moves.csv lists them all</p>"
-        )
+    note = _cut_note(len(shown), len(moves), "accounts", "moves.csv")
     if not len(moves):
         return "<p>No account changes owner.</p>"
     return (
@@ -164,6 +170,27 @@ def _move_rows(moves: pd.DataFrame) -> str:
         "<th class='tp-l'>rep in A</th><th class='tp-l'>rep in B</th><th>potential</th>"
         "<th>workload</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + note
     )
+
+
+def _region_move_rows(region_moves: pd.DataFrame) -> str:
+    """Regions that changed hands: region, rep in A, rep in B, accounts and loads."""
+    if not len(region_moves):
+        return "<p>No region changes owner.</p>"
+    loads = [c for c in region_moves.columns if c not in ("region_id", "rep_a", "rep_b")]
+    shown = region_moves.head(MAX_MOVE_ROWS)
+    head = (
+        "<tr><th class='tp-l'>region</th><th class='tp-l'>rep in A</th>"
+        "<th class='tp-l'>rep in B</th>" + "".join(f"<th>{_esc(c)}</th>" for c in loads) + "</tr>"
+    )
+    rows = [
+        f"<tr><td class='tp-l'>{_esc(r['region_id'])}</td>"
+        f"<td class='tp-l'>{_esc(r['rep_a'])}</td><td class='tp-l'>{_esc(r['rep_b'])}</td>"
+        + "".join(f"<td>{_number(r[c])}</td>" for c in loads)
+        + "</tr>"
+        for r in shown.to_dict("records")
+    ]
+    note = _cut_note(len(shown), len(region_moves), "regions", "region_moves.csv")
+    return "<table><thead>" + head + "</thead><tbody>" + "".join(rows) + "</tbody></table>" + note
 
 
 def compare_html(comparison, tiles: str | None = None) -> str:
@@ -209,6 +236,13 @@ html, body {{ height: auto !important; overflow: auto !important; margin: 0;
 </style>""")
     )
     moved = comparison.moves
+    region_moves = getattr(comparison, "region_moves", None)
+    regions_part = ""
+    if region_moves is not None:
+        regions_part = (
+            f"<h2>Regions that change owner ({len(region_moves):,})</h2>\n  "
+            + _region_move_rows(region_moves)
+        )
     body = f"""
 <div class="tp-compare-head">
   <div class="tp-side">A: {label_a}</div><div class="tp-side">B: {label_b}</div>
@@ -218,6 +252,7 @@ html, body {{ height: auto !important; overflow: auto !important; margin: 0;
   {_kpi_rows(comparison.kpis)}
   <h2>Gains and losses per rep</h2>
   {_rep_rows(comparison.rep_changes)}
+  {regions_part}
   <h2>Accounts that change owner ({len(moved):,})</h2>
   {_move_rows(moved)}
 </div>"""

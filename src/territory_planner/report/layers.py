@@ -269,6 +269,12 @@ def account_rows(located: pd.DataFrame, colours, names) -> list[list[Any]]:
 
 def add_changed(m, located, rows, changed_accounts, outlines, changed_regions) -> None:
     """The accounts (rings) and regions (thick outlines) that changed owner."""
+    add_changed_accounts(m, located, rows, changed_accounts)
+    add_changed_regions(m, outlines, changed_regions)
+
+
+def add_changed_accounts(m, located, rows, changed_accounts) -> None:
+    """Rings around the accounts that changed owner (``rows`` as account_rows makes them)."""
     wanted = {str(a) for a in changed_accounts or ()}
     if wanted:
         rings = [
@@ -279,6 +285,10 @@ def add_changed(m, located, rows, changed_accounts, outlines, changed_regions) -
         style = {"radius": 8, "weight": 3, "color": CHANGED_COLOUR, "opacity": 1.0}
         style.update({"fillOpacity": 0.0, "className": "tp-changed"})
         AccountLayer(rings, cluster=False, name="Changed owner", style=style).add_to(m)
+
+
+def add_changed_regions(m, outlines, changed_regions) -> None:
+    """Thick dashed outlines of the regions that changed owner."""
     regions = {str(r) for r in changed_regions or ()}
     if regions and outlines is not None:
         chosen = outlines[outlines["region_id"].astype(str).isin(regions)]

@@ -7,7 +7,8 @@ is read only when present:
 * Summary: the headline numbers, today's owners beside the plan when summary.json has a
   ``today`` block (a comparison folder: its kpis.csv, A / B / B - A);
 * Territories (territories.csv), Assignments (assignments.csv), Moves (moves.csv, else the
-  assignments whose rep changed), Quotas, Regions, Rollups, Trade-off, Rep changes.
+  assignments whose rep changed), Quotas, Regions, Region moves (regions that changed
+  hands: a geography-mode re-balance or comparison), Rollups, Trade-off, Rep changes.
 
 Deviations outside their band (the scenario's tolerance, from summary.json) are filled red
 in Territories, Rollups and Summary; every rep ID column gets the rep's name beside it.
@@ -322,7 +323,11 @@ def plan_sheets(folder: str | Path) -> list[Sheet]:
         sheets.append(Sheet("Moves", with_rep_names(moves, names)))
     if quotas is not None:
         sheets.append(Sheet("Quotas", with_rep_names(quotas, names, keep_rep_id=True)))
-    for file, title in (("regions.csv", "Regions"), ("rollups.csv", "Rollups")):
+    for file, title in (
+        ("regions.csv", "Regions"),
+        ("region_moves.csv", "Region moves"),
+        ("rollups.csv", "Rollups"),
+    ):
         table = _table(folder, file)
         if table is not None:
             sheets.append(Sheet(title, with_rep_names(table, names), highlight=band_rule(bands)))

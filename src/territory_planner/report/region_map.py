@@ -9,6 +9,7 @@ Works offline like the account-mode map (no tiles unless asked for).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import folium
@@ -18,7 +19,7 @@ from branca.element import Element
 
 from territory_planner import geo
 from territory_planner.report.colours import UNASSIGNED_COLOUR, territory_colours
-from territory_planner.report.layers import REGION_COLOUR
+from territory_planner.report.layers import REGION_COLOUR, add_changed_regions
 from territory_planner.report.maps import OFFLINE_BACKGROUND
 from territory_planner.report.text import esc as _esc
 from territory_planner.report.text import num as _num
@@ -45,9 +46,15 @@ def region_territory_map(
     *,
     title: str = "",
     tiles: str | None = None,
+    colours: dict[str, str] | None = None,
+    changed_regions: Iterable[str] | None = None,
 ) -> folium.Map:
     """Map of a region plan from its regions.csv table (region_id, rep_id, loads), the
-    regions GeoDataFrame, the reps, and the assignments (for the named accounts)."""
+    regions GeoDataFrame, the reps, and the assignments (for the named accounts).
+
+    ``colours`` ({rep_id: colour}) replaces the adjacency colouring (a comparison colours
+    both plans at once); ``changed_regions`` are outlined thick and dashed as having
+    changed owner (the comparison page)."""
     rep_of_region = dict(zip(regions_table["region_id"].astype(str), regions_table["rep_id"]))
     metrics = [
         c
@@ -71,10 +78,11 @@ def region_territory_map(
         )
     shapes = geo.dissolved_territories(regions, rep_of_region)
     # territories that touch get different colour families, as on the account map
-    colours = territory_colours(
-        sorted(set(reps["rep_id"]) | set(rep_of_region.values())),
-        geo.territory_adjacency(shapes),
-    )
+    if colours is None:
+        colours = territory_colours(
+            sorted(set(reps["rep_id"]) | set(rep_of_region.values())),
+            geo.territory_adjacency(shapes),
+        )
     group = folium.FeatureGroup(name="Territories")
     labels = folium.FeatureGroup(name="Rep labels")
     for feature in geo.to_geojson(shapes)["features"]:
@@ -101,12 +109,14 @@ def region_territory_map(
             ),
         ).add_to(labels)
     group.add_to(m)
+    outlines = geo.region_outlines(regions)
     folium.GeoJson(
-        geo.to_geojson(geo.region_outlines(regions)[["region_id", "geometry"]]),
+        geo.to_geojson(outlines[["region_id", "geometry"]]),
         name="Regions",
         interactive=False,
         style_function=lambda _f: {"color": REGION_COLOUR, "weight": 0.6, "fill": False},
     ).add_to(m)
+    add_changed_regions(m, outlines, changed_regions)
     labels.add_to(m)
     _named_accounts(m, assignments, accounts, colours)
     folium.LayerControl(collapsed=False).add_to(m)
