@@ -21,6 +21,8 @@ mend that alone; the next ring ({A, B}) reaches 6.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,8 +34,13 @@ from territory_planner.optimize.region_windows import improve_around, window_rep
 from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.rebalance import rebalanced_data
 from territory_planner.region_rebalance import region_rebalance
-from tests.helpers import cell_centre, grid_neighbours, grid_regions, is_connected
-from tests.helpers import write_region_scenario
+from tests.helpers import (
+    cell_centre,
+    grid_neighbours,
+    grid_regions,
+    is_connected,
+    write_region_scenario,
+)
 
 ROWS, COLS = 2, 6
 GRID = [f"r{r}{c}" for r in range(ROWS) for c in range(COLS)]
@@ -125,8 +132,6 @@ def test_windows_widen_to_the_next_ring_and_reach_the_least_move(tmp_path):
 
 
 def _least_disruption(problem):
-    import dataclasses
-
     return dataclasses.replace(problem, travel_weight=0.0, disruption_weight=1.0)
 
 
