@@ -15,8 +15,8 @@ reached: A takes r02 and r12 (column 2), B keeps column 3 and takes C's block, b
 connected. So the least disruption is exactly 6 regions, 6 of 12 potential (50%).
 
 The hand-over start gives C's four regions to B (the only territory bordering them): B
-owns 8, outside its band, A 4. The window of the reps bordering C's regions ({B}) cannot
-mend that alone; the next ring ({A, B}) reaches 6.
+owns 8, outside its band, A 4. The border window of reach 1 (each region may pass only to
+a territory next to it) lets column 2 pass to A and reaches 6.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest
 from territory_planner import plan, rebalance
 from territory_planner.optimize.contiguity import adjacency_matrix, territory_pieces
 from territory_planner.optimize.region_handover import hand_over, kept_owners
-from territory_planner.optimize.region_windows import improve_around, window_reps, within_rules
+from territory_planner.optimize.region_windows import border_owners, improve_around, within_rules
 from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.rebalance import rebalanced_data
 from territory_planner.region_rebalance import region_rebalance
@@ -107,25 +107,25 @@ def test_hand_over_gives_the_leavers_regions_to_the_bordering_territory(tmp_path
     assert not within_rules(problem, handed)
 
 
-def test_windows_widen_to_the_next_ring_and_reach_the_least_move(tmp_path):
-    """Ring 1 around C's block is {B}; ring 2 is {A, B}. The windows' plan moves exactly 6
-    (module docstring), holds the bands and is connected."""
+def test_border_window_reaches_the_least_move(tmp_path):
+    """In the border window of reach 1 around the hand-over plan, column 2 (next to A) may
+    pass to A and nothing else may change owner but to B; its plan moves exactly 6 (module
+    docstring), holds the bands and is connected."""
     setup, graph = _setup(tmp_path)
     problem, n_regions = setup.problem, setup.geography.n_regions
-    previous = problem.unit_previous_rep
-    handed = hand_over(problem, graph, n_regions, previous)
-    focus = np.flatnonzero(kept_owners(problem, previous)[:n_regions] < 0)
-    b = list(problem.rep_ids).index("B")
-    assert window_reps(graph, handed, n_regions, focus, 1).tolist() == [b]
-    assert len(window_reps(graph, handed, n_regions, focus, 2)) == 2
+    handed = hand_over(problem, graph, n_regions, problem.unit_previous_rep)
+    near = border_owners(graph, handed, n_regions, 1)
+    a = list(problem.rep_ids).index("A")
+    ids = setup.geography.region_ids
+    assert {ids[u] for u in np.flatnonzero(near[:n_regions, a])} == {
+        rid for rid in GRID if int(rid[2]) <= 2
+    }
     settings = SolveSettings(time_limit=30.0, gap=0.0)
     first = _least_disruption(problem)
     log: list[dict] = []
-    found = improve_around(
-        first, graph, n_regions, handed, focus, settings, Clock(30.0), log=log.append
-    )
+    found = improve_around(first, graph, n_regions, handed, settings, Clock(30.0), log=log.append)
     assert found is not None and within_rules(first, found)
-    assert [entry["found"] for entry in log] == [False, True]
+    assert [entry["found"] for entry in log] == [True]
     assert first.moved_potential_of(found) == pytest.approx(6.0)
     for j in range(problem.n_reps):
         assert len(territory_pieces(graph, np.flatnonzero(found[:n_regions] == j))) == 1

@@ -155,7 +155,7 @@ class RegionRebalance:
     def handover_start(self, problem, settings: SolveSettings, progress=None):
         """Step 1's start: the previous territories with the orphaned regions handed to
         their neighbours (optimize/region_handover.py), then the territories around them
-        re-optimised together with contiguity (optimize/region_windows.py), in at most a
+        re-optimised along their borders with contiguity (optimize/region_windows.py), in at most a
         third of step 1's time. None when neither gives a connected plan within every rule
         (the rounds then start from the travel seed)."""
         geography = self.geography
@@ -172,7 +172,7 @@ class RegionRebalance:
             return None
         clock = Clock.for_settings(settings).share(1 / 3)
         window = dataclasses.replace(settings, time_limit=clock.limit, started=clock.start)
-        plan = improve_around(problem, graph, n_regions, handed, focus, window, clock)
+        plan = improve_around(problem, graph, n_regions, handed, window, clock)
         if plan is not None and progress is not None:
             moved = objective_of(problem, plan)
             progress(f"connected start (hand-over and windows): objective {moved:,.1f}")
