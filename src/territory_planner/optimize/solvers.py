@@ -52,9 +52,11 @@ class WarmStartHiGHS(pulp.HiGHS):
         warm_start: bool = False,
         start_basis: LpBasis | None = None,
         ends_at: float | None = None,
+        columns: list | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.given_columns = columns  # the model's own list of its variables, if it has one
         self.warm_start = warm_start
         self.start_basis = start_basis
         self.ends_at = ends_at  # perf_counter() when the caller's limit runs out
@@ -67,7 +69,7 @@ class WarmStartHiGHS(pulp.HiGHS):
 
         inf = highspy.kHighsInf
         sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
-        columns = lp.variables()
+        columns = self.given_columns if self.given_columns is not None else lp.variables()
         self._columns = columns
         count = len(columns)
         objective = lp.objective if lp.objective is not None else {}
@@ -212,6 +214,16 @@ class WarmStartHiGHS(pulp.HiGHS):
         return status
 
 
+def model_columns(model) -> list | None:
+    """The variables of a built model as it lists them itself (``columns()``), when that
+    list is whole (a model extended with variables of its own is not): None otherwise, and
+    PuLP collects them from the rows."""
+    if not hasattr(model, "columns"):
+        return None
+    columns = model.columns()
+    return columns if len(columns) == model.lp.numVariables() else None
+
+
 class LpBasis:
     """An LP basis by variable and row *name*, to restart the simplex after pricing.
 
@@ -226,15 +238,19 @@ class LpBasis:
         self.rows = rows
 
     @classmethod
-    def capture(cls, lp) -> LpBasis | None:
-        """The optimal basis of a solved LP (None when the solver kept none)."""
-        model = getattr(lp, "solverModel", None)
-        if model is None or not hasattr(model, "getBasis"):
+    def capture(cls, model) -> LpBasis | None:
+        """The optimal basis of a solved LP (None when the solver kept none); ``model``
+        holds its PuLP problem as ``lp`` and may list its variables (``columns``) in the
+        order the solver got them."""
+        lp = getattr(model, "lp", model)
+        solver_model = getattr(lp, "solverModel", None)
+        if solver_model is None or not hasattr(solver_model, "getBasis"):
             return None
-        basis = model.getBasis()
+        basis = solver_model.getBasis()
         if not basis.valid:
             return None
-        columns = {v.name: status for v, status in zip(lp.variables(), basis.col_status)}
+        variables = model_columns(model) or lp.variables()
+        columns = {v.name: status for v, status in zip(variables, basis.col_status)}
         rows = {r.name: status for r, status in zip(lp.constraints(), basis.row_status)}
         return cls(columns, rows)
 
@@ -293,10 +309,11 @@ def make_solver(
     warm_start: bool = False,
     start_basis: LpBasis | None = None,
     ends_at: float | None = None,
+    columns: list | None = None,
 ) -> pulp.LpSolver:
     """A configured PuLP solver. Raises SolverError naming the available ones if missing.
     ``ends_at`` (a ``perf_counter()``): HiGHS is held to it, a MIP by a hard time box
-    (timebox.py)."""
+    (timebox.py); ``columns``: the model's variables, when it lists them itself."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
         if not msg:
@@ -312,6 +329,7 @@ def make_solver(
             warm_start=warm_start,
             start_basis=start_basis,
             ends_at=ends_at,
+            columns=columns,
         )
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
@@ -447,6 +465,7 @@ def run(
         warm_start=warm_start,
         start_basis=start_basis,
         ends_at=started + time_limit,
+        columns=model_columns(model),
     )
     try:
         model.lp.solve(solver)
