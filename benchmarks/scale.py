@@ -14,9 +14,10 @@ workloads, bands of 5% on workload and 10% on potential, current owners, 0.5% lo
   workload x centroid distance. Locks and current owners are ignored by this method.
 
 Each method runs in its own process (``spawn``), so ``peak MB`` is that method's own
-``ru_maxrss`` (or its largest child's: the engine's time-boxed MIP solves run in forks). Travel cost and the largest balance deviation
-are computed by evaluate.kpis for all three. ``gap`` is the proven gap (engine: LP bound
-over all pairs; full MILP: HiGHS's own bound); k-means proves nothing.
+``ru_maxrss`` (or its largest child's: the engine's time-boxed MIP solves run in forks).
+Travel cost and the largest balance deviation are computed by evaluate.kpis for all three.
+``gap`` is the proven gap (engine: LP bound over all pairs; full MILP: HiGHS's own bound);
+k-means proves nothing.
 """
 
 from __future__ import annotations
