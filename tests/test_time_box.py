@@ -212,7 +212,7 @@ def test_writing_the_plan_folder_is_kept_room_for_in_the_limit(monkeypatch, tmp_
         ),
         reps=pd.DataFrame({"rep_id": ["R1"], "lat": [30.0], "lon": [-97.0]}),
     )
-    assert write_reserve(data, 60.0) == pytest.approx(WRITE_SECONDS_ONCE + 2 * 6e-4)
+    assert write_reserve(data, 60.0) == pytest.approx(WRITE_SECONDS_ONCE + 2 * 1e-3)
     assert write_reserve(data, 5.0) == pytest.approx(1.0)  # a fifth of a short limit
     seen = []
 

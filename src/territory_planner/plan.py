@@ -58,8 +58,9 @@ def scenario_data(scenario: ScenarioData | Scenario | str | Path) -> ScenarioDat
 
 
 #: writing a plan folder (workbook, map, CSVs) takes about this long, per account and once
-#: (its imports), as measured at 10,000 accounts; the solve leaves that much of the limit
-WRITE_SECONDS_PER_ACCOUNT, WRITE_SECONDS_ONCE = 6e-4, 2.0
+#: (its imports): 8-12 s at 10,000 accounts as measured; the solve leaves that much
+#: of the limit
+WRITE_SECONDS_PER_ACCOUNT, WRITE_SECONDS_ONCE = 1e-3, 2.0
 #: the most of the time limit kept back for writing: the solve has the rest
 WRITE_SHARE_LIMIT = 0.2
 
