@@ -13,7 +13,8 @@ parent waits for the answer until the deadline and kills the copy if it has not 
 A killed solve reports no solution: the caller keeps the plan it had (a window changes
 nothing, a round offers nothing).
 
-Where ``os.fork`` does not exist the solve runs in the process, as HiGHS alone bounds it.
+Off Linux (no ``os.fork``, or macOS, where forking a threaded process is unsafe) the solve
+runs in the process, as HiGHS alone bounds it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import pickle
 import select
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -41,7 +43,8 @@ def box_seconds(time_limit: float) -> float:
 
 
 def can_box() -> bool:
-    return hasattr(os, "fork")
+    """Linux only: macOS forbids forking a process whose system frameworks run threads."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 @dataclass
