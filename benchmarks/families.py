@@ -15,8 +15,10 @@ Every family writes accounts.csv, reps.csv and scenario.yaml. The families:
    reps each; an account's region is its band).
 5. ``tight``: clustered, bands of 2% on workload and 5% on potential.
 6. ``giant``: clustered, and the top 1% of accounts hold 20% of the workload.
-7. ``continuity``: clustered, today's owners far from balanced (a third of the reps own
-   nothing today), disruption weighted and at most 10% of potential may move.
+7. ``continuity``: clustered, today's owners far from balanced (a balanced plan of compact
+   territories, then 16% of the reps hand 40% of their workload to a neighbour: a third
+   of the reps 40% off their target), disruption weighted and at most 10% of potential may
+   move; moving the handed accounts back fits the budget, so a plan exists.
 """
 
 from __future__ import annotations
@@ -270,15 +272,118 @@ def giant(n_accounts: int, n_reps: int, seed: int):
     return accounts, reps, {}
 
 
+def _bisect(x, y, key, idx, parts: int, out: list) -> None:
+    """Cut ``idx`` into ``parts`` compact pieces of equal ``key`` by recursive bisection
+    along the longer side (the way a sales organisation carves territories)."""
+    if parts == 1:
+        out.append(idx)
+        return
+    first = parts // 2
+    axis = x if np.ptp(x[idx]) >= np.ptp(y[idx]) else y
+    idx = idx[np.argsort(axis[idx], kind="stable")]
+    cum = np.cumsum(key[idx])
+    cut = int(np.searchsorted(cum, cum[-1] * first / parts))
+    _bisect(x, y, key, idx[:cut], first, out)
+    _bisect(x, y, key, idx[cut:], parts - first, out)
+
+
+def _even_out(piece, loads, targets, widths, centre, rounds: int = 400) -> None:
+    """Swap single accounts between neighbouring pieces until every piece lies within
+    EVEN_SHARE of each band's half-width (in place): the best swap of the worst piece
+    with one of its three nearest pieces, while it helps."""
+    for _ in range(rounds):
+        off = np.abs(np.array([loads[:, i].sum(axis=1) for i in piece]) / targets - 1) / widths
+        worst = int(np.argmax(off.max(axis=1)))
+        if off[worst].max() <= EVEN_SHARE:
+            return
+        a = piece[worst]
+        dist = np.hypot(*(centre - centre[worst]).T)
+        best = (off[worst].max(), None)
+        for other in np.argsort(dist)[1:4].tolist():
+            b = piece[other]
+            la, lb = loads[:, a].sum(axis=1), loads[:, b].sum(axis=1)
+            delta = loads[:, b][:, None, :] - loads[:, a][:, :, None]  # (metrics, |a|, |b|)
+            new_a = np.abs((la[:, None, None] + delta) / targets[:, None, None] - 1)
+            new_b = np.abs((lb[:, None, None] - delta) / targets[:, None, None] - 1)
+            worse = np.maximum(new_a, new_b) / widths[:, None, None]
+            score = worse.max(axis=0)
+            i, k = np.unravel_index(int(np.argmin(score)), score.shape)
+            if score[i, k] < best[0] - 1e-12:
+                best = (score[i, k], (other, i, k))
+        if best[1] is None:
+            return
+        other, i, k = best[1]
+        a_item, b_item = piece[worst][i], piece[other][k]
+        piece[worst][i], piece[other][k] = b_item, a_item
+
+
+#: the balanced plan the continuity owners start from lies within this share of each band
+EVEN_SHARE = 0.6
+#: continuity: the share of the reps that hand UNBALANCED_MOVE of their workload to a
+#: neighbour: the owners are that far from balanced (at 50 reps 8 give and 8 take, 40%
+#: off), and moving it back is what the budget must allow
+UNBALANCED_GIVERS, UNBALANCED_MOVE = 0.16, 0.4
+
+
+def _balanced_owners(accounts, reps, tolerances) -> np.ndarray:
+    """Each account's rep in a balanced plan: compact pieces of equal workload and
+    potential (_bisect, _even_out), each given to the rep nearest its centre by a
+    min-cost matching."""
+    from scipy.optimize import linear_sum_assignment
+
+    lat, lon = accounts["lat"].to_numpy(), accounts["lon"].to_numpy() * 0.8
+    loads = np.vstack([accounts["workload"].to_numpy(), accounts["potential"].to_numpy()])
+    n_reps = len(reps)
+    key = loads[0] / loads[0].sum() + 0.3 * loads[1] / loads[1].sum()
+    piece: list = []
+    _bisect(lat, lon, key, np.arange(len(accounts)), n_reps, piece)
+    centre = np.array([[lat[i].mean(), lon[i].mean()] for i in piece])
+    targets = loads.sum(axis=1) / n_reps
+    _even_out(piece, loads, targets, np.asarray(tolerances), centre)
+    centre = np.array([[lat[i].mean(), lon[i].mean()] for i in piece])
+    rep_xy = np.column_stack([reps["lat"].to_numpy(), reps["lon"].to_numpy() * 0.8])
+    cost = np.hypot(*(centre[:, None, :] - rep_xy[None, :, :]).transpose(2, 0, 1))
+    rows, cols = linear_sum_assignment(cost)
+    owner = np.empty(len(accounts), dtype=int)
+    for row, col in zip(rows.tolist(), cols.tolist()):
+        owner[piece[row]] = col
+    return owner
+
+
 def continuity(n_accounts: int, n_reps: int, seed: int):
+    """Today's owners: a balanced plan (_balanced_owners) knocked far out of balance, each
+    of a few reps handing UNBALANCED_MOVE of its workload (the accounts nearest the taker)
+    to its nearest neighbour; disruption weighted and at most 10% of potential may move.
+    Moving the handed accounts back is within the budget, so the family is feasible; the
+    precheck's least moved share (diagnose.least_moved_for_bands) is printed by main."""
     rng = _rng(seed, "continuity")
     accounts, reps = make_instance(n_accounts, n_reps, seed)
-    # today a third of the reps own nothing: their accounts went to their nearest busy rep
-    idle = rng.choice(n_reps, size=n_reps // 3, replace=False)
-    busy = np.setdiff1d(np.arange(n_reps), idle)
-    lat, lon = accounts["lat"].to_numpy(), accounts["lon"].to_numpy()
-    near = _nearest(lat, lon, reps["lat"].to_numpy()[busy], reps["lon"].to_numpy()[busy])[:, 0]
-    accounts["current_rep_id"] = reps["rep_id"].to_numpy()[busy[near]]
+    owner = _balanced_owners(accounts, reps, tolerances=[0.05, 0.10])
+    lat, lon = accounts["lat"].to_numpy(), accounts["lon"].to_numpy() * 0.8
+    rep_xy = np.column_stack([reps["lat"].to_numpy(), reps["lon"].to_numpy() * 0.8])
+    workload = accounts["workload"].to_numpy()
+    free = np.ones(n_reps, dtype=bool)
+    pairs = round(UNBALANCED_GIVERS * n_reps)
+    for giver in rng.permutation(n_reps).tolist():
+        if pairs == 0:
+            break
+        if not free[giver]:
+            continue
+        dist = np.hypot(*(rep_xy - rep_xy[giver]).T)
+        dist[~free] = np.inf
+        dist[giver] = np.inf
+        taker = int(np.argmin(dist))
+        if not np.isfinite(dist[taker]):
+            break
+        free[[giver, taker]] = False
+        pairs -= 1
+        mine = np.flatnonzero(owner == giver)
+        near = mine[
+            np.argsort(np.hypot(lat[mine] - rep_xy[taker, 0], lon[mine] - rep_xy[taker, 1]))
+        ]
+        handed = near[np.cumsum(workload[near]) <= UNBALANCED_MOVE * workload[mine].sum()]
+        owner[handed] = taker
+    accounts["current_rep_id"] = reps["rep_id"].to_numpy()[owner]
     accounts["locked"] = False
     extra = {
         "objective": {"travel": 1.0, "disruption": 1.0},

@@ -231,7 +231,7 @@ def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
     true_sides = {row.name: row.constant for row in lp.lp.constraints()}
 
     plan, breach = narrowed_rounds(
-        problem, pairs, lp, LpBasis.capture(lp.lp), settings, Clock(60.0), log=lambda *a, **k: None
+        problem, pairs, lp, LpBasis.capture(lp), settings, Clock(60.0), log=lambda *a, **k: None
     )
     assert breach == 0.0
     loads = rep_loads(problem, plan)

@@ -159,7 +159,7 @@ def _narrowed_breach(problem) -> float:
     in_place = restricted_model(problem, pairs, rep, fractional, name="finish")
     assert run(in_place, SolveSettings(), mip=True, time_limit=30).status == "infeasible"
     _, breach = narrowed_rounds(
-        problem, pairs, lp, LpBasis.capture(lp.lp), SolveSettings(), Clock(60.0), log=_no_log
+        problem, pairs, lp, LpBasis.capture(lp), SolveSettings(), Clock(60.0), log=_no_log
     )
     return breach
 

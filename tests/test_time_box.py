@@ -3,21 +3,32 @@
 
 The clocks here are held still, so the share a round is given is an exact number; the
 solver itself runs against that limit on a case built to be slow (exact optimality asked
-for on hundreds of whole accounts under tight bands).
+for on hundreds of whole accounts under tight bands). HiGHS does not check its clock in
+every step of a MIP (timebox.py), so a MIP call is also held to its limit by a hard box:
+a solver made to stall past it is stopped there, and the plan end to end keeps room for
+writing the plan folder.
 """
 
 from __future__ import annotations
 
+import importlib
+import time
+
+import highspy
 import numpy as np
 import pandas as pd
 import pytest
 
 from territory_planner import build_problem, load_data
-from territory_planner.optimize import strategy
+from territory_planner.optimize import strategy, windows
 from territory_planner.optimize.model import read_assignment
 from territory_planner.optimize.settings import Clock, SolveSettings
-from territory_planner.optimize.strategy import Incumbent, TimeBudget, _Solve
+from territory_planner.optimize.strategy import Incumbent, TimeBudget, _Solve, objective_of
+from territory_planner.optimize.timebox import box_seconds
+from territory_planner.plan import WRITE_SECONDS_ONCE, write_reserve
 from territory_planner.scenario import parse_scenario
+
+plan_module = importlib.import_module("territory_planner.plan")  # the package's plan() hides it
 
 
 class HeldClock(Clock):
@@ -124,3 +135,96 @@ def test_a_round_needs_time_for_its_own_build_at_the_rate_last_seen():
     # 0.5 s to solve plus the build: 10,000 pairs need 1 s, 40,000 need 2.5 s of the 2 left
     assert budget.round_worth_it(10000)
     assert not budget.round_worth_it(40000)
+
+
+# the hard box: HiGHS does not check its clock everywhere ------------------------------
+
+
+def _stalling_run(seconds: float):
+    """``Highs.run`` that first stalls for ``seconds``: it stands in for HiGHS's root central
+    rounding (timebox.py), which propagates every integer column at up to a hundred points
+    without once looking at the time limit."""
+    real = highspy.Highs.run
+
+    def run(self):
+        time.sleep(seconds)
+        return real(self)
+
+    return run
+
+
+def test_a_window_whose_solver_ignores_its_limit_is_stopped_at_its_box(monkeypatch):
+    """A window MILP whose solver would stall for 60 s is killed at its box (its limit plus
+    the grace): it reports no solution, the plan stays as it was, and the call took about
+    its limit. The margin (5 s over a 1.2 s box, against a 60 s stall) is wide enough for a
+    loaded machine: the check is that the box stops the call, not how fast the machine is."""
+    problem = _slow_case()
+    solve = _Solve(problem, SolveSettings(time_limit=60), None)
+    solve.choose_candidates()
+    plan = np.argmin(problem.cost_block(np.arange(problem.n_units)), axis=1)
+    window_outcomes = []
+    real_run = windows.run
+
+    def recorded_run(model, settings, **kwargs):
+        outcome = real_run(model, settings, **kwargs)
+        window_outcomes.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(windows, "run", recorded_run)
+    monkeypatch.setattr(highspy.Highs, "run", _stalling_run(60.0))
+    box = windows.Windows(
+        problem,
+        solve.pairs,
+        plan,
+        objective_of(problem, plan),
+        solve.settings,
+        Clock(60.0),
+        solve.log,
+        seconds=1.0,
+    )
+    assert box.solve(0, mend=False) is False
+    (outcome,) = window_outcomes
+    assert outcome.killed and outcome.status == "no_solution"
+    assert outcome.limit == pytest.approx(1.0)
+    assert outcome.seconds <= box_seconds(outcome.limit) + 5.0
+    assert np.array_equal(box.plan, plan)
+
+
+def test_a_round_the_solver_cannot_finish_stays_within_its_box(solve_after_lp):
+    """The real solver on the slow case (exact optimality asked for): the round stops with
+    its limit, and the seconds the phase log records for it are within its box plus a
+    margin for reading the answer back on a loaded machine."""
+    solve, _ = solve_after_lp
+    solve.finish_round("every other unit", np.arange(0, solve.problem.n_units, 2))
+    entry = solve.log.entries[-1]
+    assert entry["limit"] == pytest.approx(TimeBudget.PARTIAL_ROUND * 2.0)
+    assert entry["status"] in ("feasible", "no_solution")
+    assert entry["solve_seconds"] <= box_seconds(entry["limit"]) + 2.0
+
+
+def test_writing_the_plan_folder_is_kept_room_for_in_the_limit(monkeypatch, tmp_path):
+    """The CLI's plan holds its limit end to end: the solve gets the limit less an allowance
+    for writing (at most a fifth of it), counted from the caller's start."""
+    data = load_data(
+        parse_scenario({"accounts": "a", "reps": "r", "solver": {"time_limit": 60}}),
+        accounts=pd.DataFrame(
+            {"account_id": ["A1", "A2"], "lat": [30.0, 30.1], "lon": [-97.0, -97.1]}
+        ),
+        reps=pd.DataFrame({"rep_id": ["R1"], "lat": [30.0], "lon": [-97.0]}),
+    )
+    assert write_reserve(data, 60.0) == pytest.approx(WRITE_SECONDS_ONCE + 2 * 1e-3)
+    assert write_reserve(data, 5.0) == pytest.approx(1.0)  # a fifth of a short limit
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def stand_in(problem, settings, progress):
+        seen.append(settings)
+        raise Seen
+
+    monkeypatch.setattr(plan_module, "solve_assignment", stand_in)
+    with pytest.raises(Seen):
+        plan_module.plan(data, started=123.0, will_write=True)
+    assert seen[0].started == 123.0
+    assert seen[0].time_limit == pytest.approx(60.0 - write_reserve(data, 60.0))

@@ -81,7 +81,16 @@ def _plan_and_write(
     reporter = Reporter(quiet=quiet)
     try:
         reporter(f"reading {scenario_path}")
-        made = plan(scenario_path, time_limit=time_limit, gap=gap, solver=solver, progress=reporter)
+        # the time limit holds end to end: reading from here, writing kept room for
+        made = plan(
+            scenario_path,
+            time_limit=time_limit,
+            gap=gap,
+            solver=solver,
+            progress=reporter,
+            started=reporter.started,
+            will_write=True,
+        )
         reporter(f"writing {out}")
         made.write(out, force=force, tiles=tiles)
     finally:

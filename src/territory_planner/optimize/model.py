@@ -93,6 +93,12 @@ class AssignmentModel:
     def values(self) -> np.ndarray:
         return np.array([v.varValue if v.varValue is not None else 0.0 for v in self.x])
 
+    def columns(self) -> list[pulp.LpVariable]:
+        """Every variable of the model (the pairs', then the slacks'), in the order the
+        solver gets them: the model knows them, so PuLP need not collect them from every
+        row again (``LpProblem.variables`` re-reads every row at each call)."""
+        return self.x + list(self.slack.values())
+
 
 def read_assignment(model: AssignmentModel, n_units: int) -> tuple[np.ndarray, np.ndarray]:
     """(rep of each unit by largest x, that largest x) over the units in the model; -1 for
@@ -206,28 +212,34 @@ def balance_band_rows(
             lower = float(problem.lower[m, j]) - offset
             upper = float(problem.upper[m, j]) - offset
             if np.isfinite(lower) and lower > 0 or (np.isfinite(lower) and elastic):
-                expression = pulp.LpAffineExpression(terms)
+                slack_terms = []
                 if elastic:
                     short = model.lp.add_variable(
                         f"short[{safe_name(metric)},{safe_name(rep_id)}]", 0
                     )
                     model.slack[("short", m, j)] = short
-                    expression = expression + short
+                    slack_terms = [(short, 1.0)]
                 row = pulp.LpConstraint(
-                    expression, pulp.LpConstraintGE, name=tag % "min", rhs=lower
+                    pulp.LpAffineExpression(terms + slack_terms),
+                    pulp.LpConstraintGE,
+                    name=tag % "min",
+                    rhs=lower,
                 )
                 model.lp.addConstraint(row)
                 model.band_min[(m, j)] = row
             if np.isfinite(upper):
-                expression = pulp.LpAffineExpression(terms)
+                slack_terms = []
                 if elastic:
                     over = model.lp.add_variable(
                         f"over[{safe_name(metric)},{safe_name(rep_id)}]", 0
                     )
                     model.slack[("over", m, j)] = over
-                    expression = expression - over
+                    slack_terms = [(over, -1.0)]
                 row = pulp.LpConstraint(
-                    expression, pulp.LpConstraintLE, name=tag % "max", rhs=upper
+                    pulp.LpAffineExpression(terms + slack_terms),
+                    pulp.LpConstraintLE,
+                    name=tag % "max",
+                    rhs=upper,
                 )
                 model.lp.addConstraint(row)
                 model.band_max[(m, j)] = row
@@ -240,13 +252,15 @@ def disruption_budget_row(
     if budget is None:
         return
     terms = [(v, float(p)) for v, p in zip(model.x, model.pairs.moved.tolist()) if p != 0.0]
-    expression = pulp.LpAffineExpression(terms)
     if elastic:
         over = model.lp.add_variable("over[moved_potential]", 0)
         model.slack[("over_budget", 0, 0)] = over
-        expression = expression - over
+        terms.append((over, -1.0))
     row = pulp.LpConstraint(
-        expression, pulp.LpConstraintLE, name="disruption_budget", rhs=float(budget) - fixed_moved
+        pulp.LpAffineExpression(terms),
+        pulp.LpConstraintLE,
+        name="disruption_budget",
+        rhs=float(budget) - fixed_moved,
     )
     model.lp.addConstraint(row)
     model.budget = row

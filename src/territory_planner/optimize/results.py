@@ -71,5 +71,9 @@ class PhaseLog:
                 bound=outcome.bound,
                 solve_seconds=round(outcome.seconds, 3),
             )
+            if outcome.limit is not None:
+                entry["limit"] = round(outcome.limit, 3)
+            if outcome.killed:
+                entry["killed"] = True
         entry.update(extra)
         self.entries.append(entry)

@@ -225,7 +225,7 @@ def narrowed_rounds(
         log("lp", outcome, len(lp_model.pairs), scope=f"bands narrowed ({attempt + 1})")
         if outcome.status != "optimal":
             break
-        basis = LpBasis.capture(lp_model.lp)
+        basis = LpBasis.capture(lp_model)
     narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
     for variable, upper in pinned:
         variable.upBound = upper
@@ -241,7 +241,7 @@ def resolve_with_giants_pinned(problem, lp_model, basis, settings, clock: Clock,
         scope = f"split giants pinned ({len(pinned)} pairs closed)"
         log("lp", outcome, len(lp_model.pairs), scope=scope)
         if outcome.status == "optimal":
-            basis = LpBasis.capture(lp_model.lp)
+            basis = LpBasis.capture(lp_model)
     return pinned, basis
 
 

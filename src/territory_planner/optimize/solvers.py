@@ -7,6 +7,7 @@ PuLP 3 (Python 3.11, CBC deprecated) and PuLP 4 (CBC removed) both work.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -18,6 +19,10 @@ import pulp
 
 from ..errors import SolverError
 from .settings import TINY, SolveSettings
+from .timebox import box_seconds, can_box, run_boxed
+
+#: reading a solution back into PuLP's variables and rows, per column
+READ_BACK_SECONDS_PER_COLUMN = 1e-6
 
 _ALIASES = {
     "highs": "HiGHS",
@@ -42,11 +47,20 @@ class WarmStartHiGHS(pulp.HiGHS):
     """
 
     def __init__(
-        self, *args, warm_start: bool = False, start_basis: LpBasis | None = None, **kwargs
+        self,
+        *args,
+        warm_start: bool = False,
+        start_basis: LpBasis | None = None,
+        ends_at: float | None = None,
+        columns: list | None = None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.given_columns = columns  # the model's own list of its variables, if it has one
         self.warm_start = warm_start
         self.start_basis = start_basis
+        self.ends_at = ends_at  # perf_counter() when the caller's limit runs out
+        self.killed = False
         self._columns: list = []
         self._rows: list = []
 
@@ -55,7 +69,7 @@ class WarmStartHiGHS(pulp.HiGHS):
 
         inf = highspy.kHighsInf
         sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
-        columns = lp.variables()
+        columns = self.given_columns if self.given_columns is not None else lp.variables()
         self._columns = columns
         count = len(columns)
         objective = lp.objective if lp.objective is not None else {}
@@ -120,7 +134,20 @@ class WarmStartHiGHS(pulp.HiGHS):
             # after a MIP start HiGHS may report a better incumbent yet hand back the start
             # from getSolution; kept improving solutions let findSolutionValues read it
             lp.solverModel.setOptionValue("mip_improving_solution_save", True)
-        super().callSolver(lp)
+        if self.ends_at is None:
+            super().callSolver(lp)
+            return
+        # HiGHS gets what is left of the caller's limit once the model is built (the
+        # hand-over may have taken more or less than run() allowed for), less the reading back
+        read_back = READ_BACK_SECONDS_PER_COLUMN * len(self._columns) + 0.02
+        left = max(self.ends_at - time.perf_counter() - read_back, 0.05)
+        lp.solverModel.setOptionValue("time_limit", left)
+        if not (self.mip and can_box()):
+            super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
+            return
+        boxed = run_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
+        self.killed = boxed.killed
+        lp.solverModel = boxed
 
     def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
         import highspy
@@ -187,6 +214,16 @@ class WarmStartHiGHS(pulp.HiGHS):
         return status
 
 
+def model_columns(model) -> list | None:
+    """The variables of a built model as it lists them itself (``columns()``), when that
+    list is whole (a model extended with variables of its own is not): None otherwise, and
+    PuLP collects them from the rows."""
+    if not hasattr(model, "columns"):
+        return None
+    columns = model.columns()
+    return columns if len(columns) == model.lp.numVariables() else None
+
+
 class LpBasis:
     """An LP basis by variable and row *name*, to restart the simplex after pricing.
 
@@ -201,15 +238,19 @@ class LpBasis:
         self.rows = rows
 
     @classmethod
-    def capture(cls, lp) -> LpBasis | None:
-        """The optimal basis of a solved LP (None when the solver kept none)."""
-        model = getattr(lp, "solverModel", None)
-        if model is None or not hasattr(model, "getBasis"):
+    def capture(cls, model) -> LpBasis | None:
+        """The optimal basis of a solved LP (None when the solver kept none); ``model``
+        holds its PuLP problem as ``lp`` and may list its variables (``columns``) in the
+        order the solver got them."""
+        lp = getattr(model, "lp", model)
+        solver_model = getattr(lp, "solverModel", None)
+        if solver_model is None or not hasattr(solver_model, "getBasis"):
             return None
-        basis = model.getBasis()
+        basis = solver_model.getBasis()
         if not basis.valid:
             return None
-        columns = {v.name: status for v, status in zip(lp.variables(), basis.col_status)}
+        variables = model_columns(model) or lp.variables()
+        columns = {v.name: status for v, status in zip(variables, basis.col_status)}
         rows = {r.name: status for r, status in zip(lp.constraints(), basis.row_status)}
         return cls(columns, rows)
 
@@ -267,8 +308,12 @@ def make_solver(
     msg: bool = False,
     warm_start: bool = False,
     start_basis: LpBasis | None = None,
+    ends_at: float | None = None,
+    columns: list | None = None,
 ) -> pulp.LpSolver:
-    """A configured PuLP solver. Raises SolverError naming the available ones if missing."""
+    """A configured PuLP solver. Raises SolverError naming the available ones if missing.
+    ``ends_at`` (a ``perf_counter()``): HiGHS is held to it, a MIP by a hard time box
+    (timebox.py); ``columns``: the model's variables, when it lists them itself."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
         if not msg:
@@ -283,6 +328,8 @@ def make_solver(
             random_seed=int(seed),
             warm_start=warm_start,
             start_basis=start_basis,
+            ends_at=ends_at,
+            columns=columns,
         )
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
@@ -317,13 +364,16 @@ class SolveOutcome:
     ``infeasible``, ``unbounded``, ``no_solution`` (stopped without a plan),
     ``inconsistent`` (the solution read back does not give the solver's own objective).
     bound: the best bound the solver proved for this model (minimisation sense), or None when
-    the solver does not report one.
+    the solver does not report one. limit: the seconds the call was allotted; killed: the
+    time box stopped a solve that ran past them (timebox.py).
     """
 
     status: str
     objective: float | None
     bound: float | None
     seconds: float
+    limit: float | None = None
+    killed: bool = False
 
     @property
     def has_solution(self) -> bool:
@@ -396,9 +446,10 @@ def run(
     """Solve a built model (anything holding its PuLP problem as ``lp``) with a fresh
     solver (the solver is an argument, built here).
 
-    PuLP hands the model to HiGHS column by column before HiGHS's own clock starts; that
-    hand-over (about 10 microseconds a variable) is taken off the limit so the phase ends
-    when the caller's clock says it should.
+    PuLP hands the model to HiGHS before HiGHS's own clock starts; that hand-over (about
+    10 microseconds a variable) is taken off the limit so the phase ends when the caller's
+    clock says it should (HiGHS itself is then given what is truly left, and a MIP is held
+    to it by a hard time box, timebox.py: HiGHS does not check its clock everywhere).
     """
     handover = (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05  # a start: a pass
     started = time.perf_counter()
@@ -413,12 +464,17 @@ def run(
         msg=settings.msg,
         warm_start=warm_start,
         start_basis=start_basis,
+        ends_at=started + time_limit,
+        columns=model_columns(model),
     )
     try:
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
         raise SolverError(f"the solver failed: {error}") from error
     outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+    outcome = dataclasses.replace(
+        outcome, limit=time_limit, killed=bool(getattr(solver, "killed", False))
+    )
     remaining = time_limit - (time.perf_counter() - started)
     if outcome.status == "inconsistent" and warm_start and remaining > handover:
         return run(model, settings, mip=mip, time_limit=remaining, gap=gap, gap_abs=gap_abs)

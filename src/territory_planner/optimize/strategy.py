@@ -222,7 +222,7 @@ class _Solve:
             outcome = run(
                 model, settings, mip=False, time_limit=clock.remaining, start_basis=self.basis
             )
-            self.basis = LpBasis.capture(model.lp) if outcome.status == "optimal" else None
+            self.basis = LpBasis.capture(model) if outcome.status == "optimal" else None
             slack = relative_slack(problem, model)
             self.log("lp", outcome, len(self.pairs), slack=round(slack, 9))
             if outcome.status != "optimal":
