@@ -127,8 +127,22 @@ def write_instance(
     regions.to_file(folder / "regions.geojson", driver="GeoJSON")
     accounts.to_csv(folder / "accounts.csv", index=False)
     reps.to_csv(folder / "reps.csv", index=False)
+    return write_scenario(
+        folder,
+        name or f"counties-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}",
+        tolerances,
+        time_limit,
+        gap,
+    )
+
+
+def write_scenario(
+    folder: Path, name: str, tolerances: tuple[float, float], time_limit: float, gap: float
+) -> Path:
+    """scenario.yaml next to regions.geojson, accounts.csv and reps.csv: unit region,
+    contiguous, workload and potential bands, travel objective."""
     scenario = {
-        "name": name or f"counties-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}",
+        "name": name,
         "accounts": "accounts.csv",
         "reps": "reps.csv",
         "regions": "regions.geojson",
@@ -141,6 +155,6 @@ def write_instance(
         "constraints": {"contiguous": True},
         "solver": {"name": "highs", "time_limit": time_limit, "gap": gap},
     }
-    path = folder / "scenario.yaml"
+    path = Path(folder) / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False))
     return path

@@ -29,6 +29,7 @@ from .contiguity import (
 )
 from .model import AssignmentModel, build_assignment_model
 from .pairs import all_allowed_pairs
+from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
 from .settings import Clock, SolveSettings
 from .solvers import run
@@ -246,6 +247,24 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     raise InfeasibleError(reasons, details)
 
 
+def rounds_over(pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start=None):
+    """The cut rounds on the assignment MILP over ``pairs``."""
+    model = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=False, name="regions"
+    )
+    return cut_rounds(
+        model,
+        problem,
+        graph,
+        n_regions,
+        settings,
+        clock,
+        contiguous=contiguous,
+        log=phases.append,
+        start=start,
+    )
+
+
 def solve_regions(
     problem,
     neighbours: list[np.ndarray],
@@ -266,37 +285,34 @@ def solve_regions(
     precheck(problem)
     if contiguous:
         region_precheck(problem, graph, n_regions)
-    pairs = all_allowed_pairs(problem)
-    units = np.arange(problem.n_units)
-    relaxation = build_assignment_model(problem, pairs, units, relax=True, name="relaxation")
-    lp = run(relaxation, settings, mip=False, time_limit=clock.remaining)
-    phases.append({"phase": "lp", "status": lp.status, "objective": lp.objective})
-    if lp.status == "infeasible":
-        explain_infeasibility(problem, pairs, settings)
-    if lp.status != "optimal":
+    relaxation = priced_relaxation(problem, settings, clock, phases.append)
+    pairs, units = relaxation.pairs, np.arange(problem.n_units)
+    if relaxation.status == "infeasible":
+        explain_infeasibility(problem, all_allowed_pairs(problem), settings)
+    if relaxation.status != "optimal":
         raise SolverError(
-            f"the LP relaxation, which gives the proven bound, was not solved ({lp.status}) "
-            f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
+            f"the LP relaxation, which gives the proven bound, was not solved "
+            f"({relaxation.status}) within the time limit of {settings.time_limit:g} s; "
+            "raise --time-limit"
         )
-    say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
+    say(
+        f"LP bound {relaxation.bound:,.1f} ({len(pairs):,} of {relaxation.total_allowed:,} "
+        f"pairs, {n_regions:,} regions)"
+    )
     start = None
     if contiguous and homes is not None:
         start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
-    model = build_assignment_model(problem, pairs, units, relax=False, name="regions")
-    rounds = cut_rounds(
-        model,
-        problem,
-        graph,
-        n_regions,
-        settings,
-        clock,
-        contiguous=contiguous,
-        log=phases.append,
-        start=start,
+    rounds = rounds_over(
+        pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start
     )
+    if rounds.infeasible and rounds.plan is None and relaxation.restricted:
+        # the candidates, not the bands, may be what no connected plan fits: all pairs
+        pairs = all_allowed_pairs(problem)
+        relaxation = dataclasses.replace(relaxation, pairs=pairs)
+        rounds = rounds_over(pairs, problem, graph, n_regions, settings, clock, contiguous, phases)
     if rounds.infeasible and rounds.plan is None:
         plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
         whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
@@ -308,11 +324,11 @@ def solve_regions(
         raise SolverError(
             f"no plan of connected territories was found within the time limit of "
             f"{settings.time_limit:g} s ({rounds.cuts} contiguity cuts added; LP bound "
-            f"{lp.objective:,.1f}); raise --time-limit"
+            f"{relaxation.bound:,.1f}); raise --time-limit"
         )
     cuts = rounds.cuts
     objective = objective_of(problem, plan)
-    bound = max(lp.objective, rounds.bound)
+    bound = relaxation.combined_bound(rounds.bound)
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     status = (
@@ -328,5 +344,5 @@ def solve_regions(
         seconds=clock.elapsed,
         phases=phases,
         candidate_pairs=len(pairs),
-        total_pairs=len(pairs),
+        total_pairs=relaxation.total_allowed,
     )
