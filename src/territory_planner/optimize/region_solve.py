@@ -67,11 +67,13 @@ def cut_rounds(
     contiguous: bool,
     log: Callable[[dict], None],
     start: np.ndarray | None = None,
+    homes: np.ndarray | None = None,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
     connected plan sooner); once one is found (or ``start``, a connected plan, is given)
     they go on at the gap asked for, started from the best connected plan, until a round's
-    plan is connected and within that gap."""
+    plan is connected and within that gap. With ``homes`` (ZIP scale) a disconnected plan is
+    first mended by the rooted flow over the pairs near it (rooted_repair)."""
     seen: set = set()
     best, best_objective, bound = start, math.inf, -math.inf
     if start is not None:
@@ -116,6 +118,10 @@ def cut_rounds(
         else:
             connect_rows(model, problem, fresh)
             repaired = settle_empty_regions(problem, graph, unit_rep, n_regions)
+            if repaired is None and homes is not None:
+                repaired = rooted_repair(
+                    model, problem, graph, n_regions, unit_rep, homes, settings, clock
+                )
             if repaired is None:
                 repaired = repair(model, problem, graph, n_regions, unit_rep, settings, clock, seen)
             if repaired is not None and objective_of(problem, repaired) < best_objective:
@@ -129,8 +135,8 @@ def cut_rounds(
     return Rounds(best, bound, len(seen))
 
 
-def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock):
-    """A connected plan from the rooted flow model (rooted_flow.py) in at most a third of
+def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock, share=1 / 3):
+    """A connected plan from the rooted flow model (rooted_flow.py) in at most ``share`` of
     the time left, or None. A rep without a usable home has no flow rows, so the plan is
     checked, and its empty regions re-given when that alone connects it."""
     from .rooted_flow import rooted_model
@@ -139,13 +145,31 @@ def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, 
     if model is None:
         return None
     gap = max(settings.gap, LOOSE_GAP)
-    outcome = run(model, settings, mip=True, time_limit=clock.remaining / 3, gap=gap)
+    outcome = run(model, settings, mip=True, time_limit=clock.remaining * share, gap=gap)
     if not outcome.has_solution:
         return None
     plan = _plan_of(model, problem.n_units)
     if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
         return plan
     return settle_empty_regions(problem, graph, plan, n_regions)
+
+
+def rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock, rings=(1, 2)):
+    """A connected plan near ``plan`` from the rooted flow over the model's pairs near it
+    (rooted_flow.near_plan_pairs: each region keeps its rep or takes a neighbour's), one
+    ring first, two if one ring cannot hold the bands; each in a quarter of the time left.
+    A heuristic start like rooted_start: its bound is never used."""
+    from .rooted_flow import near_plan_pairs, region_neighbours
+
+    neighbours = region_neighbours(graph)
+    for ring in rings:
+        near = near_plan_pairs(model.pairs, graph, plan, n_regions, homes, rings=ring)
+        found = rooted_start(
+            problem, near, graph, neighbours, n_regions, homes, settings, clock, share=0.25
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def _free_units(graph, plan: np.ndarray, n_regions: int, rings: int) -> np.ndarray:
@@ -247,7 +271,9 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     raise InfeasibleError(reasons, details)
 
 
-def rounds_over(pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start=None):
+def rounds_over(
+    pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start=None, homes=None
+):
     """The cut rounds on the assignment MILP over ``pairs``."""
     model = build_assignment_model(
         problem, pairs, np.arange(problem.n_units), relax=False, name="regions"
@@ -262,6 +288,7 @@ def rounds_over(pairs, problem, graph, n_regions, settings, clock, contiguous, p
         contiguous=contiguous,
         log=phases.append,
         start=start,
+        homes=homes,
     )
 
 
@@ -299,14 +326,17 @@ def solve_regions(
         f"LP bound {relaxation.bound:,.1f} ({len(pairs):,} of {relaxation.total_allowed:,} "
         f"pairs, {n_regions:,} regions)"
     )
-    start = None
-    if contiguous and homes is not None:
+    start, mend_homes = None, None
+    if contiguous and homes is not None and relaxation.restricted:
+        # ZIP scale: the flow over every candidate is too big; it mends round plans instead
+        mend_homes = homes
+    elif contiguous and homes is not None:
         start = rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock)
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
     rounds = rounds_over(
-        pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start
+        pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start, mend_homes
     )
     if rounds.infeasible and rounds.plan is None and relaxation.restricted:
         # the candidates, not the bands, may be what no connected plan fits: all pairs

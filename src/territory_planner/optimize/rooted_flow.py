@@ -13,14 +13,20 @@ arrive through regions of the same territory, so every rooted territory is conne
 Holding each home in its rep's territory is a restriction, not a relaxation: the plan is a
 valid start (connected, within every band) but the bound of this model proves nothing for
 the real problem and is never reported.
+
+At ZIP scale the flow over every candidate pair is too big to solve in time; the flow is
+then built only over the pairs near a plan (``near_plan_pairs``): a region may stay with its
+rep or go to the rep of a region within a ring or two of it, which mends a plan's stray
+pieces with a model of a few pairs per region.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pulp
+from scipy.sparse import csr_matrix, identity
 
-from .model import AssignmentModel, build_assignment_model, safe_name
+from .model import AssignmentModel, PairSet, build_assignment_model, safe_name
 
 
 def home_rows(model: AssignmentModel, problem, roots: dict[int, int]) -> None:
@@ -96,3 +102,35 @@ def rooted_model(problem, pairs, neighbours, n_regions: int, homes) -> Assignmen
     home_rows(model, problem, roots)
     flow_rows(model, problem, neighbours, n_regions, roots)
     return model
+
+
+def near_plan_pairs(
+    pairs: PairSet,
+    graph: csr_matrix,
+    plan: np.ndarray,
+    n_regions: int,
+    homes: np.ndarray,
+    rings: int = 1,
+) -> PairSet:
+    """The pairs (u, j) of ``pairs`` with j the plan's rep of u or of a region within
+    ``rings`` steps of u, or u the home region of j; named accounts keep all their pairs."""
+    n_reps = int(max(plan.max(initial=-1), pairs.rep.max(initial=-1))) + 1
+    reach = (identity(n_regions, format="csr") + graph).astype(bool)
+    near = reach
+    for _ in range(rings - 1):
+        near = (near @ reach).astype(bool)
+    regions = np.arange(n_regions)
+    owned = csr_matrix((np.ones(n_regions), (regions, plan[:n_regions])), shape=(n_regions, n_reps))
+    near_reps = (near @ owned).toarray() > 0
+    for j, home in enumerate(homes):
+        if 0 <= home < n_regions:
+            near_reps[int(home), j] = True
+    is_region = pairs.unit < n_regions
+    keep = ~is_region
+    keep[is_region] = near_reps[pairs.unit[is_region], pairs.rep[is_region]]
+    return pairs.subset(keep)
+
+
+def region_neighbours(graph: csr_matrix) -> list[np.ndarray]:
+    """The neighbours of each region, read off the region graph."""
+    return [graph.indices[graph.indptr[u] : graph.indptr[u + 1]] for u in range(graph.shape[0])]
