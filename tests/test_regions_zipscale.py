@@ -24,14 +24,23 @@ def _geography(tmp_path):
     return build_region_problem(load_scenario(_far_region_scenario(tmp_path, contiguous=True)))
 
 
-def _solve(geography, **settings):
+def _solve(geography, homes=True, **settings):
     return solve_regions(
         geography.problem,
         geography.neighbours,
         geography.n_regions,
         SolveSettings(time_limit=60, gap=0.0, **settings),
         contiguous=True,
-        homes=geography.home_region,
+        homes=geography.home_region if homes else None,
+    )
+
+
+def _one_cheapest_rep(monkeypatch):
+    """Candidates: each region's one cheapest rep, nothing from the reps' side."""
+    monkeypatch.setattr(
+        region_pairs,
+        "candidate_pairs",
+        lambda problem, k: pairs_module.candidate_pairs(problem, 1, rep_side=0),
     )
 
 
@@ -41,17 +50,14 @@ def test_candidate_solve_proves_the_same_connected_optimum(tmp_path, monkeypatch
     cheapest rep only (A: r00, r01, r02, r10; B: the other five), 9 of the 18 pairs. B
     cannot fill its band of 7 from its five, so the restricted LP needs slack, and pricing
     must bring in B's pairs to A's four regions. The priced LP is the LP over all pairs
-    (A = {r00, r02}, relative travel -3.652 cells); the rounds cut r00-r02 apart, and
-    the connected optimum A = {r00, r01} (-3.236) is proven optimal, gap 0, as with
-    every pair in the model."""
+    (A = {r00, r02}, relative travel -3.652 cells); the separator-cut rounds (no homes
+    given, so no rooted rows) cut r00-r02 apart, and the connected optimum A = {r00, r01}
+    (-3.236) is proven optimal, gap 0, as with every pair in the model: the bound
+    min(round bound over the candidates, LP + smallest reduced cost left out) reaches it."""
     geography = _geography(tmp_path)
     full = _solve(geography)
-    monkeypatch.setattr(
-        region_pairs,
-        "candidate_pairs",
-        lambda problem, k: pairs_module.candidate_pairs(problem, 1, rep_side=0),
-    )
-    sparse = _solve(geography, full_model_pairs=0)
+    _one_cheapest_rep(monkeypatch)
+    sparse = _solve(geography, homes=False, full_model_pairs=0)
     assert full.total_pairs == sparse.total_pairs == 18
     assert 9 < sparse.candidate_pairs < 18  # pricing added B's pairs, not every pair
     assert sparse.status == full.status == "optimal" and sparse.gap <= 1e-9
@@ -67,6 +73,26 @@ def test_candidate_solve_proves_the_same_connected_optimum(tmp_path, monkeypatch
         for r, w in {f"r{i}{j}": 1.0 for i in range(3) for j in range(3)}.items()
     ) + 5 * float(np.hypot(2, 1))  # r02 weighs 6: five more than the others
     assert sparse.objective == pytest.approx((b_all - 3.236068) * cell_km, rel=1e-4)
+
+
+def test_rooted_rounds_find_the_connected_optimum_with_the_lp_bound(tmp_path, monkeypatch):
+    """The same map and candidates with the reps' homes: the first round's plan breaks A
+    (r00 and r02), so A gets flow rows rooted at its home r00 and the next round's plan
+    is the connected optimum A = {r00, r01}. Rooted rows restrict (homes held), so the
+    proven bound is the priced LP's, A = {r00, r02}: the gap is the contiguity's price,
+    (3.652476 - 3.236068) cells over the plan's travel."""
+    geography = _geography(tmp_path)
+    full = _solve(geography)
+    _one_cheapest_rep(monkeypatch)
+    rooted = _solve(geography, full_model_pairs=0)
+    assert rooted.objective == pytest.approx(full.objective, rel=1e-9)
+    assert (rooted.unit_rep == full.unit_rep).all()
+    rounds = [p for p in rooted.phases if p["phase"] == "regions_milp"]
+    assert rounds[-1]["rooted_reps"] == 1 and rounds[-1]["disconnected_territories"] == 0
+    cell_km = haversine_km(0.0, 0.0, 0.0, 0.1)
+    lp = [p for p in rooted.phases if p["phase"] == "lp"][-1]["objective"]
+    assert rooted.lower_bound == pytest.approx(lp, rel=1e-9)
+    assert rooted.objective - lp == pytest.approx((3.652476 - 3.236068) * cell_km, rel=1e-4)
 
 
 def test_near_plan_pairs_keep_own_and_neighbouring_reps(tmp_path):

@@ -21,6 +21,7 @@ from .contiguity import (
     MAX_CUT_ROUNDS,
     _plan_of,
     adjacency_matrix,
+    broken_reps,
     connect_rows,
     region_precheck,
     separator_cuts,
@@ -31,6 +32,7 @@ from .model import AssignmentModel, build_assignment_model
 from .pairs import all_allowed_pairs
 from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
+from .rooted_flow import LazyFlows
 from .settings import Clock, SolveSettings
 from .solvers import run
 
@@ -47,6 +49,7 @@ class Rounds:
     bound: float
     cuts: int
     infeasible: bool = False
+    rooted: bool = False  # flow rows rooted at homes were added (ZIP scale)
 
 
 def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
@@ -68,20 +71,28 @@ def cut_rounds(
     log: Callable[[dict], None],
     start: np.ndarray | None = None,
     homes: np.ndarray | None = None,
+    floor: float = -math.inf,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
     connected plan sooner); once one is found (or ``start``, a connected plan, is given)
     they go on at the gap asked for, started from the best connected plan, until a round's
-    plan is connected and within that gap. With ``homes`` (ZIP scale) a disconnected plan is
-    first mended by the rooted flow over the pairs near it (rooted_repair)."""
+    plan is connected and within that gap (of the larger of their bound and ``floor``, a
+    bound proven elsewhere: the priced LP's). With ``homes`` (ZIP scale) each rep whose
+    territory a round breaks gets flow rows rooted at its home (rooted_flow.LazyFlows)
+    instead of separator cuts, and a disconnected plan is first mended by the rooted flow
+    over the pairs near it (rooted_repair); the rounds' bound then counts only up to the
+    first rooted rep."""
     seen: set = set()
     best, best_objective, bound = start, math.inf, -math.inf
     if start is not None:
         best_objective = objective_of(problem, start)
     gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
+    lazy = LazyFlows(model, problem, graph, homes) if contiguous and homes is not None else None
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
         if best is not None:
             start_from(model, best)
+            if lazy is not None:
+                lazy.start(best)
         outcome = run(
             model,
             settings,
@@ -93,46 +104,73 @@ def cut_rounds(
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
         entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
         entry["seconds"] = round(clock.elapsed, 3)
-        if outcome.bound is not None:
-            bound = max(bound, outcome.bound)
+        if outcome.bound is not None and (lazy is None or not lazy.roots):
+            bound = max(bound, outcome.bound)  # rooted rows restrict: their bound is no bound
         if not outcome.has_solution:
             log(entry)
-            return Rounds(best, bound, len(seen), infeasible=outcome.status == "infeasible")
+            infeasible = outcome.status == "infeasible" and (lazy is None or not lazy.roots)
+            return Rounds(
+                best, bound, len(seen), infeasible=infeasible, rooted=bool(lazy and lazy.roots)
+            )
         unit_rep = _plan_of(model, problem.n_units)
-        cuts, broken = (
-            separator_cuts(graph, unit_rep, n_regions, problem.n_reps) if contiguous else ([], 0)
+        fresh, broken, rooted = (
+            round_rows(graph, unit_rep, n_regions, problem.n_reps, lazy, seen)
+            if contiguous
+            else ([], 0, 0)
         )
-        fresh = [cut for cut in cuts if cut not in seen]
-        seen.update(fresh)
+        entry["rooted_reps"] = len(lazy.roots) if lazy else 0
         entry["disconnected_territories"] = broken
         log(entry)
         if broken == 0:
             objective = objective_of(problem, unit_rep)
             if objective < best_objective:
                 best, best_objective = unit_rep, objective
-            if gap <= settings.gap or relative_gap(best_objective, bound) <= settings.gap:
+            if (
+                gap <= settings.gap
+                or relative_gap(best_objective, max(bound, floor)) <= settings.gap
+            ):
                 break
             gap = settings.gap
-        elif not fresh:
+        elif not fresh and not rooted:
             break
         else:
             connect_rows(model, problem, fresh)
-            repaired = settle_empty_regions(problem, graph, unit_rep, n_regions)
-            if repaired is None and homes is not None:
-                repaired = rooted_repair(
-                    model, problem, graph, n_regions, unit_rep, homes, settings, clock
-                )
-            if repaired is None:
-                repaired = repair(model, problem, graph, n_regions, unit_rep, settings, clock, seen)
+            repaired = mend(
+                model, problem, graph, n_regions, unit_rep, homes, settings, clock, seen
+            )
             if repaired is not None and objective_of(problem, repaired) < best_objective:
                 best, best_objective = repaired, objective_of(problem, repaired)
                 log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
-                if relative_gap(best_objective, bound) <= settings.gap:
+                if relative_gap(best_objective, max(bound, floor)) <= settings.gap:
                     break
                 gap = settings.gap
         if clock.remaining <= 0.05:
             break
-    return Rounds(best, bound, len(seen))
+    return Rounds(best, bound, len(seen), rooted=bool(lazy and lazy.roots))
+
+
+def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set):
+    """What a round's plan adds: the reps it breaks rooted (``lazy``, ZIP scale), separator
+    cuts not ``seen`` yet for the other broken territories (now seen). Returns the fresh
+    cuts, the number of broken territories and of reps newly rooted."""
+    rooted = lazy.add(broken_reps(graph, plan, n_regions, n_reps)) if lazy else 0
+    skip = frozenset(lazy.roots) if lazy else frozenset()
+    cuts, broken = separator_cuts(graph, plan, n_regions, n_reps, skip)
+    fresh = [cut for cut in cuts if cut not in seen]
+    seen.update(fresh)
+    return fresh, broken, rooted
+
+
+def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen):
+    """A connected plan near a disconnected ``plan``, or None: its empty regions re-given,
+    else (with ``homes``) the rooted flow over the pairs near it, else the cut rounds with
+    the units away from its stray pieces held."""
+    repaired = settle_empty_regions(problem, graph, plan, n_regions)
+    if repaired is None and homes is not None:
+        repaired = rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock)
+    if repaired is None:
+        repaired = repair(model, problem, graph, n_regions, plan, settings, clock, seen)
+    return repaired
 
 
 def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock, share=1 / 3):
@@ -154,18 +192,31 @@ def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, 
     return settle_empty_regions(problem, graph, plan, n_regions)
 
 
+def piece_roots(graph, plan: np.ndarray, n_regions: int, homes: np.ndarray) -> np.ndarray:
+    """A root for each rep in the largest piece of its territory in ``plan``: its home
+    region when the home lies there, else the piece's first region; -1 with no regions."""
+    roots = np.full(len(homes), -1)
+    for j, home in enumerate(homes):
+        pieces = territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))
+        if pieces:
+            roots[j] = home if home in pieces[0] else pieces[0][0]
+    return roots
+
+
 def rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock, rings=(1, 2)):
     """A connected plan near ``plan`` from the rooted flow over the model's pairs near it
-    (rooted_flow.near_plan_pairs: each region keeps its rep or takes a neighbour's), one
-    ring first, two if one ring cannot hold the bands; each in a quarter of the time left.
-    A heuristic start like rooted_start: its bound is never used."""
+    (rooted_flow.near_plan_pairs: each region keeps its rep or takes a neighbour's), each
+    territory rooted in its largest piece (piece_roots), one ring first, two if one ring
+    cannot hold the bands; each in a quarter of the time left. A heuristic start like
+    rooted_start: its bound is never used."""
     from .rooted_flow import near_plan_pairs, region_neighbours
 
     neighbours = region_neighbours(graph)
+    roots = piece_roots(graph, plan, n_regions, homes)
     for ring in rings:
-        near = near_plan_pairs(model.pairs, graph, plan, n_regions, homes, rings=ring)
+        near = near_plan_pairs(model.pairs, graph, plan, n_regions, roots, rings=ring)
         found = rooted_start(
-            problem, near, graph, neighbours, n_regions, homes, settings, clock, share=0.25
+            problem, near, graph, neighbours, n_regions, roots, settings, clock, share=0.25
         )
         if found is not None:
             return found
@@ -272,7 +323,17 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
 
 
 def rounds_over(
-    pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start=None, homes=None
+    pairs,
+    problem,
+    graph,
+    n_regions,
+    settings,
+    clock,
+    contiguous,
+    phases,
+    start=None,
+    homes=None,
+    floor=-math.inf,
 ):
     """The cut rounds on the assignment MILP over ``pairs``."""
     model = build_assignment_model(
@@ -289,6 +350,7 @@ def rounds_over(
         log=phases.append,
         start=start,
         homes=homes,
+        floor=floor,
     )
 
 
@@ -336,7 +398,17 @@ def solve_regions(
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
     rounds = rounds_over(
-        pairs, problem, graph, n_regions, settings, clock, contiguous, phases, start, mend_homes
+        pairs,
+        problem,
+        graph,
+        n_regions,
+        settings,
+        clock,
+        contiguous,
+        phases,
+        start,
+        mend_homes,
+        relaxation.bound,
     )
     if rounds.infeasible and rounds.plan is None and relaxation.restricted:
         # the candidates, not the bands, may be what no connected plan fits: all pairs

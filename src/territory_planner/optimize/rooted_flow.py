@@ -42,9 +42,11 @@ def home_rows(model: AssignmentModel, problem, roots: dict[int, int]) -> None:
         model.lp.addConstraint(row)
 
 
-def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots) -> None:
-    """Flow conservation and capacity rows of the module docstring, per rooted rep."""
+def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots) -> dict:
+    """Flow conservation and capacity rows of the module docstring, per rooted rep; the flow
+    variables by (u, v, j)."""
     index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    made: dict[tuple[int, int, int], pulp.LpVariable] = {}
     for j, root in roots.items():
         rep = safe_name(problem.rep_ids[j])
         mine = [u for u in range(n_regions) if (u, j) in index]
@@ -55,6 +57,7 @@ def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots
             for v in neighbours[u]
             if int(v) in inside
         }
+        made.update({(u, v, j): var for (u, v), var in flow.items()})
         into: dict[int, list] = {u: [] for u in mine}
         out: dict[int, list] = {u: [] for u in mine}
         for (u, v), var in flow.items():
@@ -82,6 +85,20 @@ def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots
                     rhs=0.0,
                 )
             )
+    return made
+
+
+def usable_roots(allowed: np.ndarray, homes, reps, taken=()) -> dict[int, int]:
+    """{rep: its home region} for the reps of ``reps`` whose home is a region they may own
+    and no earlier (or ``taken``) rep's root."""
+    roots: dict[int, int] = {}
+    used = set(taken)
+    for j in reps:
+        home = int(homes[j])
+        if home >= 0 and allowed[home, j] and home not in used:
+            roots[j] = home
+            used.add(home)
+    return roots
 
 
 def rooted_model(problem, pairs, neighbours, n_regions: int, homes) -> AssignmentModel | None:
@@ -89,11 +106,7 @@ def rooted_model(problem, pairs, neighbours, n_regions: int, homes) -> Assignmen
     (outside every region, not allowed to own it, or shared with an earlier rep)."""
     allowed = np.zeros((problem.n_units, problem.n_reps), dtype=bool)
     allowed[pairs.unit, pairs.rep] = True
-    roots: dict[int, int] = {}
-    for j, home in enumerate(homes):
-        home = int(home)
-        if home >= 0 and allowed[home, j] and home not in roots.values():
-            roots[j] = home
+    roots = usable_roots(allowed, homes, range(len(homes)))
     if not roots:
         return None
     model = build_assignment_model(
@@ -113,7 +126,8 @@ def near_plan_pairs(
     rings: int = 1,
 ) -> PairSet:
     """The pairs (u, j) of ``pairs`` with j the plan's rep of u or of a region within
-    ``rings`` steps of u, or u the home region of j; named accounts keep all their pairs."""
+    ``rings`` steps of u, or u the home (root) region of j; named accounts keep all their
+    pairs."""
     n_reps = int(max(plan.max(initial=-1), pairs.rep.max(initial=-1))) + 1
     reach = (identity(n_regions, format="csr") + graph).astype(bool)
     near = reach
@@ -134,3 +148,57 @@ def near_plan_pairs(
 def region_neighbours(graph: csr_matrix) -> list[np.ndarray]:
     """The neighbours of each region, read off the region graph."""
     return [graph.indices[graph.indptr[u] : graph.indptr[u + 1]] for u in range(graph.shape[0])]
+
+
+class LazyFlows:
+    """Rooted flow rows added to a cut-round model rep by rep (ZIP scale): a rep whose
+    territory a round's plan breaks gets home_rows and flow_rows rooted at its home, so the
+    next round's plan keeps it connected. Far fewer rows than separator cuts for the same
+    territory, and only for the few reps that break; a restriction (homes held), so a round
+    bound of the model proves nothing once a rep is rooted."""
+
+    def __init__(self, model: AssignmentModel, problem, graph: csr_matrix, homes):
+        self.model, self.problem, self.graph, self.homes = model, problem, graph, homes
+        self.allowed = np.zeros((problem.n_units, problem.n_reps), dtype=bool)
+        self.allowed[model.pairs.unit, model.pairs.rep] = True
+        self.roots: dict[int, int] = {}
+        self.flows: dict[tuple[int, int, int], pulp.LpVariable] = {}
+
+    def add(self, reps) -> int:
+        """Root the reps of ``reps`` not rooted yet that have a usable home; how many."""
+        fresh = usable_roots(
+            self.allowed,
+            self.homes,
+            [j for j in reps if j not in self.roots],
+            self.roots.values(),
+        )
+        if fresh:
+            n_regions = self.graph.shape[0]
+            home_rows(self.model, self.problem, fresh)
+            neighbours = region_neighbours(self.graph)
+            self.flows.update(flow_rows(self.model, self.problem, neighbours, n_regions, fresh))
+            self.roots.update(fresh)
+        return len(fresh)
+
+    def start(self, plan: np.ndarray) -> None:
+        """Flows that carry ``plan`` (x set elsewhere): along a breadth-first tree of each
+        rooted territory from its root, each arc carries the regions below it."""
+        for var in self.flows.values():
+            var.setInitialValue(0.0)
+        for j, root in self.roots.items():
+            members = set(np.flatnonzero(plan[: self.graph.shape[0]] == j).tolist())
+            if root not in members:
+                continue
+            parent, order = {root: None}, [root]
+            for u in order:
+                for v in self.graph.indices[self.graph.indptr[u] : self.graph.indptr[u + 1]]:
+                    v = int(v)
+                    if v in members and v not in parent:
+                        parent[v] = u
+                        order.append(v)
+            below = dict.fromkeys(order, 1)
+            for v in reversed(order[1:]):
+                below[parent[v]] += below[v]
+                var = self.flows.get((parent[v], v, j))
+                if var is not None:
+                    var.setInitialValue(float(below[v]))
