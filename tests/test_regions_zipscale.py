@@ -118,3 +118,22 @@ def test_near_plan_pairs_keep_own_and_neighbouring_reps(tmp_path):
     assert reps_of(one, "r12") == {"A", "B"}  # r02 is A's and borders r12
     two = near_plan_pairs(every, graph, plan, geography.n_regions, homes, rings=2)
     assert reps_of(two, "r11") == {"A", "B"} and reps_of(two, "r21") == {"B"}
+
+
+def test_a_stray_piece_may_go_whole_to_a_rep_bordering_it(tmp_path):
+    """Plan: A = {r00, r01, r10, r11}, B = the L {r02, r12, r22, r21, r20}. One ring: r22
+    borders only B's r12 and r21, so only B. Given the L as a stray piece (one the plan
+    must give away), every region of it may take A, which borders the piece."""
+    geography = _geography(tmp_path)
+    problem = geography.problem
+    graph = adjacency_matrix(geography.neighbours, geography.n_regions)
+    every = pairs_module.all_allowed_pairs(problem)
+    ids = [u.removeprefix("region:") for u in problem.unit_ids]
+    plan = np.array([0 if rid in ("r00", "r01", "r10", "r11") else 1 for rid in ids])
+    homes, n = geography.home_region, geography.n_regions
+    piece = np.flatnonzero(plan == 1)
+    r22 = ids.index("r22")
+    alone = near_plan_pairs(every, graph, plan, n, homes, rings=1)
+    assert set(alone.rep[alone.unit == r22]) == {1}
+    stray = near_plan_pairs(every, graph, plan, n, homes, rings=1, stray=[piece])
+    assert all(set(stray.rep[stray.unit == u]) == {0, 1} for u in piece)

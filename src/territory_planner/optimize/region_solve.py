@@ -37,6 +37,7 @@ from .settings import Clock, SolveSettings
 from .solvers import run
 
 LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
+REPAIR_RINGS = (1, 2)  # how far a region may move when a plan is mended by rooted flow
 
 
 @dataclass
@@ -192,29 +193,34 @@ def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, 
     return settle_empty_regions(problem, graph, plan, n_regions)
 
 
-def piece_roots(graph, plan: np.ndarray, n_regions: int, homes: np.ndarray) -> np.ndarray:
-    """A root for each rep in the largest piece of its territory in ``plan``: its home
-    region when the home lies there, else the piece's first region; -1 with no regions."""
-    roots = np.full(len(homes), -1)
+def piece_roots(graph, plan: np.ndarray, n_regions: int, homes: np.ndarray):
+    """A root for each rep in the largest piece of its territory in ``plan`` (its home
+    region when the home lies there, else the piece's first region; -1 with no regions),
+    and the other pieces (stray: to be given away or joined up)."""
+    roots, stray = np.full(len(homes), -1), []
     for j, home in enumerate(homes):
         pieces = territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))
         if pieces:
             roots[j] = home if home in pieces[0] else pieces[0][0]
-    return roots
+            stray += pieces[1:]
+    return roots, stray
 
 
-def rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock, rings=(1, 2)):
+def rooted_repair(
+    model, problem, graph, n_regions, plan, homes, settings, clock, rings=REPAIR_RINGS
+):
     """A connected plan near ``plan`` from the rooted flow over the model's pairs near it
-    (rooted_flow.near_plan_pairs: each region keeps its rep or takes a neighbour's), each
-    territory rooted in its largest piece (piece_roots), one ring first, two if one ring
-    cannot hold the bands; each in a quarter of the time left. A heuristic start like
-    rooted_start: its bound is never used."""
+    (rooted_flow.near_plan_pairs: each region keeps its rep or takes one of a rep a few
+    rings away, a stray piece whole), each territory rooted in its largest piece
+    (piece_roots); fewer rings first, more if they cannot hold the bands; each in a
+    quarter of the time left. A heuristic start like rooted_start: its bound is never
+    used."""
     from .rooted_flow import near_plan_pairs, region_neighbours
 
     neighbours = region_neighbours(graph)
-    roots = piece_roots(graph, plan, n_regions, homes)
+    roots, stray = piece_roots(graph, plan, n_regions, homes)
     for ring in rings:
-        near = near_plan_pairs(model.pairs, graph, plan, n_regions, roots, rings=ring)
+        near = near_plan_pairs(model.pairs, graph, plan, n_regions, roots, ring, stray)
         found = rooted_start(
             problem, near, graph, neighbours, n_regions, roots, settings, clock, share=0.25
         )

@@ -124,10 +124,12 @@ def near_plan_pairs(
     n_regions: int,
     homes: np.ndarray,
     rings: int = 1,
+    stray: list[np.ndarray] = (),
 ) -> PairSet:
     """The pairs (u, j) of ``pairs`` with j the plan's rep of u or of a region within
-    ``rings`` steps of u, or u the home (root) region of j; named accounts keep all their
-    pairs."""
+    ``rings`` steps of u, or of a region within ``rings`` steps of the ``stray`` piece
+    holding u (pieces the plan must give away), or u the home (root) region of j; named
+    accounts keep all their pairs."""
     n_reps = int(max(plan.max(initial=-1), pairs.rep.max(initial=-1))) + 1
     reach = (identity(n_regions, format="csr") + graph).astype(bool)
     near = reach
@@ -136,6 +138,10 @@ def near_plan_pairs(
     regions = np.arange(n_regions)
     owned = csr_matrix((np.ones(n_regions), (regions, plan[:n_regions])), shape=(n_regions, n_reps))
     near_reps = (near @ owned).toarray() > 0
+    for piece in stray:
+        # a stray piece may go whole to any rep bordering it, however long and thin it is
+        border = np.unique(graph[piece].indices)
+        near_reps[piece] |= near_reps[border].any(axis=0)
     for j, home in enumerate(homes):
         if 0 <= home < n_regions:
             near_reps[int(home), j] = True
