@@ -119,14 +119,10 @@ def write_instance(
     name: str | None = None,
 ) -> Path:
     """regions.geojson, accounts.csv, reps.csv and scenario.yaml (unit: region)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     regions = county_regions(states)
     accounts = zip_accounts(regions, states, seed)
     reps = rep_homes(accounts, n_reps, seed)
-    regions.to_file(folder / "regions.geojson", driver="GeoJSON")
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    reps.to_csv(folder / "reps.csv", index=False)
+    write_inputs(folder, regions, accounts, reps)
     return write_scenario(
         folder,
         name or f"counties-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}",
@@ -134,6 +130,15 @@ def write_instance(
         time_limit,
         gap,
     )
+
+
+def write_inputs(folder: Path, regions, accounts, reps) -> None:
+    """regions.geojson, accounts.csv and reps.csv in ``folder`` (made if missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    regions.to_file(folder / "regions.geojson", driver="GeoJSON")
+    accounts.to_csv(folder / "accounts.csv", index=False)
+    reps.to_csv(folder / "reps.csv", index=False)
 
 
 def write_scenario(

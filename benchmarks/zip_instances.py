@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from regions_instances import rep_homes, write_scenario, zip_accounts
+from regions_instances import rep_homes, write_inputs, write_scenario, zip_accounts
 
 #: five south-eastern states, about 3,200 standard ZIPs
 ZIP_STATES = ("GA", "NC", "SC", "TN", "VA")
@@ -102,14 +102,10 @@ def write_zip_instance(
     gap: float = 0.01,
 ) -> Path:
     """regions.geojson, accounts.csv, reps.csv and scenario.yaml (unit: region)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     regions = zip_regions(states)
     accounts = zip_accounts(regions, states, seed)
     reps = rep_homes(accounts, n_reps, seed)
-    regions.to_file(folder / "regions.geojson", driver="GeoJSON")
-    accounts.to_csv(folder / "accounts.csv", index=False)
-    reps.to_csv(folder / "reps.csv", index=False)
+    write_inputs(folder, regions, accounts, reps)
     name = f"zips-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}"
     return write_scenario(folder, name, tolerances, time_limit, gap)
 
