@@ -50,7 +50,6 @@ class Rounds:
     bound: float
     cuts: int
     infeasible: bool = False
-    rooted: bool = False  # flow rows rooted at homes were added (ZIP scale)
 
 
 def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
@@ -72,13 +71,13 @@ def cut_rounds(
     log: Callable[[dict], None],
     start: np.ndarray | None = None,
     homes: np.ndarray | None = None,
-    floor: float = -math.inf,
+    proven: Callable[[float], float] = lambda bound: bound,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
     connected plan sooner); once one is found (or ``start``, a connected plan, is given)
     they go on at the gap asked for, started from the best connected plan, until a round's
-    plan is connected and within that gap (of the larger of their bound and ``floor``, a
-    bound proven elsewhere: the priced LP's). With ``homes`` (ZIP scale) each rep whose
+    plan is connected and within that gap of ``proven(their bound)``, a bound for every
+    plan (at ZIP scale: PricedRelaxation.combined_bound). With ``homes`` (ZIP scale) each rep whose
     territory a round breaks gets flow rows rooted at its home (rooted_flow.LazyFlows)
     instead of separator cuts, and a disconnected plan is first mended by the rooted flow
     over the pairs near it (rooted_repair); the rounds' bound then counts only up to the
@@ -110,9 +109,7 @@ def cut_rounds(
         if not outcome.has_solution:
             log(entry)
             infeasible = outcome.status == "infeasible" and (lazy is None or not lazy.roots)
-            return Rounds(
-                best, bound, len(seen), infeasible=infeasible, rooted=bool(lazy and lazy.roots)
-            )
+            return Rounds(best, bound, len(seen), infeasible=infeasible)
         unit_rep = _plan_of(model, problem.n_units)
         fresh, broken, rooted = (
             round_rows(graph, unit_rep, n_regions, problem.n_reps, lazy, seen)
@@ -126,10 +123,7 @@ def cut_rounds(
             objective = objective_of(problem, unit_rep)
             if objective < best_objective:
                 best, best_objective = unit_rep, objective
-            if (
-                gap <= settings.gap
-                or relative_gap(best_objective, max(bound, floor)) <= settings.gap
-            ):
+            if gap <= settings.gap or relative_gap(best_objective, proven(bound)) <= settings.gap:
                 break
             gap = settings.gap
         elif not fresh and not rooted:
@@ -142,12 +136,12 @@ def cut_rounds(
             if repaired is not None and objective_of(problem, repaired) < best_objective:
                 best, best_objective = repaired, objective_of(problem, repaired)
                 log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
-                if relative_gap(best_objective, max(bound, floor)) <= settings.gap:
+                if relative_gap(best_objective, proven(bound)) <= settings.gap:
                     break
                 gap = settings.gap
         if clock.remaining <= 0.05:
             break
-    return Rounds(best, bound, len(seen), rooted=bool(lazy and lazy.roots))
+    return Rounds(best, bound, len(seen))
 
 
 def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set):
@@ -339,7 +333,7 @@ def rounds_over(
     phases,
     start=None,
     homes=None,
-    floor=-math.inf,
+    proven=lambda bound: bound,
 ):
     """The cut rounds on the assignment MILP over ``pairs``."""
     model = build_assignment_model(
@@ -356,7 +350,7 @@ def rounds_over(
         log=phases.append,
         start=start,
         homes=homes,
-        floor=floor,
+        proven=proven,
     )
 
 
@@ -414,13 +408,23 @@ def solve_regions(
         phases,
         start,
         mend_homes,
-        relaxation.bound,
+        relaxation.combined_bound,
     )
     if rounds.infeasible and rounds.plan is None and relaxation.restricted:
         # the candidates, not the bands, may be what no connected plan fits: all pairs
         pairs = all_allowed_pairs(problem)
         relaxation = dataclasses.replace(relaxation, pairs=pairs)
-        rounds = rounds_over(pairs, problem, graph, n_regions, settings, clock, contiguous, phases)
+        rounds = rounds_over(
+            pairs,
+            problem,
+            graph,
+            n_regions,
+            settings,
+            clock,
+            contiguous,
+            phases,
+            proven=relaxation.combined_bound,
+        )
     if rounds.infeasible and rounds.plan is None:
         plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
         whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
