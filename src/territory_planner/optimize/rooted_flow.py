@@ -14,10 +14,12 @@ Holding each home in its rep's territory is a restriction, not a relaxation: the
 valid start (connected, within every band) but the bound of this model proves nothing for
 the real problem and is never reported.
 
-At ZIP scale the flow over every candidate pair is too big to solve in time; the flow is
-then built only over the pairs near a plan (``near_plan_pairs``): a region may stay with its
-rep or go to the rep of a region within a ring or two of it, which mends a plan's stray
-pieces with a model of a few pairs per region.
+At ZIP scale the flow over every candidate pair is too big to solve in time. It is used in
+two smaller ways: built only over the pairs near a plan (``near_plan_pairs``: a region may
+stay with its rep or go to the rep of a region within a ring or two of it, a stray piece
+whole to a rep bordering it), which mends a plan's stray pieces with a model of a few pairs
+per region; and added to the cut-round model only for the reps whose territory a round
+breaks (``LazyFlows``).
 """
 
 from __future__ import annotations
