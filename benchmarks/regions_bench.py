@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flow_baseline import solve_flow_milp  # noqa: E402
@@ -36,6 +38,7 @@ def engine_run(path: Path) -> dict:
         return {"status": f"error (exit {error.exit_code})", "message": str(error).splitlines()[0]}
     summary = made.summary
     rounds = [p for p in summary["solver"]["phases"] if p["phase"] == "regions_milp"]
+    checked = territories_connected(path, made.extra_files["regions.csv"])
     return {
         "status": summary["status"],
         "objective": summary["objective"],
@@ -45,7 +48,29 @@ def engine_run(path: Path) -> dict:
         "rounds": len(rounds),
         "cuts": rounds[-1]["cuts"] if rounds else 0,
         "connected": summary["contiguity"]["proven"],
+        "checked_connected": checked,
     }
+
+
+def territories_connected(path: Path, regions_table) -> bool:
+    """Whether every territory of a plan's regions.csv is one piece of the region graph
+    (the engine's rook adjacency with its island links), checked here on the output."""
+    from territory_planner.optimize.contiguity import adjacency_matrix, territory_pieces
+
+    geography = build_region_problem(load_scenario(path))
+    graph = adjacency_matrix(geography.neighbours, geography.n_regions)
+    position = {
+        str(u).removeprefix("region:"): k
+        for k, u in enumerate(geography.problem.unit_ids[: geography.n_regions])
+    }
+    owners = {}
+    for region, rep in zip(regions_table["region_id"], regions_table["rep_id"]):
+        owners.setdefault(rep, []).append(position[str(region)])
+    if sorted(k for regions in owners.values() for k in regions) != list(range(len(position))):
+        return False  # a region missing or given twice
+    return all(
+        len(territory_pieces(graph, np.array(sorted(regions)))) == 1 for regions in owners.values()
+    )
 
 
 def _cell(value, fmt: str) -> str:

@@ -119,16 +119,35 @@ def write_instance(
     name: str | None = None,
 ) -> Path:
     """regions.geojson, accounts.csv, reps.csv and scenario.yaml (unit: region)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     regions = county_regions(states)
     accounts = zip_accounts(regions, states, seed)
     reps = rep_homes(accounts, n_reps, seed)
+    write_inputs(folder, regions, accounts, reps)
+    return write_scenario(
+        folder,
+        name or f"counties-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}",
+        tolerances,
+        time_limit,
+        gap,
+    )
+
+
+def write_inputs(folder: Path, regions, accounts, reps) -> None:
+    """regions.geojson, accounts.csv and reps.csv in ``folder`` (made if missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     regions.to_file(folder / "regions.geojson", driver="GeoJSON")
     accounts.to_csv(folder / "accounts.csv", index=False)
     reps.to_csv(folder / "reps.csv", index=False)
+
+
+def write_scenario(
+    folder: Path, name: str, tolerances: tuple[float, float], time_limit: float, gap: float
+) -> Path:
+    """scenario.yaml next to regions.geojson, accounts.csv and reps.csv: unit region,
+    contiguous, workload and potential bands, travel objective."""
     scenario = {
-        "name": name or f"counties-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}",
+        "name": name,
         "accounts": "accounts.csv",
         "reps": "reps.csv",
         "regions": "regions.geojson",
@@ -141,6 +160,6 @@ def write_instance(
         "constraints": {"contiguous": True},
         "solver": {"name": "highs", "time_limit": time_limit, "gap": gap},
     }
-    path = folder / "scenario.yaml"
+    path = Path(folder) / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False))
     return path

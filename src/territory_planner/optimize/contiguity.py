@@ -93,8 +93,11 @@ def minimal_separator(graph: csr_matrix, piece: np.ndarray, target: int) -> tupl
     return tuple(sorted(touching))
 
 
-def separator_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_reps: int):
-    """Cuts the plan ``unit_rep`` violates, and the number of disconnected territories."""
+def separator_cuts(
+    graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_reps: int, skip=frozenset()
+):
+    """Cuts the plan ``unit_rep`` violates, and the number of disconnected territories
+    (the territories of the reps in ``skip`` counted, not cut: flow rows connect them)."""
     cuts: list[Cut] = []
     broken = 0
     region_rep = unit_rep[:n_regions]
@@ -103,6 +106,8 @@ def separator_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_re
         if len(pieces) < 2:
             continue
         broken += 1
+        if j in skip:
+            continue
         for s, piece in enumerate(pieces):
             for other in pieces[:s] + pieces[s + 1 :]:
                 # one separator serves every region of the other piece: the piece is
@@ -110,6 +115,16 @@ def separator_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_re
                 separator = minimal_separator(graph, piece, int(other.min()))
                 cuts.extend(Cut(int(a), int(b), separator) for a in piece for b in other)
     return cuts, broken
+
+
+def broken_reps(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, n_reps: int):
+    """The reps whose territory in ``unit_rep`` is in more than one piece."""
+    region_rep = unit_rep[:n_regions]
+    return [
+        j
+        for j in range(n_reps)
+        if len(territory_pieces(graph, np.flatnonzero(region_rep == j))) > 1
+    ]
 
 
 def connect_rows(model: AssignmentModel, problem, cuts: list[Cut]) -> None:

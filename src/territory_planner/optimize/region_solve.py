@@ -21,6 +21,7 @@ from .contiguity import (
     MAX_CUT_ROUNDS,
     _plan_of,
     adjacency_matrix,
+    broken_reps,
     connect_rows,
     region_precheck,
     separator_cuts,
@@ -29,11 +30,14 @@ from .contiguity import (
 )
 from .model import AssignmentModel, build_assignment_model
 from .pairs import all_allowed_pairs
+from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
+from .rooted_flow import LazyFlows
 from .settings import Clock, SolveSettings
 from .solvers import run
 
 LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
+REPAIR_RINGS = (1, 2)  # how far a region may move when a plan is mended by rooted flow
 
 
 @dataclass
@@ -66,19 +70,29 @@ def cut_rounds(
     contiguous: bool,
     log: Callable[[dict], None],
     start: np.ndarray | None = None,
+    homes: np.ndarray | None = None,
+    proven: Callable[[float], float] = lambda bound: bound,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
     connected plan sooner); once one is found (or ``start``, a connected plan, is given)
     they go on at the gap asked for, started from the best connected plan, until a round's
-    plan is connected and within that gap."""
+    plan is connected and within that gap of ``proven(their bound)``, a bound for every
+    plan (at ZIP scale: PricedRelaxation.combined_bound). With ``homes`` (ZIP scale) each rep whose
+    territory a round breaks gets flow rows rooted at its home (rooted_flow.LazyFlows)
+    instead of separator cuts, and a disconnected plan is first mended by the rooted flow
+    over the pairs near it (rooted_repair); the rounds' bound then counts only up to the
+    first rooted rep."""
     seen: set = set()
     best, best_objective, bound = start, math.inf, -math.inf
     if start is not None:
         best_objective = objective_of(problem, start)
     gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
+    lazy = LazyFlows(model, problem, graph, homes) if contiguous and homes is not None else None
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
         if best is not None:
             start_from(model, best)
+            if lazy is not None:
+                lazy.start(best)
         outcome = run(
             model,
             settings,
@@ -90,37 +104,39 @@ def cut_rounds(
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
         entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
         entry["seconds"] = round(clock.elapsed, 3)
-        if outcome.bound is not None:
-            bound = max(bound, outcome.bound)
+        if outcome.bound is not None and (lazy is None or not lazy.roots):
+            bound = max(bound, outcome.bound)  # rooted rows restrict: their bound is no bound
         if not outcome.has_solution:
             log(entry)
-            return Rounds(best, bound, len(seen), infeasible=outcome.status == "infeasible")
+            infeasible = outcome.status == "infeasible" and (lazy is None or not lazy.roots)
+            return Rounds(best, bound, len(seen), infeasible=infeasible)
         unit_rep = _plan_of(model, problem.n_units)
-        cuts, broken = (
-            separator_cuts(graph, unit_rep, n_regions, problem.n_reps) if contiguous else ([], 0)
+        fresh, broken, rooted = (
+            round_rows(graph, unit_rep, n_regions, problem.n_reps, lazy, seen)
+            if contiguous
+            else ([], 0, 0)
         )
-        fresh = [cut for cut in cuts if cut not in seen]
-        seen.update(fresh)
+        entry["rooted_reps"] = len(lazy.roots) if lazy else 0
         entry["disconnected_territories"] = broken
         log(entry)
         if broken == 0:
             objective = objective_of(problem, unit_rep)
             if objective < best_objective:
                 best, best_objective = unit_rep, objective
-            if gap <= settings.gap or relative_gap(best_objective, bound) <= settings.gap:
+            if gap <= settings.gap or relative_gap(best_objective, proven(bound)) <= settings.gap:
                 break
             gap = settings.gap
-        elif not fresh:
+        elif not fresh and not rooted:
             break
         else:
             connect_rows(model, problem, fresh)
-            repaired = settle_empty_regions(problem, graph, unit_rep, n_regions)
-            if repaired is None:
-                repaired = repair(model, problem, graph, n_regions, unit_rep, settings, clock, seen)
+            repaired = mend(
+                model, problem, graph, n_regions, unit_rep, homes, settings, clock, seen
+            )
             if repaired is not None and objective_of(problem, repaired) < best_objective:
                 best, best_objective = repaired, objective_of(problem, repaired)
                 log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
-                if relative_gap(best_objective, bound) <= settings.gap:
+                if relative_gap(best_objective, proven(bound)) <= settings.gap:
                     break
                 gap = settings.gap
         if clock.remaining <= 0.05:
@@ -128,8 +144,32 @@ def cut_rounds(
     return Rounds(best, bound, len(seen))
 
 
-def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock):
-    """A connected plan from the rooted flow model (rooted_flow.py) in at most a third of
+def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set):
+    """What a round's plan adds: the reps it breaks rooted (``lazy``, ZIP scale), separator
+    cuts not ``seen`` yet for the other broken territories (now seen). Returns the fresh
+    cuts, the number of broken territories and of reps newly rooted."""
+    rooted = lazy.add(broken_reps(graph, plan, n_regions, n_reps)) if lazy else 0
+    skip = frozenset(lazy.roots) if lazy else frozenset()
+    cuts, broken = separator_cuts(graph, plan, n_regions, n_reps, skip)
+    fresh = [cut for cut in cuts if cut not in seen]
+    seen.update(fresh)
+    return fresh, broken, rooted
+
+
+def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen):
+    """A connected plan near a disconnected ``plan``, or None: its empty regions re-given,
+    else (with ``homes``) the rooted flow over the pairs near it, else the cut rounds with
+    the units away from its stray pieces held."""
+    repaired = settle_empty_regions(problem, graph, plan, n_regions)
+    if repaired is None and homes is not None:
+        repaired = rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock)
+    if repaired is None:
+        repaired = repair(model, problem, graph, n_regions, plan, settings, clock, seen)
+    return repaired
+
+
+def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, clock, share=1 / 3):
+    """A connected plan from the rooted flow model (rooted_flow.py) in at most ``share`` of
     the time left, or None. A rep without a usable home has no flow rows, so the plan is
     checked, and its empty regions re-given when that alone connects it."""
     from .rooted_flow import rooted_model
@@ -138,13 +178,49 @@ def rooted_start(problem, pairs, graph, neighbours, n_regions, homes, settings, 
     if model is None:
         return None
     gap = max(settings.gap, LOOSE_GAP)
-    outcome = run(model, settings, mip=True, time_limit=clock.remaining / 3, gap=gap)
+    outcome = run(model, settings, mip=True, time_limit=clock.remaining * share, gap=gap)
     if not outcome.has_solution:
         return None
     plan = _plan_of(model, problem.n_units)
     if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
         return plan
     return settle_empty_regions(problem, graph, plan, n_regions)
+
+
+def piece_roots(graph, plan: np.ndarray, n_regions: int, homes: np.ndarray):
+    """A root for each rep in the largest piece of its territory in ``plan`` (its home
+    region when the home lies there, else the piece's first region; -1 with no regions),
+    and the other pieces (stray: to be given away or joined up)."""
+    roots, stray = np.full(len(homes), -1), []
+    for j, home in enumerate(homes):
+        pieces = territory_pieces(graph, np.flatnonzero(plan[:n_regions] == j))
+        if pieces:
+            roots[j] = home if home in pieces[0] else pieces[0][0]
+            stray += pieces[1:]
+    return roots, stray
+
+
+def rooted_repair(
+    model, problem, graph, n_regions, plan, homes, settings, clock, rings=REPAIR_RINGS
+):
+    """A connected plan near ``plan`` from the rooted flow over the model's pairs near it
+    (rooted_flow.near_plan_pairs: each region keeps its rep or takes one of a rep a few
+    rings away, a stray piece whole), each territory rooted in its largest piece
+    (piece_roots); fewer rings first, more if they cannot hold the bands; each in a
+    quarter of the time left. A heuristic start like rooted_start: its bound is never
+    used."""
+    from .rooted_flow import near_plan_pairs, region_neighbours
+
+    neighbours = region_neighbours(graph)
+    roots, stray = piece_roots(graph, plan, n_regions, homes)
+    for ring in rings:
+        near = near_plan_pairs(model.pairs, graph, plan, n_regions, roots, ring, stray)
+        found = rooted_start(
+            problem, near, graph, neighbours, n_regions, roots, settings, clock, share=0.25
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def _free_units(graph, plan: np.ndarray, n_regions: int, rings: int) -> np.ndarray:
@@ -269,6 +345,38 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     raise InfeasibleError(reasons, details)
 
 
+def rounds_over(
+    pairs,
+    problem,
+    graph,
+    n_regions,
+    settings,
+    clock,
+    contiguous,
+    phases,
+    start=None,
+    homes=None,
+    proven=lambda bound: bound,
+):
+    """The cut rounds on the assignment MILP over ``pairs``."""
+    model = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=False, name="regions"
+    )
+    return cut_rounds(
+        model,
+        problem,
+        graph,
+        n_regions,
+        settings,
+        clock,
+        contiguous=contiguous,
+        log=phases.append,
+        start=start,
+        homes=homes,
+        proven=proven,
+    )
+
+
 def solve_regions(
     problem,
     neighbours: list[np.ndarray],
@@ -298,20 +406,23 @@ def solve_regions(
     precheck(problem)
     if contiguous:
         region_precheck(problem, graph, n_regions)
-    pairs = all_allowed_pairs(problem)
-    units = np.arange(problem.n_units)
-    relaxation = build_assignment_model(problem, pairs, units, relax=True, name="relaxation")
-    lp = run(relaxation, settings, mip=False, time_limit=clock.remaining)
-    phases.append({"phase": "lp", "status": lp.status, "objective": lp.objective})
-    if lp.status == "infeasible":
-        explain_infeasibility(problem, pairs, settings)
-    if lp.status != "optimal":
+    relaxation = priced_relaxation(problem, settings, clock, phases.append)
+    pairs, units = relaxation.pairs, np.arange(problem.n_units)
+    if relaxation.status == "infeasible":
+        explain_infeasibility(problem, all_allowed_pairs(problem), settings)
+    if relaxation.status != "optimal":
         raise SolverError(
-            f"the LP relaxation, which gives the proven bound, was not solved ({lp.status}) "
-            f"within the time limit of {settings.time_limit:g} s; raise --time-limit"
+            f"the LP relaxation, which gives the proven bound, was not solved "
+            f"({relaxation.status}) within the time limit of {settings.time_limit:g} s; "
+            "raise --time-limit"
         )
-    say(f"LP bound {lp.objective:,.1f} ({len(pairs):,} pairs, {n_regions:,} regions)")
-    if start is None and contiguous and homes is not None:
+    say(
+        f"LP bound {relaxation.bound:,.1f} ({len(pairs):,} of {relaxation.total_allowed:,} "
+        f"pairs, {n_regions:,} regions)"
+    )
+    # ZIP scale: the flow over every candidate is too big; it mends round plans instead
+    mend_homes = homes if contiguous and relaxation.restricted else None
+    if start is None and contiguous and homes is not None and not relaxation.restricted:
         rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
         start = rooted_start(
             rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
@@ -319,18 +430,34 @@ def solve_regions(
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
-    model = build_assignment_model(problem, pairs, units, relax=False, name="regions")
-    rounds = cut_rounds(
-        model,
+    rounds = rounds_over(
+        pairs,
         problem,
         graph,
         n_regions,
         settings,
         clock,
-        contiguous=contiguous,
-        log=phases.append,
-        start=start,
+        contiguous,
+        phases,
+        start,
+        mend_homes,
+        relaxation.combined_bound,
     )
+    if rounds.infeasible and rounds.plan is None and relaxation.restricted:
+        # the candidates, not the bands, may be what no connected plan fits: all pairs
+        pairs = all_allowed_pairs(problem)
+        relaxation = dataclasses.replace(relaxation, pairs=pairs)
+        rounds = rounds_over(
+            pairs,
+            problem,
+            graph,
+            n_regions,
+            settings,
+            clock,
+            contiguous,
+            phases,
+            proven=relaxation.combined_bound,
+        )
     if rounds.infeasible and rounds.plan is None:
         plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
         whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
@@ -342,11 +469,11 @@ def solve_regions(
         raise SolverError(
             f"no plan of connected territories was found within the time limit of "
             f"{settings.time_limit:g} s ({rounds.cuts} contiguity cuts added; LP bound "
-            f"{lp.objective:,.1f}); raise --time-limit"
+            f"{relaxation.bound:,.1f}); raise --time-limit"
         )
     cuts = rounds.cuts
     objective = objective_of(problem, plan)
-    bound = max(lp.objective, rounds.bound)
+    bound = relaxation.combined_bound(rounds.bound)
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     status = (
@@ -362,5 +489,5 @@ def solve_regions(
         seconds=clock.elapsed,
         phases=phases,
         candidate_pairs=len(pairs),
-        total_pairs=len(pairs),
+        total_pairs=relaxation.total_allowed,
     )
