@@ -430,24 +430,10 @@ def solve_regions(
         phases.append({"phase": "regions_rooted_start", "found": start is not None})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
-    rounds = rounds_over(
-        pairs,
-        problem,
-        graph,
-        n_regions,
-        settings,
-        clock,
-        contiguous,
-        phases,
-        start,
-        mend_homes,
-        relaxation.combined_bound,
-    )
-    if rounds.infeasible and rounds.plan is None and relaxation.restricted:
-        # the candidates, not the bands, may be what no connected plan fits: all pairs
-        pairs = all_allowed_pairs(problem)
-        relaxation = dataclasses.replace(relaxation, pairs=pairs)
-        rounds = rounds_over(
+
+    def rounds_on(pairs, start=None, mend_homes=None):
+        # the relaxation is read when called: the fallback below replaces it
+        return rounds_over(
             pairs,
             problem,
             graph,
@@ -456,8 +442,17 @@ def solve_regions(
             clock,
             contiguous,
             phases,
-            proven=relaxation.combined_bound,
+            start,
+            mend_homes,
+            relaxation.combined_bound,
         )
+
+    rounds = rounds_on(pairs, start, mend_homes)
+    if rounds.infeasible and rounds.plan is None and relaxation.restricted:
+        # the candidates, not the bands, may be what no connected plan fits: all pairs
+        pairs = all_allowed_pairs(problem)
+        relaxation = dataclasses.replace(relaxation, pairs=pairs)
+        rounds = rounds_on(pairs)
     if rounds.infeasible and rounds.plan is None:
         plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
         whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
