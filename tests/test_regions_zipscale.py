@@ -61,9 +61,10 @@ def test_candidate_solve_proves_the_same_connected_optimum(tmp_path, monkeypatch
     assert full.total_pairs == sparse.total_pairs == 18
     assert 9 < sparse.candidate_pairs < 18  # pricing added B's pairs, not every pair
     assert full.status == "optimal" and full.gap <= 1e-9
-    # the left-out pairs are priced by the LP's duals, and this LP is degenerate: which dual
-    # vertex HiGHS returns moves the proven bound by up to 1e-4 of the plan (measured)
-    assert sparse.gap <= 2e-4
+    # this LP is degenerate, and the dual vertex HiGHS returns may leave a left-out pair at
+    # a reduced cost that undercuts the plan; the pairs that could still beat it then join
+    # and the rounds run again, so the bound is closed exactly whichever vertex comes back
+    assert sparse.gap <= 1e-9
     assert sparse.objective == pytest.approx(full.objective, rel=1e-9)
     assert sparse.lower_bound <= sparse.objective + 1e-9
     ids = list(geography.problem.unit_ids)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .model import AssignmentModel, PairSet, build_assignment_model
 from .pairs import all_allowed_pairs, candidate_pairs, cost_scale
-from .pricing import price_out, relative_slack
+from .pricing import assignment_duals, price_out, relative_slack, scan_left_out
 from .settings import Clock, SolveSettings
 from .solvers import LpBasis, run
 
@@ -69,6 +69,25 @@ class PricedRelaxation:
         if not self.restricted:
             return max(self.bound, milp_bound)
         return max(self.bound, min(milp_bound, self.bound + max(self.smallest_left_out, 0.0)))
+
+    def left_out_floor(self) -> float:
+        """No plan using a left-out pair costs less than this (module docstring)."""
+        if not self.restricted:
+            return math.inf
+        return self.bound + max(self.smallest_left_out, 0.0)
+
+    def pairs_that_could_beat(self, problem, target: float) -> tuple[PairSet | None, float]:
+        """The left-out pairs with ``rc < target - LP``: the only ones a plan costing less
+        than ``target`` can use (a plan using pair p costs at least ``LP + rc[p]``, every
+        other reduced cost being >= 0 at the priced optimum). Returns them (None when there
+        are none) and the smallest reduced cost of the pairs still left out after them."""
+        if not self.restricted or self.model is None:
+            return None, math.inf
+        duals = assignment_duals(problem, self.model)
+        new, _, _, rest = scan_left_out(
+            problem, self.pairs, duals, problem.n_reps, threshold=target - self.bound
+        )
+        return new, rest
 
 
 def full_relaxation(problem, pairs: PairSet, settings: SolveSettings, clock: Clock, log):

@@ -28,7 +28,7 @@ from .contiguity import (
     settle_empty_regions,
     territory_pieces,
 )
-from .model import AssignmentModel, build_assignment_model
+from .model import AssignmentModel, PairSet, build_assignment_model
 from .pairs import all_allowed_pairs
 from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
@@ -345,6 +345,26 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     raise InfeasibleError(reasons, details)
 
 
+def widened_for_closing(rounds: Rounds, relaxation, problem, settings):
+    """The relaxation with more candidates when the left-out pairs, not the rounds, hold the
+    bound below the gap asked for: every left-out pair that a plan within that gap could use
+    (rc < (1 - gap) * objective - LP, PricedRelaxation.pairs_that_could_beat). Rounds over
+    them prove a bound for every plan that the pairs still left out cannot undercut. None
+    when the bound is not the left-out pairs' doing, or when more pairs than the candidates
+    would join (a weak LP at ZIP scale would turn the rounds into the model over all pairs).
+    """
+    objective = objective_of(problem, rounds.plan)
+    if relative_gap(objective, relaxation.combined_bound(rounds.bound)) <= settings.gap:
+        return None
+    if relaxation.left_out_floor() >= min(rounds.bound, objective):
+        return None
+    new, rest = relaxation.pairs_that_could_beat(problem, (1.0 - settings.gap) * objective)
+    if new is None or len(new) > len(relaxation.pairs):
+        return None
+    pairs = PairSet.concat([relaxation.pairs, new])
+    return dataclasses.replace(relaxation, pairs=pairs, smallest_left_out=rest)
+
+
 def rounds_over(
     pairs,
     problem,
@@ -459,6 +479,21 @@ def solve_regions(
         if not contiguous or whole.status == "infeasible":
             explain_infeasibility(problem, pairs, settings, integer=True)
         explain_disconnection(problem, pairs, graph, n_regions, settings, clock)
+    proven_before = -math.inf  # a bound proven over candidates that were later widened
+    widened = (
+        None if rounds.plan is None else widened_for_closing(rounds, relaxation, problem, settings)
+    )
+    if widened is not None:
+        proven_before = relaxation.combined_bound(rounds.bound)
+        relaxation, pairs = widened, widened.pairs
+        say(f"pricing: {len(pairs):,} candidate pairs after the plan, rounds again")
+        again = rounds_on(pairs, rounds.plan, mend_homes)
+        if again.plan is not None and objective_of(problem, again.plan) < objective_of(
+            problem, rounds.plan
+        ):
+            rounds = dataclasses.replace(again, cuts=rounds.cuts + again.cuts)
+        else:
+            rounds = dataclasses.replace(rounds, bound=again.bound, cuts=rounds.cuts + again.cuts)
     plan = rounds.plan
     if plan is None:
         raise SolverError(
@@ -468,7 +503,7 @@ def solve_regions(
         )
     cuts = rounds.cuts
     objective = objective_of(problem, plan)
-    bound = relaxation.combined_bound(rounds.bound)
+    bound = max(relaxation.combined_bound(rounds.bound), proven_before)
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     status = (
