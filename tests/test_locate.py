@@ -184,7 +184,7 @@ def test_lagrangian_bound_holds_for_any_sign_correct_duals():
     model = build_strong_model(problem, pairs, 2)
     rng = np.random.default_rng(0)
     for _ in range(50):
-        duals = rng.normal(0, 30, model.lp.num_row_)
+        duals = rng.normal(0, 30, model.n_rows)
         priced = lagrangian_bound(
             problem, model, dual_prices(problem, model, duals), site_blocks(problem), 2
         )
@@ -193,7 +193,7 @@ def test_lagrangian_bound_holds_for_any_sign_correct_duals():
     pairs = priced_pairs(problem, np.repeat(np.arange(6), 4), nearest.ravel())
     model = build_strong_model(problem, pairs, 2)
     outcome = solve_strong(model, EXACT, mip=False, time_limit=10)
-    assert outcome.status == "Optimal"
+    assert outcome.status == "optimal"
     priced = lagrangian_bound(
         problem, model, dual_prices(problem, model, outcome.row_dual), site_blocks(problem), 2
     )

@@ -238,7 +238,7 @@ def bound_by_pricing(search: _Search, near: NearestSites) -> PairSet:
         lp_seconds = min(search.until(0.6), search.clock.remaining - SWEEP_SECONDS)
         outcome = solve_strong(model, settings, mip=False, time_limit=lp_seconds)
         search.log("lp", pairs=len(pairs), status=outcome.status)
-        if outcome.status == "Infeasible" and whole:
+        if outcome.status == "infeasible" and whole:
             raise InfeasibleError(
                 [
                     f"no choice of {search.count} bases serves every account within the "
@@ -315,7 +315,7 @@ def close_by_mip(search: _Search, pairs: PairSet) -> None:
     if outcome.has_solution:
         search.offer(plan_from(model, outcome.values, problem.n_units), "mip plan")
     if (
-        outcome.status == "Infeasible"
+        outcome.status == "infeasible"
         and search.plan is None
         and len(pairs) >= search.allowed_pairs
     ):
@@ -326,7 +326,7 @@ def close_by_mip(search: _Search, pairs: PairSet) -> None:
             ]
         )
     floor = math.inf if len(pairs) >= search.allowed_pairs else search.left_out_floor
-    if outcome.status == "Infeasible" and search.plan is not None:
+    if outcome.status == "infeasible" and search.plan is not None:
         mip_bound = search.cost  # no plan within the candidates at all: only left-out ones
     else:
         mip_bound = outcome.mip_bound

@@ -1,21 +1,23 @@
-"""The strong locate formulation (optimize/locate_model.py, module docstring) as sparse arrays
-handed to HiGHS whole, and the Lagrangian bound its duals prove over every pair.
+"""The strong locate formulation (optimize/locate_model.py, module docstring) over candidate
+pairs as one PuLP model, and the Lagrangian bound its duals prove over every pair.
 
-PuLP makes one Python object per row; the ``x[u, s] <= y[s]`` link rows of thousands of
-candidate sites then cost gigabytes and most of the time limit before the solver starts.
-Here the matrix is assembled with numpy (one column per candidate pair and per site) and
-passed in one call.
+Unlike locate_model.py, which writes a row for every candidate site, this model has a
+``y`` column only for the sites its pairs reach, and it keeps each family's rows in a fixed
+order, so that the duals read back as arrays (``row_duals``) line up with the pairs and
+sites that the bound of ``lagrangian_bound`` prices. The rows are written in bulk, one
+``LpAffineExpression`` per row from sorted arrays, and go to the solver in one hand-over
+(solvers.WarmStartHiGHS); a MIP solve is time-boxed like every other (timebox.py).
 
 Columns: ``x[p]`` for every candidate pair p = (u, s), then ``y[q]`` for every site q that
-has a pair. Rows, in order:
+has a pair, then (elastic only) one slack per band row. Rows, in order:
 
-    sum_s x[u, s] = 1                                  for all u     (assign once)
-    sum_q y[q] = N                                                   (open count)
-    x[u, s] - y[s] <= 0                                for all pairs (serve only open)
-    sigma (sum_u a[m, u] x[u, s] - L[m, s] y[s]) >= 0  for m, s      (band min)
-    sigma (sum_u a[m, u] x[u, s] - U[m, s] y[s]) <= 0  for m, s      (band max)
+    sum_s x[u, s] = 1                                  for all u     (assign_once_rows)
+    sum_q y[q] = N                                                   (open_count_row)
+    x[u, s] - y[s] <= 0                                for all pairs (serve_only_open_rows)
+    sigma (sum_u a[m, u] x[u, s] - L[m, s] y[s]) >= 0  for m, s      (band_rows, min)
+    sigma (sum_u a[m, u] x[u, s] - U[m, s] y[s]) <= 0  for m, s      (band_rows, max)
 
-``sigma = 1 / band size`` keeps the band coefficients near 1 (docs/design.md, solver
+``sigma = 1 / max(|L|, |U|, 1)`` keeps the band coefficients near 1 (docs/design.md, solver
 numerics). With ``fixed_sites`` the y columns, the count and link rows are left out and the
 band rows have the band itself on the right-hand side: the banded assignment to known bases.
 """
@@ -23,26 +25,24 @@ band rows have the band itself on the right-hand side: the banded assignment to 
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
-from scipy import sparse
+import pulp
 
-from .model import PairSet
-from .solvers import _silence_highs_banner
-
-FEASIBLE = {"Optimal", "Time limit reached", "Interrupt", "Iteration limit reached"}
+from .model import PairSet, safe_name
+from .solvers import run
 
 
 @dataclass
 class StrongModel:
-    """The arrays of one formulation, and where each family of rows starts."""
+    """One formulation in PuLP, with the arrays that say which site and band each of its
+    columns and rows belongs to."""
 
     pairs: PairSet
     sites: np.ndarray  # (Q,) site positions with a y column (empty when sites are fixed)
-    site_of_pair: np.ndarray  # (P,) position of each pair's site in ``sites``
+    served_sites: np.ndarray  # (Q,) the sites of the pairs, or the fixed sites
+    site_of_pair: np.ndarray  # (P,) position of each pair's site in ``served_sites``
     count: int
     band_site: np.ndarray  # (R,) site position of each band row
     band_metric: np.ndarray  # (R,) metric of each band row
@@ -50,11 +50,23 @@ class StrongModel:
     band_scale: np.ndarray  # (R,) sigma
     band_rhs: np.ndarray  # (R,) L or U of the row (scaled away when y is a column)
     fixed: bool
-    lp: highspy.HighsLp
+    lp: pulp.LpProblem
+    x: list = field(default_factory=list)
+    y: list = field(default_factory=list)
+    slack: list = field(default_factory=list)
+    rows: list = field(default_factory=list)  # every row, in the order of the docstring
 
     @property
     def n_x(self) -> int:
         return len(self.pairs)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    def columns(self) -> list:
+        """The variables in column order (solvers.model_columns)."""
+        return [*self.x, *self.y, *self.slack]
 
 
 def _band_rows(problem, sites: np.ndarray):
@@ -75,20 +87,75 @@ def _band_rows(problem, sites: np.ndarray):
     return site.astype(int), metric.astype(int), side.astype(int), scale, bound
 
 
-def _highs_lp(matrix, cost, upper, row_lower, row_upper) -> highspy.HighsLp:
-    """A HiGHS LP (columns from 0 to ``upper``) around a CSC matrix."""
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = matrix.shape
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(matrix.shape[1])
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lower.astype(float)
-    lp.row_upper_ = row_upper.astype(float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    return lp
+def _add_row(model: StrongModel, terms, sense: int, rhs: float, name: str) -> None:
+    row = pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name=name, rhs=rhs)
+    model.lp.addConstraint(row)
+    model.rows.append(row)
+
+
+def assign_once_rows(model: StrongModel, problem) -> None:
+    """sum_s x[u, s] = 1 for every unit u (a unit without pairs gets an empty row, which
+    makes the model infeasible, as it should)."""
+    starts = np.searchsorted(model.pairs.unit, np.arange(problem.n_units + 1))
+    for u, unit_id in enumerate(problem.unit_ids):
+        terms = [(v, 1.0) for v in model.x[starts[u] : starts[u + 1]]]
+        _add_row(model, terms, pulp.LpConstraintEQ, 1.0, f"assign_once[{safe_name(unit_id)}]")
+
+
+def open_count_row(model: StrongModel) -> None:
+    """sum_q y[q] = N: exactly N of the sites the pairs reach are opened."""
+    terms = [(v, 1.0) for v in model.y]
+    _add_row(model, terms, pulp.LpConstraintEQ, float(model.count), "open_count")
+
+
+def serve_only_open_rows(model: StrongModel) -> None:
+    """x[u, s] - y[s] <= 0 for every candidate pair: only an open site serves a unit (the
+    link rows that make the LP relaxation tight, locate_model.py)."""
+    for p, (variable, q) in enumerate(zip(model.x, model.site_of_pair.tolist())):
+        _add_row(
+            model,
+            [(variable, 1.0), (model.y[q], -1.0)],
+            pulp.LpConstraintLE,
+            0.0,
+            f"serve_only_open[{p}]",
+        )
+
+
+def band_rows(model: StrongModel, problem, elastic: float | None) -> None:
+    """sigma (sum_u a[m, u] x[u, s] - L[m, s] y[s]) >= 0 and the same with U and <= for every
+    finite band side of every site; with fixed sites ``sigma sum_u a x >= sigma L`` (and
+    <= sigma U). ``elastic``: each row gets a slack column (+1 on a min row, -1 on a max row)
+    of that cost, so the model is feasible however few pairs a site has; the duals still
+    price the exact rows (lagrangian_bound never uses the slacks)."""
+    pairs = model.pairs
+    order = np.argsort(model.site_of_pair, kind="stable")
+    positions = np.searchsorted(model.served_sites, model.band_site)
+    starts = np.searchsorted(model.site_of_pair[order], np.arange(len(model.served_sites) + 1))
+    metric_names = [safe_name(m) for m in problem.metrics]
+    for r, (q, m, side, scale, bound) in enumerate(
+        zip(
+            positions.tolist(),
+            model.band_metric.tolist(),
+            model.band_side.tolist(),
+            model.band_scale.tolist(),
+            model.band_rhs.tolist(),
+        )
+    ):
+        members = order[starts[q] : starts[q + 1]]
+        loads = (pairs.load[m, members] * scale).tolist()
+        terms = [(model.x[p], a) for p, a in zip(members.tolist(), loads) if a != 0.0]
+        rhs = bound * scale
+        if not model.fixed:
+            terms.append((model.y[q], -rhs))
+            rhs = 0.0
+        if elastic is not None:
+            slack = model.lp.add_variable(f"band_slack[{r}]", 0)
+            model.slack.append(slack)
+            terms.append((slack, float(side)))
+        sense = pulp.LpConstraintGE if side > 0 else pulp.LpConstraintLE
+        site_id = safe_name(problem.rep_ids[int(model.band_site[r])])
+        kind = "min" if side > 0 else "max"
+        _add_row(model, terms, sense, rhs, f"{metric_names[m]}_band_{kind}[{site_id}]")
 
 
 def build_strong_model(
@@ -104,66 +171,23 @@ def build_strong_model(
     With ``elastic`` every band row gets a slack column of that cost per unit of (scaled)
     violation: a relaxation, feasible however few pairs a site has, whose duals still
     price the exact rows (the bound of lagrangian_bound never uses the slacks)."""
-    n_units, n_pairs = problem.n_units, len(pairs)
     fixed = fixed_sites is not None
-    sites = np.unique(pairs.rep) if not fixed else np.asarray(fixed_sites)
-    site_of_pair = np.searchsorted(sites, pairs.rep)
-    n_y = 0 if fixed else len(sites)
-    b_site, b_metric, b_side, b_scale, b_bound = _band_rows(problem, sites)
-    b_pos = np.searchsorted(sites, b_site)
-    rows, cols, vals = [pairs.unit], [np.arange(n_pairs)], [np.ones(n_pairs)]
-    row_lo, row_hi = [np.ones(n_units)], [np.ones(n_units)]
-    next_row = n_units
-    if not fixed:
-        rows += [np.full(n_y, next_row), next_row + 1 + np.arange(n_pairs)]
-        cols += [n_pairs + np.arange(n_y), np.arange(n_pairs)]
-        vals += [np.ones(n_y), np.ones(n_pairs)]
-        rows.append(next_row + 1 + np.arange(n_pairs))
-        cols.append(n_pairs + site_of_pair)
-        vals.append(-np.ones(n_pairs))
-        row_lo += [np.array([count]), np.full(n_pairs, -np.inf)]
-        row_hi += [np.array([count]), np.zeros(n_pairs)]
-        next_row += 1 + n_pairs
-    # band rows: the pairs of each row's site carry their unit's load on the row's metric
-    pair_order = np.argsort(site_of_pair, kind="stable")
-    starts = np.searchsorted(site_of_pair[pair_order], np.arange(len(sites) + 1))
-    for r in range(len(b_site)):
-        members = pair_order[starts[b_pos[r]] : starts[b_pos[r] + 1]]
-        load = pairs.load[b_metric[r], members] * b_scale[r]
-        keep = load != 0.0
-        rows.append(np.full(int(keep.sum()), next_row + r))
-        cols.append(members[keep])
-        vals.append(load[keep])
-        rhs = b_bound[r] * b_scale[r]
-        if not fixed:
-            rows.append(np.array([next_row + r]))
-            cols.append(np.array([n_pairs + b_pos[r]]))
-            vals.append(np.array([-rhs]))
-            rhs = 0.0
-        row_lo.append(np.array([rhs if b_side[r] > 0 else -np.inf]))
-        row_hi.append(np.array([rhs if b_side[r] < 0 else np.inf]))
-    n_rows = next_row + len(b_site)
-    n_slack = len(b_site) if elastic is not None else 0
-    if n_slack:
-        rows.append(next_row + np.arange(n_slack))
-        cols.append(n_pairs + n_y + np.arange(n_slack))
-        vals.append(b_side.astype(float))
-    n_cols = n_pairs + n_y + n_slack
-    matrix = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, n_cols),
-    )
-    lp = _highs_lp(
-        matrix,
-        np.concatenate([pairs.cost, np.zeros(n_y), np.full(n_slack, elastic or 0.0)]),
-        np.concatenate([np.ones(n_pairs + n_y), np.full(n_slack, np.inf)]),
-        np.concatenate(row_lo),
-        np.concatenate(row_hi),
-    )
-    return StrongModel(
+    site_list = np.unique(pairs.rep) if not fixed else np.asarray(fixed_sites)
+    b_site, b_metric, b_side, b_scale, b_bound = _band_rows(problem, site_list)
+    lp = pulp.LpProblem("locate_strong", pulp.LpMinimize)
+    unit_names = [safe_name(u) for u in problem.unit_ids]
+    site_names = [safe_name(s) for s in problem.rep_ids]
+    add = lp.add_variable
+    x = [
+        add(f"x[{unit_names[u]},{site_names[s]}]", 0, 1)
+        for u, s in zip(pairs.unit.tolist(), pairs.rep.tolist())
+    ]
+    y = [] if fixed else [add(f"open[{site_names[s]}]", 0, 1) for s in site_list.tolist()]
+    model = StrongModel(
         pairs=pairs,
-        sites=sites if not fixed else np.zeros(0, dtype=int),
-        site_of_pair=site_of_pair,
+        sites=site_list if not fixed else np.zeros(0, dtype=int),
+        served_sites=site_list,
+        site_of_pair=np.searchsorted(site_list, pairs.rep),
         count=count,
         band_site=b_site,
         band_metric=b_metric,
@@ -172,12 +196,23 @@ def build_strong_model(
         band_rhs=b_bound,
         fixed=fixed,
         lp=lp,
+        x=x,
+        y=y,
     )
+    assign_once_rows(model, problem)
+    if not fixed:
+        open_count_row(model)
+        serve_only_open_rows(model)
+    band_rows(model, problem, elastic)
+    costs = [*zip(x, pairs.cost.tolist()), *((v, float(elastic)) for v in model.slack)]
+    lp.setObjective(pulp.LpAffineExpression(costs))
+    return model
 
 
 @dataclass
 class StrongOutcome:
-    """What one HiGHS run left: status text, primal values, duals, MIP dual bound."""
+    """What one solve left: the engine's status (solvers.SolveOutcome), primal values in
+    column order, row duals in row order (LP only), objective and proven MIP bound."""
 
     status: str
     values: np.ndarray | None
@@ -200,43 +235,45 @@ def solve_strong(
     start: np.ndarray | None = None,
     gap: float | None = None,
 ) -> StrongOutcome:
-    """Run HiGHS on the model (LP relaxation, or MILP with binary columns) within
-    ``time_limit`` seconds; ``start`` is a full column vector to warm-start the MILP."""
-    started = time.perf_counter()
-    if not settings.msg:
-        _silence_highs_banner()
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", bool(settings.msg))
-    highs.setOptionValue("time_limit", float(max(time_limit, 0.05)))
-    highs.setOptionValue("threads", int(settings.threads or 1))
-    highs.setOptionValue("random_seed", int(settings.seed))
-    if mip:
-        model.lp.integrality_ = [highspy.HighsVarType.kInteger] * model.lp.num_col_
-        highs.setOptionValue("mip_rel_gap", float(settings.gap if gap is None else gap))
-    else:
-        model.lp.integrality_ = []
-    highs.passModel(model.lp)
+    """Solve the model (LP relaxation, or MILP with binary x and y) within ``time_limit``
+    seconds with the solver of ``settings``; ``start`` is a full column vector that warm-
+    starts the MILP."""
+    # LpInteger, not LpBinary: PuLP turns "Binary" into "Integer" only when a variable is
+    # created, and the bounds are 0 and 1 already
+    category = pulp.LpInteger if mip else pulp.LpContinuous
+    for variable in (*model.x, *model.y):
+        variable.cat = category
+    columns = model.columns()
     if mip and start is not None:
-        solution = highspy.HighsSolution()
-        solution.col_value = list(map(float, start))
-        solution.value_valid = True
-        highs.setSolution(solution)
-    highs.run()
-    status = highs.modelStatusToString(highs.getModelStatus())
-    solution, info = highs.getSolution(), highs.getInfo()
-    values = np.array(solution.col_value) if solution.value_valid else None
-    if values is not None and status not in FEASIBLE:
-        values = None
-    duals = np.array(solution.row_dual) if (solution.dual_valid and not mip) else None
-    mip_bound = float(info.mip_dual_bound) if mip else -math.inf
-    objective = float(info.objective_function_value) if values is not None else math.inf
+        for variable, value in zip(columns, np.asarray(start, dtype=float).tolist()):
+            variable.setInitialValue(value)
+    outcome = run(
+        model,
+        settings,
+        mip=mip,
+        time_limit=max(time_limit, 0.05),
+        gap=(settings.gap if gap is None else gap) if mip else None,
+        warm_start=mip and start is not None,
+    )
+    solved = outcome.status in ("optimal", "feasible")
+    values = (
+        np.array([v.varValue if v.varValue is not None else 0.0 for v in columns])
+        if solved
+        else None
+    )
+    duals = (
+        np.array([row.pi if row.pi is not None else 0.0 for row in model.rows])
+        if solved and not mip
+        else None
+    )
+    bound = outcome.bound if mip and outcome.bound is not None else -math.inf
     return StrongOutcome(
-        status=status,
+        status=outcome.status,
         values=values,
         row_dual=duals,
-        objective=objective,
-        mip_bound=mip_bound if np.isfinite(mip_bound) else -math.inf,
-        seconds=time.perf_counter() - started,
+        objective=float(outcome.objective) if solved else math.inf,
+        mip_bound=bound if np.isfinite(bound) else -math.inf,
+        seconds=outcome.seconds,
     )
 
 
