@@ -235,3 +235,30 @@ def test_banded_locate_beyond_the_full_model_gives_a_banded_plan_and_an_honest_b
     problem = median_problem(cost, **capacity)
     first_rows = allocate(problem, np.arange(5), SolveSettings(), 10.0)
     assert result.objective < cost[np.arange(300), first_rows].sum()
+
+
+def test_the_strong_model_is_a_pulp_model_whose_mip_is_integral():
+    """Three units of load 2, 1, 1, two fixed bases of at most 2.5 load each; every unit
+    costs 0 at base 0 and 1 at base 1. The LP fills base 0 with both small units and a
+    quarter of the big one (cost 0.75); the MILP can only fit the two small units there, so
+    the big one goes to base 1 (cost 1), and its values are 0/1."""
+    import pulp
+
+    from territory_planner.optimize.locate import median_problem
+    from territory_planner.optimize.site_pairs import priced_pairs
+    from territory_planner.optimize.strong_model import build_strong_model, solve_strong
+
+    cost = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    loads = np.array([[2.0, 1.0, 1.0]])
+    problem = median_problem(cost, loads=loads, upper=np.array([2.5]))
+    pairs = priced_pairs(problem, np.repeat(np.arange(3), 2), np.tile(np.arange(2), 3))
+    model = build_strong_model(problem, pairs, 2, fixed_sites=np.array([0, 1]))
+    assert isinstance(model.lp, pulp.LpProblem)
+    relaxed = solve_strong(model, EXACT, mip=False, time_limit=10)
+    assert relaxed.status == "optimal"
+    assert relaxed.objective == pytest.approx(0.75)
+    integral = solve_strong(model, EXACT, mip=True, time_limit=10)
+    assert integral.status == "optimal"
+    assert integral.objective == pytest.approx(1.0)
+    assert set(np.round(integral.values, 9).tolist()) <= {0.0, 1.0}
+    assert integral.values[: model.n_x].reshape(3, 2)[0].tolist() == [0.0, 1.0]
