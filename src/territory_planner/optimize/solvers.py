@@ -20,7 +20,7 @@ import pulp
 
 from ..errors import SolverError
 from .settings import TINY, SolveSettings
-from .timebox import box_seconds, can_box, run_boxed
+from .timebox import box_seconds, can_box, start_boxed
 
 #: reading a solution back into PuLP's variables and rows, per column
 READ_BACK_SECONDS_PER_COLUMN = 1e-6
@@ -64,6 +64,8 @@ class WarmStartHiGHS(pulp.HiGHS):
         self.start_basis = start_basis
         self.ends_at = ends_at  # perf_counter() when the caller's limit runs out
         self.killed = False
+        self.deferred = False  # run_together: a boxed MIP solve is started, not waited for
+        self.pending = None  # that solve while it runs (timebox.BoxedSolve)
         self._columns: list = []
         self._rows: list = []
 
@@ -191,7 +193,14 @@ class WarmStartHiGHS(pulp.HiGHS):
         if not (self.mip and can_box()):
             super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
             return
-        boxed = run_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
+        self.pending = start_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
+        if not self.deferred:
+            self.collect(lp)
+
+    def collect(self, lp) -> None:
+        """The boxed solve's answer (it waits until its box runs out), read as a model."""
+        boxed = self.pending.result()
+        self.pending = None
         self.killed = boxed.killed
         lp.solverModel = boxed
 
@@ -262,13 +271,20 @@ class WarmStartHiGHS(pulp.HiGHS):
             and isinstance(getattr(lp, "solverModel", None), highspy.Highs)
         )
 
-    def actualSolve(self, lp):  # noqa: N802 - PuLP's name
+    def begin(self, lp) -> None:
+        """Hand the model over and start the solve; with ``deferred`` a boxed MIP solve
+        is left running in its copy (``end`` collects it), anything else runs to its end."""
         if self.can_resume(lp):
             self.resumeSolverModel(lp)
         else:
             self.createAndConfigureSolver(lp)
             self.buildSolverModel(lp)
         self.callSolver(lp)
+
+    def end(self, lp):
+        """Read the answer back into the PuLP model (the boxed solve's, once it comes)."""
+        if self.pending is not None:
+            self.collect(lp)
         status, solution_status = self.findSolutionValues(lp)
         for variable in self._columns:
             variable.modified = False
@@ -276,6 +292,10 @@ class WarmStartHiGHS(pulp.HiGHS):
             row.modifier = False
         lp.assignStatus(status, solution_status)
         return status
+
+    def actualSolve(self, lp):  # noqa: N802 - PuLP's name
+        self.begin(lp)
+        return self.end(lp)
 
 
 class Handover:
@@ -552,6 +572,49 @@ def translate_status(
     return SolveOutcome("optimal" if proven else "feasible", float(objective), bound, seconds)
 
 
+def _handover_seconds(model, warm_start: bool) -> float:
+    """What handing ``model`` to the solver takes before its own clock starts (about 10
+    microseconds a variable, twice that with a start to pass)."""
+    return (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05
+
+
+def _solver_for(
+    model,
+    settings: SolveSettings,
+    mip: bool,
+    time_limit: float,
+    started: float,
+    gap=None,
+    gap_abs=None,
+    warm_start=False,
+    start_basis=None,
+    resume=False,
+):
+    """The solver of one run() call, its limit less the hand-over (run's docstring)."""
+    return make_solver(
+        settings.solver,
+        mip=mip,
+        time_limit=max(time_limit - _handover_seconds(model, warm_start), 0.05),
+        gap=gap if mip else None,
+        gap_abs=gap_abs if mip else None,
+        threads=settings.threads,
+        seed=settings.seed,
+        msg=settings.msg,
+        warm_start=warm_start,
+        start_basis=start_basis,
+        ends_at=started + time_limit,
+        columns=model_columns(model),
+        resume=resume,
+    )
+
+
+def _outcome(model, solver, started: float, time_limit: float, mip: bool) -> SolveOutcome:
+    outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+    return dataclasses.replace(
+        outcome, limit=time_limit, killed=bool(getattr(solver, "killed", False))
+    )
+
+
 def run(
     model,
     settings: SolveSettings,
@@ -574,32 +637,54 @@ def run(
     With ``resume`` an LP that grew since its last solve (extend_assignment_model, new
     rows, new sides or bounds) is handed over only in what changed (make_solver).
     """
-    handover = (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05  # a start: a pass
     started = time.perf_counter()
-    solver = make_solver(
-        settings.solver,
-        mip=mip,
-        time_limit=max(time_limit - handover, 0.05),
-        gap=gap if mip else None,
-        gap_abs=gap_abs if mip else None,
-        threads=settings.threads,
-        seed=settings.seed,
-        msg=settings.msg,
-        warm_start=warm_start,
-        start_basis=start_basis,
-        ends_at=started + time_limit,
-        columns=model_columns(model),
-        resume=resume,
+    solver = _solver_for(
+        model, settings, mip, time_limit, started, gap, gap_abs, warm_start, start_basis, resume
     )
     try:
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
         raise SolverError(f"the solver failed: {error}") from error
-    outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
-    outcome = dataclasses.replace(
-        outcome, limit=time_limit, killed=bool(getattr(solver, "killed", False))
-    )
+    outcome = _outcome(model, solver, started, time_limit, mip)
     remaining = time_limit - (time.perf_counter() - started)
-    if outcome.status == "inconsistent" and warm_start and remaining > handover:
+    if (
+        outcome.status == "inconsistent"
+        and warm_start
+        and remaining > _handover_seconds(model, warm_start)
+    ):
         return run(model, settings, mip=mip, time_limit=remaining, gap=gap, gap_abs=gap_abs)
     return outcome
+
+
+def can_run_together(settings: SolveSettings) -> bool:
+    """Whether MIP solves can run side by side: HiGHS in boxed copies (timebox.py)."""
+    return solver_name(settings.solver) == "HiGHS" and can_box()
+
+
+def run_together(models: list, settings: SolveSettings, **options) -> list[SolveOutcome]:
+    """MIP solves of models that share nothing, side by side, one boxed copy each (with two
+    cores, two windows take the time of one); each as run() would solve it, with the same
+    ``options`` (time_limit, gap, gap_abs, warm_start). One after another where solves
+    cannot be boxed (can_run_together)."""
+    if len(models) < 2 or not can_run_together(settings):
+        return [run(model, settings, mip=True, **options) for model in models]
+    time_limit = options.pop("time_limit")
+    started = time.perf_counter()
+    solvers = []
+    try:
+        for model in models:
+            solver = _solver_for(model, settings, True, time_limit, started, **options)
+            solver.deferred = True
+            solver.begin(model.lp)
+            solvers.append(solver)
+        outcomes = []
+        for model, solver in zip(models, solvers):
+            solver.end(model.lp)
+            outcomes.append(_outcome(model, solver, started, time_limit, True))
+    except pulp.PulpSolverError as error:
+        raise SolverError(f"the solver failed: {error}") from error
+    finally:
+        for solver in solvers:
+            if solver.pending is not None:  # an error above: no copy is left running
+                solver.pending.cancel()
+    return outcomes
