@@ -101,3 +101,20 @@ def test_without_resume_the_grown_model_is_handed_over_whole():
     extend_assignment_model(model, problem, rest, relax=True)
     assert _solve(model, resume=False).objective == pytest.approx(5.0)
     assert model.lp.solverModel is not highs
+
+
+def test_a_resumed_lp_gets_its_limit_on_top_of_the_instance_s_earlier_runs(monkeypatch):
+    """HiGHS holds time_limit against the clock of the instance, which keeps counting over
+    its runs: a resumed LP whose instance has run for 1,000 s already is given 1,000 s plus
+    its own limit (else it would stop at once, 'time limit', after no iteration)."""
+    import highspy
+
+    problem, _, first, rest = _case()
+    model = build_assignment_model(problem, first, np.arange(problem.n_units), relax=True)
+    _solve(model)
+    extend_assignment_model(model, problem, rest, relax=True)
+    monkeypatch.setattr(highspy.Highs, "getRunTime", lambda self: 1000.0)
+    outcome = _solve(model)
+    assert outcome.status == "optimal" and outcome.objective == pytest.approx(5.0)
+    _, limit = model.lp.solverModel.getOptionValue("time_limit")
+    assert 1000.0 + 25.0 < limit <= 1000.0 + 30.0

@@ -189,7 +189,10 @@ class WarmStartHiGHS(pulp.HiGHS):
         # hand-over may have taken more or less than run() allowed for), less the reading back
         read_back = READ_BACK_SECONDS_PER_COLUMN * len(self._columns) + 0.02
         left = max(self.ends_at - time.perf_counter() - read_back, 0.05)
-        lp.solverModel.setOptionValue("time_limit", left)
+        # HiGHS holds its limit against the instance's clock, which a resumed LP's earlier
+        # runs have advanced: without them it stops at once (at 100,000 x 500, narrowed
+        # re-solves stopped after 0 iterations as 'time limit')
+        lp.solverModel.setOptionValue("time_limit", left + lp.solverModel.getRunTime())
         if not (self.mip and can_box()):
             super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
             return
