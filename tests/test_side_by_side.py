@@ -128,3 +128,26 @@ def test_a_disruption_budget_keeps_the_windows_one_at_a_time():
     after the other."""
     problem, start = _line(budget=0.5)
     assert not _windows(problem, start).side_by_side
+
+
+def test_waiting_windows_that_all_overlap_are_solved_one_by_one(monkeypatch):
+    """Draining a queue of windows that pairwise share a rep (the window of reps 1 and 2
+    is R0, R1, R2 and of rep 3 R2, R3, R4: each pair shares R2) solves each of them alone,
+    once, and ends: before, the oldest went back to the queue and the sweep spun until its
+    time ran out."""
+    problem, start = _line()
+    box = _windows(problem, start)
+    solved = []
+    monkeypatch.setattr(box, "solve", lambda j, mend, width=None: solved.append(j) or False)
+    monkeypatch.setattr(box, "solve_both", lambda a, b: pytest.fail("no pair shares no rep"))
+    waiting = [1, 2, 3]
+    assert all(
+        np.isin(box.widest[a, :3], box.widest[b, :3]).any() for a in waiting for b in waiting
+    )
+
+    for _ in range(10):  # a bounded loop: the spinning queue fails here instead of hanging
+        if waiting:
+            box.queue_improving(waiting, None)
+
+    assert not waiting
+    assert solved == [1, 2, 3]
