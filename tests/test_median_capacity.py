@@ -117,13 +117,13 @@ def brute_force(cost, load, capacity, count):
 
 def test_solve_through_the_knapsack_path_keeps_the_optimum():
     """Points 0, 1, 2, 10, 11, 12 with loads 1, 1, 1, 2, 2, 1 and capacity 4, 2 bases.
-    The right side (loads 2 + 2 + 1 = 5) overflows one base, so a unit crosses: the
-    cheapest is 12 (load 1) to a base at 1: 1 + 0 + 1 + 11 = 13 on the left, 10 and 11 at
-    10 cost 1 (load 4): 14. Moving 12 is forced (10 or 11 crossing costs at least 9 and
-    leaves load 2 + 1 on the right, but the left then carries 5) and no left base is
-    nearer 12 than 2, which would cost 2 + 1 + 10 = 13 as well... so 14; the brute force
-    over all 6^6 assignments confirms it. The solve must reach it, prove it, and go
-    through the knapsack dual (the phases say so)."""
+    Total load 8 fills both bases. Both bases on one side leave the other side's three
+    units at >= 8 each, so one base is in {0, 1, 2} and one in {10, 11, 12}. The right
+    side's load 5 exceeds 4, so a right unit crosses to the left base, which already
+    carries 3: only the load-1 unit 12 fits. The left base then serves 0, 1, 2, 12: at 0
+    that costs 0 + 1 + 2 + 12 = 15, at 1 or 2 it costs 13; the right base serves 10 and 11
+    at cost 1 at best. Optimum 14 (the brute force over all 6^6 assignments agrees). The
+    solve must reach it, prove it, and go through the knapsack dual (the phases say so)."""
     points = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 12.0])
     cost = np.abs(points[:, None] - points[None, :])
     load = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 1.0])

@@ -227,7 +227,9 @@ class _CapacitatedSearch:
     def cutoff(self) -> float:
         return cutoff_value(self.upper, self.integral)
 
-    def offer_sites(self, sites: np.ndarray, deadline: float) -> None:
+    def offer_sites(
+        self, sites: np.ndarray, deadline: float, longest: float = ALLOCATION_SECONDS
+    ) -> None:
         """Allocate the units to ``sites`` within the capacities, then move each base to
         its territory's 1-median while that gains; keep the best plan."""
         key = tuple(np.sort(sites).tolist())
@@ -239,7 +241,7 @@ class _CapacitatedSearch:
         if self.cost[:, np.sort(sites)].min(axis=1).sum() >= self.upper - TINY:
             return
         self.allocations += 1
-        seconds = min(ALLOCATION_SECONDS, deadline - time.perf_counter())
+        seconds = min(longest, deadline - time.perf_counter())
         plan = allocate_exactly(self.problem, self.cost, np.sort(sites), self.settings, seconds)
         pool = self.allowed_sites
         pool_cost = np.where(np.isfinite(self.cost[:, pool]), self.cost[:, pool], 1e30)
@@ -253,7 +255,7 @@ class _CapacitatedSearch:
                 break
             self.seen.add(moved_key)
             self.allocations += 1
-            seconds = min(ALLOCATION_SECONDS, deadline - time.perf_counter())
+            seconds = min(longest, deadline - time.perf_counter())
             plan = allocate_exactly(
                 self.problem, self.cost, np.unique(moved), self.settings, seconds
             )
@@ -299,7 +301,9 @@ class _CapacitatedSearch:
         swapped = improve_by_swaps(
             priced, np.array(sites), self.allowed_sites, self.clock.deadline(0.05)
         )
-        self.offer_sites(swapped, self.clock.deadline(0.1))
+        # the first plan may take longer than the dual's: without one the dual has no target
+        deadline = self.clock.deadline(0.1)
+        self.offer_sites(swapped, deadline, longest=deadline - time.perf_counter())
         self._phase(phase="greedy + swaps + allocation", objective=self.upper)
         self.say(f"locate: first plan {self.upper:,.2f}")
 
