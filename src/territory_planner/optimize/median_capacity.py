@@ -9,12 +9,12 @@ lower band) relax the assign-once rows with free multipliers ``lam``:
 
 Every plan opens N sites, serves each unit once and keeps each capacity, so its cost is at
 least L(lam) for every ``lam`` (weak duality): each value is a proven bound. The 0-1
-knapsack is solved exactly by dynamic programming over the capacity, so L is the bound of
-the set-partitioning LP, above the strong formulation's LP bound (pmedcap20: 972.6 against
-961.2; the optimum is 1,005). Loads are put on an integer grid by rounding them down and
-each capacity down to the grid (``sum floor(a / g) x <= sum a x / g <= Q / g``): a
-relaxation, so the bound stays proven for fractional loads too; integral loads with a small
-capacity are kept exact.
+knapsack is solved exactly by dynamic programming over the capacity, so the best L is the
+bound of the set-partitioning LP, at least the strong formulation's LP bound (pmedcap20:
+973.6, the subgradient steps reach about 972.5, against 961.2; the optimum is 1,005).
+Loads are put on an integer grid by rounding them down and each capacity down to the grid
+(``sum floor(a / g) x <= sum a x / g <= Q / g``): a relaxation, so the bound stays proven
+for fractional loads too; integral loads with a small capacity are kept exact.
 
 The same dual rules choices out against the incumbent (reduced-cost fixing, as in
 median_dual.py). With ``w`` the dearest site taken and ``v`` the cheapest left, a plan that
