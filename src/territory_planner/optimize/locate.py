@@ -7,6 +7,8 @@ strong formulation and its rows are in locate_model.py. This module chooses the 
 - Without bands (the plain p-median) and up to DENSE_PAIRS pairs, the Lagrangian path
   (median_lagrange.py, on the dual and site tree of median_dual.py) proves the optimum.
 - From SEARCH_MIN_PAIRS pairs on with HiGHS, the constructive search of locate_search.py.
+- A capacity and nothing else (one metric's maximum, no minimum) below SEARCH_MIN_PAIRS:
+  the knapsack Lagrangian of median_capacity.py, reduced-cost fixing, the reduced MILP.
 - Otherwise the priced LP path (locate_priced.py): candidate pairs, the LP priced over all
   pairs, MILPs over the candidates with the pairs that could still beat the plan.
 
@@ -31,6 +33,7 @@ from .locate_model import (
 )
 from .locate_priced import locate_candidates, solve_priced_locate
 from .locate_search import solve_sparse_locate
+from .median_capacity import capacity_knapsack_applies, solve_capacitated_median
 from .median_dual import (
     MedianBound,
     _cutoff,
@@ -106,6 +109,13 @@ def solve_locate_problem(
         clock = Clock(settings.time_limit)
     if sparse_search_applies(problem, settings):
         return solve_sparse_locate(problem, count, settings, say)
+    if capacity_knapsack_applies(problem):
+        result = solve_capacitated_median(problem, count, settings, say)
+        if result is not None:
+            return result
+        say("locate: no plan within the capacities found yet; continuing with the priced LP")
+        settings = replace(settings, time_limit=clock.remaining)
+        clock = Clock(settings.time_limit)
     return solve_priced_locate(problem, count, settings, say, clock)
 
 
