@@ -15,10 +15,9 @@ from territory_planner.optimize.median_capacity import (
     CapacityKnapsacks,
     capacity_knapsack_applies,
     cutoff_value,
-    fix_sites_by_rho,
-    inner_choice,
     kept_pairs,
 )
+from territory_planner.optimize.median_dual import fix_sites_by_rho, inner_choice
 from territory_planner.optimize.strategy import SolveSettings
 
 EXACT = SolveSettings(gap=0.0, time_limit=30)
@@ -72,7 +71,7 @@ def test_bound_and_the_pairs_it_rules_out_by_hand():
     value = float(lam.sum() + rho[chosen].sum())
     assert value == pytest.approx(2.0)
     cutoff = cutoff_value(4.0, integral=True)
-    fix_sites_by_rho(value, rho, chosen, closed, opened, cutoff)
+    fix_sites_by_rho(value, rho, chosen, closed, opened, cutoff, 2)
     assert not closed.any() and not opened.any()
     keep = kept_pairs(knapsacks, lam, value, rho, table, chosen, closed, opened, cutoff)
     assert not keep[0, 2]  # unit at 0 from site 10: bound 11 >= 3
@@ -96,7 +95,7 @@ def test_a_site_is_closed_when_opening_it_lifts_the_bound_to_the_cutoff():
     closed, opened = np.zeros(3, dtype=bool), np.zeros(3, dtype=bool)
     chosen = inner_choice(rho, closed, opened, 1)
     assert chosen.tolist() == [0]
-    fix_sites_by_rho(5.0, rho, chosen, closed, opened, cutoff_value(7.0, integral=True))
+    fix_sites_by_rho(5.0, rho, chosen, closed, opened, cutoff_value(7.0, integral=True), 1)
     assert closed.tolist() == [False, False, True]
     assert opened.tolist() == [False, False, False]
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from .construct import relocate
 from .locate_model import LocateResult, build_locate_model, fix_site_rows, set_locate_start
+from .median_dual import fix_sites_by_rho, inner_choice
 from .median_lagrange import dense_costs, improve_by_swaps
 from .model import read_assignment
 from .pairs import pairs_for
@@ -135,30 +136,6 @@ def cutoff_value(upper: float, integral: bool) -> float:
     """What a bound must reach to rule a choice out: with integer costs every cheaper plan
     costs at most ``upper - 1``."""
     return upper - 1.0 + 1e-6 if integral else upper - 1e-9 * max(1.0, abs(upper))
-
-
-def inner_choice(rho: np.ndarray, closed: np.ndarray, opened: np.ndarray, count: int):
-    """The sites the inner problem opens: every one fixed open, then the cheapest free."""
-    free = np.flatnonzero(~closed & ~opened)
-    taken = free[np.argsort(rho[free], kind="stable")[: count - int(opened.sum())]]
-    return np.concatenate([np.flatnonzero(opened), taken]).astype(int)
-
-
-def fix_sites_by_rho(value, rho, chosen, closed, opened, cutoff) -> None:
-    """Close (open) in place every free site whose forced opening (closing) lifts L to the
-    cutoff: ``L + rho[s] - rho[w]`` and ``L + rho[v] - rho[s]`` (module docstring)."""
-    free = ~closed & ~opened
-    taken = np.zeros_like(free)
-    taken[chosen] = True
-    taken &= free
-    left = free & ~taken
-    worst_taken = rho[taken].max() if taken.any() else np.inf
-    best_left = rho[left].min() if left.any() else np.inf
-    with np.errstate(invalid="ignore"):
-        closed |= left & (value + rho - worst_taken >= cutoff)
-        opened |= taken & (value + best_left - rho >= cutoff)
-    if int(opened.sum()) == len(chosen):
-        closed |= ~opened  # every base is fixed open: no other site can open
 
 
 def kept_pairs(knapsacks, lam, value, rho, table, chosen, closed, opened, cutoff):
@@ -334,7 +311,7 @@ class _CapacitatedSearch:
             if steps % PLAN_EVERY == 1:
                 self.offer_sites(self.spread_sites(lam, rho), deadline)
             if np.isfinite(self.upper):
-                fix_sites_by_rho(value, rho, chosen, self.closed, self.opened, self.cutoff)
+                fix_sites_by_rho(value, rho, chosen, self.closed, self.opened, self.cutoff, count)
             if np.isfinite(self.upper) and (
                 best >= self.cutoff or relative_gap(self.upper, best) <= self.settings.gap
             ):
@@ -370,7 +347,7 @@ class _CapacitatedSearch:
         chosen = inner_choice(rho, self.closed, self.opened, self.count)
         value = float(lam.sum() + rho[chosen].sum())
         cutoff = self.cutoff
-        fix_sites_by_rho(value, rho, chosen, self.closed, self.opened, cutoff)
+        fix_sites_by_rho(value, rho, chosen, self.closed, self.opened, cutoff, self.count)
         keep = kept_pairs(
             knapsacks, lam, value, rho, table, chosen, self.closed, self.opened, cutoff
         )

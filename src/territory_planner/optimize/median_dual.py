@@ -20,6 +20,30 @@ import numpy as np
 from .results import relative_gap
 
 
+def inner_choice(rho: np.ndarray, closed: np.ndarray, opened: np.ndarray, count: int):
+    """The sites the inner problem opens: every one fixed open, then the cheapest free."""
+    free = np.flatnonzero(~closed & ~opened)
+    taken = free[np.argsort(rho[free], kind="stable")[: count - int(opened.sum())]]
+    return np.concatenate([np.flatnonzero(opened), taken]).astype(int)
+
+
+def fix_sites_by_rho(value, rho, chosen, closed, opened, cutoff, count: int) -> None:
+    """Close (open) in place every free site whose forced opening (closing) lifts L to the
+    cutoff: ``L + rho[s] - rho[w]`` and ``L + rho[v] - rho[s]`` (module docstring)."""
+    free = ~closed & ~opened
+    taken = np.zeros_like(free)
+    taken[chosen] = True
+    taken &= free
+    left = free & ~taken
+    worst_taken = rho[taken].max() if taken.any() else np.inf
+    best_left = rho[left].min() if left.any() else np.inf
+    with np.errstate(invalid="ignore"):  # rho is inf on closed sites
+        closed |= left & (value + rho - worst_taken >= cutoff)
+        opened |= taken & (value + best_left - rho >= cutoff)
+    if int(opened.sum()) == count:
+        closed |= ~opened  # every base is fixed open: no other site can open
+
+
 @dataclass
 class MedianBound:
     """What the Lagrangian dual proved: its value, the multipliers that reach it, and the
@@ -70,26 +94,12 @@ class _MedianDual:
             # the columns of the sites still open to choice, copied once per change
             self._live, self._columns = live, np.ascontiguousarray(self.cost[:, live])
         rho[live] = np.minimum(self._columns - lam[:, None], 0.0).sum(axis=0)
-        free = np.flatnonzero(~self.closed & ~self.opened)
-        slots = self.count - int(self.opened.sum())
-        taken = free[np.argsort(rho[free], kind="stable")[:slots]]
-        chosen = np.concatenate([np.flatnonzero(self.opened), taken])
+        chosen = inner_choice(rho, self.closed, self.opened, self.count)
         return float(lam.sum() + rho[chosen].sum()), rho, chosen
 
     def fix_sites(self, value: float, rho: np.ndarray, chosen: np.ndarray) -> None:
         """Close (open) the free sites whose forced opening (closing) reaches the cutoff."""
-        free = ~self.closed & ~self.opened
-        taken = np.zeros_like(free)
-        taken[chosen] = True
-        taken &= free
-        left = free & ~taken
-        worst_taken = rho[taken].max() if taken.any() else np.inf
-        best_left = rho[left].min() if left.any() else np.inf
-        with np.errstate(invalid="ignore"):  # rho is inf on closed sites
-            self.closed |= left & (value + rho - worst_taken >= self.cutoff)
-            self.opened |= taken & (value + best_left - rho >= self.cutoff)
-        if int(self.opened.sum()) == self.count:
-            self.closed |= ~self.opened
+        fix_sites_by_rho(value, rho, chosen, self.closed, self.opened, self.cutoff, self.count)
 
     def kept_pairs(
         self, value: float, lam: np.ndarray, rho: np.ndarray, chosen: np.ndarray
