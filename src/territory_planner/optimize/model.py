@@ -56,6 +56,17 @@ class PairSet:
             self.unit[mask], self.rep[mask], self.cost[mask], self.load[:, mask], self.moved[mask]
         )
 
+    def then(self, more: PairSet) -> PairSet:
+        """These pairs followed by ``more``, in that order (not sorted): the order of a
+        model's variables after extend_assignment_model."""
+        return PairSet(
+            np.concatenate([self.unit, more.unit]),
+            np.concatenate([self.rep, more.rep]),
+            np.concatenate([self.cost, more.cost]),
+            np.concatenate([self.load, more.load], axis=1),
+            np.concatenate([self.moved, more.moved]),
+        )
+
     @staticmethod
     def concat(parts: list[PairSet]) -> PairSet:
         return PairSet(
@@ -89,6 +100,10 @@ class AssignmentModel:
     band_max: dict[tuple[int, int], pulp.LpConstraint] = field(default_factory=dict)
     budget: pulp.LpConstraint | None = None
     slack: dict[tuple[str, int, int], pulp.LpVariable] = field(default_factory=dict)
+    #: variables extend_assignment_model added to rows already in the model: PuLP counts
+    #: them (numVariables) only once it next reads every row, so solvers.model_columns
+    #: allows for them
+    grown: int = 0
 
     def values(self) -> np.ndarray:
         return np.array([v.varValue if v.varValue is not None else 0.0 for v in self.x])
@@ -307,3 +322,42 @@ def build_assignment_model(
     if elastic:
         slack_penalty_terms(model, problem, slack_penalty)
     return model
+
+
+def extend_assignment_model(model: AssignmentModel, problem, new: PairSet, relax: bool) -> None:
+    """The same model over its pairs and ``new`` (pairs not in it, of units in it): each new
+    ``x[u, j]`` joins the rows it belongs to, as if the model had been built over both,
+
+        objective  + c[u, j] x[u, j]
+        assign_once[u]:  + x[u, j]
+        band rows of (m, j):  + a[m, u, j] x[u, j]
+        disruption budget:  + p[u, j] x[u, j]
+
+    in place, each term after the row's existing ones, so a solver that handed the model
+    over before adds only the new columns (solvers.WarmStartHiGHS, ``resume``) and the
+    simplex goes on from its basis. Column generation (pricing) grows the LP this way
+    instead of building it anew each round. ``model.pairs`` and ``model.x`` stay aligned:
+    the new pairs come after the old, in the order given.
+    """
+    added = assignment_variables(model.lp, problem, new, relax)
+    objective = model.lp.objective
+    for var, cost in zip(added, new.cost.tolist()):
+        objective[var] = cost
+    for var, u in zip(added, new.unit.tolist()):
+        model.assign_once[u].expr[var] = 1.0
+    for m in range(problem.n_metrics):
+        loads = new.load[m].tolist()
+        for var, j, load in zip(added, new.rep.tolist(), loads):
+            if load == 0.0:
+                continue
+            for rows in (model.band_min, model.band_max):
+                row = rows.get((m, j))
+                if row is not None:
+                    row.expr[var] = load
+    if model.budget is not None:
+        for var, moved in zip(added, new.moved.tolist()):
+            if moved != 0.0:
+                model.budget.expr[var] = moved
+    model.x = model.x + added
+    model.pairs = model.pairs.then(new)
+    model.grown += len(added)

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import AssignmentModel, PairSet, build_assignment_model
+from .model import AssignmentModel, PairSet, build_assignment_model, extend_assignment_model
 from .pairs import all_allowed_pairs, candidate_pairs, cost_scale
 from .pricing import assignment_duals, price_out, relative_slack, scan_left_out
 from .settings import Clock, SolveSettings
-from .solvers import LpBasis, run
+from .solvers import run
 
 #: the relaxation's slack price, in multiples of the dearest plan over the candidates
 SLACK_PRICE = 10.0
@@ -112,15 +112,24 @@ def priced_relaxation(
     pairs, _ = candidate_pairs(problem, settings.candidates)
     units = np.arange(problem.n_units)
     penalty = SLACK_PRICE * cost_scale(problem, pairs)
-    basis, raises = None, 0
+    basis, raises, model, new = None, 0, None, None
     while True:
-        model = build_assignment_model(
-            problem, pairs, units, relax=True, slack_penalty=penalty, name="relaxation"
+        if model is None:
+            model = build_assignment_model(
+                problem, pairs, units, relax=True, slack_penalty=penalty, name="relaxation"
+            )
+        else:  # the priced pairs join the LP solved last; HiGHS goes on from its basis
+            extend_assignment_model(model, problem, new, relax=True)
+        outcome = run(
+            model,
+            settings,
+            mip=False,
+            time_limit=clock.remaining,
+            start_basis=basis,
+            resume=True,
         )
-        outcome = run(model, settings, mip=False, time_limit=clock.remaining, start_basis=basis)
         if outcome.status != "optimal":
             return PricedRelaxation(pairs, total_allowed, outcome.status, -math.inf, 0.0)
-        basis = LpBasis.capture(model.lp)
         new, correction, smallest = price_out(problem, model, per_unit=PRICED_PER_UNIT)
         slack = relative_slack(problem, model)
         entry = {"phase": "lp", "status": outcome.status, "objective": outcome.objective}
@@ -130,6 +139,7 @@ def priced_relaxation(
         elif slack > NO_SLACK and raises < SLACK_PRICE_RAISES and clock.remaining > 0:
             # slack that survives pricing: the price is too low, or the bands cannot hold
             raises, penalty, basis = raises + 1, penalty * SLACK_PRICE_GROWTH, None
+            model = None  # built anew with the higher price
         else:
             break
     if slack > NO_SLACK:

@@ -13,13 +13,14 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import pulp
 
 from ..errors import SolverError
 from .settings import TINY, SolveSettings
-from .timebox import box_seconds, can_box, run_boxed
+from .timebox import box_seconds, can_box, start_boxed
 
 #: reading a solution back into PuLP's variables and rows, per column
 READ_BACK_SECONDS_PER_COLUMN = 1e-6
@@ -53,14 +54,18 @@ class WarmStartHiGHS(pulp.HiGHS):
         start_basis: LpBasis | None = None,
         ends_at: float | None = None,
         columns: list | None = None,
+        resume: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.given_columns = columns  # the model's own list of its variables, if it has one
+        self.resume = resume
         self.warm_start = warm_start
         self.start_basis = start_basis
         self.ends_at = ends_at  # perf_counter() when the caller's limit runs out
         self.killed = False
+        self.deferred = False  # run_together: a boxed MIP solve is started, not waited for
+        self.pending = None  # that solve while it runs (timebox.BoxedSolve)
         self._columns: list = []
         self._rows: list = []
 
@@ -94,30 +99,73 @@ class WarmStartHiGHS(pulp.HiGHS):
                 model.changeColsIntegrality(len(integer), integer, kinds)
         rows = lp.constraints()
         self._rows = rows
-        starts = np.empty(len(rows), dtype=np.int32)
-        indices: list[int] = []
-        values: list[float] = []
-        row_lower = np.empty(len(rows))
-        row_upper = np.empty(len(rows))
+        _add_rows(model, rows, 0)
+        lp.handover = Handover(columns, rows, self.mip)
+
+    def resumeSolverModel(self, lp) -> None:  # noqa: N802 - named like PuLP's hooks
+        """Hand over only what changed since the last solve of this LP (``lp.handover``):
+        the columns added since (their entries are the rows' terms after the ones handed
+        over: extend_assignment_model appends them there), the rows added since, and every
+        cost, bound and side as they are now. HiGHS keeps its basis, so the simplex goes on
+        from the last optimum. Rows must only have grown: a term of an old column added to
+        an old row is handed over too, but a coefficient changed in place is not seen."""
+        import highspy
+
+        inf = highspy.kHighsInf
+        kept, record = lp.solverModel, lp.handover
+        self.createAndConfigureSolver(lp)  # this solve's options, on a fresh instance
+        kept.passOptions(lp.solverModel.getOptions())
+        lp.solverModel = model = kept
+        columns = self.given_columns if self.given_columns is not None else lp.variables()
+        handed = record.column_ids
+        old = len(record.columns)
+        fresh = [v for v in columns if id(v) not in handed]
+        for position, variable in enumerate(fresh, start=old):
+            variable.index = position
+        everything = record.columns + fresh
+        fresh_ids = {id(v) for v in fresh}
+        rows = lp.constraints()
+        old_rows = len(record.rows)
+        if any(a is not b for a, b in zip(rows, record.rows)) or len(rows) < old_rows:
+            raise SolverError("internal: a resumed LP lost or reordered rows it had")
+        entries: list[tuple[int, int, float]] = []
+        for position, (row, handed_terms) in enumerate(zip(rows, record.terms)):
+            if len(row) == handed_terms:
+                continue
+            for variable, coefficient in islice(row.items(), handed_terms, None):
+                if id(variable) in fresh_ids:
+                    entries.append((variable.index, position, coefficient))
+                else:
+                    model.changeCoeff(position, variable.index, coefficient)
+        sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
+        objective = lp.objective if lp.objective is not None else {}
+        cost = np.fromiter((sign * objective.get(v, 0.0) for v in everything), float)
+        lower = np.fromiter((-inf if v.lowBound is None else v.lowBound for v in everything), float)
+        upper = np.fromiter((inf if v.upBound is None else v.upBound for v in everything), float)
+        positions = np.arange(old, dtype=np.int32)
+        model.changeColsCost(old, positions, cost[:old])
+        model.changeColsBounds(old, positions, lower[:old], upper[:old])
+        entries.sort()
+        by_column = np.array([e[0] for e in entries], dtype=np.int64) - old
+        starts = np.searchsorted(by_column, np.arange(len(fresh))).astype(np.int32)
+        model.addCols(
+            len(fresh),
+            cost[old:],
+            lower[old:],
+            upper[old:],
+            len(entries),
+            starts,
+            np.array([e[1] for e in entries], dtype=np.int32),
+            np.array([e[2] for e in entries], dtype=float),
+        )
+        row_lower, row_upper = _row_sides(rows[:old_rows])
+        model.changeRowsBounds(old_rows, np.arange(old_rows, dtype=np.int32), row_lower, row_upper)
+        _add_rows(model, rows[old_rows:], old_rows)
         for position, row in enumerate(rows):
             row.index = position
-            starts[position] = len(indices)
-            for variable, coefficient in row.items():
-                if coefficient != 0:
-                    indices.append(variable.index)
-                    values.append(coefficient)
-            lb, ub = row.getLb(), row.getUb()
-            row_lower[position] = -inf if lb is None else lb
-            row_upper[position] = inf if ub is None else ub
-        model.addRows(
-            len(rows),
-            row_lower,
-            row_upper,
-            len(indices),
-            starts,
-            np.asarray(indices, dtype=np.int32),
-            np.asarray(values, dtype=float),
-        )
+        self._columns, self._rows = everything, rows
+        lp.handover = Handover(everything, rows, self.mip)
+        self.start_basis = None  # HiGHS's own basis is the better start
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
         if self.start_basis is not None and not self.mip:
@@ -141,11 +189,21 @@ class WarmStartHiGHS(pulp.HiGHS):
         # hand-over may have taken more or less than run() allowed for), less the reading back
         read_back = READ_BACK_SECONDS_PER_COLUMN * len(self._columns) + 0.02
         left = max(self.ends_at - time.perf_counter() - read_back, 0.05)
-        lp.solverModel.setOptionValue("time_limit", left)
+        # HiGHS holds its limit against the instance's clock, which a resumed LP's earlier
+        # runs have advanced: without them it stops at once (at 100,000 x 500, narrowed
+        # re-solves stopped after 0 iterations as 'time limit')
+        lp.solverModel.setOptionValue("time_limit", left + lp.solverModel.getRunTime())
         if not (self.mip and can_box()):
             super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
             return
-        boxed = run_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
+        self.pending = start_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
+        if not self.deferred:
+            self.collect(lp)
+
+    def collect(self, lp) -> None:
+        """The boxed solve's answer (it waits until its box runs out), read as a model."""
+        boxed = self.pending.result()
+        self.pending = None
         self.killed = boxed.killed
         lp.solverModel = boxed
 
@@ -201,10 +259,35 @@ class WarmStartHiGHS(pulp.HiGHS):
             row.pi = dual
         return result
 
-    def actualSolve(self, lp):  # noqa: N802 - PuLP's name
-        self.createAndConfigureSolver(lp)
-        self.buildSolverModel(lp)
+    def can_resume(self, lp) -> bool:
+        """Whether this LP's last solve left its HiGHS instance to go on from: asked for
+        (``resume``), an LP both times, and solved in this process (a boxed MIP hands back
+        a copy's answer, not a model)."""
+        import highspy
+
+        record = getattr(lp, "handover", None)
+        return (
+            self.resume
+            and not self.mip
+            and record is not None
+            and not record.mip
+            and isinstance(getattr(lp, "solverModel", None), highspy.Highs)
+        )
+
+    def begin(self, lp) -> None:
+        """Hand the model over and start the solve; with ``deferred`` a boxed MIP solve
+        is left running in its copy (``end`` collects it), anything else runs to its end."""
+        if self.can_resume(lp):
+            self.resumeSolverModel(lp)
+        else:
+            self.createAndConfigureSolver(lp)
+            self.buildSolverModel(lp)
         self.callSolver(lp)
+
+    def end(self, lp):
+        """Read the answer back into the PuLP model (the boxed solve's, once it comes)."""
+        if self.pending is not None:
+            self.collect(lp)
         status, solution_status = self.findSolutionValues(lp)
         for variable in self._columns:
             variable.modified = False
@@ -212,6 +295,57 @@ class WarmStartHiGHS(pulp.HiGHS):
             row.modifier = False
         lp.assignStatus(status, solution_status)
         return status
+
+    def actualSolve(self, lp):  # noqa: N802 - PuLP's name
+        self.begin(lp)
+        return self.end(lp)
+
+
+class Handover:
+    """What a solve handed to HiGHS, in HiGHS's order: the columns, the rows and how many
+    terms each row had then (what resumeSolverModel compares against)."""
+
+    def __init__(self, columns: list, rows: list, mip: bool):
+        self.columns = columns
+        self.rows = rows
+        self.terms = [len(row) for row in rows]
+        self.mip = mip
+        self.column_ids = {id(v) for v in columns}
+
+
+def _row_sides(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's lower and upper side as HiGHS takes them (infinite where open)."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    lower = np.fromiter(((-inf if (lb := r.getLb()) is None else lb) for r in rows), float)
+    upper = np.fromiter(((inf if (ub := r.getUb()) is None else ub) for r in rows), float)
+    return lower, upper
+
+
+def _add_rows(model, rows: list, first: int) -> None:
+    """Hand ``rows`` to HiGHS in one call, the first becoming row ``first``; their
+    columns must have their ``index`` already."""
+    starts = np.empty(len(rows), dtype=np.int32)
+    indices: list[int] = []
+    values: list[float] = []
+    for position, row in enumerate(rows):
+        row.index = first + position
+        starts[position] = len(indices)
+        for variable, coefficient in row.items():
+            if coefficient != 0:
+                indices.append(variable.index)
+                values.append(coefficient)
+    lower, upper = _row_sides(rows)
+    model.addRows(
+        len(rows),
+        lower,
+        upper,
+        len(indices),
+        starts,
+        np.asarray(indices, dtype=np.int32),
+        np.asarray(values, dtype=float),
+    )
 
 
 def model_columns(model) -> list | None:
@@ -221,7 +355,8 @@ def model_columns(model) -> list | None:
     if not hasattr(model, "columns"):
         return None
     columns = model.columns()
-    return columns if len(columns) == model.lp.numVariables() else None
+    counted = model.lp.numVariables() + getattr(model, "grown", 0)
+    return columns if len(columns) == counted else None
 
 
 class LpBasis:
@@ -249,9 +384,13 @@ class LpBasis:
         basis = solver_model.getBasis()
         if not basis.valid:
             return None
-        variables = model_columns(model) or lp.variables()
+        handed = getattr(lp, "handover", None)
+        if handed is not None:  # the order HiGHS has them in (a resumed LP appends columns)
+            variables, constraints = handed.columns, handed.rows
+        else:
+            variables, constraints = model_columns(model) or lp.variables(), lp.constraints()
         columns = {v.name: status for v, status in zip(variables, basis.col_status)}
-        rows = {r.name: status for r, status in zip(lp.constraints(), basis.row_status)}
+        rows = {r.name: status for r, status in zip(constraints, basis.row_status)}
         return cls(columns, rows)
 
     def for_model(self, columns: list, rows: list):
@@ -310,10 +449,13 @@ def make_solver(
     start_basis: LpBasis | None = None,
     ends_at: float | None = None,
     columns: list | None = None,
+    resume: bool = False,
 ) -> pulp.LpSolver:
     """A configured PuLP solver. Raises SolverError naming the available ones if missing.
     ``ends_at`` (a ``perf_counter()``): HiGHS is held to it, a MIP by a hard time box
-    (timebox.py); ``columns``: the model's variables, when it lists them itself."""
+    (timebox.py); ``columns``: the model's variables, when it lists them itself;
+    ``resume``: an LP solved before by HiGHS gets only what changed since, and its simplex
+    goes on from its basis (WarmStartHiGHS.resumeSolverModel)."""
     canonical = solver_name(name)
     if canonical == "HiGHS":
         if not msg:
@@ -330,6 +472,7 @@ def make_solver(
             start_basis=start_basis,
             ends_at=ends_at,
             columns=columns,
+            resume=resume,
         )
         if not solver.available():  # pragma: no cover - highspy is a dependency
             raise SolverError("HiGHS (highspy) is not installed: pip install highspy")
@@ -432,6 +575,49 @@ def translate_status(
     return SolveOutcome("optimal" if proven else "feasible", float(objective), bound, seconds)
 
 
+def _handover_seconds(model, warm_start: bool) -> float:
+    """What handing ``model`` to the solver takes before its own clock starts (about 10
+    microseconds a variable, twice that with a start to pass)."""
+    return (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05
+
+
+def _solver_for(
+    model,
+    settings: SolveSettings,
+    mip: bool,
+    time_limit: float,
+    started: float,
+    gap=None,
+    gap_abs=None,
+    warm_start=False,
+    start_basis=None,
+    resume=False,
+):
+    """The solver of one run() call, its limit less the hand-over (run's docstring)."""
+    return make_solver(
+        settings.solver,
+        mip=mip,
+        time_limit=max(time_limit - _handover_seconds(model, warm_start), 0.05),
+        gap=gap if mip else None,
+        gap_abs=gap_abs if mip else None,
+        threads=settings.threads,
+        seed=settings.seed,
+        msg=settings.msg,
+        warm_start=warm_start,
+        start_basis=start_basis,
+        ends_at=started + time_limit,
+        columns=model_columns(model),
+        resume=resume,
+    )
+
+
+def _outcome(model, solver, started: float, time_limit: float, mip: bool) -> SolveOutcome:
+    outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
+    return dataclasses.replace(
+        outcome, limit=time_limit, killed=bool(getattr(solver, "killed", False))
+    )
+
+
 def run(
     model,
     settings: SolveSettings,
@@ -442,6 +628,7 @@ def run(
     gap_abs: float | None = None,
     warm_start: bool = False,
     start_basis=None,
+    resume: bool = False,
 ) -> SolveOutcome:
     """Solve a built model (anything holding its PuLP problem as ``lp``) with a fresh
     solver (the solver is an argument, built here).
@@ -450,32 +637,57 @@ def run(
     10 microseconds a variable) is taken off the limit so the phase ends when the caller's
     clock says it should (HiGHS itself is then given what is truly left, and a MIP is held
     to it by a hard time box, timebox.py: HiGHS does not check its clock everywhere).
+    With ``resume`` an LP that grew since its last solve (extend_assignment_model, new
+    rows, new sides or bounds) is handed over only in what changed (make_solver).
     """
-    handover = (2e-5 if warm_start else 1e-5) * model.lp.numVariables() + 0.05  # a start: a pass
     started = time.perf_counter()
-    solver = make_solver(
-        settings.solver,
-        mip=mip,
-        time_limit=max(time_limit - handover, 0.05),
-        gap=gap if mip else None,
-        gap_abs=gap_abs if mip else None,
-        threads=settings.threads,
-        seed=settings.seed,
-        msg=settings.msg,
-        warm_start=warm_start,
-        start_basis=start_basis,
-        ends_at=started + time_limit,
-        columns=model_columns(model),
+    solver = _solver_for(
+        model, settings, mip, time_limit, started, gap, gap_abs, warm_start, start_basis, resume
     )
     try:
         model.lp.solve(solver)
     except pulp.PulpSolverError as error:
         raise SolverError(f"the solver failed: {error}") from error
-    outcome = translate_status(model.lp, solver, time.perf_counter() - started, is_mip=mip)
-    outcome = dataclasses.replace(
-        outcome, limit=time_limit, killed=bool(getattr(solver, "killed", False))
-    )
+    outcome = _outcome(model, solver, started, time_limit, mip)
     remaining = time_limit - (time.perf_counter() - started)
-    if outcome.status == "inconsistent" and warm_start and remaining > handover:
+    if (
+        outcome.status == "inconsistent"
+        and warm_start
+        and remaining > _handover_seconds(model, warm_start)
+    ):
         return run(model, settings, mip=mip, time_limit=remaining, gap=gap, gap_abs=gap_abs)
     return outcome
+
+
+def can_run_together(settings: SolveSettings) -> bool:
+    """Whether MIP solves can run side by side: HiGHS in boxed copies (timebox.py)."""
+    return solver_name(settings.solver) == "HiGHS" and can_box()
+
+
+def run_together(models: list, settings: SolveSettings, **options) -> list[SolveOutcome]:
+    """MIP solves of models that share nothing, side by side, one boxed copy each (with two
+    cores, two windows take the time of one); each as run() would solve it, with the same
+    ``options`` (time_limit, gap, gap_abs, warm_start). One after another where solves
+    cannot be boxed (can_run_together)."""
+    if len(models) < 2 or not can_run_together(settings):
+        return [run(model, settings, mip=True, **options) for model in models]
+    time_limit = options.pop("time_limit")
+    started = time.perf_counter()
+    solvers = []
+    try:
+        for model in models:
+            solver = _solver_for(model, settings, True, time_limit, started, **options)
+            solver.deferred = True
+            solver.begin(model.lp)
+            solvers.append(solver)
+        outcomes = []
+        for model, solver in zip(models, solvers):
+            solver.end(model.lp)
+            outcomes.append(_outcome(model, solver, started, time_limit, True))
+    except pulp.PulpSolverError as error:
+        raise SolverError(f"the solver failed: {error}") from error
+    finally:
+        for solver in solvers:
+            if solver.pending is not None:  # an error above: no copy is left running
+                solver.pending.cancel()
+    return outcomes

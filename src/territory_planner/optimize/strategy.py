@@ -35,7 +35,13 @@ import numpy as np
 from ..errors import SolverError
 from .breach import band_excess, rep_loads
 from .diagnose import explain_infeasibility, precheck
-from .model import PairSet, build_assignment_model, read_assignment, set_start
+from .model import (
+    PairSet,
+    build_assignment_model,
+    extend_assignment_model,
+    read_assignment,
+    set_start,
+)
 from .pairs import (
     CellSums,
     all_allowed_pairs,
@@ -213,16 +219,30 @@ class _Solve:
         all_units = np.arange(problem.n_units)
         penalty = RELAXATION_SLACK_PRICE * cost_scale(problem, self.pairs)
         raises = 0
+        model, new = None, None
         while True:
-            building = clock.elapsed
-            model = build_assignment_model(
-                problem, self.pairs, all_units, relax=True, slack_penalty=penalty, name="relaxation"
-            )
-            self.time.observe_build(clock.elapsed - building, len(self.pairs))
+            if model is None:
+                building = clock.elapsed
+                model = build_assignment_model(
+                    problem,
+                    self.pairs,
+                    all_units,
+                    relax=True,
+                    slack_penalty=penalty,
+                    name="relaxation",
+                )
+                self.time.observe_build(clock.elapsed - building, len(self.pairs))
+            else:
+                # the priced pairs join the LP solved last; HiGHS goes on from its basis
+                extend_assignment_model(model, problem, new, relax=True)
             outcome = run(
-                model, settings, mip=False, time_limit=clock.remaining, start_basis=self.basis
+                model,
+                settings,
+                mip=False,
+                time_limit=clock.remaining,
+                start_basis=self.basis,
+                resume=True,
             )
-            self.basis = LpBasis.capture(model) if outcome.status == "optimal" else None
             slack = relative_slack(problem, model)
             self.log("lp", outcome, len(self.pairs), slack=round(slack, 9))
             if outcome.status != "optimal":
@@ -256,9 +276,12 @@ class _Solve:
                     # instance's costs, or the bands truly cannot hold; raise it and see
                     raises += 1
                     penalty *= SLACK_PRICE_GROWTH
+                    # built anew with the higher price, from this basis (by name)
+                    self.basis, model = LpBasis.capture(model), None
                     continue
                 explain_infeasibility(problem, all_allowed_pairs(problem), settings)
             break
+        self.basis = LpBasis.capture(model)  # for a solver that cannot resume the LP
         self.lp_model = model
         self.say(f"LP bound {self.lp_bound:,.1f} ({len(self.pairs):,} pairs)")
 

@@ -129,8 +129,53 @@ def _answer(highs, saved: bool) -> dict:
 def run_boxed(highs, seconds: float, saved: bool = False) -> BoxedResult:
     """Run the built ``highs`` in a forked copy of the process; its answer if it comes
     within ``seconds``, else the copy is killed and the result says ``killed``."""
+    return start_boxed(highs, seconds, saved).result()
+
+
+class BoxedSolve:
+    """A boxed solve under way in its forked copy; ``result`` waits for its answer until
+    its deadline (kills the copy then). Several can run at once, one core each: they
+    share nothing but the pages of the model they were forked with."""
+
+    def __init__(self, pid: int, read_end: int, started: float, deadline: float):
+        self.pid, self.read_end = pid, read_end
+        self.started, self.deadline = started, deadline
+
+    def result(self) -> BoxedResult:
+        chunks: list[bytes] = []
+        complete = False
+        try:
+            while (left := self.deadline - time.perf_counter()) > 0:
+                ready, _, _ = select.select([self.read_end], [], [], min(left, _POLL_SECONDS))
+                if not ready:
+                    continue
+                chunk = os.read(self.read_end, 1 << 20)
+                if not chunk:
+                    complete = True
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(self.read_end)
+            if not complete:
+                os.kill(self.pid, signal.SIGKILL)
+            _, status = os.waitpid(self.pid, 0)
+        answer = None
+        if complete and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and chunks:
+            answer = pickle.loads(b"".join(chunks))
+        seconds = time.perf_counter() - self.started
+        return BoxedResult(answer, seconds, killed=not complete)
+
+    def cancel(self) -> None:
+        """Stop the copy without reading it (the caller gave up on it)."""
+        os.close(self.read_end)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def start_boxed(highs, seconds: float, saved: bool = False) -> BoxedSolve:
+    """Start the built ``highs`` in a forked copy of the process, to be read by
+    ``BoxedSolve.result`` within ``seconds`` of now."""
     started = time.perf_counter()
-    deadline = started + seconds
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the copy: solve, hand the answer over, leave without cleaning up
@@ -150,24 +195,4 @@ def run_boxed(highs, seconds: float, saved: bool = False) -> BoxedResult:
         finally:
             os._exit(code)
     os.close(write_end)
-    chunks: list[bytes] = []
-    complete = False
-    try:
-        while (left := deadline - time.perf_counter()) > 0:
-            ready, _, _ = select.select([read_end], [], [], min(left, _POLL_SECONDS))
-            if not ready:
-                continue
-            chunk = os.read(read_end, 1 << 20)
-            if not chunk:
-                complete = True
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        if not complete:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    answer = None
-    if complete and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and chunks:
-        answer = pickle.loads(b"".join(chunks))
-    return BoxedResult(answer, time.perf_counter() - started, killed=not complete)
+    return BoxedSolve(pid, read_end, started, started + seconds)

@@ -12,6 +12,7 @@ bands, far sooner than one that weighs both; the cost window follows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .breach import band_excess, budget_excess, rep_loads
 from .model import AssignmentModel, PairSet, build_assignment_model, read_assignment, set_start
 from .pairs import cost_scale, pairs_for
 from .settings import TINY, Clock, SolveSettings
-from .solvers import SolveOutcome, run
+from .solvers import SolveOutcome, can_run_together, run, run_together
 
 #: a breach of a whole target, in the mending MILP's objective
 MEND_SCALE = 1e6
@@ -29,6 +30,23 @@ LAST_SECONDS = 0.5
 MEND_WIDTHS = (2, 4)
 #: a mending window gets this many times an improving window's seconds
 MEND_SECONDS = 3
+#: improving windows that wait for a partner sharing no rep (Windows.queue_improving)
+WAITING = 3
+
+
+@dataclass
+class Window:
+    """One window's MILP, built from the plan: around ``rep``, ``width`` reps wide, its
+    free units, the objective the plan has in it (what the MILP must beat) and the changes
+    of its reps when it was built (Windows.tried)."""
+
+    rep: int
+    width: int
+    mend: bool
+    seen: int
+    free: np.ndarray
+    model: AssignmentModel
+    before: float
 
 
 class Windows:
@@ -86,57 +104,129 @@ class Windows:
         problem, clock = self.problem, self.clock
         rest = np.setdiff1d(np.arange(problem.n_reps), first)
         order = np.concatenate([first, rest]).astype(int)
-        improved_in_pass = True
-        while (
-            improved_in_pass
-            and clock.remaining > LAST_SECONDS
-            and not done(self.objective, self.excess.sum() + self.over_budget())
-        ):
+        improved_in_pass, waiting = True, []
+
+        def stop() -> bool:
+            return clock.remaining <= LAST_SECONDS or done(
+                self.objective, self.excess.sum() + self.over_budget()
+            )
+
+        while improved_in_pass and not stop():
             improved_in_pass = False
             for j in order.tolist():
-                if clock.remaining <= LAST_SECONDS or done(
-                    self.objective, self.excess.sum() + self.over_budget()
-                ):
+                if stop():
                     break
                 for width in MEND_WIDTHS:
                     # a breach a few reps cannot absorb may need reps further out
                     if self.breach_around(j) <= TINY:
                         break
                     improved_in_pass |= self.solve(j, mend=True, width=width * self.size)
-                if self.breach_around(j) <= TINY:
+                if self.breach_around(j) > TINY:
+                    continue
+                if self.side_by_side:
+                    improved_in_pass |= self.queue_improving(waiting, j)
+                else:
                     improved_in_pass |= self.solve(j, mend=False)
+            while waiting and not stop():
+                improved_in_pass |= self.queue_improving(waiting, None)
+            waiting.clear()
+
+    def queue_improving(self, waiting: list[int], j: int | None) -> bool:
+        """Rep j's improving window is solved with the oldest waiting one that shares no
+        rep with it, side by side; else it waits (the oldest is solved alone once more than
+        WAITING wait). ``j`` None: the oldest waiting one is paired or else solved alone
+        (so draining the queue always shortens it). True when the plan changed."""
+        draining = j is None
+        if draining:
+            j = waiting.pop(0)
+        reps = self.widest[j, : self.size]
+        for k, other in enumerate(waiting):
+            if not np.isin(self.widest[other, : self.size], reps).any():
+                del waiting[k]
+                return self.solve_both(other, j)
+        if draining:
+            # put back, it would meet the same overlapping ones again: the sweep spun on
+            # such a queue until the time ran out (the demo lost 40 of its 60 s)
+            return self.solve(j, mend=False)
+        waiting.append(j)
+        if len(waiting) > WAITING:
+            return self.solve(waiting.pop(0), mend=False)
+        return False
+
+    @property
+    def side_by_side(self) -> bool:
+        """Whether improving windows that share no rep are solved two at a time (one core
+        each): where solves can be boxed, and without a disruption budget (the one row
+        that two windows would share: together they could overspend it)."""
+        return (
+            self.problem.max_moved_potential is None
+            and self.problem.n_reps >= 2 * self.size
+            and can_run_together(self.settings)
+        )
 
     def solve(self, j: int, mend: bool, width: int | None = None) -> bool:
         """One window MILP around rep j: ``mend`` minimises the breach (it stops at the first
         plan that holds every band: within 2 of the bound, as the cost weighs at most 1),
         otherwise the cost with every band of the window held. True when the plan changed."""
+        window = self._window(j, mend, width)
+        if window is None:
+            return False
+        outcome = run(window.model, self.settings, mip=True, **self._options(mend))
+        return self._apply(window, outcome)
+
+    def solve_both(self, first: int, second: int) -> bool:
+        """The improving windows around reps ``first`` and ``second`` side by side when they
+        share no rep (so no unit and no band: each plan change is what it would be alone),
+        else one after the other. True when the plan changed."""
+        if self.breach_around(first) > TINY:  # a mend since it waited broke its bands
+            return self.solve(second, mend=False)
+        shared = np.intersect1d(self.widest[first, : self.size], self.widest[second, : self.size])
+        if len(shared):
+            changed = self.solve(first, mend=False)
+            return self.solve(second, mend=False) or changed
+        built = (self._window(first, False), self._window(second, False))
+        windows = [w for w in built if w is not None]
+        if not windows:
+            return False
+        outcomes = run_together([w.model for w in windows], self.settings, **self._options(False))
+        changed = False
+        for window, outcome in zip(windows, outcomes):
+            changed |= self._apply(window, outcome)
+        return changed
+
+    def _options(self, mend: bool) -> dict:
+        seconds = MEND_SECONDS * self.seconds if mend else self.seconds
+        return {
+            "time_limit": min(self.clock.remaining, seconds),
+            "gap": self.gap,
+            "gap_abs": 2.0 if mend else None,
+            "warm_start": True,
+        }
+
+    def _window(self, j: int, mend: bool, width: int | None = None) -> Window | None:
+        """The window MILP around rep j, or None when nothing in it moved since it last
+        found nothing."""
         width = self.size if width is None else width
-        window = self.widest[j, :width]
-        seen = int(self.changes[window].sum())
+        reps = self.widest[j, :width]
+        seen = int(self.changes[reps].sum())
         if self.tried.get((j, width)) == seen:
-            return False  # nothing in the window moved since it last found nothing
-        free, model, before = self._window_model(window, mend)
-        outcome = run(
-            model,
-            self.settings,
-            mip=True,
-            time_limit=min(
-                self.clock.remaining, MEND_SECONDS * self.seconds if mend else self.seconds
-            ),
-            gap=self.gap,
-            gap_abs=2.0 if mend else None,
-            warm_start=True,
-        )
+            return None
+        free, model, before = self._window_model(reps, mend)
+        return Window(j, width, mend, seen, free, model, before)
+
+    def _apply(self, window: Window, outcome: SolveOutcome) -> bool:
+        """Take the window's plan where it beats the plan; True when the plan changed."""
+        before, free, model = window.before, window.free, window.model
         improved = outcome.has_solution and outcome.objective < before - TINY * max(
             1.0, abs(before)
         )
         sub_rep = read_assignment(model, self.problem.n_units)[0] if improved else self.plan
         changed = free[sub_rep[free] != self.plan[free]]
         if len(changed) == 0:
-            self.tried[(j, width)] = seen
+            self.tried[(window.rep, window.width)] = window.seen
             return False
         self._move(changed, sub_rep)
-        self._log(outcome, model, free, mend, j)
+        self._log(outcome, model, free, window.mend, window.rep)
         return True
 
     def _window_model(
