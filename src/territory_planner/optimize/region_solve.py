@@ -35,6 +35,7 @@ from .contiguity import (
 )
 from .model import AssignmentModel, PairSet, build_assignment_model
 from .pairs import all_allowed_pairs
+from .region_moves import improve_by_moves
 from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
 from .rooted_flow import LazyFlows
@@ -45,6 +46,7 @@ LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their 
 REPAIR_RINGS = (1, 2)  # how far a region may move when a plan is mended by rooted flow
 LP_CUT_ROUNDS = 30  # LP re-solves with reach cuts before the MILP rounds, at most
 LP_CUT_SHARE = 0.15  # of the time left, at most, for them
+MOVES_SHARE = 0.05  # of the time left, at most, for border moves on a new connected plan
 
 
 @dataclass
@@ -70,6 +72,14 @@ def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
     values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
     for var, value in zip(model.x, values.tolist()):
         var.setInitialValue(value)
+
+
+def cheaper_by_moves(model, problem, graph, n_regions: int, plan, clock: Clock):
+    """A connected ``plan`` after border moves and swaps over the model's pairs
+    (region_moves.py): connected, within every rule, never dearer, and a start the model
+    accepts (it uses only the model's pairs)."""
+    seconds = MOVES_SHARE * clock.remaining
+    return improve_by_moves(problem, model.pairs, graph, n_regions, plan, seconds)
 
 
 def prepare_round(model, best, best_objective: float, lazy, priced) -> int:
@@ -111,12 +121,15 @@ def cut_rounds(
     of the model from the first round. ``priced``: an LP's reduced costs; each round the
     pairs no plan cheaper than the best connected one can use are fixed at 0
     (fix_by_reduced_cost), so a round's bound holds for plans cheaper than it, and the
-    bound returned is capped at its cost."""
+    bound returned is capped at its cost. Every connected plan (the start, a round's, a
+    mended one) is first made cheaper by border moves (cheaper_by_moves): a better
+    incumbent fixes more pairs and prunes more of the next round's tree."""
     seen: set = set(pool)
     cut_rows(model, problem, list(pool))
-    best, best_objective, bound = start, math.inf, -math.inf
-    if start is not None:
-        best_objective = objective_of(problem, start)
+    moving = (model, problem, graph, n_regions)
+    bound = -math.inf
+    best = start if start is None or not contiguous else cheaper_by_moves(*moving, start, clock)
+    best_objective = math.inf if best is None else objective_of(problem, best)
     gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
     lazy = LazyFlows(model, problem, graph, homes) if contiguous and homes is not None else None
     # reach cuts hold only where every band is hard: an elastic model's slack may leave one
@@ -159,6 +172,7 @@ def cut_rounds(
         entry["disconnected_territories"] = broken
         log(entry)
         if broken == 0:
+            unit_rep = cheaper_by_moves(*moving, unit_rep, clock) if contiguous else unit_rep
             objective = objective_of(problem, unit_rep)
             if objective < best_objective:
                 best, best_objective = unit_rep, objective
@@ -278,11 +292,14 @@ def mend_round(model, problem, graph, n_regions, plan, homes, settings, clock, s
     """A connected plan near a round's disconnected ``plan``, or None: its empty regions
     re-given; the fuller mends (mend) only while no connected plan ``best`` is known or at
     ZIP scale (``homes``): with one in hand at county scale they rarely beat it (none in
-    seven tries) and took 2-3 s of the next round's time each."""
+    seven tries) and took 2-3 s of the next round's time each. The mended plan is made
+    cheaper by border moves (cheaper_by_moves)."""
     repaired = settle_empty_regions(problem, graph, plan, n_regions)
     if repaired is None and (best is None or homes is not None):
         repaired = mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen)
-    return repaired
+    if repaired is None:
+        return None
+    return cheaper_by_moves(model, problem, graph, n_regions, repaired, clock)
 
 
 def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen):
