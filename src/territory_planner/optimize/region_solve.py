@@ -17,6 +17,7 @@ import numpy as np
 import pulp
 
 from ..errors import InfeasibleError, SolverError
+from .border_moves import improve_by_moves
 from .contiguity import (
     MAX_CUT_ROUNDS,
     BandFloors,
@@ -35,7 +36,6 @@ from .contiguity import (
 )
 from .model import AssignmentModel, PairSet, build_assignment_model
 from .pairs import all_allowed_pairs
-from .region_moves import improve_by_moves
 from .region_pairs import priced_relaxation
 from .results import AssignmentResult, objective_of, relative_gap
 from .rooted_flow import LazyFlows
@@ -76,7 +76,7 @@ def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
 
 def cheaper_by_moves(model, problem, graph, n_regions: int, plan, clock: Clock):
     """A connected ``plan`` after border moves and swaps over the model's pairs
-    (region_moves.py): connected, within every rule, never dearer, and a start the model
+    (border_moves.py): connected, within every rule, never dearer, and a start the model
     accepts (it uses only the model's pairs)."""
     seconds = MOVES_SHARE * clock.remaining
     return improve_by_moves(problem, model.pairs, graph, n_regions, plan, seconds)

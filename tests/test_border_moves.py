@@ -1,4 +1,4 @@
-"""Border moves and swaps (region_moves.py) on four regions and two reps, by hand.
+"""Border moves and swaps (border_moves.py) on four regions and two reps, by hand.
 
 Every region carries potential 1; A owns r0 and r1, B owns r2 and r3 (cost 10 below).
 
@@ -13,9 +13,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from territory_planner.optimize.border_moves import improve_by_moves
 from territory_planner.optimize.contiguity import adjacency_matrix
 from territory_planner.optimize.model import PairSet
-from territory_planner.optimize.region_moves import improve_by_moves
 
 COST = {0: [0.0, 5.0, 5.0, 1.0], 1: [5.0, 1.0, 0.0, 5.0]}
 START = np.array([0, 0, 1, 1])
