@@ -284,3 +284,134 @@ def settle_empty_regions(problem, graph, plan: np.ndarray, n_regions: int) -> np
         if separator_cuts(graph, plan, n_regions, problem.n_reps)[1] == 0:
             return plan
     return None
+
+
+# --------------------------------------------------------------------------- reach cuts
+
+
+@dataclass(frozen=True)
+class ReachCut:
+    """x[a, rep] <= sum_{c in boundary} x[c, rep] for one rep (reach_rows)."""
+
+    a: int
+    rep: int
+    boundary: tuple[int, ...]
+
+
+class BandFloors:
+    """What each rep's lower bands demand of a region set, for reach cuts.
+
+    A set S of regions is *too light* for rep k when for some metric m
+
+        sum_{u in S} max(a[m, u, k], 0) + sum_{named u k may own} max(a[m, u, k], 0) < L[m, k]
+
+    Then no territory of k within S (plus any named accounts) meets k's band, so a
+    connected territory of k holding a region of S also holds a region outside S, and the
+    path to it leaves S through N(S) = the regions outside S bordering it. Loads count only
+    for the pairs of the model: a region k may not own is never in k's territory."""
+
+    def __init__(self, problem, pairs, n_regions: int):
+        n_metrics, n_reps = len(problem.metrics), problem.n_reps
+        region = pairs.unit < n_regions
+        self.region_load = np.zeros((n_metrics, n_regions, n_reps))
+        positive = np.maximum(pairs.load, 0.0)
+        self.region_load[:, pairs.unit[region], pairs.rep[region]] = positive[:, region]
+        self.named_load = np.zeros((n_metrics, n_reps))
+        for m in range(n_metrics):
+            np.add.at(self.named_load[m], pairs.rep[~region], positive[m, ~region])
+        lower = np.asarray(problem.lower, dtype=float)
+        self.floor = np.where(np.isfinite(lower), lower, -np.inf)
+        # a set is too light only by a margin beyond rounding in the band rows
+        self.floor = self.floor - 1e-7 * np.maximum(1.0, np.abs(self.floor))
+
+    def too_light(self, regions, k: int) -> bool:
+        """S = ``regions`` carries less than some lower band of rep k (class docstring)."""
+        load = self.region_load[:, list(regions), k].sum(axis=1) + self.named_load[:, k]
+        return bool((load < self.floor[:, k]).any())
+
+
+def region_boundary(graph: csr_matrix, regions) -> tuple[int, ...]:
+    """N(S): the regions outside S that border a region of S."""
+    inside = set(int(u) for u in regions)
+    return tuple(
+        sorted(
+            {
+                int(c)
+                for u in inside
+                for c in graph.indices[graph.indptr[u] : graph.indptr[u + 1]]
+                if int(c) not in inside
+            }
+        )
+    )
+
+
+def piece_reach_cuts(graph: csr_matrix, unit_rep: np.ndarray, n_regions: int, floors):
+    """Reach cuts the plan ``unit_rep`` violates: for each piece S of a territory j that is
+    too light for j (BandFloors), x[a, j] <= sum_{c in N(S)} x[c, j] for every a in S. The
+    plan has x[a, j] = 1 and, S being a whole piece, no region of N(S) in j's territory."""
+    cuts: list[ReachCut] = []
+    region_rep = unit_rep[:n_regions]
+    for j in np.unique(region_rep[region_rep >= 0]).tolist():
+        pieces = territory_pieces(graph, np.flatnonzero(region_rep == j))
+        if len(pieces) < 2:
+            continue
+        for piece in pieces:
+            if floors.too_light(piece, j):
+                boundary = region_boundary(graph, piece)
+                cuts.extend(ReachCut(int(a), int(j), boundary) for a in piece)
+    return cuts
+
+
+def fractional_reach_cuts(graph, model: AssignmentModel, n_regions: int, floors, least=1e-3):
+    """Reach cuts a fractional solution of the relaxation violates by more than ``least``.
+
+    For each rep k and region a with x*[a, k] > least, S grows from {a} by the boundary
+    region of largest x*[., k] while S stays too light for k (BandFloors); the first S with
+    x*[a, k] - sum_{c in N(S)} x*[c, k] > least gives the cut (a greedy search, not exact:
+    every cut it returns is valid, it may miss some)."""
+    values = model.values()
+    value = np.zeros((n_regions, int(model.pairs.rep.max(initial=-1)) + 1))
+    region = model.pairs.unit < n_regions
+    value[model.pairs.unit[region], model.pairs.rep[region]] = values[region]
+    cuts: list[ReachCut] = []
+    for k in range(value.shape[1]):
+        for a in np.flatnonzero(value[:, k] > least).tolist():
+            cut = _grow_light_set(graph, value[:, k], a, k, floors, least)
+            if cut is not None:
+                cuts.append(cut)
+    return cuts
+
+
+def _grow_light_set(graph, weight: np.ndarray, a: int, k: int, floors, least: float):
+    """The greedy search of fractional_reach_cuts from region ``a`` for rep ``k``."""
+    inside = [a]
+    while floors.too_light(inside, k):
+        boundary = region_boundary(graph, inside)
+        if weight[a] - weight[list(boundary)].sum() > least:
+            return ReachCut(a, k, boundary)
+        heaviest = max(boundary, key=lambda c: (weight[c], -c), default=None)
+        if heaviest is None or weight[heaviest] <= 0.0:
+            return None  # growing through regions k holds none of cannot lower the sum
+        inside.append(heaviest)
+    return None
+
+
+def reach_rows(model: AssignmentModel, problem, cuts: list[ReachCut]) -> None:
+    """x[a, k] - sum_{c in N(S)} x[c, k] <= 0 for each reach cut (ReachCut, BandFloors: a
+    connected territory of k holding a leaves the too-light set S through N(S)); a region of
+    N(S) k may not own is a zero."""
+    index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    for cut in cuts:
+        pa = index.get((cut.a, cut.rep))
+        if pa is None:
+            continue
+        terms = [(model.x[pa], 1.0)]
+        terms += [
+            (model.x[index[(c, cut.rep)]], -1.0) for c in cut.boundary if (c, cut.rep) in index
+        ]
+        a, rep = safe_name(problem.unit_ids[cut.a]), safe_name(problem.rep_ids[cut.rep])
+        name = f"reach[{a},{rep}]_{model.lp.numConstraints()}"
+        row = pulp.LpConstraint(
+            pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name=name, rhs=0.0
+        )
+        model.lp.addConstraint(row)

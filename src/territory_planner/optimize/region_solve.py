@@ -17,12 +17,18 @@ import numpy as np
 import pulp
 
 from ..errors import InfeasibleError, SolverError
+from .border_moves import improve_by_moves
 from .contiguity import (
     MAX_CUT_ROUNDS,
+    BandFloors,
+    Cut,
     _plan_of,
     adjacency_matrix,
     broken_reps,
     connect_rows,
+    fractional_reach_cuts,
+    piece_reach_cuts,
+    reach_rows,
     region_precheck,
     separator_cuts,
     settle_empty_regions,
@@ -38,6 +44,9 @@ from .solvers import run
 
 LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
 REPAIR_RINGS = (1, 2)  # how far a region may move when a plan is mended by rooted flow
+LP_CUT_ROUNDS = 30  # LP re-solves with reach cuts before the MILP rounds, at most
+LP_CUT_SHARE = 0.15  # of the time left, at most, for them
+MOVES_SHARE = 0.05  # of the time left, at most, for border moves on a new connected plan
 
 
 @dataclass
@@ -52,11 +61,36 @@ class Rounds:
     infeasible: bool = False
 
 
+def cut_rows(model: AssignmentModel, problem, cuts: list) -> None:
+    """Each cut as its rows: separator cuts by connect_rows, reach cuts by reach_rows."""
+    connect_rows(model, problem, [cut for cut in cuts if isinstance(cut, Cut)])
+    reach_rows(model, problem, [cut for cut in cuts if not isinstance(cut, Cut)])
+
+
 def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
     """A connected plan as the solver's start: it satisfies every cut, so it is feasible."""
     values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
     for var, value in zip(model.x, values.tolist()):
         var.setInitialValue(value)
+
+
+def cheaper_by_moves(model, problem, graph, n_regions: int, plan, clock: Clock):
+    """A connected ``plan`` after border moves and swaps over the model's pairs
+    (border_moves.py): connected, within every rule, never dearer, and a start the model
+    accepts (it uses only the model's pairs)."""
+    seconds = MOVES_SHARE * clock.remaining
+    return improve_by_moves(problem, model.pairs, graph, n_regions, plan, seconds)
+
+
+def prepare_round(model, best, best_objective: float, lazy, priced) -> int:
+    """Before a round: the best connected plan as its start (and its flows, ``lazy``), the
+    pairs no cheaper plan uses fixed at 0 (``priced``); returns how many are fixed."""
+    if best is None:
+        return 0
+    start_from(model, best)
+    if lazy is not None:
+        lazy.start(best)
+    return fix_by_reduced_cost(model, priced, best_objective) if priced is not None else 0
 
 
 def cut_rounds(
@@ -72,6 +106,8 @@ def cut_rounds(
     start: np.ndarray | None = None,
     homes: np.ndarray | None = None,
     proven: Callable[[float], float] = lambda bound: bound,
+    pool: tuple = (),
+    priced: PricedCosts | None = None,
 ) -> Rounds:
     """Solve, cut the pieces the plan has, solve again. Rounds first stop at LOOSE_GAP (a
     connected plan sooner); once one is found (or ``start``, a connected plan, is given)
@@ -81,18 +117,30 @@ def cut_rounds(
     territory a round breaks gets flow rows rooted at its home (rooted_flow.LazyFlows)
     instead of separator cuts, and a disconnected plan is first mended by the rooted flow
     over the pairs near it (rooted_repair); the rounds' bound then counts only up to the
-    first rooted rep."""
-    seen: set = set()
-    best, best_objective, bound = start, math.inf, -math.inf
-    if start is not None:
-        best_objective = objective_of(problem, start)
+    first rooted rep. ``pool``: cuts already found (valid for every connected plan), rows
+    of the model from the first round. ``priced``: an LP's reduced costs; each round the
+    pairs no plan cheaper than the best connected one can use are fixed at 0
+    (fix_by_reduced_cost), so a round's bound holds for plans cheaper than it, and the
+    bound returned is capped at its cost. Every connected plan (the start, a round's, a
+    mended one) is first made cheaper by border moves (cheaper_by_moves): a better
+    incumbent fixes more pairs and prunes more of the next round's tree."""
+    seen: set = set(pool)
+    cut_rows(model, problem, list(pool))
+    moving = (model, problem, graph, n_regions)
+    bound = -math.inf
+    best = start if start is None or not contiguous else cheaper_by_moves(*moving, start, clock)
+    best_objective = math.inf if best is None else objective_of(problem, best)
     gap = max(settings.gap, LOOSE_GAP) if contiguous and start is None else settings.gap
     lazy = LazyFlows(model, problem, graph, homes) if contiguous and homes is not None else None
+    # reach cuts hold only where every band is hard: an elastic model's slack may leave one
+    floors = BandFloors(problem, model.pairs, n_regions) if not model.slack else None
+
+    def cap(bound: float) -> float:
+        # with pairs fixed a round's bound holds only for plans cheaper than the best one
+        return min(bound, best_objective) if priced is not None else bound
+
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
-        if best is not None:
-            start_from(model, best)
-            if lazy is not None:
-                lazy.start(best)
+        fixed = prepare_round(model, best, best_objective, lazy, priced)
         outcome = run(
             model,
             settings,
@@ -103,16 +151,20 @@ def cut_rounds(
         )
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
         entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
+        entry["fixed_pairs"] = fixed
         entry["seconds"] = round(clock.elapsed, 3)
         if outcome.bound is not None and (lazy is None or not lazy.roots):
             bound = max(bound, outcome.bound)  # rooted rows restrict: their bound is no bound
         if not outcome.has_solution:
             log(entry)
             infeasible = outcome.status == "infeasible" and (lazy is None or not lazy.roots)
-            return Rounds(best, bound, len(seen), infeasible=infeasible)
+            if fixed and infeasible:
+                # only the fixed pairs were in the way: no connected plan is cheaper than best
+                return Rounds(best, best_objective, len(seen))
+            return Rounds(best, cap(bound), len(seen), infeasible=infeasible)
         unit_rep = _plan_of(model, problem.n_units)
         fresh, broken, rooted = (
-            round_rows(graph, unit_rep, n_regions, problem.n_reps, lazy, seen)
+            round_rows(graph, unit_rep, n_regions, problem.n_reps, lazy, seen, floors)
             if contiguous
             else ([], 0, 0)
         )
@@ -120,6 +172,7 @@ def cut_rounds(
         entry["disconnected_territories"] = broken
         log(entry)
         if broken == 0:
+            unit_rep = cheaper_by_moves(*moving, unit_rep, clock) if contiguous else unit_rep
             objective = objective_of(problem, unit_rep)
             if objective < best_objective:
                 best, best_objective = unit_rep, objective
@@ -129,10 +182,11 @@ def cut_rounds(
         elif not fresh and not rooted:
             break
         else:
-            connect_rows(model, problem, fresh)
-            repaired = mend(
-                model, problem, graph, n_regions, unit_rep, homes, settings, clock, seen
+            cut_rows(model, problem, fresh)
+            repaired = mend_round(
+                model, problem, graph, n_regions, unit_rep, homes, settings, clock, seen, best
             )
+            log({"phase": "regions_mend", "found": repaired is not None, "seconds": clock.elapsed})
             if repaired is not None and objective_of(problem, repaired) < best_objective:
                 best, best_objective = repaired, objective_of(problem, repaired)
                 log({"phase": "regions_repair", "objective": best_objective, "cuts": len(seen)})
@@ -141,19 +195,111 @@ def cut_rounds(
                 gap = settings.gap
         if clock.remaining <= 0.05:
             break
-    return Rounds(best, bound, len(seen))
+    return Rounds(best, cap(bound), len(seen))
 
 
-def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set):
+@dataclass
+class PricedCosts:
+    """An optimal LP's value and the reduced cost d of each of its pairs, by (unit, rep).
+
+    With duals y of its rows, c x = y A x + d x >= y b + d x for every x within the rows
+    (a connected plan: the rows hold the cuts, valid for it), and the LP value is
+    y b + sum_{d_p < 0} d_p (those pairs at their upper bound 1). So a plan using pair p
+    with d_p > 0 costs at least LP + d_p + sum_{d_q < 0} d_q (x_q - 1) >= LP + d_p."""
+
+    bound: float
+    reduced_cost: dict[tuple[int, int], float]
+
+    @staticmethod
+    def read(model: AssignmentModel, bound: float) -> PricedCosts:
+        pairs = model.pairs
+        return PricedCosts(
+            bound,
+            {
+                (int(u), int(j)): float(var.dj or 0.0)
+                for u, j, var in zip(pairs.unit, pairs.rep, model.x)
+            },
+        )
+
+
+def fix_by_reduced_cost(model: AssignmentModel, priced: PricedCosts, ceiling: float) -> int:
+    """x[p] = 0 for every pair p with LP + d_p > ``ceiling`` (PricedCosts: no plan using
+    p costs ``ceiling`` or less), ``ceiling`` being a connected plan's cost, so the model's
+    bound still holds for every plan cheaper than it. A margin of 1e-7 of the ceiling
+    keeps the dual tolerance from fixing a pair a cheaper plan needs. Returns how many
+    pairs are fixed."""
+    margin = 1e-7 * max(1.0, abs(ceiling))
+    fixed = 0
+    for u, j, var in zip(model.pairs.unit, model.pairs.rep, model.x):
+        cost = priced.reduced_cost.get((int(u), int(j)))
+        if cost is not None and priced.bound + cost > ceiling + margin:
+            var.upBound = 0
+            fixed += 1
+    return fixed
+
+
+def lifted_relaxation(relaxation, problem, graph, n_regions, settings, clock, log):
+    """The LP relaxation (every pair in) re-solved with the reach cuts its fractional
+    solutions violate (contiguity.fractional_reach_cuts), until none is found, LP_CUT_ROUNDS
+    or LP_CUT_SHARE of the time left. The cuts hold for every connected plan, so the LP value
+    with them is a proven bound. Returns the relaxation with that bound, the cuts and the
+    LP's reduced costs (PricedCosts) at that bound."""
+    model = relaxation.model
+    floors = BandFloors(problem, model.pairs, n_regions)
+    deadline = clock.elapsed + LP_CUT_SHARE * clock.remaining
+    pool: list = []
+    seen: set = set()
+    bound = relaxation.bound
+    priced = PricedCosts.read(model, bound)
+    for _ in range(LP_CUT_ROUNDS):
+        fresh = [
+            cut for cut in fractional_reach_cuts(graph, model, n_regions, floors) if cut not in seen
+        ]
+        if not fresh or clock.elapsed >= deadline:
+            break
+        seen.update(fresh)
+        pool += fresh
+        reach_rows(model, problem, fresh)
+        outcome = run(model, settings, mip=False, time_limit=deadline - clock.elapsed)
+        if outcome.status != "optimal":
+            break
+        if outcome.objective >= bound:
+            bound, priced = outcome.objective, PricedCosts.read(model, outcome.objective)
+    log({"phase": "lp_reach_cuts", "bound": bound, "cuts": len(pool), "seconds": clock.elapsed})
+    return dataclasses.replace(relaxation, bound=bound), pool, priced
+
+
+def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set, floors=None):
     """What a round's plan adds: the reps it breaks rooted (``lazy``, ZIP scale), separator
-    cuts not ``seen`` yet for the other broken territories (now seen). Returns the fresh
-    cuts, the number of broken territories and of reps newly rooted."""
+    cuts and (with ``floors``) reach cuts not ``seen`` yet for the other broken territories
+    (now seen). Returns the fresh cuts, the number of broken territories and of reps newly
+    rooted."""
     rooted = lazy.add(broken_reps(graph, plan, n_regions, n_reps)) if lazy else 0
     skip = frozenset(lazy.roots) if lazy else frozenset()
     cuts, broken = separator_cuts(graph, plan, n_regions, n_reps, skip)
+    if floors is not None:
+        reach = [
+            cut for cut in piece_reach_cuts(graph, plan, n_regions, floors) if cut.rep not in skip
+        ]
+        reached = {cut.rep for cut in reach}
+        cuts = [cut for cut in cuts if plan[cut.a] not in reached] + reach
     fresh = [cut for cut in cuts if cut not in seen]
     seen.update(fresh)
     return fresh, broken, rooted
+
+
+def mend_round(model, problem, graph, n_regions, plan, homes, settings, clock, seen, best):
+    """A connected plan near a round's disconnected ``plan``, or None: its empty regions
+    re-given; the fuller mends (mend) only while no connected plan ``best`` is known or at
+    ZIP scale (``homes``): with one in hand at county scale they rarely beat it (none in
+    seven tries) and took 2-3 s of the next round's time each. The mended plan is made
+    cheaper by border moves (cheaper_by_moves)."""
+    repaired = settle_empty_regions(problem, graph, plan, n_regions)
+    if repaired is None and (best is None or homes is not None):
+        repaired = mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen)
+    if repaired is None:
+        return None
+    return cheaper_by_moves(model, problem, graph, n_regions, repaired, clock)
 
 
 def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen):
@@ -377,8 +523,11 @@ def rounds_over(
     start=None,
     homes=None,
     proven=lambda bound: bound,
+    pool=(),
+    priced=None,
 ):
-    """The cut rounds on the assignment MILP over ``pairs``."""
+    """The cut rounds on the assignment MILP over ``pairs``, ``pool`` cuts in from the
+    start, pairs fixed by ``priced`` reduced costs."""
     model = build_assignment_model(
         problem, pairs, np.arange(problem.n_units), relax=False, name="regions"
     )
@@ -394,6 +543,8 @@ def rounds_over(
         start=start,
         homes=homes,
         proven=proven,
+        pool=pool,
+        priced=priced,
     )
 
 
@@ -440,6 +591,13 @@ def solve_regions(
         f"LP bound {relaxation.bound:,.1f} ({len(pairs):,} of {relaxation.total_allowed:,} "
         f"pairs, {n_regions:,} regions)"
     )
+    pool: list = []
+    priced = None
+    if contiguous and not relaxation.restricted:
+        relaxation, pool, priced = lifted_relaxation(
+            relaxation, problem, graph, n_regions, settings, clock, phases.append
+        )
+        say(f"LP bound with {len(pool):,} reach cuts {relaxation.bound:,.1f}")
     # ZIP scale: the flow over every candidate is too big; it mends round plans instead
     mend_homes = homes if contiguous and relaxation.restricted else None
     if start is None and contiguous and homes is not None and not relaxation.restricted:
@@ -447,7 +605,8 @@ def solve_regions(
         start = rooted_start(
             rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
         )
-        phases.append({"phase": "regions_rooted_start", "found": start is not None})
+        found = {"phase": "regions_rooted_start", "found": start is not None}
+        phases.append(found | {"seconds": round(clock.elapsed, 3)})
         if start is not None:
             say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
 
@@ -465,6 +624,8 @@ def solve_regions(
             start,
             mend_homes,
             relaxation.combined_bound,
+            pool,
+            priced,
         )
 
     rounds = rounds_on(pairs, start, mend_homes)
