@@ -15,7 +15,7 @@ from territory_planner.optimize.contiguity import (
     reach_rows,
 )
 from territory_planner.optimize.model import build_assignment_model
-from territory_planner.optimize.region_solve import PricedCosts, fix_by_reduced_cost
+from territory_planner.optimize.region_bound import PricedCosts, fix_by_reduced_cost
 from territory_planner.optimize.strategy import all_allowed_pairs
 from tests.test_contiguity import _grid, _ids
 
