@@ -104,18 +104,14 @@ def solve_locate_problem(
         result = solve_median_by_lagrange(problem, count, settings, say)
         if result is not None:
             return result
-        say("locate: no plan within the rules found yet; continuing with the priced LP")
-        settings = replace(settings, time_limit=clock.remaining)
-        clock = Clock(settings.time_limit)
+        settings, clock = _priced_lp_next(settings, clock, say, "the rules")
     if sparse_search_applies(problem, settings):
         return solve_sparse_locate(problem, count, settings, say)
     if capacity_knapsack_applies(problem):
         result = solve_capacitated_median(problem, count, settings, say)
         if result is not None:
             return result
-        say("locate: no plan within the capacities found yet; continuing with the priced LP")
-        settings = replace(settings, time_limit=clock.remaining)
-        clock = Clock(settings.time_limit)
+        settings, clock = _priced_lp_next(settings, clock, say, "the capacities")
     return solve_priced_locate(problem, count, settings, say, clock)
 
 
@@ -147,3 +143,10 @@ def with_open_bands(problem: PlanningProblem, count: int) -> PlanningProblem:
     target = np.repeat((totals / count)[:, None], problem.n_reps, axis=1)
     tol = problem.tolerance[:, None]
     return replace(problem, target=target, lower=target * (1 - tol), upper=target * (1 + tol))
+
+
+def _priced_lp_next(settings: SolveSettings, clock: Clock, say, rules: str):
+    """A special method found no plan: the priced LP gets what is left of the limit."""
+    say(f"locate: no plan within {rules} found yet; continuing with the priced LP")
+    settings = replace(settings, time_limit=clock.remaining)
+    return settings, Clock(settings.time_limit)
