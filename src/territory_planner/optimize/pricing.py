@@ -121,9 +121,12 @@ def scan_left_out(
         below = rc < limit
         if below.any():
             take = min(per_unit, problem.n_reps)
-            best = np.argsort(rc, axis=1, kind="stable")[:, :take]
+            # the take cheapest of each unit that has an improving pair: a partition of
+            # those rows, not a sort of the block (a sort was a third of the scan)
+            rows = np.flatnonzero(below.any(axis=1))
+            best = np.argpartition(rc[rows], take - 1, axis=1)[:, :take]
             pick = np.zeros_like(below)
-            np.put_along_axis(pick, best, True, axis=1)
+            pick[rows[:, None], best] = True
             pick &= below
             r, c = np.nonzero(pick)
             picked.append(pairs_for(problem, units[r], c))
