@@ -35,6 +35,8 @@ def _scan(per_unit: int):
 def test_each_unit_brings_in_its_cheapest_improving_pairs():
     new, correction, smallest, smallest_unpicked = _scan(per_unit=1)
     assert sorted(zip(new.unit.tolist(), new.rep.tolist())) == [(0, 1), (1, 1)]
+    assert new.cost.tolist() == [2.0, 4.0]  # the pairs come priced as the model needs them
+    assert new.load.tolist() == [[1.0, 1.0]] and new.moved.tolist() == [0.0, 0.0]
     assert correction == pytest.approx(-4.0)
     assert smallest == pytest.approx(-3.0)
     assert smallest_unpicked == pytest.approx(-2.0)
