@@ -538,3 +538,40 @@ def three_rep_plan(tmp_path, tolerance=0.0, potential=None, **settings):
 
 def owners(made) -> dict[str, str]:
     return dict(zip(made.assignments["account_id"], made.assignments["rep_id"]))
+
+
+def scattered_problem():
+    """200 accounts and 8 reps scattered at random (seed 7) over the central US, bands 10%
+    workload / 20% potential: small enough for an exact MILP over all 1,600 pairs, large
+    enough that 2 candidates per account leave pricing work to do."""
+    from territory_planner import build_problem, load_data
+    from territory_planner.scenario import parse_scenario
+
+    rng = np.random.default_rng(7)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:03d}" for i in range(200)],
+            "lat": rng.uniform(30, 45, 200),
+            "lon": rng.uniform(-110, -80, 200),
+            "workload": rng.integers(1, 10, 200).astype(float),
+            "potential": rng.integers(1, 100, 200).astype(float),
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j}" for j in range(8)],
+            "lat": rng.uniform(30, 45, 8),
+            "lon": rng.uniform(-110, -80, 8),
+        }
+    )
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [
+                {"metric": "workload", "tolerance": 0.1},
+                {"metric": "potential", "tolerance": 0.2},
+            ],
+        }
+    )
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))

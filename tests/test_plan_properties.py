@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from territory_planner import InfeasibleError, build_problem, load_data, plan
+from territory_planner import InfeasibleError, load_data, plan
 from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
 from territory_planner.optimize.strategy import SolveSettings, run, solve_assignment
 from territory_planner.scenario import parse_scenario
+from tests.helpers import scattered_problem
 
 pytestmark = pytest.mark.slow  # a demo-size, fuzz, cluster or browser run
 
@@ -90,34 +91,7 @@ def test_sparse_candidates_with_pricing_give_a_valid_bound():
     """200 accounts, 8 reps, only 2 candidate reps per account at first: the bound the
     strategy reports must not exceed the true optimum (computed over all pairs with a
     proven-optimal MILP), and its plan must not beat it."""
-    rng = np.random.default_rng(7)
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"A{i:03d}" for i in range(200)],
-            "lat": rng.uniform(30, 45, 200),
-            "lon": rng.uniform(-110, -80, 200),
-            "workload": rng.integers(1, 10, 200).astype(float),
-            "potential": rng.integers(1, 100, 200).astype(float),
-        }
-    )
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"R{j}" for j in range(8)],
-            "lat": rng.uniform(30, 45, 8),
-            "lon": rng.uniform(-110, -80, 8),
-        }
-    )
-    scenario = parse_scenario(
-        {
-            "accounts": "a",
-            "reps": "r",
-            "balance": [
-                {"metric": "workload", "tolerance": 0.1},
-                {"metric": "potential", "tolerance": 0.2},
-            ],
-        }
-    )
-    problem = build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    problem = scattered_problem()
     sparse = solve_assignment(
         problem, SolveSettings(candidates=2, full_model_pairs=0, gap=0.001, time_limit=60)
     )

@@ -22,7 +22,6 @@ import numpy as np
 import pulp
 
 from .model import AssignmentModel, PairSet, slack_scale
-from .pairs import pairs_for
 from .settings import TINY
 
 
@@ -107,8 +106,9 @@ def scan_left_out(
         loads = problem.load_block(units)
         for m in range(problem.n_metrics):
             rc = rc - loads[m] * duals.band[m][None, :]
-        if duals.budget:
-            rc = rc - problem.moved_potential_block(units) * duals.budget
+        moved = problem.moved_potential_block(units) if duals.budget else None
+        if moved is not None:
+            rc = rc - moved * duals.budget
         rc = np.where(outside, rc, np.inf)
         row_min = rc.min(axis=1)
         smallest = min(smallest, float(row_min.min()))
@@ -121,12 +121,19 @@ def scan_left_out(
         below = rc < limit
         if below.any():
             take = min(per_unit, problem.n_reps)
-            best = np.argsort(rc, axis=1, kind="stable")[:, :take]
+            # the take cheapest of each unit that has an improving pair: a partition of
+            # those rows, not a sort of the block (a sort was a third of the scan)
+            rows = np.flatnonzero(below.any(axis=1))
+            best = np.argpartition(rc[rows], take - 1, axis=1)[:, :take]
             pick = np.zeros_like(below)
-            np.put_along_axis(pick, best, True, axis=1)
+            pick[rows[:, None], best] = True
             pick &= below
-            r, c = np.nonzero(pick)
-            picked.append(pairs_for(problem, units[r], c))
+            r, c = np.nonzero(pick)  # by unit, then rep: a PairSet's order
+            if moved is None:
+                moved = problem.moved_potential_block(units)
+            # from the block's own costs and loads: pricing them again (pairs_for) computed
+            # every distance of the block a second time
+            picked.append(PairSet(units[r], c, cost[r, c], np.asarray(loads)[:, r, c], moved[r, c]))
             rc = np.where(pick, np.inf, rc)
         smallest_unpicked = min(smallest_unpicked, float(rc.min()))
     new = PairSet.concat(picked) if picked else None
