@@ -31,7 +31,10 @@ from territory_planner.errors import TerritoryPlannerError  # noqa: E402
 from territory_planner.regions import build_region_problem  # noqa: E402
 
 
-def engine_run(path: Path) -> dict:
+def engine_run(path: Path, phases: bool = False) -> dict:
+    """``plan`` on the scenario at ``path``: status, objective, bound, gap, seconds,
+    contiguity (the engine's and checked on regions.csv); with ``phases``, also the solver's
+    phase log (where the time went)."""
     try:
         made = plan(path)
     except TerritoryPlannerError as error:
@@ -49,6 +52,7 @@ def engine_run(path: Path) -> dict:
         "cuts": rounds[-1]["cuts"] if rounds else 0,
         "connected": summary["contiguity"]["proven"],
         "checked_connected": checked,
+        **({"phases": summary["solver"]["phases"]} if phases else {}),
     }
 
 

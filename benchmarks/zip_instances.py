@@ -10,6 +10,9 @@
   account per ZIP centroid, workload log-normal, potential proportional to it with noise;
   reps at the ZIPs nearest a seeded weighted k-means of the accounts.
 
+``states="all"`` (``--states all``) takes every state of ``us48``: the 48 contiguous states
+(the file has no DC), about 30,000 standard ZIPs, the national instance.
+
 Same seed, same instance. Used by benchmarks/zip_bench.py and tests/test_zip_instances.py.
 """
 
@@ -29,11 +32,26 @@ ZIP_STATES = ("GA", "NC", "SC", "TN", "VA")
 EQUAL_AREA = "EPSG:5070"
 
 
-def state_outlines(states: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """The states' outlines from libpysal's ``us48`` (lon/lat; the file has no .prj)."""
+def read_us48() -> gpd.GeoDataFrame:
+    """libpysal's ``us48`` example as shipped (one row per contiguous state, lon/lat)."""
     from libpysal import examples
 
-    frame = gpd.read_file(examples.get_path("us48.shp"))
+    return gpd.read_file(examples.get_path("us48.shp"))
+
+
+def resolve_states(states) -> tuple[str, ...]:
+    """``states`` as a tuple of abbreviations; ``"all"`` (or ``("all",)``) is every state
+    of ``us48``, sorted."""
+    if isinstance(states, str):
+        states = (states,)
+    if tuple(s.lower() for s in states) == ("all",):
+        return tuple(sorted(read_us48()["STATE_ABBR"]))
+    return tuple(states)
+
+
+def state_outlines(states: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """The states' outlines from libpysal's ``us48`` (lon/lat; the file has no .prj)."""
+    frame = read_us48()
     frame = frame[frame["STATE_ABBR"].isin(states)]
     missing = sorted(set(states) - set(frame["STATE_ABBR"]))
     if missing:
@@ -69,7 +87,9 @@ def voronoi_cells(points: np.ndarray, outline) -> np.ndarray:
 
 
 def zip_regions(states: tuple[str, ...] = ZIP_STATES) -> gpd.GeoDataFrame:
-    """ZIP-like cells of ``states``: region_id (ZIP), state, polygons in EPSG:4326."""
+    """ZIP-like cells of ``states`` (or ``"all"``): region_id (ZIP), state, polygons in
+    EPSG:4326."""
+    states = resolve_states(states)
     outlines = state_outlines(states).to_crs(EQUAL_AREA)
     parts = []
     for state, outline in zip(outlines["state"], outlines.geometry):
@@ -94,19 +114,23 @@ def zip_regions(states: tuple[str, ...] = ZIP_STATES) -> gpd.GeoDataFrame:
 def write_zip_instance(
     folder: Path,
     *,
-    states: tuple[str, ...] = ZIP_STATES,
+    states: tuple[str, ...] | str = ZIP_STATES,
     n_reps: int = 40,
     seed: int = 1,
     tolerances: tuple[float, float] = (0.05, 0.10),
     time_limit: float = 600.0,
     gap: float = 0.01,
 ) -> Path:
-    """regions.geojson, accounts.csv, reps.csv and scenario.yaml (unit: region)."""
+    """regions.geojson, accounts.csv, reps.csv and scenario.yaml (unit: region);
+    ``states="all"`` is every state of ``us48`` (the scenario is then named ``zips-us48-...``)."""
+    every = resolve_states(states) == resolve_states("all")
+    states = resolve_states(states)
     regions = zip_regions(states)
     accounts = zip_accounts(regions, states, seed)
     reps = rep_homes(accounts, n_reps, seed)
     write_inputs(folder, regions, accounts, reps)
-    name = f"zips-{'-'.join(states).lower()}-{n_reps}reps-seed{seed}"
+    label = "us48" if every else "-".join(states).lower()
+    name = f"zips-{label}-{n_reps}reps-seed{seed}"
     return write_scenario(folder, name, tolerances, time_limit, gap)
 
 
@@ -115,7 +139,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--states", nargs="+", default=list(ZIP_STATES))
+    parser.add_argument(
+        "--states", nargs="+", default=list(ZIP_STATES), help="abbreviations, or 'all' (us48)"
+    )
     parser.add_argument("--reps", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=600.0)

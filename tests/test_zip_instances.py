@@ -73,3 +73,14 @@ def test_seeded_instance_is_reproducible(tmp_path):
     reps = pd.read_csv(first.parent / "reps.csv")
     assert len(reps) == 3 and len(accounts) > 40
     assert (accounts["account_id"] == "Z" + accounts["postal_code"]).all()
+
+
+def test_all_states_is_every_state_of_us48():
+    """``--states all``: the 48 contiguous states of us48, sorted; a list is kept as given."""
+    from zip_instances import resolve_states
+
+    every = resolve_states("all")
+    assert len(every) == 48 and list(every) == sorted(every)
+    assert {"CA", "TX", "ME", "FL"} <= set(every) and "DC" not in every
+    assert resolve_states(["ALL"]) == every
+    assert resolve_states(["VA", "GA"]) == ("VA", "GA")
