@@ -540,13 +540,31 @@ def owners(made) -> dict[str, str]:
     return dict(zip(made.assignments["account_id"], made.assignments["rep_id"]))
 
 
+def banded_problem(
+    accounts: pd.DataFrame, reps: pd.DataFrame, *, workload: float, potential: float
+):
+    """The planning problem of ``accounts`` and ``reps`` balanced on workload and potential
+    with these tolerances (travel objective, every other setting the default)."""
+    from territory_planner import build_problem, load_data
+    from territory_planner.scenario import parse_scenario
+
+    scenario = parse_scenario(
+        {
+            "accounts": "a",
+            "reps": "r",
+            "balance": [
+                {"metric": "workload", "tolerance": workload},
+                {"metric": "potential", "tolerance": potential},
+            ],
+        }
+    )
+    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+
+
 def scattered_problem():
     """200 accounts and 8 reps scattered at random (seed 7) over the central US, bands 10%
     workload / 20% potential: small enough for an exact MILP over all 1,600 pairs, large
     enough that 2 candidates per account leave pricing work to do."""
-    from territory_planner import build_problem, load_data
-    from territory_planner.scenario import parse_scenario
-
     rng = np.random.default_rng(7)
     accounts = pd.DataFrame(
         {
@@ -564,14 +582,4 @@ def scattered_problem():
             "lon": rng.uniform(-110, -80, 8),
         }
     )
-    scenario = parse_scenario(
-        {
-            "accounts": "a",
-            "reps": "r",
-            "balance": [
-                {"metric": "workload", "tolerance": 0.1},
-                {"metric": "potential", "tolerance": 0.2},
-            ],
-        }
-    )
-    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    return banded_problem(accounts, reps, workload=0.1, potential=0.2)

@@ -33,7 +33,7 @@ from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.optimize.windows import improve_by_windows
 from territory_planner.scenario import parse_scenario
-from tests.helpers import line_accounts, line_reps
+from tests.helpers import banded_problem, line_accounts, line_reps
 
 
 def _west_and_east():
@@ -200,17 +200,7 @@ def _clustered(seed: int):
     reps = pd.DataFrame(
         {"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes], "lon": lon[homes]}
     )
-    scenario = parse_scenario(
-        {
-            "accounts": "a",
-            "reps": "r",
-            "balance": [
-                {"metric": "workload", "tolerance": 0.03},
-                {"metric": "potential", "tolerance": 0.03},
-            ],
-        }
-    )
-    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    return banded_problem(accounts, reps, workload=0.03, potential=0.03)
 
 
 @pytest.mark.parametrize("seed", [4, 5])

@@ -25,6 +25,7 @@ from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.scenario import parse_scenario
 from tests.conftest import line_accounts, line_reps
+from tests.helpers import banded_problem
 
 
 def _all_with_r1(share: float):
@@ -134,17 +135,7 @@ def _metros_with_giants(seed: int):
     reps = pd.DataFrame(
         {"rep_id": [f"R{j}" for j in range(8)], "lat": lat[homes], "lon": lon[homes]}
     )
-    scenario = parse_scenario(
-        {
-            "accounts": "a",
-            "reps": "r",
-            "balance": [
-                {"metric": "workload", "tolerance": 0.05},
-                {"metric": "potential", "tolerance": 0.1},
-            ],
-        }
-    )
-    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    return banded_problem(accounts, reps, workload=0.05, potential=0.1)
 
 
 def _narrowed_breach(problem) -> float:

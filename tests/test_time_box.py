@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_planner import build_problem, load_data
+from territory_planner import load_data
 from territory_planner.optimize import strategy, windows
 from territory_planner.optimize.model import read_assignment
 from territory_planner.optimize.settings import Clock, SolveSettings
@@ -27,6 +27,7 @@ from territory_planner.optimize.strategy import Incumbent, TimeBudget, _Solve, o
 from territory_planner.optimize.timebox import box_seconds
 from territory_planner.plan import WRITE_SECONDS_ONCE, write_reserve
 from territory_planner.scenario import parse_scenario
+from tests.helpers import banded_problem
 
 plan_module = importlib.import_module("territory_planner.plan")  # the package's plan() hides it
 
@@ -63,17 +64,7 @@ def _slow_case():
             "lon": rng.uniform(-100, -96, 12),
         }
     )
-    scenario = parse_scenario(
-        {
-            "accounts": "a",
-            "reps": "r",
-            "balance": [
-                {"metric": "workload", "tolerance": 0.002},
-                {"metric": "potential", "tolerance": 0.01},
-            ],
-        }
-    )
-    return build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    return banded_problem(accounts, reps, workload=0.002, potential=0.01)
 
 
 @pytest.fixture
