@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from territory_planner import build_problem, load_data
+from territory_planner.optimize import rounding
 from territory_planner.optimize.breach import band_excess, rep_loads
 from territory_planner.optimize.model import build_assignment_model, read_assignment
 from territory_planner.optimize.pairs import (
@@ -25,6 +26,8 @@ from territory_planner.optimize.pricing import relative_slack
 from territory_planner.optimize.results import objective_of
 from territory_planner.optimize.rounding import (
     INTEGRAL,
+    alternative_cost,
+    boundary_round,
     narrow_rows,
     narrowed_rounds,
     restricted_model,
@@ -33,7 +36,7 @@ from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.optimize.windows import improve_by_windows
 from territory_planner.scenario import parse_scenario
-from tests.helpers import banded_problem, line_accounts, line_reps
+from tests.helpers import DEG_KM, banded_problem, line_accounts, line_reps
 
 
 def _west_and_east():
@@ -204,7 +207,9 @@ def _clustered(seed: int):
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed):
+def test_narrowed_bands_round_the_lp_where_rounding_in_place_cannot(seed, monkeypatch):
+    # the narrowing alone: the boundary round is tested on its own
+    monkeypatch.setattr(rounding, "boundary_round", lambda *args, **kwargs: None)
     problem = _clustered(seed)
     pairs = all_allowed_pairs(problem)
     settings = SolveSettings()
@@ -269,3 +274,89 @@ def test_narrowed_rows_move_every_band_and_the_budget_inward_and_back():
     assert float((x * model.pairs.moved).sum()) <= 400.0 + 1e-6
     narrow_rows(problem, model, np.zeros((1, 2)), 0.0)
     assert sides() == ([1.5, 1.5], [2.5, 2.5], 500.0)
+
+
+def _split_middle():
+    """Five accounts on the equator between R1 (longitude 0) and R2 (10): S1 at 1, S2 at 4,
+    M at 4.5 (workload 2), T1 at 6, T2 at 9 (workload 1 each); a workload band of 10%
+    (target 3: 2.7 to 3.3). Travel is distance times workload, in degrees d.
+
+    Nearest reps put S1, S2 and M (4) with R1: 0.7 must go to R2, cheapest from M (1 d per
+    workload, against 2 for S2 and 8 for S1), so the LP sends 0.35 of M to R2 at 19.7 d.
+    M whole on either side breaks a band; the plans: M with R1 and S2 to R2 (21 d), M with
+    R2 and T1 to R1 (23 d), M with R1 and S1 to R2 (27 d). With the bands' prices (1 d per
+    workload from R1 to R2) moving S1, S2, T1, T2 costs 7, 1, 3 and 9 d."""
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["S1", "S2", "M", "T1", "T2"],
+            "lat": 0.0,
+            "lon": [1.0, 4.0, 4.5, 6.0, 9.0],
+            "workload": [1.0, 1.0, 2.0, 1.0, 1.0],
+            "potential": 1.0,
+        }
+    )
+    reps = pd.DataFrame({"rep_id": ["R1", "R2"], "lat": [0.0, 0.0], "lon": [0.0, 10.0]})
+    scenario = parse_scenario(
+        {"accounts": "a", "reps": "r", "balance": [{"metric": "workload", "tolerance": 0.1}]}
+    )
+    problem = build_problem(load_data(scenario, accounts=accounts, reps=reps))
+    pairs = all_allowed_pairs(problem)
+    lp = build_assignment_model(problem, pairs, np.arange(5), relax=True, slack_penalty=1e9)
+    outcome = run(lp, SolveSettings(), mip=False, time_limit=30)
+    assert outcome.status == "optimal" and outcome.objective == pytest.approx(19.7 * DEG_KM)
+    return problem, pairs, lp
+
+
+def _by_id(problem, values) -> dict:
+    return dict(zip(problem.unit_ids.tolist(), np.asarray(values).tolist(), strict=True))
+
+
+def test_alternative_cost_prices_a_move_from_the_units_own_pair():
+    problem, _, lp = _split_middle()
+    rep, placed = read_assignment(lp, problem.n_units)
+    fractional = np.flatnonzero(placed < INTEGRAL)
+    assert problem.unit_ids[fractional].tolist() == ["M"]
+    cheapness = _by_id(problem, alternative_cost(problem, lp, rep, fractional) / DEG_KM)
+    assert cheapness.pop("M") == -np.inf
+    assert cheapness == {
+        "S1": pytest.approx(7.0),
+        "S2": pytest.approx(1.0),
+        "T1": pytest.approx(3.0),
+        "T2": pytest.approx(9.0),
+    }
+
+
+@pytest.mark.parametrize("share, freed", [(0.2, 2), (0.4, 3)])
+def test_the_boundary_round_frees_the_cheapest_moves_and_finds_the_whole_plan(
+    share, freed, monkeypatch
+):
+    problem, pairs, lp = _split_middle()
+    monkeypatch.setattr(rounding, "ROUNDING_BOUNDARY_SHARE", share)
+    logged = []
+    plan = boundary_round(
+        problem, pairs, lp, SolveSettings(gap=0.0), Clock(30.0), lambda *a, **k: logged.append(k)
+    )
+    # M and S2 (then T1) free: M stays with R1 and S2 goes to R2, the 21 d optimum
+    assert logged[0]["free_units"] == freed
+    assert _by_id(problem, problem.rep_ids[plan]) == {
+        "M": "R1",
+        "S1": "R1",
+        "S2": "R2",
+        "T1": "R2",
+        "T2": "R2",
+    }
+    assert objective_of(problem, plan) == pytest.approx(21.0 * DEG_KM)
+    exact = build_assignment_model(problem, pairs, np.arange(5), relax=False)
+    optimum = run(exact, SolveSettings(), mip=True, time_limit=30, gap=0.0)
+    assert optimum.objective == pytest.approx(21.0 * DEG_KM)
+
+
+def test_the_boundary_round_gives_up_without_boundary_units(monkeypatch):
+    problem, pairs, lp = _split_middle()
+    monkeypatch.setattr(rounding, "ROUNDING_BOUNDARY_SHARE", 0.0)
+    logged = []
+    plan = boundary_round(
+        problem, pairs, lp, SolveSettings(), Clock(30.0), lambda *a, **k: logged.append(a)
+    )
+    # M alone is the rounding in place, which breaks a band: no MILP is even built
+    assert plan is None and logged == []

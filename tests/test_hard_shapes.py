@@ -11,6 +11,7 @@ import pytest
 from territory_planner import build_problem, load_data
 from territory_planner.errors import InfeasibleError
 from territory_planner.optimize import rounding
+from territory_planner.optimize.breach import rep_loads
 from territory_planner.optimize.diagnose import least_moved_for_bands, precheck
 from territory_planner.optimize.model import PairSet, build_assignment_model, read_assignment
 from territory_planner.optimize.pairs import all_allowed_pairs
@@ -161,8 +162,65 @@ def _no_log(*args, **kwargs) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_pinned_giants_let_the_narrowed_rounds_reach_a_whole_plan(seed, monkeypatch):
+    # the narrowing alone: the boundary round (tested below) would find a plan either way
+    monkeypatch.setattr(rounding, "boundary_round", lambda *args, **kwargs: None)
     problem = _metros_with_giants(seed)
     assert _narrowed_breach(problem) == 0.0
     # the same rounds with the giants left to round with the rest break some band
     monkeypatch.setattr(rounding, "pin_giants", lambda problem, model: [])
     assert _narrowed_breach(problem) > 1e-3
+
+
+def _lp_with_giants_pinned(seed: int, monkeypatch, pin_rounds: int):
+    problem = _metros_with_giants(seed)
+    pairs = all_allowed_pairs(problem)
+    lp = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=True, slack_penalty=1e9
+    )
+    assert run(lp, SolveSettings(), mip=False, time_limit=30).status == "optimal"
+    monkeypatch.setattr(rounding, "PIN_ROUNDS", pin_rounds)
+    scopes = []
+    rounding.resolve_with_giants_pinned(
+        problem,
+        lp,
+        LpBasis.capture(lp),
+        SolveSettings(),
+        Clock(60.0),
+        lambda *a, **k: scopes.append(k["scope"]),
+    )
+    _, placed = read_assignment(lp, problem.n_units)
+    split = np.intersect1d(np.flatnonzero(placed < INTEGRAL), giant_units(problem))
+    return problem, pairs, lp, scopes, split
+
+
+def test_giants_are_pinned_again_while_the_re_solved_lp_splits_others(monkeypatch):
+    # seed 9: the LP splits three giants; pinned, the LP splits two others
+    *_, scopes, split = _lp_with_giants_pinned(9, monkeypatch, pin_rounds=1)
+    assert scopes == ["split giants pinned (21 pairs closed)"] and len(split) == 2
+    *_, scopes, split = _lp_with_giants_pinned(9, monkeypatch, pin_rounds=10)
+    assert scopes == [
+        "split giants pinned (21 pairs closed)",
+        "split giants pinned (14 pairs closed)",
+    ]
+    assert len(split) == 0
+
+
+@pytest.mark.parametrize("seed", [2, 9])
+def test_the_boundary_round_holds_the_giants_the_lp_does_not_split(seed, monkeypatch):
+    problem, pairs, lp, _, split = _lp_with_giants_pinned(seed, monkeypatch, pin_rounds=10)
+    assert len(split) == 0
+    freed = []
+    real_model = rounding.restricted_model
+
+    def recording(problem, pairs, base, free, name, slack_penalty=None):
+        freed.append(free)
+        return real_model(problem, pairs, base, free, name, slack_penalty)
+
+    monkeypatch.setattr(rounding, "restricted_model", recording)
+    plan = rounding.boundary_round(problem, pairs, lp, SolveSettings(), Clock(60.0), _no_log)
+    rep, _ = read_assignment(lp, problem.n_units)
+    assert len(np.intersect1d(freed[0], giant_units(problem))) == 0
+    # a whole plan: every band holds, the giants where the pinned LP put them
+    loads = rep_loads(problem, plan)
+    assert (loads >= problem.lower - 1e-9).all() and (loads <= problem.upper + 1e-9).all()
+    assert (plan[giant_units(problem)] == rep[giant_units(problem)]).all()

@@ -7,9 +7,11 @@ Units the LP assigns integrally (nearly all) keep their rep; small MILPs place t
   plan puts it (its load and moved potential shift the bands and the budget);
 * ``release_rounds``: the growing sets of free units to try, the fractional units first,
   then the territory boundaries (the units cheapest to move, by reduced cost), then all;
-* ``narrowed_rounds``: when the fractional units alone cannot hold the bands, the LP
-  re-solved with the broken bands narrowed, so its split accounts land where rounding has
-  room (``elastic_round`` places them breaking the bands as little as possible).
+* ``narrowed_rounds``: when the fractional units alone cannot hold the bands, the split
+  giants pinned (the LP solved again until it splits none), then ``boundary_round`` (the
+  fractional units with the territory boundaries, bands hard), then the LP re-solved with
+  the broken bands narrowed, so its split accounts land where rounding has room
+  (``elastic_round`` places them breaking the bands as little as possible).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .breach import band_excess, budget_excess, rep_loads
 from .model import AssignmentModel, PairSet, build_assignment_model, read_assignment
 from .pairs import cost_scale, pairs_for
 from .pricing import reduced_costs
+from .results import objective_of
 from .settings import TINY, Clock, SolveSettings
 from .solvers import LpBasis, run
 
@@ -47,6 +50,18 @@ BOUNDARY_SHARES = (0.05, 0.2)
 #: GIANT_TIMES_TYPICAL times the typical unit's, is a giant: one of them alone can decide
 #: whether a band holds, and the many small units can make room for it
 GIANT_BAND_SHARE, GIANT_TIMES_TYPICAL = 0.2, 10.0
+#: at most this many times the LP is solved again with its split giants pinned: pinning
+#: some moves others (giant 10,000 x 50 seed 2: 262, then 23, then 20 pairs closed)
+PIN_ROUNDS = 10
+#: the share of all units the boundary round frees besides the fractional ones; 5% made
+#: the round a MILP HiGHS could not finish in its time on 10,000 x 50, 2% it solves in
+#: seconds
+ROUNDING_BOUNDARY_SHARE = 0.02
+#: the share of the time left the boundary round may spend
+BOUNDARY_ROUND_SHARE = 0.15
+#: the boundary round stops within this share of the asked gap (in the rounding's cost):
+#: windows and the later rounds close the rest, so proving the round's own optimum is waste
+BOUNDARY_GAP_SHARE = 0.5
 
 
 def restricted_model(
@@ -98,13 +113,22 @@ def alternative_cost(
     problem, lp_model: AssignmentModel, rep: np.ndarray, fractional: np.ndarray
 ) -> np.ndarray:
     """How cheaply each unit could change rep: -inf for the fractional ones, else the LP
-    reduced cost of its cheapest alternative rep; the smallest are the territory
-    boundaries, where a swap restores a band at the least cost."""
+    reduced cost of its cheapest alternative rep less that of its own pair,
+
+        min_{j != r(u)} rc[u, j] - rc[u, r(u)],
+
+    the smallest are the territory boundaries, where a swap restores a band at the least
+    cost. The difference, not rc[u, j] alone: a pair at its upper bound 1 may carry a
+    negative reduced cost, and then the unit's assign-once dual (which both share) is
+    not its cost of staying (five accounts on a line, tests/test_finish.py: the far ones
+    came first, at 0)."""
     pairs = lp_model.pairs
     rc = reduced_costs(problem, lp_model, pairs)
+    own = pairs.rep == rep[pairs.unit]
+    staying = np.zeros(problem.n_units)
+    staying[pairs.unit[own]] = rc[own]
     alternative = np.full(problem.n_units, np.inf)
-    other = pairs.rep != rep[pairs.unit]
-    np.minimum.at(alternative, pairs.unit[other], rc[other])
+    np.minimum.at(alternative, pairs.unit[~own], rc[~own] - staying[pairs.unit[~own]])
     alternative[fractional] = -np.inf
     return alternative
 
@@ -163,6 +187,89 @@ def narrowed_rounds(
     """Round the LP where its rounding has room: the least broken plan found, and its breach
     (as in windows.py: 0 when it is a whole plan).
 
+    First the split giants are pinned to the rep of their larger share, the LP solved again
+    until it splits none (resolve_with_giants_pinned): a giant rounded last moves its band
+    by most of its width, small units rounded around a pinned giant barely move theirs.
+    Then boundary_round: the fractional units with the territory boundaries, bands hard;
+    a whole plan there is the answer. Else the narrowed rounds (_narrowing). The LP's rows
+    and bounds are given back whatever happens.
+    """
+    deadline = clock.share(share)
+    pinned, basis = resolve_with_giants_pinned(problem, lp_model, basis, settings, deadline, log)
+    try:
+        plan = boundary_round(problem, pairs, lp_model, settings, clock, log)
+        if plan is not None:
+            return plan, 0.0
+        return _narrowing(problem, pairs, lp_model, basis, settings, clock, deadline, log, rounds)
+    finally:
+        narrow_rows(
+            problem, lp_model, np.zeros((problem.n_metrics, problem.n_reps)), budget_margin=0.0
+        )
+        for variable, upper in pinned:
+            variable.upBound = upper
+
+
+def boundary_round(
+    problem,
+    pairs: PairSet,
+    lp_model: AssignmentModel,
+    settings: SolveSettings,
+    clock: Clock,
+    log,
+) -> np.ndarray | None:
+    """A whole plan near the LP's rounding, or None: a MILP with the bands hard over the
+    LP's fractional units and the ROUNDING_BOUNDARY_SHARE of all units cheapest to move
+    (alternative_cost), every other unit where the LP put it.
+
+    Placing the fractional units alone breaks a band wherever a split account must go
+    whole to one side; a few boundary units free to swap make the room, at the least cost
+    the reduced costs foresee. A giant the LP does not split is held: freeing it lets the
+    MILP move a band by most of its width, which is what pinning avoided. The round stops
+    at BOUNDARY_GAP_SHARE of the asked gap, in BOUNDARY_ROUND_SHARE of the time left.
+    """
+    rep, placed = read_assignment(lp_model, problem.n_units)
+    fractional = np.flatnonzero(placed < INTEGRAL)
+    if len(fractional) == 0 or clock.remaining <= LAST_SECONDS:
+        return None
+    cheapness = alternative_cost(problem, lp_model, rep, fractional)
+    giants = giant_units(problem)
+    cheapness[np.setdiff1d(giants, fractional)] = np.inf
+    movable = int((cheapness < np.inf).sum())  # the fractional ones are -inf
+    size = min(movable, len(fractional) + int(ROUNDING_BOUNDARY_SHARE * problem.n_units))
+    if size == len(fractional):
+        return None  # the fractional units alone were tried before
+    free = np.sort(np.argsort(cheapness, kind="stable")[:size])
+    model = restricted_model(problem, pairs, rep, free, name="finish")
+    outcome = run(
+        model,
+        settings,
+        mip=True,
+        time_limit=BOUNDARY_ROUND_SHARE * clock.remaining,
+        gap=ROUND_GAP,
+        gap_abs=BOUNDARY_GAP_SHARE * settings.gap * abs(objective_of(problem, rep)),
+    )
+    scope = f"fractional + {ROUNDING_BOUNDARY_SHARE:.0%} boundary units, bands hard"
+    log("finish", outcome, len(model.pairs), free_units=int(len(free)), scope=scope)
+    if not outcome.has_solution:
+        return None
+    plan = rep.copy()
+    plan[free] = read_assignment(model, problem.n_units)[0][free]
+    return plan
+
+
+def _narrowing(
+    problem,
+    pairs: PairSet,
+    lp_model: AssignmentModel,
+    basis,
+    settings: SolveSettings,
+    clock: Clock,
+    deadline: Clock,
+    log,
+    rounds: int,
+) -> tuple[np.ndarray, float]:
+    """The narrowed rounds: the least broken plan found and its breach.
+
     Placing the LP's fractional units (the rest where the LP put them, elastic_round)
     breaks a band wherever a split account must go whole to one side of it. The LP is then
     solved again (from its basis, rows changed in place) with those bands narrowed,
@@ -171,17 +278,12 @@ def narrowed_rounds(
         sum_{u,j} p[u, j] x[u, j] <= B - mu_budget,
 
     each margin ``mu`` growing by MARGIN_GROWTH times the breach the last rounding left
-    there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole accounts;
-    the new fractional units are rounded in turn. The narrowed LP is only a guide (its value
-    is no bound; the rows get their true sides back at the end). At most ``rounds`` rounds,
-    in a ``share`` of the time left, none after one that did not lower the breach. Before
-    the first, split giants are pinned to the rep of their larger share
-    (pin_giants): a giant rounded last moves its band by most of its width, small units
-    rounded around a pinned giant barely move theirs.
+    there (at most MARGIN_LIMIT of the band), so the reps that broke keep room for whole
+    accounts; the new fractional units are rounded in turn. The narrowed LP is only a guide
+    (its value is no bound; the caller gives the rows their true sides back). At most
+    ``rounds`` rounds, until ``deadline``, none after one that did not lower the breach.
     """
-    deadline = clock.share(share)
     width = problem.upper - problem.lower
-    pinned, basis = resolve_with_giants_pinned(problem, lp_model, basis, settings, deadline, log)
     margin = np.zeros((problem.n_metrics, problem.n_reps))
     budget = problem.max_moved_potential
     budget_margin = 0.0
@@ -234,17 +336,19 @@ def narrowed_rounds(
         if outcome.status != "optimal":
             break
         basis = LpBasis.capture(lp_model)
-    narrow_rows(problem, lp_model, np.zeros_like(margin), 0.0)
-    for variable, upper in pinned:
-        variable.upBound = upper
     return best_plan, best_breach
 
 
 def resolve_with_giants_pinned(problem, lp_model, basis, settings, clock: Clock, log):
     """Pin the LP's split giants (pin_giants) and solve it again from ``basis`` within
-    ``clock``; (the pinned variables with their old upper bounds, the basis to go on from)."""
-    pinned = pin_giants(problem, lp_model)
-    if pinned:
+    ``clock``, again while the re-solved LP splits other giants (at most PIN_ROUNDS times);
+    (the pinned variables with their old upper bounds, the basis to go on from)."""
+    pinned = []
+    for _ in range(PIN_ROUNDS):
+        more = pin_giants(problem, lp_model)
+        if not more or clock.remaining <= LAST_SECONDS:
+            break
+        pinned += more
         outcome = run(
             lp_model,
             settings,
@@ -253,10 +357,11 @@ def resolve_with_giants_pinned(problem, lp_model, basis, settings, clock: Clock,
             start_basis=basis,
             resume=True,
         )
-        scope = f"split giants pinned ({len(pinned)} pairs closed)"
+        scope = f"split giants pinned ({len(more)} pairs closed)"
         log("lp", outcome, len(lp_model.pairs), scope=scope)
-        if outcome.status == "optimal":
-            basis = LpBasis.capture(lp_model)
+        if outcome.status != "optimal":
+            break
+        basis = LpBasis.capture(lp_model)
     return pinned, basis
 
 
