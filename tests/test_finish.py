@@ -34,7 +34,7 @@ from territory_planner.optimize.rounding import (
 )
 from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
-from territory_planner.optimize.windows import improve_by_windows
+from territory_planner.optimize.windows import Windows, improve_by_windows
 from territory_planner.scenario import parse_scenario
 from tests.helpers import DEG_KM, banded_problem, line_accounts, line_reps
 
@@ -360,3 +360,55 @@ def test_the_boundary_round_gives_up_without_boundary_units(monkeypatch):
     )
     # M alone is the rounding in place, which breaks a band: no MILP is even built
     assert plan is None and logged == []
+
+
+def test_windows_mend_every_broken_band_before_any_improving_window(monkeypatch):
+    # the nearest-rep plan of 600 scattered accounts breaks the bands of most of 24 reps;
+    # an improving window built while another rep's bands still break is time a whole
+    # plan needed (clustered 100,000 x 500 ran out with three reps broken)
+    rng = np.random.default_rng(0)
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i:03d}" for i in range(600)],
+            "lat": rng.uniform(30, 45, 600),
+            "lon": rng.uniform(-110, -80, 600),
+            "workload": rng.integers(1, 10, 600).astype(float),
+            "potential": rng.integers(1, 100, 600).astype(float),
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{j:02d}" for j in range(24)],
+            "lat": rng.uniform(30, 45, 24),
+            "lon": rng.uniform(-110, -80, 24),
+        }
+    )
+    problem = banded_problem(accounts, reps, workload=0.1, potential=0.2)
+    pairs = all_allowed_pairs(problem)
+    nearest = problem.cost_block(np.arange(problem.n_units)).argmin(axis=1)
+    broken = np.flatnonzero(band_excess(problem, rep_loads(problem, nearest)).sum(axis=0) > 0)
+    assert len(broken) >= 18
+    built = []
+    window_of = Windows._window
+
+    def recording(self, j, mend, width=None):
+        built.append((mend, self.breach()))
+        return window_of(self, j, mend, width)
+
+    monkeypatch.setattr(Windows, "_window", recording)
+    plan, objective, excess = improve_by_windows(
+        problem,
+        pairs,
+        nearest,
+        objective_of(problem, nearest),
+        SolveSettings(),
+        Clock(60.0),
+        done=lambda objective, excess: False,
+        log=lambda *a, **k: None,
+        first=broken,
+        size=2,
+    )
+    assert excess == 0.0 and band_excess(problem, rep_loads(problem, plan)).max() == 0.0
+    improving = [breach for mend, breach in built if not mend]
+    assert improving and max(improving) == 0.0
+    assert sum(mend for mend, _ in built) >= 2

