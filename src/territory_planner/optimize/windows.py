@@ -118,11 +118,7 @@ class Windows:
             for j in order.tolist():
                 if stop():
                     break
-                for width in MEND_WIDTHS:
-                    # a breach a few reps cannot absorb may need reps further out
-                    if self.breach_around(j) <= TINY:
-                        break
-                    improved_in_pass |= self.solve(j, mend=True, width=width * self.size)
+                improved_in_pass |= self.mend(j)
                 if self.breach_around(j) > TINY:
                     continue
                 if self.side_by_side:
@@ -145,10 +141,18 @@ class Windows:
             for j in order.tolist():
                 if stop():
                     return
-                for width in MEND_WIDTHS:
-                    if self.breach_around(j) <= TINY:
-                        break
-                    mended |= self.solve(j, mend=True, width=width * self.size)
+                mended |= self.mend(j)
+
+    def mend(self, j: int) -> bool:
+        """Mending windows around rep j while its bands break, each MEND_WIDTHS wider than
+        the last (a breach a few reps cannot absorb may need reps further out). True when
+        the plan changed."""
+        changed = False
+        for width in MEND_WIDTHS:
+            if self.breach_around(j) <= TINY:
+                break
+            changed |= self.solve(j, mend=True, width=width * self.size)
+        return changed
 
     def queue_improving(self, waiting: list[int], j: int | None) -> bool:
         """Rep j's improving window is solved with the oldest waiting one that shares no
