@@ -561,25 +561,26 @@ def banded_problem(
     return build_problem(load_data(scenario, accounts=accounts, reps=reps))
 
 
-def scattered_problem():
-    """200 accounts and 8 reps scattered at random (seed 7) over the central US, bands 10%
-    workload / 20% potential: small enough for an exact MILP over all 1,600 pairs, large
-    enough that 2 candidates per account leave pricing work to do."""
-    rng = np.random.default_rng(7)
+def scattered_problem(n_accounts: int = 200, n_reps: int = 8, seed: int = 7):
+    """``n_accounts`` accounts and ``n_reps`` reps scattered at random over the central US,
+    bands 10% workload / 20% potential. The default (200 x 8, seed 7) is small enough for an
+    exact MILP over all 1,600 pairs and large enough that 2 candidates per account leave
+    pricing work to do."""
+    rng = np.random.default_rng(seed)
     accounts = pd.DataFrame(
         {
-            "account_id": [f"A{i:03d}" for i in range(200)],
-            "lat": rng.uniform(30, 45, 200),
-            "lon": rng.uniform(-110, -80, 200),
-            "workload": rng.integers(1, 10, 200).astype(float),
-            "potential": rng.integers(1, 100, 200).astype(float),
+            "account_id": [f"A{i:03d}" for i in range(n_accounts)],
+            "lat": rng.uniform(30, 45, n_accounts),
+            "lon": rng.uniform(-110, -80, n_accounts),
+            "workload": rng.integers(1, 10, n_accounts).astype(float),
+            "potential": rng.integers(1, 100, n_accounts).astype(float),
         }
     )
     reps = pd.DataFrame(
         {
-            "rep_id": [f"R{j}" for j in range(8)],
-            "lat": rng.uniform(30, 45, 8),
-            "lon": rng.uniform(-110, -80, 8),
+            "rep_id": [f"R{j:0{len(str(n_reps - 1))}d}" for j in range(n_reps)],
+            "lat": rng.uniform(30, 45, n_reps),
+            "lon": rng.uniform(-110, -80, n_reps),
         }
     )
     return banded_problem(accounts, reps, workload=0.1, potential=0.2)

@@ -36,7 +36,7 @@ from territory_planner.optimize.settings import Clock, SolveSettings
 from territory_planner.optimize.solvers import LpBasis, run
 from territory_planner.optimize.windows import Windows, improve_by_windows
 from territory_planner.scenario import parse_scenario
-from tests.helpers import DEG_KM, banded_problem, line_accounts, line_reps
+from tests.helpers import DEG_KM, banded_problem, line_accounts, line_reps, scattered_problem
 
 
 def _west_and_east():
@@ -120,6 +120,23 @@ def _three_reps():
     return build_problem(load_data(scenario, accounts=accounts, reps=reps))
 
 
+def _windows(problem, pairs, plan, first, clock_seconds, done=None, **options):
+    """improve_by_windows from ``plan`` with nothing logged; ``done`` by default never says
+    stop. Returns (plan, objective, breach)."""
+    return improve_by_windows(
+        problem,
+        pairs,
+        plan,
+        objective_of(problem, plan),
+        SolveSettings(),
+        Clock(clock_seconds),
+        done=done or (lambda objective, excess: False),
+        log=lambda *a, **k: None,
+        first=first,
+        **options,
+    )
+
+
 def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
     problem = _three_reps()
     pairs = all_allowed_pairs(problem)
@@ -128,18 +145,8 @@ def test_a_window_over_every_rep_repairs_broken_bands_and_reaches_the_optimum():
     exact = build_assignment_model(problem, pairs, np.arange(problem.n_units), relax=False)
     optimum = run(exact, SolveSettings(), mip=True, time_limit=30, gap=0.0)
     assert optimum.status == "optimal"
-    plan, objective, excess = improve_by_windows(
-        problem,
-        pairs,
-        nearest,
-        objective_of(problem, nearest),
-        SolveSettings(),
-        Clock(30.0),
-        done=lambda objective, excess: False,
-        log=lambda *a, **k: None,
-        first=np.arange(problem.n_reps),
-        size=3,
-        gap=0.0,
+    plan, objective, excess = _windows(
+        problem, pairs, nearest, np.arange(problem.n_reps), 30.0, size=3, gap=0.0
     )
     assert excess == 0.0
     assert band_excess(problem, rep_loads(problem, plan)).max() == 0.0
@@ -159,17 +166,8 @@ def test_windows_mend_broken_bands_and_stop_when_told():
         calls.append((objective, excess))
         return excess == 0.0
 
-    plan, objective, excess = improve_by_windows(
-        problem,
-        pairs,
-        nearest,
-        start_cost,
-        SolveSettings(),
-        Clock(30.0),
-        done=done,
-        log=lambda *a, **k: None,
-        first=np.arange(problem.n_reps),
-        size=2,
+    plan, objective, excess = _windows(
+        problem, pairs, nearest, np.arange(problem.n_reps), 30.0, done=done, size=2
     )
     assert calls[0] == (
         start_cost,
@@ -366,24 +364,7 @@ def test_windows_mend_every_broken_band_before_any_improving_window(monkeypatch)
     # the nearest-rep plan of 600 scattered accounts breaks the bands of most of 24 reps;
     # an improving window built while another rep's bands still break is time a whole
     # plan needed (clustered 100,000 x 500 ran out with three reps broken)
-    rng = np.random.default_rng(0)
-    accounts = pd.DataFrame(
-        {
-            "account_id": [f"A{i:03d}" for i in range(600)],
-            "lat": rng.uniform(30, 45, 600),
-            "lon": rng.uniform(-110, -80, 600),
-            "workload": rng.integers(1, 10, 600).astype(float),
-            "potential": rng.integers(1, 100, 600).astype(float),
-        }
-    )
-    reps = pd.DataFrame(
-        {
-            "rep_id": [f"R{j:02d}" for j in range(24)],
-            "lat": rng.uniform(30, 45, 24),
-            "lon": rng.uniform(-110, -80, 24),
-        }
-    )
-    problem = banded_problem(accounts, reps, workload=0.1, potential=0.2)
+    problem = scattered_problem(n_accounts=600, n_reps=24, seed=0)
     pairs = all_allowed_pairs(problem)
     nearest = problem.cost_block(np.arange(problem.n_units)).argmin(axis=1)
     broken = np.flatnonzero(band_excess(problem, rep_loads(problem, nearest)).sum(axis=0) > 0)
@@ -396,18 +377,7 @@ def test_windows_mend_every_broken_band_before_any_improving_window(monkeypatch)
         return window_of(self, j, mend, width)
 
     monkeypatch.setattr(Windows, "_window", recording)
-    plan, objective, excess = improve_by_windows(
-        problem,
-        pairs,
-        nearest,
-        objective_of(problem, nearest),
-        SolveSettings(),
-        Clock(60.0),
-        done=lambda objective, excess: False,
-        log=lambda *a, **k: None,
-        first=broken,
-        size=2,
-    )
+    plan, objective, excess = _windows(problem, pairs, nearest, broken, 60.0, size=2)
     assert excess == 0.0 and band_excess(problem, rep_loads(problem, plan)).max() == 0.0
     improving = [breach for mend, breach in built if not mend]
     assert improving and max(improving) == 0.0
