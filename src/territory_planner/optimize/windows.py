@@ -134,7 +134,7 @@ class Windows:
         holds them all or a pass mends nothing: improving windows on a plan that breaks
         bands elsewhere spend the time a whole plan needs (clustered 100,000 x 500: mending
         and improving in turn, the sweep mended 38 reps in 115 s and ran out of time with
-        three still broken; mending first, 37 reps were mended in 46 s)."""
+        three still broken; mending first, 37 mending windows made it whole in 46 s)."""
         mended = True
         while mended and self.breach() > TINY and not stop():
             mended = False
