@@ -88,19 +88,34 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=20.0)
     parser.add_argument("--gap", type=float, default=0.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--states", nargs="+", default=["NC"], help="libpysal county sets: NC, VA, GA"
+    )
+    parser.add_argument("--skip-flow", action="store_true", help="the engine alone")
     args = parser.parse_args()
+    states = tuple(args.states)
+    label = "+".join(states)
     rows = []
     print("instance            | engine: status, objective, gap, s | flow MILP: the same")
     for n_reps in args.reps:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as folder:
                 path = write_instance(
-                    Path(folder), n_reps=n_reps, seed=seed, time_limit=args.time_limit, gap=args.gap
+                    Path(folder),
+                    states=states,
+                    n_reps=n_reps,
+                    seed=seed,
+                    time_limit=args.time_limit,
+                    gap=args.gap,
                 )
                 engine = engine_run(path)
                 geography = build_region_problem(load_scenario(path))
-                flow = solve_flow_milp(geography, args.time_limit, args.gap)
-            name = f"NC100 {n_reps} reps s{seed}"
+                flow = (
+                    {"status": "skipped", "objective": None, "gap": None, "seconds": 0.0}
+                    if args.skip_flow
+                    else solve_flow_milp(geography, args.time_limit, args.gap)
+                )
+            name = f"{label}{geography.n_regions} {n_reps} reps s{seed}"
             rows.append({"instance": name, "engine": engine, "flow_milp": flow})
             print(
                 f"{name:<19} | {engine['status']:<17} {_cell(engine.get('objective'), ',.0f'):>9} "

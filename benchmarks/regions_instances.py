@@ -1,7 +1,8 @@
 """Geography-mode instances on real polygons, offline and seeded.
 
 * regions: county polygons that libpysal ships with its examples: North Carolina's 100
-  counties (``sids2``) and Virginia's 136 counties and independent cities (``virginia``);
+  counties (``sids2``), Virginia's 136 counties and independent cities (``virginia``) and
+  Georgia's 159 counties (``georgia``, UTM metres);
   region_id = the county FIPS code;
 * accounts: one synthetic account per real ZIP centroid (``zipcodes``) of those states
   that falls inside a county, workload log-normal, potential proportional to workload
@@ -22,9 +23,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+# state: (libpysal example, file, name column, FIPS column, CRS of a file that has none)
 STATES = {
-    "NC": ("sids2", "sids2.shp", "NAME", "FIPS"),
-    "VA": ("virginia", "virginia.shp", "NAME", "FIPS"),
+    "NC": ("sids2", "sids2.shp", "NAME", "FIPS", "EPSG:4326"),
+    "VA": ("virginia", "virginia.shp", "NAME", "FIPS", "EPSG:4326"),
+    # Georgia's 159 counties ship in UTM zone 16N metres without a .prj
+    "GA": ("georgia", "G_utm.shp", "AreaKey", "AreaKey", "EPSG:26916"),
 }
 
 
@@ -34,10 +38,10 @@ def county_regions(states: tuple[str, ...] = ("NC",)) -> gpd.GeoDataFrame:
 
     parts = []
     for state in states:
-        folder, file, name, fips = STATES[state]
+        folder, file, name, fips, crs = STATES[state]
         frame = gpd.read_file(examples.get_path(file))
-        if frame.crs is None:  # sids2 ships without a .prj; its coordinates are lon/lat
-            frame = frame.set_crs("EPSG:4326")
+        if frame.crs is None:  # sids2 and georgia ship without a .prj
+            frame = frame.set_crs(crs)
         frame = frame.to_crs("EPSG:4326")
         parts.append(
             gpd.GeoDataFrame(

@@ -159,6 +159,49 @@ def test_canonical_name_and_its_alias_together(tmp_path):
     find(problems(path), "accounts.csv", 1, "OwnerId", "both mean 'current_rep_id'")
 
 
+def test_a_report_export_with_labels_loads_and_speaks_its_names_back(tmp_path):
+    """A Salesforce report export writes labels, not API names: 'Account ID', 'Billing
+    Zip/Postal Code', 'Account Owner ID', 'Parent Account ID', and a reps sheet with 'User
+    ID', 'Full Name' and 'Zip Code'. Each is read as its canonical column (letters and
+    digits, any case), money cells like "$250,000" are numbers, and the CRM update file
+    comes back under the export's own headers."""
+    accounts = (
+        "Account ID,Account Name,Billing Zip/Postal Code,Account Owner ID,Potential,Workload,"
+        "Parent Account ID,Annual Revenue\n"
+        'A1,"Acme, Inc.",27601,U1,"$250,000",120,,"$1,200,000.00"\n'
+        'A2,Beta LLC,27701-1234,U2,"$150,000",80,A1,"$800,000.00"\n'
+        'A3,Gamma Co,28202,U1,"$400,000",200,,"$2,500,000.00"\n'
+    )
+    reps = "User ID,Full Name,Zip Code\nU1,Ann Smith,27601\nU2,Bob Jones,28202\n"
+    path = scenario(tmp_path, accounts=accounts, reps=reps)
+    data = load_scenario(path)
+    frame = data.accounts.set_index("account_id")
+    assert frame.loc["A2", "postal_code"] == "27701"
+    assert frame.loc["A2", "current_rep_id"] == "U2"
+    assert frame.loc["A2", "group_id"] == "A1"
+    assert frame.loc["A1", "potential"] == 250_000.0
+    assert frame.loc["A1", "name"] == "Acme, Inc."
+    # 'Annual Revenue' is the company's revenue, not last year's sales: passed through
+    assert "Annual Revenue" in data.accounts.columns
+    assert (data.accounts["revenue"] == 0).all()
+    assert list(data.reps["name"]) == ["Ann Smith", "Bob Jones"]
+    made = plan(path)
+    out = tmp_path / "plan"
+    made.write(out)
+    changes = pd.read_csv(out / "owner_changes.csv", dtype=str)
+    assert list(changes.columns) == ["Account ID", "Account Owner ID"]
+    assignments = pd.read_csv(out / "assignments.csv", dtype=str)
+    assert assignments.columns[0] == "Account ID"
+
+
+def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
+    """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
+    one file is the usual 'both mean' problem, not a silent pick."""
+    text = "account_id,BillingPostalCode,Billing Zip/Postal Code\nA1,27601,27601\n"
+    path = scenario(tmp_path, accounts=text)
+    find(problems(path), "accounts.csv", 1, "Billing Zip/Postal Code", "both mean 'postal_code'")
+
+
 def test_row_of_the_wrong_width_names_its_row_after_a_blank_line(tmp_path):
     """Blank lines are skipped but still counted: the bad row is line 5 of the file."""
     text = "account_id,lat,lon\nA1,40,-75\n\nA2,40.5,-74.5,oops\nA3,40.1,-74.9\n"

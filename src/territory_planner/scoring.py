@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, read_table
+from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, header_key, read_table
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
 from .optimize.strategy import SolveSettings, solve_assignment
@@ -180,9 +180,10 @@ def _input_name(accounts: pd.DataFrame, column: str) -> str:
 
 
 def _find_column(frame: pd.DataFrame, names: list[str]) -> str | None:
-    """The first of ``names`` that is a column of ``frame``, compared case-insensitively."""
-    lower = {str(c).lower(): c for c in frame.columns}
-    return next((lower[n.lower()] for n in names if n.lower() in lower), None)
+    """The first of ``names`` that is a column of ``frame``, compared as the accounts file's
+    headers are (header_key: letters and digits, any case)."""
+    keyed = {header_key(c): c for c in frame.columns}
+    return next((keyed[header_key(n)] for n in names if header_key(n) in keyed), None)
 
 
 def assignment_columns(

@@ -44,6 +44,7 @@ from .columns import ACCOUNT_ALIASES as ACCOUNT_ALIASES
 from .columns import REP_ALIASES as REP_ALIASES
 from .columns import REP_STATUSES as REP_STATUSES
 from .columns import canonical_columns as canonical_columns
+from .columns import header_key as header_key
 from .geocode import _coordinates as _coordinates
 from .geocode import _postal_codes as _postal_codes
 from .geocode import _zip_centroids as _zip_centroids

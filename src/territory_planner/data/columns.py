@@ -1,10 +1,14 @@
 """Canonical columns of the accounts and reps files and the aliases CRM exports use.
 
-Column names are matched case-insensitively against the canonical names and their aliases
-(docs/design.md section 2).
+Column names are matched against the canonical names and their aliases by their letters
+and digits alone, case-insensitively (header_key): an API-name export (``BillingPostalCode``),
+a report export that writes labels (``Billing Zip/Postal Code``, ``Account ID``) and a
+hand-made sheet (``postal code``) all load without renaming (docs/design.md section 2).
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -12,33 +16,50 @@ from ..errors import ProblemList
 
 #: canonical column -> accepted aliases (compared case-insensitively)
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
-    "account_id": ("Id", "AccountId"),
-    "name": ("Name", "AccountName"),
-    "lat": ("BillingLatitude", "latitude"),
-    "lon": ("BillingLongitude", "longitude"),
-    "postal_code": ("BillingPostalCode", "zip"),
+    # Salesforce API names (Data Loader), then the labels of report exports (Salesforce,
+    # HubSpot, Dynamics); spaces, case and punctuation do not matter (header_key)
+    "account_id": ("Id", "AccountId", "Record ID", "Company ID"),
+    "name": ("Name", "AccountName", "Company name", "Company"),
+    "lat": ("BillingLatitude", "latitude", "Lat", "Address 1: Latitude"),
+    "lon": ("BillingLongitude", "longitude", "Lng", "Long", "Address 1: Longitude"),
+    "postal_code": (
+        "BillingPostalCode",
+        "zip",
+        "Billing Zip/Postal Code",
+        "Zip/Postal Code",
+        "ZIP Code",
+        "Zipcode",
+        "Postcode",
+        "Address 1: ZIP/Postal Code",
+    ),
     "workload": (),
     "potential": (),
     "revenue": (),
-    "current_rep_id": ("OwnerId",),
+    "current_rep_id": ("OwnerId", "Account Owner ID", "Company owner ID"),
     "locked": (),
     "segment": (),
-    "group_id": ("ParentId",),
+    "group_id": ("ParentId", "Parent Account ID", "Parent Company ID"),
     "region_id": (),
 }
 
 
 REP_ALIASES: dict[str, tuple[str, ...]] = {
     "rep_id": ("Id", "UserId", "OwnerId"),
-    "name": ("Name",),
-    "lat": ("latitude",),
-    "lon": ("longitude",),
-    "postal_code": (),
+    "name": ("Name", "Full Name"),
+    "lat": ("latitude", "Lat"),
+    "lon": ("longitude", "Lng", "Long"),
+    "postal_code": ("zip", "Zip/Postal Code", "ZIP Code", "Zipcode", "Postcode"),
     "capacity": ("fte",),
     "segment": (),
     "region_id": (),
     "status": (),
 }
+
+
+def header_key(name: str) -> str:
+    """A column name reduced to its lower-case letters and digits: 'Account ID', 'account_id'
+    and 'AccountId' are one key, so is 'Billing Zip/Postal Code' and 'BillingZipPostalCode'."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
 REP_STATUSES = ("active", "new", "leaving")
@@ -50,16 +71,16 @@ def canonical_columns(
     """Rename alias columns to canonical names; unknown columns pass through unchanged."""
     lookup: dict[str, str] = {}
     for canonical, names in aliases.items():
-        lookup[canonical.lower()] = canonical
+        lookup[header_key(canonical)] = canonical
         for alias in names:
-            lookup.setdefault(alias.lower(), canonical)
+            lookup.setdefault(header_key(alias), canonical)
     rename: dict[str, str] = {}
     taken: dict[str, str] = {}
     losers: list[str] = []
     # the canonical name itself wins over an alias, whatever the column order
-    ordered = sorted(raw.columns, key=lambda c: lookup.get(c.lower()) != c.lower())
+    ordered = sorted(raw.columns, key=lambda c: lookup.get(header_key(c)) != str(c).lower())
     for column in ordered:
-        canonical = lookup.get(column.lower())
+        canonical = lookup.get(header_key(column))
         if canonical is None:
             continue
         if canonical in taken:
