@@ -78,3 +78,36 @@ def test_unknown_unit_and_adjacency_are_refused(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert "adjacency" in result.output and "rook" in result.output
+
+
+def test_a_census_tiger_county_file_loads_by_its_geoid(tmp_path):
+    """TIGER/Line county files key their rows by GEOID (the 5-digit FIPS code), beside
+    STATEFP, COUNTYFP and NAME: the file loads as downloaded and regions.csv speaks GEOIDs."""
+    regions = grid_regions(1, 2)
+    regions = regions.assign(
+        STATEFP="37", COUNTYFP=["001", "003"], GEOID=["37001", "37003"], NAME=["Ala", "Bee"]
+    ).drop(columns="region_id")
+    accounts = pd.DataFrame(
+        [dict(account_id=f"a{k}", lat=0.05, lon=0.05 + 0.1 * k) for k in range(2)]
+    )
+    path = write_region_scenario(tmp_path / "in", regions, accounts, _reps())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "regions.csv", dtype=str)
+    assert sorted(table["region_id"]) == ["37001", "37003"]
+
+
+def test_a_file_without_a_key_is_told_which_columns_could_be_one(tmp_path):
+    """No region_id nor alias: the fix names the columns holding a distinct text or whole
+    number on every row (AreaKey here), not the float columns (AREA) that are distinct too."""
+    regions = grid_regions(1, 2)
+    regions = regions.assign(AreaKey=[13001, 13003], AREA=[1.5, 2.5], STATE="GA").drop(
+        columns="region_id"
+    )
+    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "no region_id column" in result.output
+    assert "columns with a distinct key on every row: AreaKey)" in result.output

@@ -20,7 +20,21 @@ from territory_planner.errors import InputError, Problem, ProblemList
 from .frames import _POLYGONAL, WGS84, _id_text, _polygonal_part
 
 # Column aliases of a regions file, matched case-insensitively, first match wins.
-_REGION_ID_ALIASES = ("region_id", "id", "region", "code")
+# the Census Bureau's TIGER/Line files name their key GEOID (counties: the 5-digit FIPS
+# code) and a ZCTA file ZCTA5CE20 / ZCTA5CE10: such a file loads as it is downloaded
+_REGION_ID_ALIASES = (
+    "region_id",
+    "id",
+    "region",
+    "code",
+    "geoid",
+    "geoid20",
+    "geoid10",
+    "zcta5ce20",
+    "zcta5ce10",
+    "zcta5",
+    "fips",
+)
 _PARENT_ID_ALIASES = ("parent_id", "parent")
 _NAME_ALIASES = ("name",)
 
@@ -134,11 +148,19 @@ def _region_columns(
     parent_col = _find_column(properties, _PARENT_ID_ALIASES)
     name_col = _find_column(properties, _NAME_ALIASES)
     if id_col is None:
+        # a key is text or whole numbers, distinct on every row (areas and coordinates,
+        # distinct too, are floats and left out)
+        unique = [
+            str(c)
+            for c in properties
+            if raw[c].dtype.kind in "iuOT" and raw[c].notna().all() and raw[c].astype(str).is_unique
+        ]
+        could = f"; columns with a distinct key on every row: {', '.join(unique)}" if unique else ""
         problems.add(
             file,
             "no region_id column",
             column="region_id",
-            fix="add a region_id property (aliases: id, region, code)",
+            fix=f"add a region_id property (aliases: {', '.join(_REGION_ID_ALIASES[1:])}){could}",
         )
         problems.raise_if_any()
     return id_col, parent_col, name_col
