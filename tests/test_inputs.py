@@ -194,6 +194,75 @@ def test_a_report_export_with_labels_loads_and_speaks_its_names_back(tmp_path):
     assert assignments.columns[0] == "Account ID"
 
 
+NAMED_OWNERS = (
+    "Account ID,Account Owner,Billing Zip/Postal Code,Workload\n"
+    "A1,Ann Smith,27601,10\n"
+    "A2,bob  jones,27701,10\n"
+    "A3,Ann Smith,28202,10\n"
+    "A4,Bob Jones,27401,10\n"
+)
+NAMED_REPS = "User ID,Full Name,Zip Code\nU1,Ann Smith,27601\nU2,Bob Jones,28202\n"
+
+
+def test_owners_given_by_name_are_read_as_reps_and_updated_by_name(tmp_path):
+    """A report export's 'Account Owner' holds names: each is the name of one rep (case and
+    spaces aside: 'bob  jones'), so today's owners are U1, U2, U1, U2. The plan (workload
+    band 0: two accounts each, travel to the rep's ZIP) keeps A1 with Ann in Raleigh and
+    gives A3 in Charlotte to Bob; the CRM update speaks names, as the export did, and
+    assignments.csv writes the owner column back as it was written."""
+    path = scenario(
+        tmp_path,
+        accounts=NAMED_OWNERS,
+        reps=NAMED_REPS,
+        extra="balance:\n  - {metric: workload, tolerance: 0.0}\n",
+    )
+    data = load_scenario(path)
+    assert list(data.accounts.sort_values("account_id")["current_rep_id"]) == [
+        "U1",
+        "U2",
+        "U1",
+        "U2",
+    ]
+    assert any("4 owner(s) given by rep name" in note for note in data.summary()["defaults"])
+    out = tmp_path / "plan"
+    plan(data).write(out)
+    assignments = pd.read_csv(out / "assignments.csv", dtype=str).set_index("Account ID")
+    assert assignments.loc["A3", "previous_rep_id"] == "U1"
+    assert assignments.loc["A3", "rep_id"] == "U2"
+    assert assignments.loc["A2", "Account Owner"] == "bob  jones"
+    changes = pd.read_csv(out / "owner_changes.csv", dtype=str)
+    assert list(changes.columns) == ["Account ID", "Account Owner"]
+    moved = dict(zip(changes["Account ID"], changes["Account Owner"]))
+    assert moved["A3"] == "Bob Jones"
+    assert set(moved.values()) <= {"Ann Smith", "Bob Jones"}
+
+
+def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
+    reps = NAMED_REPS + "U3,Ann Smith,27401\n"
+    path = scenario(tmp_path, accounts=NAMED_OWNERS, reps=reps)
+    found = problems(path)
+    hit = find(found, "accounts.csv", 2, "current_rep_id", "belongs to several reps")
+    assert "Ann Smith: reps U1, U3" in hit.message
+    find(found, "accounts.csv", 4, "current_rep_id", "belongs to several reps")
+    assert not [p for p in found if "is not a rep" in p.message]
+
+
+def test_owners_by_id_and_by_name_in_one_file_update_by_id(tmp_path):
+    """One owner by ID, the rest by name: all read as reps, and the CRM update (not all by
+    name) gives rep IDs."""
+    accounts = NAMED_OWNERS.replace("A1,Ann Smith", "A1,U1")
+    path = scenario(
+        tmp_path,
+        accounts=accounts,
+        reps=NAMED_REPS,
+        extra="balance:\n  - {metric: workload, tolerance: 0.0}\n",
+    )
+    out = tmp_path / "plan"
+    plan(load_scenario(path)).write(out)
+    changes = pd.read_csv(out / "owner_changes.csv", dtype=str)
+    assert set(changes["Account Owner"]) <= {"U1", "U2"} and len(changes) >= 1
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.owners import OWNER_NAMES, owners_as_written
+
 #: the plan's own columns of assignments.csv, after the account ID, in this order
 PLAN_COLUMNS = ("rep_id", "rep_name", "previous_rep_id", "moved", "distance_km")
 #: canonical account columns assignments.csv carries even when the input had none of them
@@ -78,7 +80,10 @@ def assignments_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.D
     aligned = accounts.set_index("account_id").reindex(assignments["account_id"])
     columns = {}
     for written, (source, column) in layout.items():
-        if source == "input":
+        if source == "input" and column == "current_rep_id":
+            # owners the file gave by name are written back as it wrote them
+            columns[written] = owners_as_written(aligned[column], accounts).to_numpy()
+        elif source == "input":
             columns[written] = aligned[column].to_numpy()
         elif column in assignments.columns:
             columns[written] = assignments[column].to_numpy()
@@ -118,7 +123,8 @@ def assignment_dtypes(accounts: pd.DataFrame) -> dict[str, type]:
 def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
     """owner_changes.csv: the accounts whose owner changes (including accounts with no owner
     today that get one), two columns named as the accounts file names its ID and owner
-    columns (``Id,OwnerId`` for a Salesforce export), ready for a CRM bulk update."""
+    columns (``Id,OwnerId`` for a Salesforce export), ready for a CRM bulk update; the new
+    owner by name when the file gave every owner by name (``Account Owner``)."""
     names = source_names(accounts)
     id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
     owner_name = next((o for o, c in names.items() if c == "current_rep_id"), "current_rep_id")
@@ -127,9 +133,9 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
         previous.isna() | (previous != assignments["rep_id"])
     )
     rows = assignments[changed]
-    return pd.DataFrame(
-        {id_name: rows["account_id"].to_numpy(), owner_name: rows["rep_id"].to_numpy()}
-    )
+    # a file that named every owner by name is updated by name (data/owners.py)
+    new_owner = rows["rep_name"] if accounts.attrs.get(OWNER_NAMES) else rows["rep_id"]
+    return pd.DataFrame({id_name: rows["account_id"].to_numpy(), owner_name: new_owner.to_numpy()})
 
 
 # --------------------------------------------------------------------------- numbers

@@ -35,7 +35,16 @@ ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
     "workload": (),
     "potential": (),
     "revenue": (),
-    "current_rep_id": ("OwnerId", "Account Owner ID", "Company owner ID"),
+    # an owner given by name ("Account Owner", "Company owner") is matched to the reps'
+    # names (owners.py)
+    "current_rep_id": (
+        "OwnerId",
+        "Account Owner ID",
+        "Company owner ID",
+        "Account Owner",
+        "Company owner",
+        "Owner",
+    ),
     "locked": (),
     "segment": (),
     "group_id": ("ParentId", "Parent Account ID", "Parent Company ID"),

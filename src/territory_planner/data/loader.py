@@ -24,6 +24,7 @@ from .columns import (
     ACCOUNT_ALIASES,
     REP_STATUSES,
 )
+from .owners import resolve_owner_names
 from .reps import (
     normalize_reps,
 )
@@ -250,6 +251,7 @@ def load_data(
         problems.raise_if_any()
     check_balance_metrics(settings, acc, account_file, problems)
     if len(acc) and len(rep):
+        acc = resolve_owner_names(acc, rep, account_file, problems)
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
     acc = place_accounts_in_regions(acc, regions)
     report_swapped_outside_regions(acc, regions, account_file, problems)

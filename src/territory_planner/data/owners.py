@@ -1,0 +1,85 @@
+"""Today's owners given by rep name instead of rep ID.
+
+A CRM report export often carries the owner as a person's name (Salesforce's "Account
+Owner", HubSpot's "Company owner"), while the reps file has IDs and names. An owner that is
+no rep_id but is the name of exactly one rep (case and surrounding spaces aside) is read as
+that rep's ID, so continuity, locks and today's scores work on such an export unchanged.
+When every owner of the file is given by name, the plan answers in names too: the owner
+column of assignments.csv and of owner_changes.csv (the CRM update) holds names, as the
+export did.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import ProblemList
+from .cells import _report_rows, _rows_in
+
+#: accounts.attrs key: account_id -> its owner's name as the file wrote it, when every
+#: owner was given by name
+OWNER_NAMES = "owner_names"
+
+
+def _key(name) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def resolve_owner_names(
+    accounts: pd.DataFrame, reps: pd.DataFrame, file: str, problems: ProblemList
+) -> pd.DataFrame:
+    """``accounts`` with each owner written as a rep's name read as that rep's ID.
+
+    Owners that are rep IDs stay as they are; a name that two reps share is a problem
+    naming them (the ID must say which); anything else is left for the unknown-rep check.
+    A note in the accounts' defaults says how many owners were read by name."""
+    owners = accounts["current_rep_id"]
+    by_id = owners.isin(set(reps["rep_id"]))
+    unresolved = owners.notna() & ~by_id
+    if not unresolved.any():
+        return accounts
+    reps_of: dict[str, list[str]] = {}
+    for rep_id, name in zip(reps["rep_id"], reps["name"]):
+        if isinstance(name, str) and name.strip():
+            reps_of.setdefault(_key(name), []).append(rep_id)
+    keys = owners.where(unresolved).map(_key, na_action="ignore")
+    shared = keys.map(lambda k: len(reps_of.get(k, ())) > 1, na_action="ignore")
+    shared = shared.fillna(False).astype(bool)
+    _report_rows(
+        problems,
+        file,
+        _rows_in(accounts, shared),
+        "current_rep_id",
+        "the owner's name belongs to several reps",
+        fix="give the owner's rep_id instead of the name",
+        values=[f"{owners[r]}: reps {', '.join(reps_of[keys[r]])}" for r in shared[shared].index],
+    )
+    keys = keys[unresolved]
+    unique = keys.map(lambda k: reps_of[k][0] if len(reps_of.get(k, ())) == 1 else None)
+    named = unique.notna()
+    out = accounts.copy()
+    out.attrs = dict(accounts.attrs)
+    # reported above: blanked, so the unknown-rep check does not report them again
+    out.loc[shared, "current_rep_id"] = None
+    if not named.any():
+        return out
+    out.loc[unique.index[named], "current_rep_id"] = unique[named]
+    count = int(named.sum())
+    out.attrs["defaults"] = [
+        *accounts.attrs.get("defaults", []),
+        f"current_rep_id: {count:,} owner(s) given by rep name, read as the rep's rep_id",
+    ]
+    if named.all() and not by_id.any():
+        given = unique.index[named]
+        out.attrs[OWNER_NAMES] = dict(zip(accounts.loc[given, "account_id"], owners[given]))
+    return out
+
+
+def owners_as_written(owners: pd.Series, accounts: pd.DataFrame) -> pd.Series:
+    """``owners`` (rep IDs, indexed by account_id) as the accounts file wrote them: its
+    names, when it gave every owner by name (resolve_owner_names); else as they are."""
+    names = accounts.attrs.get(OWNER_NAMES)
+    if not names:
+        return owners
+    written = pd.Series(owners.index.map(lambda account: names.get(account)), index=owners.index)
+    return written.where(written.notna(), owners)
