@@ -65,3 +65,25 @@ def test_the_diagnosis_keeps_to_the_users_time_limit(tiny, monkeypatch):
     with pytest.raises(InfeasibleError, match="rep R1 would need 50.0 less potential"):
         plan(load_scenario(scenario))
     assert limits["elastic"] and all(0 < limit <= 2.0 for limit in limits["elastic"])
+
+
+def test_an_account_heavier_than_every_band_is_named_before_solving():
+    """Workloads 1, 1, 1 and 9 on the line, two reps, workload 10%: the total 12 gives each
+    rep the target 6 and the band [5.4, 6.6]. A4 alone carries 9 > 6.6, so no plan exists;
+    the precheck names A4, its 9 and the largest upper band 6.6, and no rep's band."""
+    scenario = parse_scenario(
+        {"accounts": "a", "reps": "r", "balance": [{"metric": "workload", "tolerance": 0.1}]}
+    )
+    accounts = line_accounts(workload=[1.0, 1.0, 1.0, 9.0])
+    problem = build_problem(load_data(scenario, accounts=accounts, reps=line_reps()))
+    from territory_planner.optimize.diagnose import precheck
+
+    with pytest.raises(InfeasibleError) as raised:
+        precheck(problem)
+    text = str(raised.value)
+    assert "account A4 alone carries 9.0 workload" in text
+    assert "(at most 6.6)" in text
+    assert "rep R" not in text
+    assert raised.value.details == [
+        {"kind": "account_over_band", "account_id": "A4", "metric": "workload", "load": 9.0}
+    ]

@@ -110,10 +110,12 @@ def precheck(problem) -> None:
         reasons.append(f"account {leaving_lock} is locked to a rep who is leaving or unknown")
         details.append({"kind": "locked_to_leaving", "account_id": leaving_lock})
     forced_moved = 0.0
+    oversized: list[tuple[int, int, float, float]] = []
     for units in problem.unit_blocks():
         allowed = problem.allowed_block(units)
         loads = problem.load_block(units)
         reachable += np.einsum("mur,ur->mr", loads, allowed)
+        oversized += _oversized_accounts(problem, units, loads, allowed)
         for row, u in enumerate(units.tolist()):
             if not allowed[row].any():
                 orphans.append(u)
@@ -131,6 +133,19 @@ def precheck(problem) -> None:
         details.append({"kind": "no_rep", "accounts": names})
     if len(orphans) > 20:
         reasons.append(f"... and {len(orphans) - 20} more accounts that can go to no rep")
+    for u, m, load, most in oversized[:20]:
+        account = str(problem.unit_ids[u])
+        metric = problem.metrics[m]
+        reasons.append(
+            f"account {account} alone carries {_fmt(load)} {metric}, above the upper band of "
+            f"every rep who may own it (at most {_fmt(most)}); raise the {metric} tolerance, "
+            f"split the account, or leave {metric} out of the balance"
+        )
+        details.append(
+            {"kind": "account_over_band", "account_id": account, "metric": metric, "load": load}
+        )
+    if len(oversized) > 20:
+        reasons.append(f"... and {len(oversized) - 20} more accounts above every band")
     _band_reasons(problem, locked_load, reachable, reasons, details)
     if problem.max_moved_potential is not None and forced_moved > problem.max_moved_potential:
         total = float(problem.account_potential.sum()) or 1.0
@@ -150,6 +165,23 @@ def precheck(problem) -> None:
     _budget_below_band_moves(problem, reasons, details)
     if reasons:
         raise InfeasibleError(reasons, details)
+
+
+def _oversized_accounts(problem, units, loads, allowed) -> list[tuple[int, int, float, float]]:
+    """(unit, metric, load, largest upper band) of each single account of ``units`` whose
+    load on a metric is above the upper band of every rep that may own it: no plan holds
+    it, so the band messages of the reps it strains would only hide the cause. Units of
+    several accounts (a region, a keep-together group) are left to their own checks."""
+    found = []
+    upper = np.where(allowed[None, :, :], problem.upper[:, None, :], -np.inf)  # (M, U, J)
+    most = upper.max(axis=2)  # (M, U)
+    over = loads.min(axis=2, initial=np.inf, where=allowed[None]) > most + TINY
+    for m, row in zip(*np.nonzero(over & allowed.any(axis=1)[None, :])):
+        u = int(units[row])
+        members = problem.unit_members[u]
+        if len(members) == 1 and str(problem.unit_ids[u]) == str(problem.account_ids[members[0]]):
+            found.append((u, int(m), float(loads[m, row][allowed[row]].min()), float(most[m, row])))
+    return found
 
 
 def _owner_of_units(problem) -> np.ndarray:
