@@ -263,6 +263,19 @@ def test_owners_by_id_and_by_name_in_one_file_update_by_id(tmp_path):
     assert set(changes["Account Owner"]) <= {"U1", "U2"} and len(changes) >= 1
 
 
+def test_an_owner_name_column_beside_the_owner_id_column_passes_through(tmp_path):
+    """A report export with both 'Account Owner' (names) and 'Account Owner ID': the ID
+    column is today's owner and the name column stays an ordinary column, not a clash."""
+    accounts = (
+        "Account ID,Account Owner,Account Owner ID,Billing Zip/Postal Code\n"
+        "A1,Ann Smith,U1,27601\nA2,Bob Jones,U2,28202\n"
+    )
+    data = load_scenario(scenario(tmp_path, accounts=accounts, reps=NAMED_REPS))
+    frame = data.accounts.set_index("account_id")
+    assert list(frame["current_rep_id"]) == ["U1", "U2"]
+    assert list(frame["Account Owner"]) == ["Ann Smith", "Bob Jones"]
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

@@ -36,14 +36,12 @@ ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
     "potential": (),
     "revenue": (),
     # an owner given by name ("Account Owner", "Company owner") is matched to the reps'
-    # names (owners.py)
+    # names (owners.py); a file with an owner ID column as well keeps the name as it is
     "current_rep_id": (
         "OwnerId",
         "Account Owner ID",
         "Company owner ID",
-        "Account Owner",
-        "Company owner",
-        "Owner",
+        *("Account Owner", "Company owner", "Owner"),
     ),
     "locked": (),
     "segment": (),
@@ -63,6 +61,11 @@ REP_ALIASES: dict[str, tuple[str, ...]] = {
     "region_id": (),
     "status": (),
 }
+
+
+#: aliases that give way to any other name of their column: a report export with both the
+#: owner's name and the owner's ID reads the ID, and the name passes through as it is
+YIELDING_ALIASES = frozenset({"accountowner", "companyowner", "owner"})
 
 
 def header_key(name: str) -> str:
@@ -86,12 +89,20 @@ def canonical_columns(
     rename: dict[str, str] = {}
     taken: dict[str, str] = {}
     losers: list[str] = []
-    # the canonical name itself wins over an alias, whatever the column order
-    ordered = sorted(raw.columns, key=lambda c: lookup.get(header_key(c)) != str(c).lower())
+
+    # the canonical name itself wins over an alias, whatever the column order, and an alias
+    # that yields (YIELDING_ALIASES) comes last
+    def rank(column) -> tuple[bool, bool]:
+        key = header_key(column)
+        return key in YIELDING_ALIASES, lookup.get(key) != str(column).lower()
+
+    ordered = sorted(raw.columns, key=rank)
     for column in ordered:
         canonical = lookup.get(header_key(column))
         if canonical is None:
             continue
+        if canonical in taken and header_key(column) in YIELDING_ALIASES:
+            continue  # passed through under its own name
         if canonical in taken:
             problems.add(
                 name,
