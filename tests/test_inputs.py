@@ -276,6 +276,22 @@ def test_an_owner_name_column_beside_the_owner_id_column_passes_through(tmp_path
     assert list(frame["Account Owner"]) == ["Ann Smith", "Bob Jones"]
 
 
+def test_an_owner_column_of_e_mails_is_kept_as_an_ordinary_column(tmp_path):
+    """'Owner' holds e-mail addresses, none a rep's ID or name: the accounts have no owner
+    today (no error), the column passes through to assignments.csv as it was, and validate
+    says why."""
+    accounts = "Account ID,Owner,Billing Zip/Postal Code\nA1,ann@x.com,27601\nA2,bob@x.com,28202\n"
+    path = scenario(tmp_path, accounts=accounts, reps=NAMED_REPS)
+    data = load_scenario(path)
+    assert data.accounts["current_rep_id"].isna().all()
+    assert any("no value of 'Owner' is a rep_id" in n for n in data.summary()["defaults"])
+    out = tmp_path / "plan"
+    plan(data).write(out)
+    assignments = pd.read_csv(out / "assignments.csv", dtype=str).set_index("Account ID")
+    assert assignments.loc["A1", "Owner"] == "ann@x.com"
+    assert assignments["previous_rep_id"].isna().all()
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

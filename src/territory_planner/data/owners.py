@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ProblemList
 from .cells import _report_rows, _rows_in
+from .columns import YIELDING_ALIASES, header_key
 
 #: accounts.attrs key: account_id -> its owner's name as the file wrote it, when every
 #: owner was given by name
@@ -32,7 +33,11 @@ def resolve_owner_names(
 
     Owners that are rep IDs stay as they are; a name that two reps share is a problem
     naming them (the ID must say which); anything else is left for the unknown-rep check.
-    A note in the accounts' defaults says how many owners were read by name."""
+    A note in the accounts' defaults says how many owners were read by name. A column
+    read as the owner only by a yielding alias ('Owner', 'Account Owner') of which no value
+    is a rep's ID or name holds something else (e-mail addresses, another system's
+    users): it is kept as an ordinary column, no account has an owner today, and a note
+    says so."""
     owners = accounts["current_rep_id"]
     by_id = owners.isin(set(reps["rep_id"]))
     unresolved = owners.notna() & ~by_id
@@ -57,6 +62,10 @@ def resolve_owner_names(
     keys = keys[unresolved]
     unique = keys.map(lambda k: reps_of[k][0] if len(reps_of.get(k, ())) == 1 else None)
     named = unique.notna()
+    if not by_id.any() and not named.any() and not shared.any():
+        kept = _owner_column_kept(accounts)
+        if kept is not None:
+            return kept
     out = accounts.copy()
     out.attrs = dict(accounts.attrs)
     # reported above: blanked, so the unknown-rep check does not report them again
@@ -72,6 +81,26 @@ def resolve_owner_names(
     if named.all() and not by_id.any():
         given = unique.index[named]
         out.attrs[OWNER_NAMES] = dict(zip(accounts.loc[given, "account_id"], owners[given]))
+    return out
+
+
+def _owner_column_kept(accounts: pd.DataFrame) -> pd.DataFrame | None:
+    """``accounts`` with its owner column back under its own name and no owners, when the
+    column became current_rep_id only by a yielding alias; else None."""
+    names = accounts.attrs.get("source_names", {})
+    source = next((o for o, c in names.items() if c == "current_rep_id"), None)
+    if source is None or header_key(source) not in YIELDING_ALIASES:
+        return None
+    out = accounts.copy()
+    out.attrs = dict(accounts.attrs)
+    out[source] = accounts["current_rep_id"]
+    out["current_rep_id"] = None
+    out.attrs["source_names"] = {o: (o if o == source else c) for o, c in names.items()}
+    out.attrs["defaults"] = [
+        *accounts.attrs.get("defaults", []),
+        f"current_rep_id: none; no value of '{source}' is a rep_id or a rep's name, so it is "
+        "kept as an ordinary column",
+    ]
     return out
 
 
