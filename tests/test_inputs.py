@@ -292,6 +292,42 @@ def test_an_owner_column_of_e_mails_is_kept_as_an_ordinary_column(tmp_path):
     assert assignments["previous_rep_id"].isna().all()
 
 
+def test_salesforce_suffix_worked_by_hand():
+    """001A0000006Vm9r in blocks of five: '001A0' has its upper-case letter at place 3 (bit
+    value 8 -> 'I'), '00000' none (0 -> 'A'), '6Vm9r' at place 1 (2 -> 'C'): the API form
+    is 001A0000006Vm9rIAC."""
+    from territory_planner.data.owners import salesforce_forms, salesforce_suffix
+
+    assert salesforce_suffix("001A0000006Vm9r") == "IAC"
+    forms = salesforce_forms(["001A0000006Vm9r", "005000000000XYZAAA", "R1"])
+    # 005000000000XYZ would end AA2 (X, Y, Z at places 2, 3, 4: 4 + 8 + 16 = 28), not AAA
+    assert forms == {"001A0000006Vm9rIAC": "001A0000006Vm9r"}
+
+
+def test_owner_ids_of_the_other_salesforce_length_are_the_same_reps(tmp_path):
+    """Reps from a users report carry 15-character IDs, the accounts from Data Loader the
+    18-character OwnerId: 0055g00000AbCdE + 'AAV' and 0055g00000XyZzY + its suffix are
+    those reps; an 18-character ID whose suffix does not check ('AAA') is not."""
+    from territory_planner.data.owners import salesforce_suffix
+
+    ann, bob = "0055g00000AbCdE", "0055g00000XyZzY"
+    assert salesforce_suffix(ann) == "AAV"
+    reps = f"Id,Name,Zip Code\n{ann},Ann,27601\n{bob},Bob,28202\n"
+    accounts = (
+        "Id,OwnerId,BillingPostalCode\n"
+        f"A1,{ann}AAV,27601\nA2,{bob}{salesforce_suffix(bob)},28202\nA3,{ann},27401\n"
+    )
+    data = load_scenario(scenario(tmp_path / "ok", accounts=accounts, reps=reps))
+    owners = dict(zip(data.accounts["account_id"], data.accounts["current_rep_id"]))
+    assert owners == {"A1": ann, "A2": bob, "A3": ann}
+    assert any(
+        "2 owner ID(s) in the other Salesforce form" in n for n in data.summary()["defaults"]
+    )
+    wrong = accounts.replace(f"{ann}AAV", f"{ann}AAA")
+    path = scenario(tmp_path / "wrong", accounts=wrong, reps=reps)
+    find(problems(path), "accounts.csv", 2, "current_rep_id", "is not a rep")
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

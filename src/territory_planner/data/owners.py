@@ -1,4 +1,5 @@
-"""Today's owners given by rep name instead of rep ID.
+"""Today's owners given by rep name instead of rep ID, or by the other length of a
+Salesforce ID.
 
 A CRM report export often carries the owner as a person's name (Salesforce's "Account
 Owner", HubSpot's "Company owner"), while the reps file has IDs and names. An owner that is
@@ -7,6 +8,12 @@ that rep's ID, so continuity, locks and today's scores work on such an export un
 When every owner of the file is given by name, the plan answers in names too: the owner
 column of assignments.csv and of owner_changes.csv (the CRM update) holds names, as the
 export did.
+
+Salesforce writes a record ID in two forms: 15 case-sensitive characters (reports, the
+user interface) and 18 (the API, Data Loader), the 15 followed by three characters that
+encode the case of the 15. A reps list taken from a users report and an accounts export
+from Data Loader then spell the same user differently; an owner whose 15- or 18-character
+form is a rep_id (the three characters checked, so no other ID can match) is that rep.
 """
 
 from __future__ import annotations
@@ -20,6 +27,35 @@ from .columns import YIELDING_ALIASES, header_key
 #: accounts.attrs key: account_id -> its owner's name as the file wrote it, when every
 #: owner was given by name
 OWNER_NAMES = "owner_names"
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def _is_salesforce_id(value: str, length: int) -> bool:
+    return len(value) == length and value.isascii() and value.isalnum()
+
+
+def salesforce_suffix(id15: str) -> str:
+    """The three characters Salesforce appends to a 15-character ID: for each block of
+    five characters, the bits 'this character is an upper-case letter' (first character
+    lowest) index the alphabet A-Z0-5."""
+    return "".join(
+        _SUFFIX_ALPHABET[sum(1 << k for k, ch in enumerate(id15[b : b + 5]) if "A" <= ch <= "Z")]
+        for b in (0, 5, 10)
+    )
+
+
+def salesforce_forms(rep_ids) -> dict[str, str]:
+    """The other Salesforce form of each rep_id that is a Salesforce ID -> that rep_id: an
+    18-character ID for a 15-character rep_id, the first 15 characters of an 18-character
+    rep_id whose suffix checks."""
+    forms: dict[str, str] = {}
+    for rep_id in rep_ids:
+        text = str(rep_id)
+        if _is_salesforce_id(text, 15):
+            forms[text + salesforce_suffix(text)] = rep_id
+        elif _is_salesforce_id(text, 18) and text[15:] == salesforce_suffix(text[:15]):
+            forms[text[:15]] = rep_id
+    return forms
 
 
 def _key(name) -> str:
@@ -38,6 +74,7 @@ def resolve_owner_names(
     is a rep's ID or name holds something else (e-mail addresses, another system's
     users): it is kept as an ordinary column, no account has an owner today, and a note
     says so."""
+    accounts = _salesforce_owner_forms(accounts, reps)
     owners = accounts["current_rep_id"]
     by_id = owners.isin(set(reps["rep_id"]))
     unresolved = owners.notna() & ~by_id
@@ -81,6 +118,29 @@ def resolve_owner_names(
     if named.all() and not by_id.any():
         given = unique.index[named]
         out.attrs[OWNER_NAMES] = dict(zip(accounts.loc[given, "account_id"], owners[given]))
+    return out
+
+
+def _salesforce_owner_forms(accounts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """``accounts`` with each owner that is the other Salesforce form of a rep_id written as
+    that rep_id (module docstring), and a note saying how many."""
+    owners = accounts["current_rep_id"]
+    unknown = owners.notna() & ~owners.isin(set(reps["rep_id"]))
+    if not unknown.any():
+        return accounts
+    forms = salesforce_forms(reps["rep_id"])
+    matched = owners[unknown].map(forms)
+    matched = matched[matched.notna()]
+    if matched.empty:
+        return accounts
+    out = accounts.copy()
+    out.attrs = dict(accounts.attrs)
+    out.loc[matched.index, "current_rep_id"] = matched
+    out.attrs["defaults"] = [
+        *accounts.attrs.get("defaults", []),
+        f"current_rep_id: {len(matched):,} owner ID(s) in the other Salesforce form (15 or 18 "
+        "characters) of a rep_id, read as that rep_id",
+    ]
     return out
 
 
