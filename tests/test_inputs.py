@@ -328,6 +328,23 @@ def test_owner_ids_of_the_other_salesforce_length_are_the_same_reps(tmp_path):
     find(problems(path), "accounts.csv", 2, "current_rep_id", "is not a rep")
 
 
+def test_a_dynamics_export_loads(tmp_path):
+    """Dynamics 365 exports key rows by '(Do Not Modify) Account' / '(Do Not Modify) User',
+    give the ZIP as 'Address 1: ZIP/Postal Code' and the owner by name in 'Owner'."""
+    accounts = (
+        "(Do Not Modify) Account,(Do Not Modify) Row Checksum,Account Name,"
+        "Address 1: ZIP/Postal Code,Owner\n"
+        "g-1,x1,Acme,27601,Ann Smith\ng-2,x2,Beta,28202,Bob Jones\n"
+    )
+    reps = "(Do Not Modify) User,Full Name,Zip Code\nU1,Ann Smith,27601\nU2,Bob Jones,28202\n"
+    data = load_scenario(scenario(tmp_path, accounts=accounts, reps=reps))
+    frame = data.accounts.set_index("account_id")
+    assert list(frame.index) == ["g-1", "g-2"]
+    assert list(frame["current_rep_id"]) == ["U1", "U2"]
+    assert list(frame["postal_code"]) == ["27601", "28202"]
+    assert "(Do Not Modify) Row Checksum" in data.accounts.columns
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

@@ -18,7 +18,7 @@ from ..errors import ProblemList
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
     # Salesforce API names (Data Loader), then the labels of report exports (Salesforce,
     # HubSpot, Dynamics); spaces, case and punctuation do not matter (header_key)
-    "account_id": ("Id", "AccountId", "Record ID", "Company ID"),
+    "account_id": ("Id", "AccountId", "Record ID", "Company ID", "(Do Not Modify) Account"),
     "name": ("Name", "AccountName", "Company name", "Company"),
     "lat": ("BillingLatitude", "latitude", "Lat", "Address 1: Latitude"),
     "lon": ("BillingLongitude", "longitude", "Lng", "Long", "Address 1: Longitude"),
@@ -51,7 +51,7 @@ ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 REP_ALIASES: dict[str, tuple[str, ...]] = {
-    "rep_id": ("Id", "UserId", "OwnerId"),
+    "rep_id": ("Id", "UserId", "OwnerId", "(Do Not Modify) User"),
     "name": ("Name", "Full Name"),
     "lat": ("latitude", "Lat"),
     "lon": ("longitude", "Lng", "Long"),
