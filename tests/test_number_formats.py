@@ -68,6 +68,29 @@ def test_us_export_with_thousands_commas(tmp_path):
     assert data.accounts["potential"].tolist() == [48718.0, 1234567.89]
 
 
+def test_money_with_a_currency_code_reads_and_mixed_currencies_are_refused(tmp_path):
+    """A multi-currency Salesforce export writes 'USD 250,000.00'; a European one
+    '1.250,50 EUR'. The code goes like a currency sign. Two codes in one column would add
+    dollars to euros: refused, naming the column and both codes."""
+    accounts = (
+        "account_id,lat,lon,potential\n"
+        'A1,40.7128,-74.006,"USD 250,000.00"\n'
+        "A2,41.88,-87.63,USD 1500.5\n"
+        "A3,41.5,-87.0,USD300\n"
+    )
+    reps = "rep_id,lat,lon\nR1,40.2,-75.1\nR2,41.9,-87.6\n"
+    data = load_scenario(write_inputs(tmp_path / "usd", accounts, reps, BALANCE))
+    assert data.accounts["potential"].tolist() == [250000.0, 1500.5, 300.0]
+    european = "account_id;lat;lon;potential\nA1;48;2;1.250,50 EUR\nA2;45;-4;2.000 EUR\n"
+    data = load_scenario(write_inputs(tmp_path / "eur", european, REPS, BALANCE))
+    assert data.accounts["potential"].tolist() == [1250.5, 2000.0]
+    mixed = accounts.replace("USD 1500.5", "EUR 1500.5")
+    found = input_problems(write_inputs(tmp_path / "mixed", mixed, reps, BALANCE))
+    assert [(p.column, p.message) for p in found] == [
+        ("potential", "the potential cells are in several currencies (EUR, USD)")
+    ]
+
+
 def test_space_and_non_breaking_space_thousands_and_negatives(tmp_path):
     """French export: '1 234,5' (space), '2\u00a0000' (no-break space), a blank cell (the
     default 0), and a negative '-3,25' that is read as -3.25 and refused as such."""

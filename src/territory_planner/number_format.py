@@ -82,12 +82,35 @@ def shape_kind(shape: str) -> int:
     return INVALID
 
 
+#: an ISO 4217 currency code before or after the number, as multi-currency CRM exports
+#: write money ("USD 1,250.00", "1.250,00 EUR")
+_CURRENCY_CODE = re.compile(r"^\s*([A-Z]{3})\s?(?=[-+.,\d])|(?<=[.,\d])\s?([A-Z]{3})\s*$")
+_ANY_CODE = re.compile(r"[A-Z]{3}")
+
+
 def prepared(cells: list[str]) -> list[str]:
-    """Cells with currency signs dropped and typeset spaces and minus normalised."""
+    """Cells with currency signs and currency codes dropped and typeset spaces and minus
+    normalised."""
     joined = "\x00".join(cells)
+    if _ANY_CODE.search(joined):
+        cells = [_CURRENCY_CODE.sub("", cell) for cell in cells]
     if any(char in joined for char in _PRE_CHARS):
         return [cell.translate(_PRETRANSLATE) for cell in cells]
     return cells
+
+
+def currency_codes(cells: list[str]) -> list[str]:
+    """The distinct currency codes the cells are written with, sorted (money in one column
+    must be in one currency: its sums would mean nothing otherwise)."""
+    joined = "\x00".join(cells)
+    if not _ANY_CODE.search(joined):
+        return []
+    found = set()
+    for cell in cells:
+        match = _CURRENCY_CODE.search(cell)
+        if match:
+            found.add(match.group(1) or match.group(2))
+    return sorted(found)
 
 
 def cell_kinds(cells: list[str]) -> np.ndarray:
@@ -305,5 +328,6 @@ __all__ = [
     "convert",
     "decide_marks",
     "prepared",
+    "currency_codes",
     "shape_kind",
 ]

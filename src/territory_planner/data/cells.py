@@ -20,6 +20,7 @@ from ..number_format import (
     Decision,
     cell_kinds,
     convert,
+    currency_codes,
     decide_marks,
     example_number,
     mark_words,
@@ -160,6 +161,14 @@ def parse_number(
             dtype=float,
         )
     text = frame[column].tolist()
+    codes = currency_codes(text)
+    if len(codes) > 1:
+        problems.add(
+            name,
+            f"the {column} cells are in several currencies ({', '.join(codes)})",
+            column=column,
+            fix=f"convert every {column} to one currency before planning",
+        )
     cached = frame.attrs.get("number_cells")
     cells, kinds = (None, None) if cached is None else cached.value.get(column, (None, None))
     if cells is None or len(cells) != len(text):
