@@ -16,6 +16,13 @@ def _reps() -> pd.DataFrame:
     )
 
 
+def _validate_one_account(tmp_path, regions):
+    """``validate`` of a scenario with one account at (0.05, 0.05) and these regions."""
+    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    return CliRunner().invoke(main, ["validate", str(path)])
+
+
 def test_region_file_problems_are_listed_together(tmp_path):
     """Overlap beyond a sliver, an unknown owner, a lock without owner, an account outside
     every region (nearest region named) and a bad ``named`` value, in one run."""
@@ -52,9 +59,7 @@ def test_broken_region_file_problems_are_listed_together(tmp_path):
     regions = grid_regions(1, 3)
     regions.loc[2, "region_id"] = "r00"
     regions.loc[1, "geometry"] = shapely.Polygon()
-    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
-    path = write_region_scenario(tmp_path, regions, accounts, _reps())
-    result = CliRunner().invoke(main, ["validate", str(path)])
+    result = _validate_one_account(tmp_path, regions)
     assert result.exit_code == 2
     assert "duplicate region_id 'r00'" in result.output
     assert "empty geometry" in result.output
@@ -105,9 +110,7 @@ def test_a_file_without_a_key_is_told_which_columns_could_be_one(tmp_path):
     regions = regions.assign(AreaKey=[13001, 13003], AREA=[1.5, 2.5], STATE="GA").drop(
         columns="region_id"
     )
-    accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
-    path = write_region_scenario(tmp_path, regions, accounts, _reps())
-    result = CliRunner().invoke(main, ["validate", str(path)])
+    result = _validate_one_account(tmp_path, regions)
     assert result.exit_code == 2
     assert "no region_id column" in result.output
     assert "columns with a distinct key on every row: AreaKey)" in result.output
