@@ -46,3 +46,26 @@ def test_a_pair_that_does_not_improve_is_never_brought_in():
     new, _, _, smallest_unpicked = _scan(per_unit=2)
     assert sorted(zip(new.unit.tolist(), new.rep.tolist())) == [(0, 1), (0, 2), (1, 1)]
     assert smallest_unpicked == pytest.approx(1.0)  # u2 -> R3, rc +1, left out
+
+
+def test_nearest_units_keep_every_reps_cheapest_over_many_blocks():
+    """1,000 units in 40 blocks of 25, 6 reps, widest 7: the table merges eight blocks'
+    worth at a time and ends holding, for every rep, exactly its 7 cheapest units of all
+    1,000 (distinct costs, so the set is unique), and never more than 8 x 7 rows plus a
+    block in between."""
+    from territory_planner.optimize.pairs import NearestUnits
+
+    rng = np.random.default_rng(5)
+    cost = rng.permutation(6000).reshape(1000, 6).astype(float)
+    nearest = NearestUnits(7)
+    most = 0
+    for start in range(0, 1000, 25):
+        units = np.arange(start, start + 25)
+        nearest.add(units, cost[units])
+        most = max(most, sum(len(c) for c in nearest._costs))
+    costs, units = nearest.table()
+    assert costs.shape == units.shape == (7, 6)
+    for j in range(6):
+        assert sorted(units[:, j]) == sorted(np.argsort(cost[:, j])[:7])
+        assert np.array_equal(np.sort(costs[:, j]), np.sort(cost[:, j])[:7])
+    assert most <= 8 * 7 + 7
