@@ -364,23 +364,22 @@ def test_no_connected_plan_in_time_says_what_to_change():
     """The exit-4 message when the time runs out in geography mode: with rounds that found
     plans of whole regions (each with a territory in pieces) it says the bands hold for
     whole regions and names the three ways out; with none, only the time limit."""
-    from territory_planner.optimize.region_solve import Rounds, no_connected_plan
+    from territory_planner.optimize.contiguity import no_connected_plan
     from territory_planner.optimize.settings import SolveSettings
 
     settings = SolveSettings(time_limit=30)
-    rounds = Rounds(plan=None, bound=90.0, cuts=12)
     found = [
         {"phase": "lp", "objective": 80.0},
         {"phase": "regions_milp", "round": 1, "objective": 95.0},
         {"phase": "regions_milp", "round": 2, "objective": 97.0},
         {"phase": "regions_milp", "round": 3, "objective": None},
     ]
-    text = no_connected_plan(settings, rounds, 80.0, found)
+    text = no_connected_plan(settings, 12, 80.0, found)
     assert text.startswith(
         "no plan of connected territories was found within the time limit of 30 s "
         "(12 contiguity cuts added; LP bound 80.0)"
     )
     assert "2 plan(s) of whole regions within the bands were found" in text
     assert "widen the balance tolerances" in text and "smaller regions" in text
-    nothing = no_connected_plan(settings, rounds, 80.0, found[:1] + found[3:])
+    nothing = no_connected_plan(settings, 12, 80.0, found[:1] + found[3:])
     assert nothing.endswith("LP bound 80.0); raise --time-limit")

@@ -286,6 +286,29 @@ def settle_empty_regions(problem, graph, plan: np.ndarray, n_regions: int) -> np
     return None
 
 
+def no_connected_plan(settings, cuts: int, bound: float, phases) -> str:
+    """Why no plan came back, and what to change: when rounds found plans of whole regions
+    that each broke a territory, the bands hold for whole regions and contiguity is what
+    the time ran out on, so tighter bands need more time, wider tolerances or finer
+    regions; otherwise the time went before any whole-region plan."""
+    whole = sum(
+        1
+        for entry in phases
+        if entry.get("phase") == "regions_milp" and entry.get("objective") is not None
+    )
+    said = (
+        f"no plan of connected territories was found within the time limit of "
+        f"{settings.time_limit:g} s ({cuts} contiguity cuts added; LP bound {bound:,.1f})"
+    )
+    if whole:
+        return (
+            f"{said}; {whole} plan(s) of whole regions within the bands were found, each with "
+            "a territory in pieces: raise --time-limit, widen the balance tolerances (whole "
+            "regions meet tight bands in few connected ways) or plan with smaller regions"
+        )
+    return f"{said}; raise --time-limit"
+
+
 # --------------------------------------------------------------------------- reach cuts
 
 

@@ -26,6 +26,7 @@ from .contiguity import (
     adjacency_matrix,
     broken_reps,
     connect_rows,
+    no_connected_plan,
     piece_reach_cuts,
     reach_rows,
     region_precheck,
@@ -418,29 +419,6 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     raise InfeasibleError(reasons, details)
 
 
-def no_connected_plan(settings: SolveSettings, rounds: Rounds, bound: float, phases) -> str:
-    """Why no plan came back, and what to change: when rounds found plans of whole regions
-    that each broke a territory, the bands hold for whole regions and contiguity is what
-    the time ran out on, so tighter bands need more time, wider tolerances or finer
-    regions; otherwise the time went before any whole-region plan."""
-    whole = sum(
-        1
-        for entry in phases
-        if entry.get("phase") == "regions_milp" and entry.get("objective") is not None
-    )
-    said = (
-        f"no plan of connected territories was found within the time limit of "
-        f"{settings.time_limit:g} s ({rounds.cuts} contiguity cuts added; LP bound {bound:,.1f})"
-    )
-    if whole:
-        return (
-            f"{said}; {whole} plan(s) of whole regions within the bands were found, each with "
-            "a territory in pieces: raise --time-limit, widen the balance tolerances (whole "
-            "regions meet tight bands in few connected ways) or plan with smaller regions"
-        )
-    return f"{said}; raise --time-limit"
-
-
 def widened_for_closing(rounds: Rounds, relaxation, problem, settings):
     """The relaxation with more candidates when the left-out pairs, not the rounds, hold the
     bound below the gap asked for: every left-out pair that a plan within that gap could use
@@ -607,7 +585,7 @@ def solve_regions(
             rounds = dataclasses.replace(rounds, bound=again.bound, cuts=rounds.cuts + again.cuts)
     plan = rounds.plan
     if plan is None:
-        raise SolverError(no_connected_plan(settings, rounds, relaxation.bound, phases))
+        raise SolverError(no_connected_plan(settings, rounds.cuts, relaxation.bound, phases))
     cuts = rounds.cuts
     objective = objective_of(problem, plan)
     bound = max(relaxation.combined_bound(rounds.bound), proven_before)
