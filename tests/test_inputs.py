@@ -345,6 +345,17 @@ def test_a_dynamics_export_loads(tmp_path):
     assert "(Do Not Modify) Row Checksum" in data.accounts.columns
 
 
+def test_an_owner_column_of_e_mails_with_a_lock_is_refused_not_dropped(tmp_path):
+    """The same e-mail column with one account locked: a lock needs a rep to hold it, so
+    the owner column is not set aside and the unknown owners are reported."""
+    accounts = (
+        "Account ID,Owner,Billing Zip/Postal Code,locked\n"
+        "A1,ann@x.com,27601,true\nA2,bob@x.com,28202,false\n"
+    )
+    path = scenario(tmp_path, accounts=accounts, reps=NAMED_REPS)
+    find(problems(path), "accounts.csv", 2, "current_rep_id", "is not a rep")
+
+
 def test_a_spaced_alias_and_its_api_name_together_are_one_column_twice(tmp_path):
     """'Billing Zip/Postal Code' and 'BillingPostalCode' now mean the same column: both in
     one file is the usual 'both mean' problem, not a silent pick."""

@@ -3,7 +3,7 @@ Salesforce ID.
 
 A CRM report export often carries the owner as a person's name (Salesforce's "Account
 Owner", HubSpot's "Company owner"), while the reps file has IDs and names. An owner that is
-no rep_id but is the name of exactly one rep (case and surrounding spaces aside) is read as
+no rep_id but is the name of exactly one rep (case and runs of spaces aside) is read as
 that rep's ID, so continuity, locks and today's scores work on such an export unchanged.
 When every owner of the file is given by name, the plan answers in names too: the owner
 column of assignments.csv and of owner_changes.csv (the CRM update) holds names, as the
@@ -146,10 +146,13 @@ def _salesforce_owner_forms(accounts: pd.DataFrame, reps: pd.DataFrame) -> pd.Da
 
 def _owner_column_kept(accounts: pd.DataFrame) -> pd.DataFrame | None:
     """``accounts`` with its owner column back under its own name and no owners, when the
-    column became current_rep_id only by a yielding alias; else None."""
+    column became current_rep_id only by a yielding alias and no account is locked to its
+    owner (a lock needs a real owner: those rows go to the unknown-rep check); else None."""
     names = accounts.attrs.get("source_names", {})
     source = next((o for o, c in names.items() if c == "current_rep_id"), None)
     if source is None or header_key(source) not in YIELDING_ALIASES:
+        return None
+    if accounts["locked"].any():
         return None
     out = accounts.copy()
     out.attrs = dict(accounts.attrs)
