@@ -17,6 +17,7 @@ import numpy as np
 import pulp
 
 from ..errors import InfeasibleError, SolverError
+from .band_repair import mend_by_moves
 from .border_moves import improve_by_moves
 from .contiguity import (
     MAX_CUT_ROUNDS,
@@ -38,6 +39,7 @@ from .model import AssignmentModel, PairSet, build_assignment_model
 from .pairs import all_allowed_pairs
 from .region_bound import PricedCosts, fix_by_reduced_cost, lifted_relaxation
 from .region_pairs import priced_relaxation
+from .region_split import split_solve, splits
 from .results import AssignmentResult, objective_of, relative_gap
 from .rooted_flow import LazyFlows
 from .settings import Clock, SolveSettings
@@ -232,9 +234,14 @@ def mend_round(model, problem, graph, n_regions, plan, homes, settings, clock, s
 
 def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen):
     """A connected plan near a disconnected ``plan``, or None: its empty regions re-given,
-    else (with ``homes``) the rooted flow over the pairs near it, else the cut rounds with
-    the units away from its stray pieces held."""
+    else mended by moves (band_repair.py: a second or two, where the rooted flow near the
+    plan spent 95 s without a solution on a national district), else (with ``homes``) the
+    rooted flow over the pairs near it, else the cut rounds with the units away from its
+    stray pieces held."""
     repaired = settle_empty_regions(problem, graph, plan, n_regions)
+    if repaired is None:
+        seconds = MOVES_SHARE * clock.remaining
+        repaired = mend_by_moves(problem, model.pairs, graph, n_regions, plan, homes, seconds)
     if repaired is None and homes is not None:
         repaired = rooted_repair(model, problem, graph, n_regions, plan, homes, settings, clock)
     if repaired is None:
@@ -519,6 +526,22 @@ def solve_regions(
         f"LP bound {relaxation.bound:,.1f} ({len(pairs):,} of {relaxation.total_allowed:,} "
         f"pairs, {n_regions:,} regions)"
     )
+    if splits(problem, settings, start):
+        plan = split_solve(
+            problem,
+            graph,
+            n_regions,
+            homes,
+            settings,
+            clock,
+            relaxation,
+            contiguous=contiguous,
+            solve=solve_regions,
+            phases=phases,
+            say=say,
+        )
+        result = connected_result(problem, plan, relaxation.bound, 0, settings, clock, phases, say)
+        return dataclasses.replace(result, total_pairs=relaxation.total_allowed)
     pool: list = []
     priced = None
     if contiguous and not relaxation.restricted:
@@ -586,9 +609,16 @@ def solve_regions(
     plan = rounds.plan
     if plan is None:
         raise SolverError(no_connected_plan(settings, rounds.cuts, relaxation.bound, phases))
-    cuts = rounds.cuts
-    objective = objective_of(problem, plan)
     bound = max(relaxation.combined_bound(rounds.bound), proven_before)
+    result = connected_result(problem, plan, bound, rounds.cuts, settings, clock, phases, say)
+    return dataclasses.replace(
+        result, candidate_pairs=len(pairs), total_pairs=relaxation.total_allowed
+    )
+
+
+def connected_result(problem, plan, bound, cuts, settings, clock, phases, say) -> AssignmentResult:
+    """The result of a connected ``plan`` with the proven ``bound`` (capped at its cost)."""
+    objective = objective_of(problem, plan)
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     status = (
@@ -603,6 +633,4 @@ def solve_regions(
         status=status,
         seconds=clock.elapsed,
         phases=phases,
-        candidate_pairs=len(pairs),
-        total_pairs=relaxation.total_allowed,
     )

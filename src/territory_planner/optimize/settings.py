@@ -25,6 +25,7 @@ class SolveSettings:
     msg: bool = False
     candidates: int = 5  # k cheapest reps per unit before pricing
     full_model_pairs: int = 20000  # at or below this many pairs, skip sparsification
+    district_reps: int = 40  # geography mode splits maps of twice as many reps (region_split)
     started: float | None = None  # perf_counter() when the time limit began (default: now)
 
     @classmethod
