@@ -4,11 +4,15 @@ bands made to hold again, one border region at a time (no MILP).
 Why. At ZIP scale a round's plan may leave territories in pieces scattered enough that the
 rooted flow near the plan (rooted_flow.py) finds nothing in its time: on a district of the
 national map (4,165 ZIP cells, 41 reps) its two rings spent 95 s without a solution. Moves
-take a second or two and nearly always end in a connected plan within the bands.
+took 1-3 s there and mended six of that map's eight districts' first plans; the other two
+they could not (a rep far short of its band among neighbours at theirs, with regions too
+heavy to even out one at a time), and the MILP mends run as before.
 
 1. **Connected.** Each territory keeps its piece holding its home (else its largest); every
-   other piece goes whole to the rep that borders it most (stray_pieces_given). Each
-   territory is then one piece, but bands may break.
+   other piece goes whole to the rep that borders it most, or (the second try, when the
+   first ends with a band breached) is peeled from the outside in, each region to the least
+   loaded rep bordering it (stray_pieces_given). Each territory is then one piece, but
+   bands may break.
 2. **Bands.** A move gives a region u on the border of territory j to a rep k holding a
    neighbour of u, keeping j one piece and at least one region. Its breach is
 
@@ -16,11 +20,11 @@ take a second or two and nearly always end in a connected plan within the bands.
                 / |target[m, r]|
 
    and its spread ``sum over m, r of ((load[m, r] - target[m, r]) / target[m, r])^2``. A move
-   is taken when it lowers (breach, spread) lexicographically, the breach first: a rep
-   short of its band takes from a neighbour at its lower bound when that evens the two out,
-   and the neighbour then takes from its own, so shortfalls travel across the map. Each
-   move strictly lowers the pair, so the search ends; it stops with the bands held (the
-   plan returned) or with no move left (None).
+   is taken when it lowers (breach, spread) lexicographically, the breach first; the moves
+   touching a breached rep are looked at first, then those up to RINGS territories away: a
+   neighbour at its bound passes a region on to a less loaded one of its own, which makes
+   room next to the breached rep. Each move strictly lowers the pair, so the search ends;
+   it stops with the bands held (the plan returned) or with no move left (None).
 
 The plan is a heuristic incumbent: it is connected, within every rule, and proves nothing.
 """
@@ -41,11 +45,16 @@ TOLERANCE = 1e-12
 RINGS = 3
 
 
-def stray_pieces_given(graph, plan: np.ndarray, n_regions: int, homes, allowed) -> np.ndarray:
+def stray_pieces_given(
+    tables, target, graph, plan: np.ndarray, n_regions: int, homes, peel: bool
+) -> np.ndarray:
     """``plan`` with each territory one piece (step 1 of the module docstring): a stray
-    piece goes to the rep bordering it most among those allowed every region of it. Pieces
-    are given until none is left or none can be given."""
+    piece goes whole to the rep bordering it most (_give_whole) or, with ``peel``, is peeled
+    from the outside in (_peel). Pieces are given until none is left or none can be."""
     plan = plan.copy()
+    loads = tables.rep_loads(plan)
+    scale = np.maximum(np.abs(target), 1e-9)
+    allowed = np.isfinite(tables.cost)
     for _ in range(n_regions):
         given = False
         for j in np.unique(plan[:n_regions]):
@@ -54,19 +63,55 @@ def stray_pieces_given(graph, plan: np.ndarray, n_regions: int, homes, allowed) 
                 continue
             home = homes[j] if homes is not None and j < len(homes) else -1
             keep = next((i for i, piece in enumerate(pieces) if home in piece), 0)
-            for i, piece in enumerate(pieces):
-                if i == keep:
-                    continue
-                around = plan[graph[piece].indices]
-                around = around[around != j]
-                for k in np.argsort(-np.bincount(around, minlength=len(allowed[0])))[:4]:
-                    if k != j and (around == k).any() and allowed[piece, k].all():
-                        plan[piece] = k
-                        given = True
-                        break
+            for piece in (piece for i, piece in enumerate(pieces) if i != keep):
+                if peel:
+                    given |= _peel(
+                        tables, graph, plan, loads, scale, allowed, set(piece.tolist()), j
+                    )
+                else:
+                    given |= _give_whole(tables, graph, plan, loads, allowed, piece, j)
         if not given:
             break
     return plan
+
+
+def _give_whole(tables, graph, plan, loads, allowed, piece: np.ndarray, j: int) -> bool:
+    """``piece`` (of rep j) whole to the rep bordering it most among those allowed every
+    region of it; ``plan`` and ``loads`` change in place. Whether it was given."""
+    around = plan[graph[piece].indices]
+    around = around[around != j]
+    for k in np.argsort(-np.bincount(around, minlength=loads.shape[1]))[:4]:
+        if (around == k).any() and allowed[piece, k].all():
+            loads[:, j] -= tables.load[:, piece, j].sum(axis=1)
+            loads[:, k] += tables.load[:, piece, k].sum(axis=1)
+            plan[piece] = k
+            return True
+    return False
+
+
+def _peel(tables, graph, plan, loads, scale, allowed, piece: set, j: int) -> bool:
+    """Give the regions of ``piece`` (of rep j) away from its border inwards: each region
+    bordering another territory goes to the least loaded such rep (load over target, the
+    fullest metric) allowed to own it, so a large stray piece is shared among its
+    neighbours instead of overfilling one; ``plan`` and ``loads`` change in place. Whether
+    any was given."""
+    given = False
+    while piece:
+        ring = []
+        for u in piece:
+            owners = {int(plan[c]) for c in _neighbours(graph, u) if c not in piece} - {j}
+            owners = [k for k in owners if allowed[u, k]]
+            if owners:
+                ring.append((u, min(owners, key=lambda k: (loads[:, k] / scale[:, k]).max())))
+        if not ring:
+            return given
+        for u, k in ring:
+            loads[:, j] -= tables.load[:, u, j]
+            loads[:, k] += tables.load[:, u, k]
+            plan[u] = k
+            piece.discard(u)
+            given = True
+    return given
 
 
 class BandSearch:
@@ -78,15 +123,17 @@ class BandSearch:
         self.loads = tables.rep_loads(self.plan)
         self.scale = np.maximum(np.abs(target), 1e-9)
         self.target = target
+        edges = graph.tocoo()
+        self.edges = (edges.row.astype(int), edges.col.astype(int))
 
-    def score(self, loads: np.ndarray, reps) -> tuple[float, float]:
-        """(breach, spread) of ``reps`` at ``loads``."""
-        t, reps = self.tables, list(reps)
-        load, scale = loads[:, reps], self.scale[:, reps]
-        short = np.maximum(0.0, t.lower[:, reps] - load)
-        over = np.maximum(0.0, load - t.upper[:, reps])
-        breach = float(((short + over) / scale).sum())
-        spread = float((((load - self.target[:, reps]) / scale) ** 2).sum())
+    def columns(self, loads: np.ndarray, reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(breach, spread) of each rep of ``reps`` when carrying the columns ``loads``
+        (M, len(reps))."""
+        t, scale = self.tables, self.scale[:, reps]
+        short = np.maximum(0.0, t.lower[:, reps] - loads)
+        over = np.maximum(0.0, loads - t.upper[:, reps])
+        breach = ((short + over) / scale).sum(axis=0)
+        spread = (((loads - self.target[:, reps]) / scale) ** 2).sum(axis=0)
         return breach, spread
 
     def breached(self) -> np.ndarray:
@@ -96,40 +143,45 @@ class BandSearch:
         )
         return np.flatnonzero(bad.any(axis=0))
 
-    def moves_touching(self, j: int):
-        """(u, k) moves out of j's territory and into it from the reps bordering it."""
-        mine = np.flatnonzero(self.plan[: self.n_regions] == j)
-        for u in mine:
-            for k in {int(self.plan[c]) for c in _neighbours(self.graph, u)} - {j}:
-                yield int(u), k
-        border = {int(c) for u in mine for c in _neighbours(self.graph, u)}
-        for u in border:
-            if self.plan[u] != j:
-                yield u, j
+    def moves_touching(self, reps) -> tuple[np.ndarray, np.ndarray]:
+        """(u, k): every region u bordering a territory k other than its own, where u's
+        owner or k is one of ``reps``."""
+        plan = self.plan[: self.n_regions]
+        chosen = np.zeros(self.loads.shape[1], dtype=bool)
+        chosen[list(reps)] = True
+        u, k = self.edges[0], plan[self.edges[1]]
+        keep = (plan[u] != k) & (chosen[plan[u]] | chosen[k])
+        key = np.unique(u[keep].astype(np.int64) * len(chosen) + k[keep])
+        return (key // len(chosen)).astype(int), (key % len(chosen)).astype(int)
 
-    def best_move(self, j: int):
-        """The move touching rep j that lowers (breach, spread) most and keeps its giver one
-        piece (checked in order of gain, cheapest in cost first among equals), or None."""
-        t, lowering = self.tables, []
-        for u, k in self.moves_touching(j):
-            owner = int(self.plan[u])
-            if not np.isfinite(t.cost[u, k]):
+    def best_move(self, reps):
+        """The move touching ``reps`` that lowers (breach, spread) most and keeps its giver
+        one piece of at least two regions (checked in order: breach, spread, then cost), or
+        None."""
+        t = self.tables
+        u, k = self.moves_touching(reps)
+        ok = np.isfinite(t.cost[u, k])
+        u, k = u[ok], k[ok]
+        if not len(u):
+            return None
+        owner = self.plan[u]
+        give, take = t.load[:, u, owner], t.load[:, u, k]
+        old_owner = self.columns(self.loads[:, owner], owner)
+        old_k = self.columns(self.loads[:, k], k)
+        new_owner = self.columns(self.loads[:, owner] - give, owner)
+        new_k = self.columns(self.loads[:, k] + take, k)
+        d_breach = new_owner[0] + new_k[0] - old_owner[0] - old_k[0]
+        d_spread = new_owner[1] + new_k[1] - old_owner[1] - old_k[1]
+        flat = np.abs(d_breach) <= TOLERANCE
+        lowers = np.flatnonzero((d_breach < -TOLERANCE) | (flat & (d_spread < -TOLERANCE)))
+        d_cost = t.cost[u, k] - t.cost[u, owner]
+        order = lowers[np.lexsort((d_cost[lowers], d_spread[lowers], d_breach[lowers]))]
+        sizes = np.bincount(self.plan[: self.n_regions], minlength=self.loads.shape[1])
+        for i in order:
+            if sizes[owner[i]] <= 1:
                 continue
-            before = self.score(self.loads, (owner, k))
-            loads = self.loads.copy()
-            loads[:, owner] -= t.load[:, u, owner]
-            loads[:, k] += t.load[:, u, k]
-            after = self.score(loads, (owner, k))
-            key = (after[0] - before[0], after[1] - before[1], t.cost[u, k] - t.cost[u, owner])
-            if key[0] < -TOLERANCE or (abs(key[0]) <= TOLERANCE and key[1] < -TOLERANCE):
-                lowering.append((key, u, k, loads))
-        lowering.sort(key=lambda move: move[0])
-        for _, u, k, loads in lowering:
-            owner = int(self.plan[u])
-            if (self.plan[: self.n_regions] == owner).sum() <= 1:
-                continue
-            if _connected_without(self.graph, self.plan, self.n_regions, owner, [u]):
-                return u, k, loads
+            if _connected_without(self.graph, self.plan, self.n_regions, int(owner[i]), [u[i]]):
+                return int(u[i]), int(k[i])
         return None
 
     def bordering(self, reps) -> set[int]:
@@ -142,26 +194,25 @@ class BandSearch:
         The moves touching a breached rep come first; when none lowers the score, those of
         the reps up to ``rings`` steps from them, which make room next to a full rep
         (diffusion: they lower the spread and leave the breach as it was)."""
+        t = self.tables
         while time.perf_counter() < deadline:
             breached = self.breached()
             if not len(breached):
                 return True
-            reps = breached[np.argsort(-self.score_each(breached))].tolist()
-            seen, found = set(reps), None
+            reps, found = set(breached.tolist()), None
             for _ in range(rings + 1):
-                found = next(filter(None, (self.best_move(int(j)) for j in reps)), None)
+                found = self.best_move(reps)
                 if found is not None:
                     break
-                reps = sorted(self.bordering(seen) - seen)
-                seen.update(reps)
+                reps |= self.bordering(reps)
             if found is None:
                 return False
-            u, k, loads = found
-            self.plan[u], self.loads = k, loads
+            u, k = found
+            owner = int(self.plan[u])
+            self.loads[:, owner] -= t.load[:, u, owner]
+            self.loads[:, k] += t.load[:, u, k]
+            self.plan[u] = k
         return False
-
-    def score_each(self, reps: np.ndarray) -> np.ndarray:
-        return np.array([self.score(self.loads, [j])[0] for j in reps])
 
 
 def mend_by_moves(
@@ -174,16 +225,15 @@ def mend_by_moves(
         return None
     deadline = time.perf_counter() + seconds
     tables = PlanTables(problem, pairs)
-    allowed = np.isfinite(tables.cost)
     if not np.isfinite(tables.cost[np.arange(len(plan)), plan]).all():
         return None
-    connected = stray_pieces_given(graph, plan, n_regions, homes, allowed)
-    search = BandSearch(
-        tables, np.asarray(problem.target, dtype=float), graph, n_regions, connected
-    )
-    if not search.run(deadline):
-        return None
-    for j in range(problem.n_reps):
-        if len(territory_pieces(graph, np.flatnonzero(search.plan[:n_regions] == j))) > 1:
-            return None
-    return search.plan
+    target = np.asarray(problem.target, dtype=float)
+    for peel in (False, True):
+        connected = stray_pieces_given(tables, target, graph, plan, n_regions, homes, peel)
+        search = BandSearch(tables, target, graph, n_regions, connected)
+        if search.run(deadline) and all(
+            len(territory_pieces(graph, np.flatnonzero(search.plan[:n_regions] == j))) <= 1
+            for j in range(problem.n_reps)
+        ):
+            return search.plan
+    return None

@@ -61,7 +61,7 @@ LANES, MEND_SHARE = 2, 0.1
 FRAGMENT = 0.5
 #: how far in from their reps' summed bands the districts' loads are drawn (balance_districts)
 #: and the share of the time left that it may take
-MARGIN, BALANCE_SHARE = 0.3, 0.03
+MARGIN, BALANCE_SHARE = 0.6, 0.03
 #: sweeps of the piece-joining pass before it gives up (each sweep only moves pieces)
 PIECE_SWEEPS = 20
 
