@@ -15,7 +15,9 @@ Districts are grown over that graph of reps, breadth first from a rep on its edg
 they hold their share of the reps; a left-over fragment joins the district it touches
 most. Each unit goes to its lead rep's district. A district's regions are then made one
 piece: a piece cut off from its district's largest joins the district it borders most, so
-that a territory connected inside its district is connected on the whole map.
+that a territory connected inside its district is connected on the whole map. Border
+regions then move between districts until each district's load lies inside its reps'
+summed bands with a margin (balance_districts).
 
 What it proves. The plan joined is connected (each territory lies in one district and is
 connected there, which is checked again on the whole map), meets every rule (each rule is
