@@ -14,15 +14,11 @@ from scipy.sparse import csr_matrix
 from territory_planner.data import load_scenario
 from territory_planner.optimize import region_split
 from territory_planner.optimize.contiguity import adjacency_matrix, separator_cuts
+from territory_planner.optimize.districts import District, group_reps, join_pieces
 from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
 from territory_planner.optimize.region_solve import solve_regions
-from territory_planner.optimize.region_split import (
-    District,
-    district_problem,
-    group_reps,
-    join_pieces,
-)
+from territory_planner.optimize.region_split import district_problem
 from territory_planner.optimize.settings import SolveSettings
 from territory_planner.optimize.solvers import run
 from territory_planner.regions import build_region_problem

@@ -45,6 +45,15 @@ class PlanTables:
         budget = problem.max_moved_potential
         self.budget = np.inf if budget is None else float(budget)
 
+    @classmethod
+    def from_arrays(cls, cost, load, lower, upper) -> PlanTables:
+        """Tables given whole (no moved potential, no budget): region_split's districts,
+        which stand in for reps when the map is split."""
+        tables = cls.__new__(cls)
+        tables.cost, tables.load, tables.lower, tables.upper = cost, load, lower, upper
+        tables.moved, tables.budget = np.zeros(cost.shape), np.inf
+        return tables
+
     def rep_loads(self, plan: np.ndarray) -> np.ndarray:
         """(M, J) the load each rep carries under ``plan``."""
         loads = np.zeros(self.lower.shape)
