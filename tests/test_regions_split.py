@@ -14,7 +14,12 @@ from scipy.sparse import csr_matrix
 from territory_planner.data import load_scenario
 from territory_planner.optimize import region_split
 from territory_planner.optimize.contiguity import adjacency_matrix, separator_cuts
-from territory_planner.optimize.districts import District, group_reps, join_pieces
+from territory_planner.optimize.districts import (
+    District,
+    balance_districts,
+    group_reps,
+    join_pieces,
+)
 from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
 from territory_planner.optimize.region_solve import solve_regions
@@ -170,3 +175,19 @@ def test_a_district_its_bands_cannot_hold_is_merged_and_solved_again(tmp_path, m
     assert (result.unit_rep >= 0).all()
     loads = _loads(geography.problem, result.unit_rep)
     assert (loads >= 12.8 - 1e-9).all() and (loads <= 19.2 + 1e-9).all()
+
+
+def test_a_full_district_hands_border_regions_to_the_one_beside_it():
+    """A strip of six regions of load 1; reps 0, 1 form district 0 and reps 2, 3 district
+    1, each rep's band [1, 2] around 1.5. Summed: [2, 4] around 3, drawn 60% of the way in:
+    [2.6, 3.4]. District 0 starts with regions 0-4 (5, over by 1.6), district 1 with region 5
+    (1, short by 1.6). Region 4 moves (breach 3.2 -> 1.2), then region 3 (-> 0): districts
+    {0, 1, 2} and {3, 4, 5}, each still one piece."""
+    from tests.test_band_repair import _strip, _strip_problem
+
+    problem = _strip_problem(6, [1, 1, 1, 1], [1.5] * 4, [2, 2, 2, 2])
+    problem = dataclasses.replace(problem, pair_load=None, unit_load=np.ones((1, 6)))
+    balanced = balance_districts(
+        problem, _strip(6), 6, np.array([0, 0, 0, 0, 0, 1]), np.array([0, 0, 1, 1]), 10.0
+    )
+    assert balanced.tolist() == [0, 0, 0, 1, 1, 1]
