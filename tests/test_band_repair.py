@@ -9,7 +9,11 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from territory_planner.optimize.band_repair import mend_by_moves
+from territory_planner.optimize.contiguity import Cut, ReachCut
+from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
+from territory_planner.optimize.region_solve import rebuilt_for_start, start_from, takes_start
+from territory_planner.optimize.rooted_flow import LazyFlows
 from territory_planner.problem import assignment_problem
 
 A, B, C = 0, 1, 2
@@ -77,3 +81,80 @@ def test_no_plan_when_no_move_can_mend_the_bands():
     assert (
         mend_by_moves(problem, all_allowed_pairs(problem), _strip(4), 4, plan, None, 10.0) is None
     )
+
+
+def test_room_comes_from_a_territory_five_steps_away():
+    """64 regions, A = {0..6}, B = {7..14}, C = {15..22}, D = {23..30}, E = {31..38},
+    F = {39..63}; targets 12, bands [8, 28]; homes at each territory's right end (A's at
+    0). A carries 7, short by 1; B..E carry 8, at their lower band; F 25. Every move
+    between two of A..E leaves one of them short, so the breach does not fall; A and B
+    would trade the shortage at an equal spread ((7-12)^2 + (8-12)^2 = 41 before and
+    after, over 144). Only F, five territories from A, has load to spare: 39 -> E keeps
+    the breach and lowers the spread ((13^2 + 4^2) -> (12^2 + 3^2)). From there load
+    passes down the strip, and the mend ends with every band held, each territory one
+    piece of the strip, every home with its rep. Three rings out (the search before)
+    found no move and gave None."""
+    sizes = [7, 8, 8, 8, 8, 25]
+    problem = _strip_problem(64, [8] * 6, [12] * 6, [28] * 6)
+    plan = np.repeat(np.arange(6), sizes)
+    homes = np.array([0, 14, 22, 30, 38, 63])
+    mended = mend_by_moves(problem, all_allowed_pairs(problem), _strip(64), 64, plan, homes, 10.0)
+    assert mended is not None
+    loads = np.bincount(mended, minlength=6)
+    assert ((loads >= 8) & (loads <= 28)).all(), loads
+    # each territory one piece of the strip: its regions a run of consecutive numbers
+    assert all(np.ptp(np.flatnonzero(mended == j)) == loads[j] - 1 for j in range(6))
+    assert mended[homes].tolist() == list(range(6))
+
+
+def test_the_moves_may_use_an_allowed_pair_the_candidates_lack():
+    """Four regions, A = {0, 1, 2}, B = {3}, bands A = B = 2 exactly. The one mending move
+    gives 2 to B, but (2, B) is not among the candidate pairs handed over. It is allowed,
+    and the dense tables hold every allowed pair anyway, so the mend takes it:
+    A = {0, 1}, B = {2, 3}."""
+    problem = _strip_problem(4, [2, 2], [2, 2], [2, 2])
+    everything = all_allowed_pairs(problem)
+    candidates = everything.subset(~((everything.unit == 2) & (everything.rep == B)))
+    plan = np.array([A, A, A, B])
+    mended = mend_by_moves(problem, candidates, _strip(4), 4, plan, np.array([0, 3]), 10.0)
+    assert mended.tolist() == [A, A, B, B]
+
+
+def test_a_home_region_stays_with_its_rep():
+    """Three regions of load 1, A = {0}, B = {1, 2}, bands A = [2, 2], B = [1, 1]. Only
+    region 1 borders A. With B's home
+    at 2 the move 1 -> A mends both: A = {0, 1}, B = {2}. With B's home at 1 the move would
+    take B's home away: no plan (None)."""
+    problem = _strip_problem(3, [2, 1], [2, 1], [2, 1])
+    plan = np.array([A, B, B])
+    pairs = all_allowed_pairs(problem)
+    mended = mend_by_moves(problem, pairs, _strip(3), 3, plan, np.array([0, 2]), 10.0)
+    assert mended.tolist() == [A, A, B]
+    assert mend_by_moves(problem, pairs, _strip(3), 3, plan, np.array([0, 1]), 10.0) is None
+
+
+def test_the_rounds_model_is_rebuilt_to_take_a_mended_plan_as_its_start():
+    """Four regions, bands A = B = 2 exactly. The rounds' model lacks the pair (1, A) and
+    roots B at its home, region 1 (A at 0). The mended plan A = {0, 1}, B = {2, 3} uses
+    (1, A) and gives B's home to A, so the model cannot take it as a start. Rebuilt, the
+    model holds (1, A), roots A at 0 and B at 2 (the first region of its territory, its
+    home not being in it), keeps the separator cut and drops the reach cut; the plan then
+    meets every row of it, flows included."""
+    problem = _strip_problem(4, [2, 2], [2, 2], [2, 2])
+    graph = _strip(4)
+    everything = all_allowed_pairs(problem)
+    candidates = everything.subset(~((everything.unit == 1) & (everything.rep == A)))
+    model = build_assignment_model(problem, candidates, np.arange(4), relax=False)
+    lazy = LazyFlows(model, problem, graph, np.array([0, 1]))
+    assert lazy.add([A, B]) == 2
+    plan = np.array([A, A, B, B])
+    assert not takes_start(model, 2, lazy, plan)
+    separator, reach = Cut(0, 3, (1, 2)), ReachCut(0, A, (1,))
+    seen = {separator, reach}
+    model, kept, lazy, _ = rebuilt_for_start(model, problem, graph, 4, plan, seen, lazy)
+    assert kept == {separator}
+    assert lazy.roots == {A: 0, B: 2}
+    assert takes_start(model, 2, lazy, plan)
+    start_from(model, plan)
+    lazy.start(plan)
+    assert [row.name for row in model.lp.constraints() if not row.valid(1e-9)] == []

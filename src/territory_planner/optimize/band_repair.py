@@ -4,9 +4,9 @@ bands made to hold again, one border region at a time (no MILP).
 Why. At ZIP scale a round's plan may leave territories in pieces scattered enough that the
 rooted flow near the plan (rooted_flow.py) finds nothing in its time: on a district of the
 national map (4,165 ZIP cells, 41 reps) its two rings spent 95 s without a solution. Moves
-took 1-3 s there and mended six of that map's eight districts' first plans; the other two
-they could not (a rep far short of its band among neighbours at theirs, with regions too
-heavy to even out one at a time), and the MILP mends run as before.
+took 1-3 s there and mend every first plan of that map's eight districts (seven with moves
+over the candidates only and three rings out; the eighth needs the two widenings below).
+When they fail, the MILP mends run as before.
 
 1. **Connected.** Each territory keeps its piece holding its home (else its largest); every
    other piece goes whole to the rep that borders it most, or (the second try, when the
@@ -20,11 +20,22 @@ heavy to even out one at a time), and the MILP mends run as before.
                 / |target[m, r]|
 
    and its spread ``sum over m, r of ((load[m, r] - target[m, r]) / target[m, r])^2``. A move
-   is taken when it lowers (breach, spread) lexicographically, the breach first; the moves
-   touching a breached rep are looked at first, then those up to RINGS territories away: a
-   neighbour at its bound passes a region on to a less loaded one of its own, which makes
-   room next to the breached rep. Each move strictly lowers the pair, so the search ends;
-   it stops with the bands held (the plan returned) or with no move left (None).
+   is taken when it lowers (breach, spread) lexicographically, the breach first (a rep's
+   home region never moves); the moves touching a breached rep are looked at first, then
+   those one territory further away, and so on over the whole map: a neighbour at its
+   bound passes a region on to a less loaded one of its own, which makes room next to the
+   breached rep. The room may have to come
+   from far: on a national district four reps short of their band sat among a dozen at
+   theirs, and the load to spare lay five or more territories away (three rings found no
+   move; the whole map mended it in 5 s). Each move strictly lowers the pair, so the search
+   ends; it stops with the bands held (the plan returned) or with no move left (None).
+
+The moves are over every allowed pair, not only the model's candidates, when the dense
+tables hold them anyway (up to ALL_PAIRS_AT_MOST pairs): a candidate list walls a short rep
+in. On that district the border regions of its neighbours were no candidates of it, and
+the one neighbour whose regions were could give none without breaking in two. A plan so
+mended may use pairs outside the model; the rounds then grow their model by its pairs
+(region_solve.grown_for_plan) so that it is their start.
 
 The plan is a heuristic incumbent: it is connected, within every rule, and proves nothing.
 """
@@ -38,11 +49,12 @@ import numpy as np
 from .border_moves import PlanTables, _connected_without, _neighbours
 from .contiguity import territory_pieces
 from .model import PairSet
+from .pairs import all_allowed_pairs
 
 #: changes of breach or spread below this are rounding
 TOLERANCE = 1e-12
-#: how many steps from a breached rep the search looks for a move that makes room
-RINGS = 3
+#: the most (unit, rep) pairs the moves price all of (dense tables of 5 numbers a pair)
+ALL_PAIRS_AT_MOST = 4_000_000
 
 
 def stray_pieces_given(
@@ -117,8 +129,15 @@ def _peel(tables, graph, plan, loads, scale, allowed, piece: set, j: int) -> boo
 class BandSearch:
     """Step 2 of the module docstring on one plan: loads kept in step with it."""
 
-    def __init__(self, tables: PlanTables, target: np.ndarray, graph, n_regions: int, plan):
+    def __init__(
+        self, tables: PlanTables, target: np.ndarray, graph, n_regions: int, plan, homes=None
+    ):
         self.tables, self.graph, self.n_regions = tables, graph, n_regions
+        # a rep's home region stays with it: the rounds root reps at their homes
+        # (rooted_flow.LazyFlows), and a plan that moved one would be no start for them
+        self.homes = np.full(tables.lower.shape[1], -1)
+        if homes is not None:
+            self.homes[: len(homes)] = np.asarray(homes)[: len(self.homes)]
         self.plan = plan.copy()
         self.loads = tables.rep_loads(self.plan)
         self.scale = np.maximum(np.abs(target), 1e-9)
@@ -160,7 +179,7 @@ class BandSearch:
         None."""
         t = self.tables
         u, k = self.moves_touching(reps)
-        ok = np.isfinite(t.cost[u, k])
+        ok = np.isfinite(t.cost[u, k]) & (self.homes[self.plan[u]] != u)
         u, k = u[ok], k[ok]
         if not len(u):
             return None
@@ -189,24 +208,24 @@ class BandSearch:
         mine = np.isin(self.plan[: self.n_regions], list(reps))
         return {int(k) for k in self.plan[self.graph[np.flatnonzero(mine)].indices]}
 
-    def run(self, deadline: float, rings: int = RINGS) -> bool:
+    def run(self, deadline: float) -> bool:
         """Moves until no band is breached (True) or no move helps or time is up (False).
         The moves touching a breached rep come first; when none lowers the score, those of
-        the reps up to ``rings`` steps from them, which make room next to a full rep
-        (diffusion: they lower the spread and leave the breach as it was)."""
+        the reps one step further out, ring after ring until the map is covered: they make
+        room next to a full rep (diffusion: they lower the spread and leave the breach as
+        it was)."""
         t = self.tables
         while time.perf_counter() < deadline:
             breached = self.breached()
             if not len(breached):
                 return True
             reps, found = set(breached.tolist()), None
-            for _ in range(rings + 1):
+            while found is None:
                 found = self.best_move(reps)
-                if found is not None:
-                    break
-                reps |= self.bordering(reps)
-            if found is None:
-                return False
+                wider = reps | self.bordering(reps)
+                if found is None and len(wider) == len(reps):
+                    return False
+                reps = wider
             u, k = found
             owner = int(self.plan[u])
             self.loads[:, owner] -= t.load[:, u, owner]
@@ -220,17 +239,20 @@ def mend_by_moves(
 ) -> np.ndarray | None:
     """A connected plan within every band near ``plan`` (module docstring), or None. Named
     accounts (units past ``n_regions``) stay with their rep. Not used with a disruption
-    budget (a move's budget is not tracked here)."""
+    budget (a move's budget is not tracked here). ``pairs``: the model's; every allowed
+    pair joins them when there are at most ALL_PAIRS_AT_MOST (module docstring)."""
     if problem.max_moved_potential is not None:
         return None
     deadline = time.perf_counter() + seconds
+    if problem.n_units * problem.n_reps <= ALL_PAIRS_AT_MOST:
+        pairs = all_allowed_pairs(problem)
     tables = PlanTables(problem, pairs)
     if not np.isfinite(tables.cost[np.arange(len(plan)), plan]).all():
         return None
     target = np.asarray(problem.target, dtype=float)
     for peel in (False, True):
         connected = stray_pieces_given(tables, target, graph, plan, n_regions, homes, peel)
-        search = BandSearch(tables, target, graph, n_regions, connected)
+        search = BandSearch(tables, target, graph, n_regions, connected, homes)
         if search.run(deadline) and all(
             len(territory_pieces(graph, np.flatnonzero(search.plan[:n_regions] == j))) <= 1
             for j in range(problem.n_reps)

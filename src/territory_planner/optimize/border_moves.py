@@ -23,6 +23,7 @@ import numpy as np
 
 from .contiguity import territory_pieces
 from .model import PairSet
+from .pairs import pairs_for, union_pairs
 
 #: gains below this share of the objective are rounding, not improvement
 GAIN_TOLERANCE = 1e-9
@@ -195,13 +196,14 @@ class BorderMoves:
 def improve_by_moves(
     problem, pairs: PairSet, graph, n_regions: int, plan: np.ndarray, seconds: float
 ) -> np.ndarray:
-    """``plan`` (connected, within every rule) after border moves and swaps until a sweep
-    finds none or ``seconds`` pass (module docstring); never dearer than ``plan``."""
+    """``plan`` (connected, within every rule) after border moves and swaps over ``pairs``
+    until a sweep finds none or ``seconds`` pass (module docstring); never dearer than
+    ``plan``. The plan's own pairs join ``pairs``: a plan mended over pairs the model lacks
+    (band_repair.py) is priced, and improved, all the same."""
     deadline = time.perf_counter() + seconds
-    tables = PlanTables(problem, pairs)
+    own = pairs_for(problem, np.arange(len(plan)), plan)
+    tables = PlanTables(problem, union_pairs(problem, pairs, own))
     start_cost = float(tables.cost[np.arange(len(plan)), plan].sum())
-    if not np.isfinite(start_cost):
-        return plan  # a pair of the plan is not among ``pairs``: their tables cannot price it
     search = BorderMoves(tables, graph, n_regions, plan)
     least = GAIN_TOLERANCE * max(1.0, abs(start_cost))
     while time.perf_counter() < deadline and search.sweep(least, deadline):

@@ -36,7 +36,7 @@ from .contiguity import (
     territory_pieces,
 )
 from .model import AssignmentModel, PairSet, build_assignment_model
-from .pairs import all_allowed_pairs
+from .pairs import all_allowed_pairs, pairs_for, union_pairs
 from .region_bound import PricedCosts, fix_by_reduced_cost, lifted_relaxation
 from .region_pairs import priced_relaxation
 from .region_split import split_solve, splits
@@ -76,9 +76,10 @@ def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
 
 
 def cheaper_by_moves(model, problem, graph, n_regions: int, plan, clock: Clock):
-    """A connected ``plan`` after border moves and swaps over the model's pairs
-    (border_moves.py): connected, within every rule, never dearer, and a start the model
-    accepts (it uses only the model's pairs)."""
+    """A connected ``plan`` after border moves and swaps over the model's pairs and the
+    plan's own (border_moves.py): connected, within every rule, never dearer. A plan
+    mended over pairs the model lacks (band_repair.py) stays an incumbent the model cannot
+    take as its start; the solver drops such a start and the rounds go on without it."""
     seconds = MOVES_SHARE * clock.remaining
     return improve_by_moves(problem, model.pairs, graph, n_regions, plan, seconds)
 
@@ -141,6 +142,12 @@ def cut_rounds(
         return min(bound, best_objective) if priced is not None else bound
 
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
+        if best is not None and not takes_start(model, problem.n_reps, lazy, best):
+            model, seen, lazy, floors = rebuilt_for_start(
+                model, problem, graph, n_regions, best, seen, lazy
+            )
+            moving = (model, problem, graph, n_regions)
+            log({"phase": "regions_model_rebuilt", "pairs": len(model.pairs)})
         fixed = prepare_round(model, best, best_objective, lazy, priced)
         outcome = run(
             model,
@@ -209,6 +216,44 @@ def cut_rounds(
         if clock.remaining <= 0.05:
             break
     return Rounds(best, cap(bound), len(seen))
+
+
+def takes_start(model: AssignmentModel, n_reps: int, lazy, plan: np.ndarray) -> bool:
+    """``plan`` is a start the rounds' model accepts: each of its (unit, rep) pairs is a
+    pair of the model, and each rooted rep holds its root."""
+    keys = model.pairs.unit.astype(np.int64) * n_reps + model.pairs.rep
+    if not np.isin(np.arange(len(plan), dtype=np.int64) * n_reps + plan, keys).all():
+        return False
+    return lazy is None or all(plan[root] == j for j, root in lazy.roots.items())
+
+
+def rebuilt_for_start(model, problem, graph, n_regions: int, plan, seen: set, lazy):
+    """The rounds' model built again so that ``plan``, a connected plan mended by moves
+    (band_repair.py), is a start it accepts; without it the next round starts from nothing
+    (on national districts it then ran 48-247 s without a solution). Two things may bar
+    the plan: pairs the candidates lack (the moves may use any allowed pair), and a rooted
+    rep whose home the round's plan, drawn before the rep was rooted, gave to another rep.
+    So the model is built over its pairs and the plan's, and each rooted rep is rooted
+    again in its territory of the plan (piece_roots: its home when it holds it). Kept: the
+    separator cuts (they hold for every connected plan, whatever its pairs). Dropped: the
+    reach cuts, which count loads over the old pairs only and may not hold over the new;
+    later rounds find them again. The model's bound holds for plans over the grown pairs
+    (while no rep is rooted), and PricedRelaxation.combined_bound prices the pairs still
+    left out as before. Returns the model, the cuts it holds, its LazyFlows (or None) and
+    its BandFloors (or None)."""
+    pairs = union_pairs(problem, model.pairs, pairs_for(problem, np.arange(len(plan)), plan))
+    rebuilt = build_assignment_model(
+        problem, pairs, np.arange(problem.n_units), relax=False, name="regions"
+    )
+    kept = {cut for cut in seen if isinstance(cut, Cut)}
+    cut_rows(rebuilt, problem, list(kept))
+    rooted = None
+    if lazy is not None:
+        roots, _ = piece_roots(graph, plan, n_regions, lazy.homes)
+        rooted = LazyFlows(rebuilt, problem, graph, roots)
+        rooted.add(list(lazy.roots))
+    floors = BandFloors(problem, rebuilt.pairs, n_regions) if not rebuilt.slack else None
+    return rebuilt, kept, rooted, floors
 
 
 def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set, floors=None):

@@ -39,7 +39,6 @@ from .border_moves import improve_by_moves
 from .contiguity import separator_cuts
 from .districts import District, draw_districts
 from .model import PairSet
-from .pairs import pairs_for, union_pairs
 from .rooted_flow import region_neighbours
 from .settings import Clock, SolveSettings
 from .solvers import can_run_together
@@ -298,8 +297,4 @@ def join_plans(problem, graph, n_regions, plan, pairs: PairSet, clock: Clock, co
         raise SolverError("the districts' plans joined are not connected (a defect: report it)")
     if not contiguous:
         return plan
-    units = np.arange(problem.n_units)
-    own = pairs_for(problem, units, plan)
-    return improve_by_moves(
-        problem, union_pairs(problem, own, pairs), graph, n_regions, plan, clock.remaining
-    )
+    return improve_by_moves(problem, pairs, graph, n_regions, plan, clock.remaining)
