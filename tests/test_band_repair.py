@@ -107,6 +107,22 @@ def test_room_comes_from_a_territory_five_steps_away():
     assert mended[homes].tolist() == list(range(6))
 
 
+def test_an_ejection_chain_passes_a_region_on_when_no_single_move_helps():
+    """Six regions of load 1, A = {0, 1, 2}, B = {3, 4}, C = {5}; targets 2, bands
+    A [1, 2], B [2, 2], C [1, 3]; homes 0, 3, 5. A is over by 1 (breach 1/2). Its only
+    move, 2 -> B, leaves B over instead (breach 1/2, spread (1 + 0 + 1) / 4 before and
+    (0 + 1 + 1) / 4 after): not taken. B's move 4 -> C leaves B short: not taken. No
+    single move lowers the score. The chain A -> B -> C does: A gives 2 to B, B passes 4
+    on to C, the one rep with room (3 - 1 of its band), and every band holds:
+    A = {0, 1}, B = {2, 3}, C = {4, 5}."""
+    problem = _strip_problem(6, [1, 2, 1], [2, 2, 2], [2, 2, 3])
+    plan = np.array([A, A, A, B, B, C])
+    mended = mend_by_moves(
+        problem, all_allowed_pairs(problem), _strip(6), 6, plan, np.array([0, 3, 5]), 10.0
+    )
+    assert mended.tolist() == [A, A, B, B, C, C]
+
+
 def test_the_moves_may_use_an_allowed_pair_the_candidates_lack():
     """Four regions, A = {0, 1, 2}, B = {3}, bands A = B = 2 exactly. The one mending move
     gives 2 to B, but (2, B) is not among the candidate pairs handed over. It is allowed,
