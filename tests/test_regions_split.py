@@ -179,10 +179,10 @@ def test_a_district_its_bands_cannot_hold_is_merged_and_solved_again(tmp_path, m
 
 def test_a_full_district_hands_border_regions_to_the_one_beside_it():
     """A strip of six regions of load 1; reps 0, 1 form district 0 and reps 2, 3 district
-    1, each rep's band [1, 2] around 1.5. Summed: [2, 4] around 3, drawn 60% of the way in:
-    [2.6, 3.4]. District 0 starts with regions 0-4 (5, over by 1.6), district 1 with region 5
-    (1, short by 1.6). Region 4 moves (breach 3.2 -> 1.2), then region 3 (-> 0): districts
-    {0, 1, 2} and {3, 4, 5}, each still one piece."""
+    1, each rep's band [1, 2] around 1.5. Summed: [2, 4] around 3, drawn 15% of the way in:
+    [2.15, 3.85]. District 0 starts with regions 0-4 (5, over by 1.15), district 1 with
+    region 5 (1, short by 1.15). Region 4 moves (breach 2.3 -> 0.3), then region 3 (-> 0):
+    districts {0, 1, 2} and {3, 4, 5}, each still one piece."""
     from tests.test_band_repair import _strip, _strip_problem
 
     problem = _strip_problem(6, [1, 1, 1, 1], [1.5] * 4, [2, 2, 2, 2])
