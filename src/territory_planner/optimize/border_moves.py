@@ -201,9 +201,12 @@ def improve_by_moves(
     ``plan``. The plan's own pairs join ``pairs``: a plan mended over pairs the model lacks
     (band_repair.py) is priced, and improved, all the same."""
     deadline = time.perf_counter() + seconds
-    own = pairs_for(problem, np.arange(len(plan)), plan)
-    tables = PlanTables(problem, union_pairs(problem, pairs, own))
-    start_cost = float(tables.cost[np.arange(len(plan)), plan].sum())
+    units = np.arange(len(plan))
+    tables = PlanTables(problem, pairs)
+    if not np.isfinite(tables.cost[units, plan]).all():
+        own = pairs_for(problem, units, plan)
+        tables = PlanTables(problem, union_pairs(problem, pairs, own))
+    start_cost = float(tables.cost[units, plan].sum())
     search = BorderMoves(tables, graph, n_regions, plan)
     least = GAIN_TOLERANCE * max(1.0, abs(start_cost))
     while time.perf_counter() < deadline and search.sweep(least, deadline):
