@@ -45,7 +45,7 @@ tables hold them anyway (up to ALL_PAIRS_AT_MOST pairs): a candidate list walls 
 in. On that district the border regions of its neighbours were no candidates of it, and
 the one neighbour whose regions were could give none without breaking in two. A plan so
 mended may use pairs outside the model; the rounds then grow their model by its pairs
-(region_solve.grown_for_plan) so that it is their start.
+(region_solve.rebuilt_for_start) so that it is their start.
 
 The plan is a heuristic incumbent: it is connected, within every rule, and proves nothing.
 """

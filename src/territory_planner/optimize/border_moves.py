@@ -198,8 +198,9 @@ def improve_by_moves(
 ) -> np.ndarray:
     """``plan`` (connected, within every rule) after border moves and swaps over ``pairs``
     until a sweep finds none or ``seconds`` pass (module docstring); never dearer than
-    ``plan``. The plan's own pairs join ``pairs``: a plan mended over pairs the model lacks
-    (band_repair.py) is priced, and improved, all the same."""
+    ``plan``. When some of the plan's own pairs are not among ``pairs`` they join them: a
+    plan mended over pairs the model lacks (band_repair.py) is priced, and improved, all
+    the same."""
     deadline = time.perf_counter() + seconds
     units = np.arange(len(plan))
     tables = PlanTables(problem, pairs)
