@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from territory_planner.optimize.band_repair import mend_by_moves
+from territory_planner.optimize.band_repair import BandSearch, mend_by_moves
+from territory_planner.optimize.border_moves import PlanTables
 from territory_planner.optimize.contiguity import Cut, ReachCut
 from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
@@ -174,3 +175,24 @@ def test_the_rounds_model_is_rebuilt_to_take_a_mended_plan_as_its_start():
     start_from(model, plan)
     lazy.start(plan)
     assert [row.name for row in model.lp.constraints() if not row.valid(1e-9)] == []
+
+
+def test_the_zoned_spread_leaves_cost_to_choose_between_moves_equal_in_breach():
+    """Five regions, C = {0} (home 0), A = {1, 2, 3} (home 2), B = {4} (home 4); targets
+    A 2, B 1, C 1.5, bands A [1.5, 2.5], B and C [0.5, 2.5]; travel 0 to A, 1 to B, 5 to C.
+    A carries 3, over by 0.5: giving 1 -> C or 3 -> B each lowers the breach by 0.5 / 2.
+    Full spread (z = 0): 1 -> C leaves C as far from 1.5 as before and lowers A's term by
+    (1/2)^2; 3 -> B adds (1/1)^2 for B; so 1 -> C, costing 5. Zoned (z = 0.8): A's zone is
+    [1.6, 2.4], B's [0.6, 2.2], C's [0.7, 2.3]; both moves take A's 0.6 outside to 0 and
+    leave B and C inside, an equal spread, so cost decides: 3 -> B, costing 1. The mend
+    tries the zone first: C = {0}, A = {1, 2}, B = {3, 4}, travel 7 against 11."""
+    cost = np.array([[0.0, 1.0, 5.0]] * 5)
+    problem = _strip_problem(5, [1.5, 0.5, 0.5], [2, 1, 1.5], [2.5, 2.5, 2.5], cost)
+    plan, homes = np.array([C, A, A, A, B]), np.array([2, 4, 0])
+    tables = PlanTables(problem, all_allowed_pairs(problem))
+    target = problem.target.astype(float)
+    full = BandSearch(tables, target, _strip(5), 5, plan, homes, zone=0.0)
+    assert full.run(float("inf"))
+    assert full.plan.tolist() == [C, C, A, A, B]
+    mended = mend_by_moves(problem, all_allowed_pairs(problem), _strip(5), 5, plan, homes, 10.0)
+    assert mended.tolist() == [C, A, A, B, B]
