@@ -408,6 +408,7 @@ def solve_regions(
     progress: Callable[[str], None] | None = None,
     start: np.ndarray | None = None,
     seed=None,
+    polish: bool = True,
 ) -> AssignmentResult:
     """A connected plan with a proven bound and gap (module docstring).
 
@@ -416,7 +417,10 @@ def solve_regions(
     rooted flow. ``seed``: a problem over the same units and rules whose objective the rooted
     flow solves instead of ``problem``'s (a re-balance seeds its disruption step from the
     travel objective, whose flow model HiGHS solves at once where the ties of moved
-    potential stall it); its plan meets every rule of ``problem``, so it is a valid start."""
+    potential stall it); its plan meets every rule of ``problem``, so it is a valid start.
+    ``polish``: pair windows (pair_windows.py) when the plan ends short of the gap; off for
+    the districts of a split map, whose joined plan gets them over the whole map instead
+    (a district that spent its share on them would take it from the districts after it)."""
     from .diagnose import explain_infeasibility, precheck
 
     say = progress or (lambda message: None)
@@ -453,6 +457,18 @@ def solve_regions(
             solve=solve_regions,
             phases=phases,
             say=say,
+        )
+        plan = pairs_polished(
+            problem,
+            graph,
+            n_regions,
+            plan,
+            relaxation.bound,
+            homes,
+            settings,
+            clock,
+            phases,
+            contiguous,
         )
         result = connected_result(problem, plan, relaxation.bound, 0, settings, clock, phases, say)
         return dataclasses.replace(result, total_pairs=relaxation.total_allowed)
@@ -524,8 +540,9 @@ def solve_regions(
     if plan is None:
         raise SolverError(no_connected_plan(settings, rounds.cuts, relaxation.bound, phases))
     bound = max(relaxation.combined_bound(rounds.bound), proven_before)
+    polished = contiguous and polish
     plan = pairs_polished(
-        problem, graph, n_regions, plan, bound, homes, settings, clock, phases, contiguous
+        problem, graph, n_regions, plan, bound, homes, settings, clock, phases, polished
     )
     result = connected_result(problem, plan, bound, rounds.cuts, settings, clock, phases, say)
     return dataclasses.replace(
@@ -533,15 +550,13 @@ def solve_regions(
     )
 
 
-def pairs_polished(
-    problem, graph, n_regions, plan, bound, homes, settings, clock, phases, contiguous
-):
+def pairs_polished(problem, graph, n_regions, plan, bound, homes, settings, clock, phases, wanted):
     """``plan`` after pair windows (pair_windows.py) in PAIRS_SHARE of the time left when
     it is further than the gap from ``bound``: the rounds' next MILP over the whole map
-    seldom finds a cheaper plan where two territories re-split exactly often do. Not
-    without contiguity: the rounds' MILP is then the whole answer."""
+    seldom finds a cheaper plan where two territories re-split exactly often do. Only when
+    ``wanted``: never without contiguity (the rounds' MILP is then the whole answer)."""
     before = objective_of(problem, plan)
-    if not contiguous or relative_gap(before, bound) <= settings.gap:
+    if not wanted or relative_gap(before, bound) <= settings.gap:
         return plan
     plan = improved_by_pairs(
         problem, graph, n_regions, plan, homes, settings, clock.deadline(PAIRS_SHARE)

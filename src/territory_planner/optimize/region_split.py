@@ -183,6 +183,7 @@ def solve_district(solve: Callable, task: DistrictTask, deadline: float) -> dict
             settings,
             contiguous=task.contiguous,
             homes=task.homes,
+            polish=False,
         )
     except (InfeasibleError, SolverError) as error:
         return {"failed": str(error).splitlines()[0][:300]}
