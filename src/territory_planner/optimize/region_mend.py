@@ -31,6 +31,9 @@ from .solvers import run
 LOOSE_GAP = 0.01  # rounds hunting for a connected plan stop within 1% of their bound
 REPAIR_RINGS = (1, 2)  # how far a region may move when a plan is mended by rooted flow
 MOVES_SHARE = 0.05  # of the time left, at most, for border moves on a new connected plan
+#: of the time left, at most, for the band moves of a mend (band_repair.mend_by_moves: the
+#: full spread, then the zoned searches; on a national district the three took 30 s)
+BAND_MOVES_SHARE = 0.15
 
 
 def cheaper_by_moves(model, problem, graph, n_regions: int, plan, clock: Clock):
@@ -71,7 +74,7 @@ def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen, e
     repaired = settle_empty_regions(problem, graph, plan, n_regions)
     if repaired is not None:
         return repaired
-    seconds = MOVES_SHARE * clock.remaining
+    seconds = BAND_MOVES_SHARE * clock.remaining
     moved = mend_by_moves(problem, model.pairs, graph, n_regions, plan, homes, seconds)
     if moved is not None:
         moved = cheaper_by_moves(model, problem, graph, n_regions, moved, clock)
