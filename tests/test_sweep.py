@@ -348,11 +348,19 @@ def test_cli_on_a_separate_scheduler_and_worker(tmp_path):
         )
     ]
     try:
+        address = None
         for _ in range(600):
-            if scheduler_file.exists() or started[0].poll() is not None:
+            # the scheduler creates the file before it writes it: wait for whole JSON
+            if scheduler_file.exists():
+                try:
+                    address = json.loads(scheduler_file.read_text())["address"]
+                    break
+                except (json.JSONDecodeError, KeyError):
+                    pass
+            if started[0].poll() is not None:
                 break
             time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
+        assert address, "the dask scheduler wrote no address within 60 s"
         started.append(
             subprocess.Popen(
                 [
