@@ -39,13 +39,15 @@ from .contiguity import _plan_of, territory_pieces
 from .districts import District
 from .pairs import all_allowed_pairs
 from .region_split import district_map, district_problem
-from .results import objective_of
+from .results import objective_of, relative_gap
 from .rooted_flow import rooted_model
 from .settings import SolveSettings
 from .solvers import run
 
 #: the most seconds one pair's MILP may take (they take well under one on ZIP cells)
 PAIR_SECONDS = 5.0
+#: of the time left when the rounds end short of the gap, what the pair windows may use
+PAIRS_SHARE = 0.9
 #: a pair's plan is taken when it is cheaper by more than this share of the pair's cost
 SAVING = 1e-7
 
@@ -140,3 +142,21 @@ def improved_by_pairs(
                     changed[[j, k]] += 1
             solved[(j, k)] = (changed[j], changed[k])
     return best
+
+
+def pairs_polished(problem, graph, n_regions, plan, bound, homes, settings, clock, phases, wanted):
+    """``plan`` after pair windows (pair_windows.py) in PAIRS_SHARE of the time left when
+    it is further than the gap from ``bound``: the rounds' next MILP over the whole map
+    seldom finds a cheaper plan where two territories re-split exactly often do. Only when
+    ``wanted``: never without contiguity (the rounds' MILP is then the whole answer)."""
+    before = objective_of(problem, plan)
+    if not wanted or relative_gap(before, bound) <= settings.gap:
+        return plan
+    plan = improved_by_pairs(
+        problem, graph, n_regions, plan, homes, settings, clock.deadline(PAIRS_SHARE)
+    )
+    after = objective_of(problem, plan)
+    phases.append(
+        {"phase": "regions_pairs", "before": before, "after": after, "seconds": clock.elapsed}
+    )
+    return plan

@@ -32,7 +32,7 @@ from .contiguity import (
     separator_cuts,
 )
 from .model import AssignmentModel, PairSet, build_assignment_model
-from .pair_windows import improved_by_pairs
+from .pair_windows import pairs_polished
 from .pairs import all_allowed_pairs, pairs_for, union_pairs
 from .region_bound import PricedCosts, fix_by_reduced_cost, lifted_relaxation
 from .region_mend import (
@@ -48,9 +48,6 @@ from .results import AssignmentResult, objective_of, relative_gap
 from .rooted_flow import LazyFlows
 from .settings import Clock, SolveSettings
 from .solvers import run
-
-#: of the time left when the rounds end short of the gap, what the pair windows may use
-PAIRS_SHARE = 0.9
 
 
 @dataclass
@@ -548,24 +545,6 @@ def solve_regions(
     return dataclasses.replace(
         result, candidate_pairs=len(pairs), total_pairs=relaxation.total_allowed
     )
-
-
-def pairs_polished(problem, graph, n_regions, plan, bound, homes, settings, clock, phases, wanted):
-    """``plan`` after pair windows (pair_windows.py) in PAIRS_SHARE of the time left when
-    it is further than the gap from ``bound``: the rounds' next MILP over the whole map
-    seldom finds a cheaper plan where two territories re-split exactly often do. Only when
-    ``wanted``: never without contiguity (the rounds' MILP is then the whole answer)."""
-    before = objective_of(problem, plan)
-    if not wanted or relative_gap(before, bound) <= settings.gap:
-        return plan
-    plan = improved_by_pairs(
-        problem, graph, n_regions, plan, homes, settings, clock.deadline(PAIRS_SHARE)
-    )
-    after = objective_of(problem, plan)
-    phases.append(
-        {"phase": "regions_pairs", "before": before, "after": after, "seconds": clock.elapsed}
-    )
-    return plan
 
 
 def connected_result(problem, plan, bound, cuts, settings, clock, phases, say) -> AssignmentResult:
