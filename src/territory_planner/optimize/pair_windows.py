@@ -17,12 +17,13 @@ region of j) is solved, each rep rooted in its territory (its home when the terr
 it, else the territory's first region), time-boxed to PAIR_SECONDS. When its plan is
 cheaper, the pair takes it. Every other rep keeps its territory and load, so every band
 still holds; j's and k's territories are connected by the flow rows and checked again on
-the region graph. Passes run over all touching pairs until a pass improves nothing or the
-time is out; a pair neither of whose territories changed since it was last solved is
-skipped. Each pass takes the pairs in order of what re-splitting could save at most (their
-units' cost in the plan less each unit's cost at the cheaper of the two reps, bands and
-contiguity ignored), so that on a map where most pairs are near their optimum the time goes
-to the few that are not; a pair that could save nothing is not solved.
+the region graph. Passes run over all touching pairs until a pass improves nothing, the
+time is out or the plan is within the gap asked for of the bound; a pair neither of whose
+territories changed since it was last solved is skipped. Each pass takes the pairs in
+order of what re-splitting could save at most (their units' cost in the plan less each
+unit's cost at the cheaper of the two reps, bands and contiguity ignored), so that on a map
+where most pairs are near their optimum the time goes to the few that are not; a pair that
+could save nothing is not solved.
 
 It is not used with a disruption budget (it couples every rep; a pair's share of it is not
 tracked). A heuristic on the incumbent: it proves nothing, and the bound is untouched.
@@ -109,10 +110,13 @@ def improved_by_pairs(
     homes,
     settings: SolveSettings,
     deadline: float,
+    enough: float = -np.inf,
 ) -> np.ndarray:
     """``plan`` (connected, within every rule) after pair windows (module docstring) until
-    ``deadline`` (a ``perf_counter()``): connected, within every rule, never dearer."""
-    if problem.max_moved_potential is not None:
+    ``deadline`` (a ``perf_counter()``) or until it costs ``enough`` or less (the gap asked
+    for is then met: more windows would only spend the planner's time): connected, within
+    every rule, never dearer."""
+    if problem.max_moved_potential is not None or objective_of(problem, plan) <= enough:
         return plan
     homes = np.full(problem.n_reps, -1) if homes is None else np.asarray(homes)
     best = plan.copy()
@@ -140,21 +144,25 @@ def improved_by_pairs(
                 if _connected(graph, trial, n_regions, (j, k)):
                     best, improved = trial, True
                     changed[[j, k]] += 1
+                    if objective_of(problem, best) <= enough:
+                        return best
             solved[(j, k)] = (changed[j], changed[k])
     return best
 
 
 def pairs_polished(problem, graph, n_regions, plan, bound, homes, settings, clock, phases, wanted):
     """``plan`` after pair windows (pair_windows.py) in PAIRS_SHARE of the time left when
-    it is further than the gap from ``bound``: the rounds' next MILP over the whole map
-    seldom finds a cheaper plan where two territories re-split exactly often do. Only when
-    ``wanted``: never without contiguity (the rounds' MILP is then the whole answer)."""
+    it is further than the gap from ``bound``, until it is within it: the rounds' next MILP
+    over the whole map seldom finds a cheaper plan where two territories re-split exactly
+    often do. Only when ``wanted``: never without contiguity (the rounds' MILP is then the
+    whole answer)."""
     before = objective_of(problem, plan)
     if not wanted or relative_gap(before, bound) <= settings.gap:
         return plan
-    plan = improved_by_pairs(
-        problem, graph, n_regions, plan, homes, settings, clock.deadline(PAIRS_SHARE)
-    )
+    # within the gap asked for of ``bound`` once it costs this much or less
+    enough = bound / (1.0 - settings.gap) if settings.gap < 1.0 else np.inf
+    deadline = clock.deadline(PAIRS_SHARE)
+    plan = improved_by_pairs(problem, graph, n_regions, plan, homes, settings, deadline, enough)
     after = objective_of(problem, plan)
     phases.append(
         {"phase": "regions_pairs", "before": before, "after": after, "seconds": clock.elapsed}
