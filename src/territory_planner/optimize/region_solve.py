@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pulp
 
-from ..errors import InfeasibleError, SolverError
+from ..errors import SolverError
 from .contiguity import (
     MAX_CUT_ROUNDS,
     BandFloors,
@@ -266,77 +265,6 @@ def round_rows(graph, plan, n_regions: int, n_reps: int, lazy, seen: set, floors
     return fresh, broken, rooted
 
 
-def _slack_objective(model: AssignmentModel, problem) -> None:
-    """minimise sum of slack, each per unit of its own band's target (one percent of any
-    band costs the same)."""
-    terms = []
-    for (kind, m, j), var in model.slack.items():
-        scale = problem.max_moved_potential if kind == "over_budget" else problem.target[m, j]
-        terms.append((var, 1.0 / max(abs(float(scale or 1.0)), 1e-9)))
-    model.lp.setObjective(pulp.LpAffineExpression(terms))
-
-
-def _budget_reason(problem, amount: float, reasons: list[str], details: list[dict]) -> None:
-    """The disruption budget that connected territories need more of (a re-balance)."""
-    budget = float(problem.max_moved_potential or 0.0)
-    if amount <= 1e-6 * max(1.0, budget):
-        return
-    reasons.append(
-        f"the connected plan closest to every rule moves {budget + amount:,.1f} of "
-        f"potential, {amount:,.1f} more than the budget (max_moved_share) allows "
-        f"({budget:,.1f}); raise max_moved_share, widen the tolerances or set "
-        "constraints.contiguous: false"
-    )
-    details.append({"kind": "contiguity_over_budget", "budget": budget, "slack": amount})
-
-
-def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> None:
-    """The bands are reachable by whole regions but not by connected territories: the same
-    cut rounds on an elastic model name each band that connected plans cannot meet."""
-    units = np.arange(problem.n_units)
-    model = build_assignment_model(
-        problem, pairs, units, relax=False, slack_penalty=1.0, name="elastic_regions"
-    )
-    _slack_objective(model, problem)
-    roomy = Clock(max(clock.remaining, 30.0))  # the explanation may outlast the limit
-    exact = dataclasses.replace(settings, gap=0.0)
-    plan = cut_rounds(
-        model, problem, graph, n_regions, exact, roomy, contiguous=True, log=lambda e: None
-    ).plan
-    reasons: list[str] = []
-    details: list[dict] = []
-    # a re-balance's budget takes part: the band may be reachable only by moving more
-    within, raise_budget = "", ""
-    if problem.max_moved_potential is not None:
-        within = f" within the moved-potential budget of {problem.max_moved_potential:,.1f}"
-        raise_budget = " raise max_moved_share,"
-    if plan is not None:
-        for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
-            amount = var.varValue or 0.0
-            if kind == "over_budget":
-                _budget_reason(problem, amount, reasons, details)
-                continue
-            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
-                continue
-            direction = "more" if kind == "short" else "less"
-            reasons.append(
-                f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
-                f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
-                f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
-                f"makes the band unreachable;{raise_budget} widen the tolerance or set "
-                "constraints.contiguous: false)"
-            )
-            details.append(
-                {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
-            )
-    if not reasons:
-        reasons.append(
-            "no plan of connected territories meets every band (the solver proved it); "
-            "widen the tolerances or set constraints.contiguous: false"
-        )
-    raise InfeasibleError(reasons, details)
-
-
 def widened_for_closing(rounds: Rounds, relaxation, problem, settings):
     """The relaxation with more candidates when the left-out pairs, not the rounds, hold the
     bound below the gap asked for: every left-out pair that a plan within that gap could use
@@ -419,6 +347,7 @@ def solve_regions(
     the districts of a split map, whose joined plan gets them over the whole map instead
     (a district that spent its share on them would take it from the districts after it)."""
     from .diagnose import explain_infeasibility, precheck
+    from .region_infeasible import explain_disconnection
 
     say = progress or (lambda message: None)
     clock = Clock.for_settings(settings)
