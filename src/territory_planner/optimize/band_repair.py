@@ -399,14 +399,7 @@ class BandSearch:
 
 
 def mend_by_moves(
-    problem,
-    pairs: PairSet,
-    graph,
-    n_regions: int,
-    plan: np.ndarray,
-    homes,
-    seconds: float,
-    enough: float = -np.inf,
+    problem, pairs: PairSet, graph, n_regions: int, plan: np.ndarray, homes, seconds: float
 ) -> np.ndarray | None:
     """A connected plan within every band near ``plan`` (module docstring), or None. Named
     accounts (units past ``n_regions``) stay with their rep. Not used with a disruption
@@ -414,9 +407,7 @@ def mend_by_moves(
     pair joins them when there are at most ALL_PAIRS_AT_MOST (module docstring). Tries, in
     order: the full spread with whole stray pieces (with peeled ones only when that fails),
     then the zoned spread with peeled pieces and with whole ones; the cheapest plan found
-    within ``seconds`` wins. A plan that costs ``enough`` or less (within the gap asked for)
-    is returned at once: the searches after it could only be cheaper by what the planner did
-    not ask for, and took 5-15 s of the five-state ZIP runs."""
+    within ``seconds`` wins."""
     if problem.max_moved_potential is not None:
         return None
     deadline = time.perf_counter() + seconds
@@ -437,6 +428,4 @@ def mend_by_moves(
             for j in range(problem.n_reps)
         ):
             found.append(search.plan)
-            if tables.cost[np.arange(len(search.plan)), search.plan].sum() <= enough:
-                return search.plan
     return min(found, key=lambda p: tables.cost[np.arange(len(p)), p].sum(), default=None)

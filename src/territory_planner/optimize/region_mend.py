@@ -75,7 +75,7 @@ def mend(model, problem, graph, n_regions, plan, homes, settings, clock, seen, e
     if repaired is not None:
         return repaired
     seconds = BAND_MOVES_SHARE * clock.remaining
-    moved = mend_by_moves(problem, model.pairs, graph, n_regions, plan, homes, seconds, enough)
+    moved = mend_by_moves(problem, model.pairs, graph, n_regions, plan, homes, seconds)
     if moved is not None:
         moved = cheaper_by_moves(model, problem, graph, n_regions, moved, clock)
         if objective_of(problem, moved) <= enough:
