@@ -19,6 +19,7 @@ import numpy as np
 import pulp
 
 from ..errors import SolverError
+from .interrupt import interruptible
 from .settings import TINY, SolveSettings
 from .timebox import box_seconds, can_box, start_boxed
 
@@ -183,7 +184,8 @@ class WarmStartHiGHS(pulp.HiGHS):
             # from getSolution; kept improving solutions let findSolutionValues read it
             lp.solverModel.setOptionValue("mip_improving_solution_save", True)
         if self.ends_at is None:
-            super().callSolver(lp)
+            with interruptible(lp.solverModel):
+                super().callSolver(lp)
             return
         # HiGHS gets what is left of the caller's limit once the model is built (the
         # hand-over may have taken more or less than run() allowed for), less the reading back
@@ -194,7 +196,8 @@ class WarmStartHiGHS(pulp.HiGHS):
         # re-solves stopped after 0 iterations as 'time limit')
         lp.solverModel.setOptionValue("time_limit", left + lp.solverModel.getRunTime())
         if not (self.mip and can_box()):
-            super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
+            with interruptible(lp.solverModel):
+                super().callSolver(lp)  # the simplex checks its clock; an LP keeps its basis
             return
         self.pending = start_boxed(lp.solverModel, box_seconds(left), saved=self.warm_start)
         if not self.deferred:
