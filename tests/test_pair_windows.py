@@ -23,12 +23,14 @@ A, B, C = 0, 1, 2
 HOMES = np.array([0, 5, 7])
 
 
-def _grid() -> csr_matrix:
-    edges = [(r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2)]
-    edges += [(r * 3 + c, (r + 1) * 3 + c) for r in range(2) for c in range(3)]
-    rows = [a for a, b in edges] + [b for a, b in edges]
-    cols = [b for a, b in edges] + [a for a, b in edges]
-    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(9, 9))
+def _grid(rows: int = 3, cols: int = 3) -> csr_matrix:
+    """Rook neighbours of a rows x cols grid, region r * cols + c."""
+    edges = [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)]
+    edges += [(r * cols + c, (r + 1) * cols + c) for r in range(rows - 1) for c in range(cols)]
+    heads = [a for a, b in edges] + [b for a, b in edges]
+    tails = [b for a, b in edges] + [a for a, b in edges]
+    n = rows * cols
+    return csr_matrix((np.ones(len(heads)), (heads, tails)), shape=(n, n))
 
 
 def _problem(cost):
@@ -86,21 +88,12 @@ def test_the_touching_pairs_are_read_off_the_grid():
     assert touching_reps(_grid(), plan, 9) == [(A, B), (B, C)]
 
 
-def _two_grids() -> csr_matrix:
-    """Two 3 x 3 grids side by side (a 3 x 6 grid): region r * 6 + c, left grid c < 3."""
-    edges = [(r * 6 + c, r * 6 + c + 1) for r in range(3) for c in range(5)]
-    edges += [(r * 6 + c, (r + 1) * 6 + c) for r in range(2) for c in range(6)]
-    rows = [a for a, b in edges] + [b for a, b in edges]
-    cols = [b for a, b in edges] + [a for a, b in edges]
-    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(18, 18))
-
-
 def test_windows_stop_once_the_plan_costs_what_the_gap_asks():
-    """Two copies of the grid above side by side: A, B, C on the left three columns, D, E,
-    F on the right three, each copy's costs as COST (9 to a rep of the other copy). Both
-    copies start at the bad split (20 each, 40). Each copy's A-B (D-E) window saves 16.
-    Asked to stop at 30, the first window taken (40 - 16 = 24) is enough and the other
-    copy keeps its bad split; asked for nothing, both windows are taken: 8."""
+    """Two copies of the grid above side by side (a 3 x 6 grid): A, B, C on the left three
+    columns, D, E, F on the right three, each copy's costs as COST (9 to a rep of the other
+    copy). Both copies start at the bad split (20 each, 40). Each copy's A-B (D-E) window
+    saves 16. Asked to stop at 30, the first window taken (40 - 16 = 24) is enough and the
+    other copy keeps its bad split; asked for nothing, both windows are taken: 8."""
     left = [r * 6 + c for r in range(3) for c in range(3)]
     right = [r * 6 + c + 3 for r in range(3) for c in range(3)]
     cost = np.full((18, 6), 9.0)
@@ -113,7 +106,7 @@ def test_windows_stop_once_the_plan_costs_what_the_gap_asks():
     start[left] = [A, A, A, B, B, B, C, C, C]
     start[right] = [A + 3, A + 3, A + 3, B + 3, B + 3, B + 3, C + 3, C + 3, C + 3]
     homes = np.array([left[0], left[5], left[7], right[0], right[5], right[7]])
-    graph, settings, later = _two_grids(), SolveSettings(), time.perf_counter() + 60
+    graph, settings, later = _grid(3, 6), SolveSettings(), time.perf_counter() + 60
 
     def cost_of(plan):
         return float(cost[np.arange(18), plan].sum())
