@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -584,3 +585,10 @@ def scattered_problem(n_accounts: int = 200, n_reps: int = 8, seed: int = 7):
         }
     )
     return banded_problem(accounts, reps, workload=0.1, potential=0.2)
+
+
+def sigint_as_at_a_terminal() -> None:
+    """In the child before it starts: SIGINT's default action, as a run from a terminal has
+    it. A test run started in the background (``cmd &`` in a script, ``nohup``) passes
+    SIGINT on ignored, and an ignored SIGINT is rightly left ignored (test_interrupt.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -31,6 +31,7 @@ from territory_planner import load_scenario, plan
 from territory_planner.cli import main
 from territory_planner.errors import InputError, SolverError
 from territory_planner.plan import Plan, write_csv
+from tests.helpers import sigint_as_at_a_terminal
 
 # the module that defines Plan, whose write_csv Plan.write calls (imported by name: the
 # package exports the function `plan`, which hides the module of the same name)
@@ -187,6 +188,7 @@ def test_a_run_killed_during_the_solve_leaves_the_old_plan(medium, tmp_path, sig
         stdout=subprocess.DEVNULL,
         text=True,
         env=env,
+        preexec_fn=sigint_as_at_a_terminal,
     )
     seen = []
     for line in process.stderr:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import sigint_as_at_a_terminal
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: a covering LP of 20,000 columns and 2,000 rows of 50 terms that the simplex needs many
@@ -49,7 +51,12 @@ except KeyboardInterrupt:
 def test_ctrl_c_stops_a_highs_solve_and_interrupts_the_caller():
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        preexec_fn=sigint_as_at_a_terminal,
     )
     assert done.returncode == 130, done.stdout + done.stderr
     # HiGHS itself stopped: not an LP solved to its end and interrupted afterwards
