@@ -25,6 +25,7 @@ from .columns import (
     REP_STATUSES,
 )
 from .owners import resolve_owner_names
+from .region_keys import matched_note, matched_region_ids
 from .reps import (
     normalize_reps,
 )
@@ -250,6 +251,8 @@ def load_data(
     if acc is None or rep is None or regions_unreadable:
         problems.raise_if_any()
     check_balance_metrics(settings, acc, account_file, problems)
+    if regions is not None:
+        acc, rep = with_region_ids_matched(acc, rep, regions)
     if len(acc) and len(rep):
         acc = resolve_owner_names(acc, rep, account_file, problems)
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
@@ -264,6 +267,25 @@ def load_data(
     if settings.regions is not None:
         files["regions"] = Path(settings.regions)
     return ScenarioData(settings=settings, accounts=acc, reps=rep, regions=regions, files=files)
+
+
+def with_region_ids_matched(accounts: pd.DataFrame, reps: pd.DataFrame, regions):
+    """Accounts' and reps' region_id matched to the regions file where a spreadsheet lost
+    their leading zeros (region_keys.py); each match listed among the defaults applied."""
+    from ..geo import region_ancestors
+
+    known = {"accounts": set(regions["region_id"]), "reps": set()}
+    for ancestors in region_ancestors(regions).values():
+        known["reps"].update(ancestors)  # a rep may be scoped to a region or a parent
+    frames = {"accounts": accounts, "reps": reps}
+    for what, frame in frames.items():
+        ids, matched = matched_region_ids(frame["region_id"], known[what])
+        if matched:
+            note = matched_note(what, frame["region_id"], matched)
+            frame = frame.assign(region_id=ids)
+            frame.attrs["defaults"] = [*frame.attrs.get("defaults", []), note]
+            frames[what] = frame
+    return frames["accounts"], frames["reps"]
 
 
 def load_scenario(path: str | Path) -> ScenarioData:
