@@ -1,6 +1,7 @@
 """Geography mode at county scale, side by side with a plain flow-contiguity MILP.
 
-Each instance: North Carolina's 100 counties (libpysal ``sids2``), one account per real ZIP
+Each instance: North Carolina's 100 counties (libpysal ``sids2``; ``--states GA`` Georgia's
+159, ``--states VA`` Virginia's 136 counties and cities), one account per real ZIP
 centroid (``zipcodes``), reps placed by a seeded weighted k-means, bands 10% on workload and
 15% on potential, travel objective. The engine (``territory_planner.plan``) and the plain
 PuLP + HiGHS single-commodity-flow MILP over all pairs (flow_baseline.py) get the same time
