@@ -57,20 +57,25 @@ def test_an_export_without_leading_zeros_plans_by_region(tmp_path):
             dict(account_id="a3", region_id="6003", lat=east[0], lon=east[1]),
         ]
     ).assign(workload=10, potential=100)
-    path = write_region_scenario(tmp_path / "in", regions, accounts, _reps())
+    # each rep scoped to the region far from its home, so the scope must have been read
+    reps = _reps().assign(region_id=["6003", "6001"])
+    path = write_region_scenario(tmp_path / "in", regions, accounts, reps)
     data = load_scenario(path)
     assert data.accounts["region_id"].tolist() == ["06001", "06001", "06003"]
+    assert data.reps["region_id"].tolist() == ["06003", "06001"]
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert (
         "region_id: 3 accounts matched to the regions file with leading zeros restored, "
         "as a spreadsheet drops them (6001 -> 06001, 6003 -> 06003)" in result.output
     )
+    assert "region_id: 2 reps matched to the regions file" in result.output
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "regions.csv", dtype={"region_id": str})
     assert dict(zip(table["region_id"], table["accounts"])) == {"06001": 2, "06003": 1}
+    assert dict(zip(table["region_id"], table["rep_id"])) == {"06001": "B", "06003": "A"}
     assert json.loads((out / "summary.json").read_text())["unit"] == "region"
 
 
