@@ -114,3 +114,34 @@ def test_a_file_without_a_key_is_told_which_columns_could_be_one(tmp_path):
     assert result.exit_code == 2
     assert "no region_id column" in result.output
     assert "columns with a distinct key on every row: AreaKey)" in result.output
+
+
+def test_validate_describes_the_map_before_any_solve(tmp_path):
+    """A 2 x 2 grid named after its cells, r10 with no account, one named account, and an
+    island 0.1 degree east of r01 (about 11 km of water at the equator: 0.1 x 111.2 km):
+    validate counts the empty region and the named account, says which adjacency and that
+    contiguity is on, and lists the island's link with both names and its length."""
+    regions = grid_regions(2, 2)
+    island = regions.iloc[[0]].copy()
+    island["region_id"] = "isl"
+    island["geometry"] = [shapely.box(0.3, 0.0, 0.4, 0.05)]
+    regions = pd.concat([regions, island], ignore_index=True)
+    regions["name"] = ["South-west", "South-east", "North-west", "North-east", "Skerry"]
+    rows = [
+        dict(account_id=f"a{r}", lat=cell_centre(r)[0], lon=cell_centre(r)[1])
+        for r in ("r00", "r01", "r11")
+    ]
+    rows.append(dict(account_id="aisl", lat=0.025, lon=0.35))
+    rows.append(dict(account_id="big", lat=0.05, lon=0.05))
+    accounts = pd.DataFrame(rows).assign(named=["false"] * 4 + ["true"])
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "regions: 5 (1 with no accounts, 1 named accounts assigned on their own); rook "
+        "adjacency, contiguity: each territory one connected piece" in result.output
+    )
+    assert "island links (no neighbour on the map; joined to the nearest region): 1" in (
+        result.output
+    )
+    assert "    - Skerry (isl) -> South-east (r01) (11.1 km)" in result.output

@@ -232,6 +232,29 @@ def _unit_neighbours(regions, region_ids, adjacency: str) -> tuple[list[np.ndarr
     return [np.array(sorted(position[n] for n in sets[r]), dtype=int) for r in region_ids], links
 
 
+def region_overview(data) -> dict:
+    """What geography mode will plan over, for ``validate``: the number of regions and of
+    those with no account, the named accounts, the adjacency, whether contiguity is asked
+    for, and the island links (parts of the map with no neighbour, joined to their nearest
+    region: a planner should see them before the first solve, not only in summary.json)."""
+    settings = data.settings
+    region_ids = sorted(data.regions["region_id"].astype(str))
+    named = data.accounts["named"].to_numpy(dtype=bool)
+    followed = set(data.accounts.loc[~named, "region_id"].dropna().astype(str))
+    _, links = _unit_neighbours(data.regions, region_ids, settings.adjacency)
+    names = dict(zip(data.regions["region_id"].astype(str), data.regions["name"].astype(str)))
+    for link in links:
+        link.update({f"{end}_name": names.get(link[end], "") for end in ("from", "to")})
+    return {
+        "regions": len(region_ids),
+        "empty_regions": sum(r not in followed for r in region_ids),
+        "named_accounts": int(named.sum()),
+        "adjacency": settings.adjacency,
+        "contiguous": settings.constraints.contiguous is not False,
+        "island_links": links,
+    }
+
+
 def build_region_problem(data) -> RegionProblem:
     """Units = regions (+ named accounts) over the account-level problem's arrays.
 

@@ -12,6 +12,7 @@ from ..data import load_scenario
 from ..errors import InputError
 from ..plan import Plan, plan
 from ..quota import ramp_notes
+from ..regions import region_overview
 from ..scoring import evaluate as evaluate_assignment
 from .common import Reporter, guarded, plan_options
 from .printing import plain, print_plan_summary
@@ -47,7 +48,9 @@ def validate(scenario: Path) -> None:
     )
     statuses = ", ".join(f"{n} {s}" for s, n in summary["reps_by_status"].items() if n)
     click.echo(f"  reps: {summary['reps']:,} ({statuses})")
-    if summary["regions"]:
+    if data.settings.unit == "region":
+        _echo_geography(region_overview(data))
+    elif summary["regions"]:
         click.echo(f"  regions: {summary['regions']:,}")
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
     for metric, spread in summary["metrics"].items():
@@ -71,6 +74,27 @@ def validate(scenario: Path) -> None:
             click.echo(f"    - {default}")
     for note in ramp_notes(data.reps, data.settings.quota):
         click.echo(f"  quota note: {note}")
+
+
+def _echo_geography(overview: dict) -> None:
+    """validate's lines on the map a geography-mode plan is made of."""
+    contiguity = "each territory one connected piece" if overview["contiguous"] else "off"
+    click.echo(
+        f"  regions: {overview['regions']:,} ({overview['empty_regions']:,} with no accounts, "
+        f"{overview['named_accounts']:,} named accounts assigned on their own); "
+        f"{overview['adjacency']} adjacency, contiguity: {contiguity}"
+    )
+    links = overview["island_links"]
+    if links:
+        click.echo(
+            f"  island links (no neighbour on the map; joined to the nearest region): {len(links)}"
+        )
+        for link in links:
+            ends = [
+                f"{link[f'{end}_name']} ({link[end]})" if link[f"{end}_name"] else link[end]
+                for end in ("from", "to")
+            ]
+            click.echo(f"    - {ends[0]} -> {ends[1]} ({link['km']:,.1f} km)")
 
 
 def _plan_and_write(
