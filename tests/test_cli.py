@@ -99,3 +99,29 @@ def test_unknown_solver_exits_4(tiny, tmp_path):
     )
     assert result.exit_code == 4
     assert "NoSuchSolver" in result.output
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tiny, tmp_path):
+    """``plan ... | head -0``: the reader closes stdout before the summary is printed. The
+    plan folder, written before the summary, stays; the command ends with SIGPIPE's status
+    141 and says nothing on stderr, not "problem in the inputs ... nothing was written"
+    (exit 2) as it did."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "territory_planner.cli", "plan", str(tiny()), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        text=True,
+    )
+    process.stdout.close()  # the reader is gone before the first line is written
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141, stderr
+    assert "error" not in stderr and "Traceback" not in stderr, stderr
+    assert (out / "assignments.csv").exists() and (out / "summary.json").exists()

@@ -1,12 +1,14 @@
 """What every command shares: progress lines, and domain errors turned into exit codes.
 
 Exit codes (docs/design.md section 5): 0 done; 2 bad input (every problem listed);
-3 infeasible scenario (the reason named); 4 the solver stopped without any feasible plan.
+3 infeasible scenario (the reason named); 4 the solver stopped without any feasible plan;
+and as any Unix tool: 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,8 @@ import click
 from ..errors import InfeasibleError, InputError, Problem, SolverError, TerritoryPlannerError
 
 MAX_PROBLEM_LINES = 60
+#: the exit status of a process ended by SIGPIPE (128 + 13)
+SIGPIPE_EXIT = 141
 
 
 class Reporter:
@@ -79,6 +83,12 @@ def guarded(function):
             return function(*args, **kwargs)
         except TerritoryPlannerError as error:
             fail(error)
+        except BrokenPipeError:
+            # the reader of stdout went away (`validate ... | head`): stop quietly with
+            # SIGPIPE's status, as a Unix tool does; it is no input problem, and a plan
+            # folder written before the summary was printed stays written
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(SIGPIPE_EXIT)
         except OSError as error:
             # a path the planner gave that cannot be used (--out under a file, a read-only
             # folder, a full disk): name it instead of a traceback; the write was atomic
