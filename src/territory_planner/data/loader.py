@@ -25,6 +25,7 @@ from .columns import (
     REP_STATUSES,
 )
 from .owners import resolve_owner_names
+from .postal_regions import place_by_postal_code
 from .region_keys import matched_note, matched_region_ids
 from .reps import (
     normalize_reps,
@@ -256,6 +257,7 @@ def load_data(
     if len(acc) and len(rep):
         acc = resolve_owner_names(acc, rep, account_file, problems)
         cross_check(acc, rep, regions, settings, account_file, rep_file, problems)
+    acc = place_by_postal_code(acc, regions)
     acc = place_accounts_in_regions(acc, regions)
     report_swapped_outside_regions(acc, regions, account_file, problems)
     if settings.unit == "region":

@@ -31,7 +31,7 @@ from .distances import (
     nearest_k,
 )
 from .frames import SNAP_M, WGS84
-from .placing import locate_points, nearest_regions
+from .placing import distance_to_region_km, locate_points, nearest_regions
 from .regions_file import read_regions, write_regions
 from .shapes import (
     dissolved_territories,
@@ -58,6 +58,7 @@ __all__ = [
     "region_outlines",
     "to_geojson",
     "nearest_regions",
+    "distance_to_region_km",
     "region_overlaps",
     "snapped_adjacency",
     "island_links",

@@ -96,3 +96,23 @@ def nearest_regions(lat: Any, lon: Any, regions: gpd.GeoDataFrame) -> tuple[np.n
     ids[index[0]] = reg["region_id"].to_numpy(dtype=object)[index[1]]
     km[index[0]] = distance / 1000.0
     return ids, km
+
+
+def distance_to_region_km(
+    lat: Any, lon: Any, region_ids: Any, regions: gpd.GeoDataFrame
+) -> np.ndarray:
+    """For each point, the distance in km to the polygon of the region named beside it (0
+    inside it; NaN where the point or the region is missing). Used to tell whether a ZIP
+    code written on an account agrees with where the account lies."""
+    reg = _metric_frame(regions)
+    lat = np.asarray(lat, dtype=float).reshape(-1)
+    lon = np.asarray(lon, dtype=float).reshape(-1)
+    position = {rid: k for k, rid in enumerate(reg["region_id"].tolist())}
+    which = np.array([position.get(rid, -1) for rid in region_ids], dtype=np.int64)
+    km = np.full(lat.size, np.nan)
+    ok = (which >= 0) & np.isfinite(lat) & np.isfinite(lon)
+    if ok.any():
+        points = gpd.GeoSeries(shapely.points(lon[ok], lat[ok]), crs=WGS84).to_crs(reg.crs)
+        shapes = np.asarray(reg.geometry.values, dtype=object)[which[ok]]
+        km[ok] = shapely.distance(np.asarray(points.values, dtype=object), shapes) / 1000.0
+    return km
