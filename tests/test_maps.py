@@ -212,7 +212,7 @@ def test_panel_shows_today_against_the_plan():
     assert "reps outside the workload band (&plusmn;5.0%)</td><td>2</td><td>1</td>" in page
     assert "reps outside the potential band (&plusmn;10.0%)</td><td>0</td><td>1</td>" in page
     assert "accounts without an owner</td><td>1</td><td>0</td>" in page
-    assert "above the proven lower bound</td><td>25.0%</td><td>4.4%</td>" in page
+    assert "gap to the proven lower bound</td><td>25.0%</td><td>4.4%</td>" in page
     assert '<td class="tp-bad">+30.0%</td>' in page  # R1 today
     assert '<td class="tp-bad">-26.0%</td>' in page  # R3 today: 37 vs 50
     assert '<td class="tp-ok">-4.0%</td>' in page  # R2, plan and today

@@ -195,6 +195,9 @@ def test_partly_owned_today_counts_travel_of_the_owned_but_no_objective(tmp_path
 
 
 def test_the_plan_command_prints_today_beside_the_plan(tmp_path):
+    """Today's travel 1,890.3 against the plan's proven bound 1,223.1 (the plan is optimal):
+    the gap, as for a plan, is (1,890.3 - 1,223.1) / 1,890.3 = 35.3%, and today costs
+    1,890.3 / 1,223.1 - 1 = 54.5% more than the bound (before: 'costs 35.3% more')."""
     scenario = hand_scenario(tmp_path / "s")
     out = tmp_path / "plan"
     result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
@@ -202,6 +205,22 @@ def test_the_plan_command_prints_today_beside_the_plan(tmp_path):
     assert "today's owners: travel cost 1,890.3; the plan travels 35.3% less" in result.output
     assert "workload: largest deviation today 50.00%, 2 reps outside the band" in result.output
     assert "potential: largest deviation today 80.00%, 2 reps outside the band" in result.output
+    assert (
+        "today's gap to the proven lower bound: 35.3% (today costs 54.5% more than the bound)"
+        in result.output
+    )
+
+
+def test_today_below_the_bound_is_said_in_cost_against_the_bound():
+    """Today at 1.0 breaking the bands, the bound at 1.1: gap (1.0 - 1.1) / 1.0 = -10%, and
+    today costs 0.1 / 1.1 = 9.1% less than the bound (before: '10.0% less'). A bound of 0
+    (gap 100%) says the gap alone."""
+    from territory_planner.report.summary_text import today_lines
+
+    below = today_lines({"today": {"travel_cost": 1.0, "gap_to_bound": -0.1}})
+    assert "    today costs 9.1% less than the proven bound (it breaks the bands)" in below
+    zero = today_lines({"today": {"travel_cost": 1.0, "gap_to_bound": 1.0}})
+    assert "    today's gap to the proven lower bound: 100.0%" in zero
 
 
 # --------------------------------------------------------------------------- rollups

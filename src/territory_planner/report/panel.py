@@ -101,7 +101,7 @@ def _kpi_rows(
     if _float(today.get("gap_to_bound")) is not None:
         rows.append(
             (
-                "above the proven lower bound",
+                "gap to the proven lower bound",
                 pct(today.get("gap_to_bound"), signed=False),
                 pct(summary.get("gap"), signed=False),
             )
