@@ -21,6 +21,7 @@ import pandas as pd
 
 from .errors import ProblemList
 from .number_format import POINT
+from .report_footer import footer_note, report_footer_start
 
 
 class RowNumbers:
@@ -174,6 +175,10 @@ def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList)
     first = next((i for i, row in enumerate(rows) if any(cell.strip() for cell in row)), None)
     if first is None:
         return None
+    footer = report_footer_start(rows)
+    notes = [] if footer is None else [footer_note(name, rows, footer)]
+    if footer is not None:
+        rows = rows[:footer]
     header = [h.strip() for h in rows[first]]
     width = len(header)
     body = rows[first + 1 :]
@@ -210,7 +215,9 @@ def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList)
         columns=range(width),
         dtype=object,
     )
-    return _with_header(frame, header, name, problems, stripped=True)
+    frame = _with_header(frame, header, name, problems, stripped=True)
+    frame.attrs["notes"] = notes
+    return frame
 
 
 def _object_array(values, count: int) -> np.ndarray:

@@ -40,7 +40,7 @@ def normalize_accounts(
     _require(frame, "account_id", ACCOUNT_ALIASES, name, problems)
     extra_metrics = [m for m in metrics or [] if m not in ACCOUNT_ALIASES]
     decide_number_formats(frame, [*_ACCOUNT_NUMBERS, *extra_metrics], name, problems)
-    defaults: list[str] = []
+    defaults: list[str] = list(raw.attrs.get("notes", []))
     out = pd.DataFrame(index=frame.index)
     out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)

@@ -34,7 +34,7 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     frame = canonical_columns(_numbered(raw), REP_ALIASES, name, problems)
     _require(frame, "rep_id", REP_ALIASES, name, problems)
     decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
-    defaults: list[str] = []
+    defaults: list[str] = list(raw.attrs.get("notes", []))
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
