@@ -21,7 +21,7 @@ import pandas as pd
 
 from .errors import ProblemList
 from .number_format import POINT
-from .report_footer import footer_note, report_footer_start
+from .report_framing import footer_note, report_footer_start, table_header_row, title_note
 
 
 class RowNumbers:
@@ -179,6 +179,10 @@ def _frame_from_records(rows: list[list[str]], name: str, problems: ProblemList)
     notes = [] if footer is None else [footer_note(name, rows, footer)]
     if footer is not None:
         rows = rows[:footer]
+    header_at = table_header_row(rows, first)
+    if header_at != first:
+        notes.append(title_note(name, rows, first, header_at))
+        first = header_at
     header = [h.strip() for h in rows[first]]
     width = len(header)
     body = rows[first + 1 :]
@@ -312,11 +316,24 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
         return None
     frame = frame.fillna("").astype(str)
     frame.index = range(1, len(frame) + 1)
+    # the report's framing (title block, footer) is looked for on the rows as Excel shows
+    # them, blank ones included, as in a CSV (report_framing.py)
+    rows = frame.to_numpy(dtype=object).tolist()
+    notes = []
+    footer = report_footer_start(rows)
+    if footer is not None:
+        notes.append(footer_note(name, rows, footer))
+        frame, rows = frame.iloc[:footer], rows[:footer]
     filled = frame.apply(lambda row: row.str.strip().ne("").any(), axis=1)
     frame = frame[filled] if len(frame) else frame
     if frame.empty:
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
+    first = int(frame.index[0]) - 1
+    header_at = table_header_row(rows, first)
+    if header_at != first:
+        notes.append(title_note(name, rows, first, header_at))
+        frame = frame.loc[header_at + 1 :]
     header = [str(c).strip() for c in frame.iloc[0].tolist()]
     body = frame.iloc[1:]
     while header and not header[-1] and not body.iloc[:, len(header) - 1].str.strip().ne("").any():
@@ -326,6 +343,7 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     body.columns = range(len(header))
     frame = _with_header(body, header, name, problems)
     frame.attrs["decimal_hint"] = _WORKBOOK_HINT
+    frame.attrs["notes"] = notes
     return frame
 
 
