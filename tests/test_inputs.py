@@ -237,6 +237,38 @@ def test_owners_given_by_name_are_read_as_reps_and_updated_by_name(tmp_path):
     assert set(moved.values()) <= {"Ann Smith", "Bob Jones"}
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Record Id,Account Name,Billing Code,Account Owner,Workload",  # Zoho CRM
+        "Organization - ID,Organization - Name,Organization - Address - ZIP/Postal code,"
+        "Organization - Owner,Workload",  # Pipedrive
+    ],
+)
+def test_zoho_and_pipedrive_exports_load_unchanged(tmp_path, header):
+    """Zoho writes the billing ZIP as 'Billing Code', Pipedrive prefixes every field with
+    'Organization - '; both read as account_id, name, postal_code and today's owner (by
+    name), and the CRM update comes back under the export's own headers."""
+    accounts = (
+        header + "\n"
+        "A1,Name,27601,Ann Smith,10\n"
+        "A2,Name,27701,bob  jones,10\n"
+        "A3,Name,28202,Ann Smith,10\n"
+        "A4,Name,27401,Bob Jones,10\n"
+    )
+    path = scenario(tmp_path, accounts=accounts, reps=NAMED_REPS)
+    data = load_scenario(path)
+    frame = data.accounts.set_index("account_id")
+    assert frame.loc["A2", "postal_code"] == "27701"
+    assert frame.loc["A2", "current_rep_id"] == "U2"
+    assert frame.loc["A1", "name"] == "Name"
+    out = tmp_path / "plan"
+    plan(data).write(out)
+    id_column, owner_column = header.split(",")[0], header.split(",")[3]
+    changes = pd.read_csv(out / "owner_changes.csv", dtype=str)
+    assert list(changes.columns) == [id_column, owner_column]
+
+
 def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     reps = NAMED_REPS + "U3,Ann Smith,27401\n"
     path = scenario(tmp_path, accounts=NAMED_OWNERS, reps=reps)

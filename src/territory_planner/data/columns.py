@@ -18,8 +18,17 @@ from ..errors import ProblemList
 ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
     # Salesforce API names (Data Loader), then the labels of report exports (Salesforce,
     # HubSpot, Dynamics); spaces, case and punctuation do not matter (header_key)
-    "account_id": ("Id", "AccountId", "Record ID", "Company ID", "(Do Not Modify) Account"),
-    "name": ("Name", "AccountName", "Company name", "Company"),
+    # Zoho writes "Record Id", "Billing Code" (its billing ZIP); Pipedrive prefixes the
+    # organisation's fields with "Organization - "
+    "account_id": (
+        "Id",
+        "AccountId",
+        "Record ID",
+        "Company ID",
+        "(Do Not Modify) Account",
+        "Organization - ID",
+    ),
+    "name": ("Name", "AccountName", "Company name", "Company", "Organization - Name"),
     "lat": ("BillingLatitude", "latitude", "Lat", "Address 1: Latitude"),
     "lon": ("BillingLongitude", "longitude", "Lng", "Long", "Address 1: Longitude"),
     "postal_code": (
@@ -31,6 +40,9 @@ ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
         "Zipcode",
         "Postcode",
         "Address 1: ZIP/Postal Code",
+        "Billing Code",
+        "Billing Zip",
+        "Organization - Address - ZIP/Postal code",
     ),
     "workload": (),
     "potential": (),
@@ -41,7 +53,7 @@ ACCOUNT_ALIASES: dict[str, tuple[str, ...]] = {
         "OwnerId",
         "Account Owner ID",
         "Company owner ID",
-        *("Account Owner", "Company owner", "Owner"),
+        *("Account Owner", "Company owner", "Owner", "Organization - Owner"),
     ),
     "locked": (),
     "segment": (),
@@ -65,7 +77,7 @@ REP_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: aliases that give way to any other name of their column: a report export with both the
 #: owner's name and the owner's ID reads the ID, and the name passes through as it is
-YIELDING_ALIASES = frozenset({"accountowner", "companyowner", "owner"})
+YIELDING_ALIASES = frozenset({"accountowner", "companyowner", "owner", "organizationowner"})
 
 
 def header_key(name: str) -> str:
