@@ -269,6 +269,34 @@ def test_zoho_and_pipedrive_exports_load_unchanged(tmp_path, header):
     assert list(changes.columns) == [id_column, owner_column]
 
 
+def test_a_postal_code_abroad_is_not_read_as_a_us_zip(tmp_path):
+    """Berlin's PLZ 10115 is also a New York ZIP and Paris's 75001 one in Texas: with the
+    export's 'Billing Country' saying Germany and France they are refused with their rows
+    (2 and 6) instead of being placed in the US; 'United States', 'USA' and a blank country
+    are geocoded as before, and so is a row abroad that gives its lat/lon."""
+    accounts = (
+        "Account ID,Billing Zip/Postal Code,Billing Country,Billing Latitude,"
+        "Billing Longitude\n"
+        "A1,10115,Germany,,\n"
+        "A2,10115,United States,,\n"
+        "A3,27601,USA,,\n"
+        "A4,27601,,,\n"
+        "A5,75001,France,,\n"
+        "A6,10115,Germany,52.53,13.38\n"
+    )
+    found = problems(scenario(tmp_path, accounts=accounts))
+    assert [(p.row, p.column) for p in found] == [(2, "postal_code"), (6, "postal_code")]
+    assert "(got '10115, Germany')" in found[0].message
+    assert "outside the US by its country column" in found[0].message
+    fixed = accounts.replace("A1,10115,Germany,,", "A1,10115,Germany,52.53,13.38").replace(
+        "A5,75001,France,,", "A5,75001,France,48.86,2.34"
+    )
+    data = load_scenario(scenario(tmp_path / "fixed", accounts=fixed))
+    frame = data.accounts.set_index("account_id")
+    assert frame.loc["A2", "lat"] == pytest.approx(40.7, abs=0.2)  # New York
+    assert frame.loc["A6", "lat"] == pytest.approx(52.53)
+
+
 def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     reps = NAMED_REPS + "U3,Ann Smith,27401\n"
     path = scenario(tmp_path, accounts=NAMED_OWNERS, reps=reps)

@@ -33,6 +33,40 @@ def normalize_postal_code(value: str | None) -> str | None:
     return text
 
 
+#: country columns of CRM exports (compared by header_key), the billing address first
+COUNTRY_COLUMNS = (
+    "billingcountry",
+    "country",
+    "countryregion",
+    "address1countryregion",
+    "organizationaddresscountry",
+    "mailingcountry",
+    "shippingcountry",
+)
+#: country cells that mean the US (its ZIP codes, territories included, are in zipcodes)
+US_NAMES = frozenset(
+    {"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america", "america"}
+    | {"puerto rico", "pr", "guam", "gu", "virgin islands", "vi", "u.s. virgin islands"}
+)
+
+
+def _country(frame: pd.DataFrame) -> pd.Series:
+    """The country cell of each row (blank when the file has no country column)."""
+    from .columns import header_key
+
+    by_key = {header_key(column): column for column in frame.columns}
+    column = next((by_key[key] for key in COUNTRY_COLUMNS if key in by_key), None)
+    if column is None:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[column].fillna("").astype(str).str.strip()
+
+
+def _outside_the_us(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose country column names a country other than the US (blank is the US)."""
+    country = _country(frame)
+    return (country != "") & ~country.str.lower().isin(US_NAMES)
+
+
 @lru_cache(maxsize=1)
 def _zip_centroids() -> dict[str, tuple[float, float]]:
     """Offline ZIP -> (lat, lon) from the zipcodes package, loaded once."""
@@ -119,6 +153,23 @@ def _coordinates(
             fix="add coordinates or a US ZIP code",
         )
         to_code = need & postal.notna()
+        abroad = to_code & _outside_the_us(frame)
+        if abroad.any():
+            # a German PLZ 10115 is also a New York ZIP: never place it there silently
+            _report_rows(
+                problems,
+                name,
+                _rows(abroad),
+                "postal_code",
+                f"{what} is outside the US by its country column, and postal codes are "
+                "located offline only as US ZIP codes",
+                fix="give its lat/lon",
+                values=[
+                    f"{code}, {country}"
+                    for code, country in zip(postal[abroad], _country(frame)[abroad])
+                ],
+            )
+            to_code = to_code & ~abroad
         if to_code.any():
             g_lat, g_lon = geocode_postal_codes(postal[to_code])
             unknown = g_lat.isna()
