@@ -13,7 +13,13 @@ from territory_planner.optimize.border_moves import PlanTables
 from territory_planner.optimize.contiguity import Cut, ReachCut
 from territory_planner.optimize.model import build_assignment_model
 from territory_planner.optimize.pairs import all_allowed_pairs
-from territory_planner.optimize.region_solve import rebuilt_for_start, start_from, takes_start
+from territory_planner.optimize.region_solve import (
+    prepare_round,
+    rebuilt_for_start,
+    start_from,
+    takes_start,
+)
+from territory_planner.optimize.region_windows import border_moves_only, border_owners
 from territory_planner.optimize.rooted_flow import LazyFlows
 from territory_planner.problem import assignment_problem
 
@@ -196,3 +202,23 @@ def test_the_zoned_spread_leaves_cost_to_choose_between_moves_equal_in_breach():
     assert full.plan.tolist() == [C, C, A, A, B]
     mended = mend_by_moves(problem, all_allowed_pairs(problem), _strip(5), 5, plan, homes, 10.0)
     assert mended.tolist() == [C, A, A, B, B]
+
+
+def test_a_plan_that_leaves_the_border_window_is_kept_but_not_handed_over():
+    """Four regions in a row, plan A = {0, 1}, B = {2, 3}; the border window of reach 1
+    shuts (0, B) and (3, A) (no region of the other rep within one step). A mend that gives
+    region 0 to B (B = {0, 2, 3} is not connected, but any plan using (0, B) will do) lies
+    outside the window: PuLP refuses a start above a variable's bound (ValueError: 'initial
+    value 1.0 is greater than upBound 0'), which ended a re-balance with a traceback under
+    load. Now such a plan is not handed over, and one inside the window is."""
+    problem = _strip_problem(4, [2, 2], [2, 2], [2, 2])
+    model = build_assignment_model(problem, all_allowed_pairs(problem), np.arange(4), relax=False)
+    plan = np.array([A, A, B, B])
+    border_moves_only(model, border_owners(_strip(4), plan, 4, 1))
+    pairs = list(zip(model.pairs.unit.tolist(), model.pairs.rep.tolist(), model.x))
+    assert {(u, j) for u, j, var in pairs if var.upBound == 0} == {(0, B), (3, A)}
+    outside = np.array([B, A, B, B])
+    assert prepare_round(model, outside, 4.0, None, None) == (0, False)
+    assert prepare_round(model, plan, 4.0, None, None) == (0, True)
+    values = {(u, j): var.varValue for u, j, var in pairs}
+    assert values[(0, A)] == 1 and values[(2, B)] == 1 and values[(1, B)] == 0

@@ -67,22 +67,31 @@ def cut_rows(model: AssignmentModel, problem, cuts: list) -> None:
     reach_rows(model, problem, [cut for cut in cuts if not isinstance(cut, Cut)])
 
 
-def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> None:
-    """A connected plan as the solver's start: it satisfies every cut, so it is feasible."""
+def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> bool:
+    """A connected plan as the solver's start: it satisfies every cut, so it is feasible,
+    unless it uses a pair the model has shut (a border window's bounds: a mend or a border
+    move may leave the window, and its plan is still a valid incumbent for the whole map).
+    Such a plan is not handed over (PuLP refuses a start above a bound); returns whether it
+    was."""
     values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
+    if any(value and var.upBound == 0 for var, value in zip(model.x, values.tolist())):
+        return False
     for var, value in zip(model.x, values.tolist()):
         var.setInitialValue(value)
+    return True
 
 
-def prepare_round(model, best, best_objective: float, lazy, priced) -> int:
+def prepare_round(model, best, best_objective: float, lazy, priced) -> tuple[int, bool]:
     """Before a round: the best connected plan as its start (and its flows, ``lazy``), the
-    pairs no cheaper plan uses fixed at 0 (``priced``); returns how many are fixed."""
+    pairs no cheaper plan uses fixed at 0 (``priced``); returns how many are fixed and
+    whether the start was handed over."""
     if best is None:
-        return 0
-    start_from(model, best)
-    if lazy is not None:
+        return 0, False
+    started = start_from(model, best)
+    if lazy is not None and started:
         lazy.start(best)
-    return fix_by_reduced_cost(model, priced, best_objective) if priced is not None else 0
+    fixed = fix_by_reduced_cost(model, priced, best_objective) if priced is not None else 0
+    return fixed, started
 
 
 def cut_rounds(
@@ -138,14 +147,14 @@ def cut_rounds(
             )
             moving = (model, problem, graph, n_regions)
             log({"phase": "regions_model_rebuilt", "pairs": len(model.pairs)})
-        fixed = prepare_round(model, best, best_objective, lazy, priced)
+        fixed, started = prepare_round(model, best, best_objective, lazy, priced)
         outcome = run(
             model,
             settings,
             mip=True,
             time_limit=clock.remaining,
             gap=gap,
-            warm_start=best is not None,
+            warm_start=started,
         )
         entry = {"phase": "regions_milp", "round": round_number, "status": outcome.status}
         entry.update(objective=outcome.objective, bound=outcome.bound, cuts=len(seen), gap=gap)
