@@ -40,6 +40,12 @@ def _filled(row: list[str]) -> list[str]:
     return [cell.strip() for cell in row if cell.strip()]
 
 
+def _quoted(lines: list[str], shown: int = 3) -> str:
+    """The first ``shown`` lines quoted (each cut at 80 characters), and how many more."""
+    text = "; ".join(f"'{line[:80]}'" for line in lines[:shown])
+    return text + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
+
+
 def report_footer_start(rows: list[list[str]]) -> int | None:
     """The index of the blank record that opens a report footer (module docstring), or
     None when the file has none."""
@@ -61,11 +67,9 @@ def footer_note(name: str, rows: list[list[str]], start: int) -> str:
     """The ``validate`` line for a footer left out from record ``start`` (0-based: the
     blank record, row start + 1 of the file as rows are numbered everywhere)."""
     lines = [_filled(row)[0] for row in rows[start:] if _filled(row)]
-    shown = "; ".join(f"'{line[:80]}'" for line in lines[:3])
-    more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
     return (
         f"{Path(name).name}: the report footer from row {start + 2} on ({len(lines)} lines: "
-        f"{shown}{more}) left out: it is not data"
+        f"{_quoted(lines)}) left out: it is not data"
     )
 
 
@@ -87,9 +91,7 @@ def table_header_row(rows: list[list[str]], first: int) -> int:
 def title_note(name: str, rows: list[list[str]], first: int, header: int) -> str:
     """The ``validate`` line for a title block left out above the header at ``header``."""
     lines = [_filled(row)[0] for row in rows[first:header] if _filled(row)]
-    shown = "; ".join(f"'{line[:80]}'" for line in lines[:3])
-    more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
     return (
         f"{Path(name).name}: the title block above the header (rows {first + 1}-{header}: "
-        f"{shown}{more}) left out; the header is row {header + 1}"
+        f"{_quoted(lines)}) left out; the header is row {header + 1}"
     )

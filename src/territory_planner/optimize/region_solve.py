@@ -68,11 +68,9 @@ def cut_rows(model: AssignmentModel, problem, cuts: list) -> None:
 
 
 def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> bool:
-    """A connected plan as the solver's start: it satisfies every cut, so it is feasible,
-    unless it uses a pair the model has shut (a border window's bounds: a mend or a border
-    move may leave the window, and its plan is still a valid incumbent for the whole map).
-    Such a plan is not handed over (PuLP refuses a start above a bound); returns whether it
-    was."""
+    """A connected plan as the solver's start (it satisfies every cut), unless it uses a
+    pair the model shut (a mend may leave a border window; PuLP refuses a start above a
+    bound): then it stays the incumbent only. Returns whether it was handed over."""
     values = (unit_rep[model.pairs.unit] == model.pairs.rep).astype(float)
     if any(value and var.upBound == 0 for var, value in zip(model.x, values.tolist())):
         return False
@@ -83,8 +81,7 @@ def start_from(model: AssignmentModel, unit_rep: np.ndarray) -> bool:
 
 def prepare_round(model, best, best_objective: float, lazy, priced) -> tuple[int, bool]:
     """Before a round: the best connected plan as its start (and its flows, ``lazy``), the
-    pairs no cheaper plan uses fixed at 0 (``priced``); returns how many are fixed and
-    whether the start was handed over."""
+    pairs no cheaper plan uses fixed at 0 (``priced``); (how many are fixed, started)."""
     if best is None:
         return 0, False
     started = start_from(model, best)
