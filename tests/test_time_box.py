@@ -27,9 +27,10 @@ from territory_planner.optimize.strategy import Incumbent, TimeBudget, _Solve, o
 from territory_planner.optimize.timebox import box_seconds
 from territory_planner.plan import WRITE_SECONDS_ONCE, write_reserve
 from territory_planner.scenario import parse_scenario
-from tests.helpers import banded_problem
+from tests.helpers import banded_problem, three_rep_plan
 
 plan_module = importlib.import_module("territory_planner.plan")  # the package's plan() hides it
+rebalance_module = importlib.import_module("territory_planner.rebalance")
 
 
 class HeldClock(Clock):
@@ -219,3 +220,35 @@ def test_writing_the_plan_folder_is_kept_room_for_in_the_limit(monkeypatch, tmp_
         plan_module.plan(data, started=123.0, will_write=True)
     assert seen[0].started == 123.0
     assert seen[0].time_limit == pytest.approx(60.0 - write_reserve(data, 60.0))
+
+
+@pytest.mark.parametrize("tradeoff", [False, True])
+def test_a_rebalance_holds_its_limit_end_to_end(monkeypatch, tmp_path, tradeoff):
+    """rebalance counts its limit from the caller's start, as plan does: with 10 s of a 30 s
+    limit already spent and room kept for writing, step 1 gets half of the 20 - reserve s
+    left (a quarter when the trade-off curve takes the second half), on a clock that starts
+    with the step, and step 2 ends where the steps' share ends. Before, each step's limit
+    was counted from nothing: reading and writing ran on top of it."""
+    start = three_rep_plan(tmp_path)
+    real_solve = rebalance_module.solve_assignment
+    given: list[SolveSettings] = []
+
+    def recording(problem, settings, progress=None):
+        given.append(settings)
+        return real_solve(problem, settings, progress=progress)
+
+    monkeypatch.setattr(rebalance_module, "solve_assignment", recording)
+    spent = time.perf_counter() - 10.0
+    made = rebalance_module.rebalance(
+        start, leaves=["C"], time_limit=30, started=spent, will_write=True, tradeoff=tradeoff
+    )
+    left = 30.0 - write_reserve(made, 30.0) - 10.0
+    steps_share = left / 2 if tradeoff else left
+    first, second = given[0], given[1]
+    assert first.time_limit == pytest.approx(steps_share / 2, abs=0.5)
+    assert first.started >= spent + 10.0
+    steps_end = spent + 10.0 + steps_share
+    assert second.started + second.time_limit == pytest.approx(steps_end, abs=0.5)
+    assert made.summary["solver"]["time_limit"] == 30
+    if tradeoff:  # the curve's solves come after, within the half left to them
+        assert len(given) == 2 and "tradeoff.csv" in made.extra_files

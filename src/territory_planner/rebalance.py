@@ -55,7 +55,7 @@ from .evaluate import assignment_frame, territory_frame
 from .optimize.results import AssignmentResult, relative_gap
 from .optimize.settings import TINY, Clock, SolveSettings
 from .optimize.strategy import solve_assignment
-from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary
+from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary, write_reserve
 from .problem import PlanningProblem, build_problem
 from .rebalance_inputs import changed_reps, read_hires
 from .tradeoff_curve import TRADEOFF_BUDGETS, forced_moved_potential, tradeoff_curve
@@ -66,6 +66,8 @@ MOVE_PENALTY = 1e-4
 DISRUPTION_SLACK = 1e-6
 #: MIP gap for the disruption step: eps is tiny, so a loose gap would let stray moves through
 DISRUPTION_GAP = 1e-5
+#: step 1's share of the time left (module docstring): moved potential comes first
+LEAST_DISRUPTION_SHARE = 0.5
 
 __all__ = [
     "rebalance",
@@ -212,15 +214,22 @@ def solve_lexicographic(
     solve: Solve = solve_assignment,
 ) -> _Steps:
     """Steps 1 and 2 of the module docstring, each a call of ``solve`` (the account
-    strategy, or geography mode's connected-territory solve)."""
-    clock = Clock(settings.time_limit)
+    strategy, or geography mode's connected-territory solve). Step 1 gets half of the time
+    left of ``settings``' limit (LEAST_DISRUPTION_SHARE, counted from ``settings.started``),
+    step 2 the rest; each
+    step's clock starts when the step does, so whatever a step does before its solver (a
+    connected start) counts against its share."""
+    clock = Clock.for_settings(settings)
     n_moves = problem.most_moves
     eps = problem.move_penalty
     travel_weight = problem.travel_weight or 1.0
     # step 1: least disruption (potential + eps per move) within the bands and the budget
     first = replace(problem, travel_weight=0.0, disruption_weight=1.0)
     first_settings = replace(
-        settings, time_limit=settings.time_limit * 0.5, gap=min(settings.gap, DISRUPTION_GAP)
+        settings,
+        time_limit=clock.remaining * LEAST_DISRUPTION_SHARE,
+        started=time.perf_counter(),
+        gap=min(settings.gap, DISRUPTION_GAP),
     )
     say("step 1: least disruption")
     least = solve(first, first_settings, progress=say)
@@ -247,7 +256,8 @@ def solve_lexicographic(
         + (" and disruption (scenario weights)" if weighted else " at that disruption")
     )
     try:
-        result = solve(second, replace(settings, time_limit=remaining), progress=say)
+        second_settings = replace(settings, time_limit=remaining, started=time.perf_counter())
+        result = solve(second, second_settings, progress=say)
         budget = problem.max_moved_potential
         if (
             budget is not None
@@ -334,6 +344,8 @@ def rebalance(
     time_limit: float | None = None,
     tradeoff: bool | list[float] | None = None,
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
+    will_write: bool = False,
 ) -> Plan:
     """Re-balance ``plan`` after hires, departures and capacity changes.
 
@@ -341,9 +353,14 @@ def rebalance(
     ``tradeoff`` is True or a list of budget shares). Raises InputError for unknown reps or
     bad hires (nothing solved), InfeasibleError when the changes cannot be balanced within
     the budget (e.g. the departures alone move more potential than ``max_moved_share``).
+
+    The time limit holds end to end, as for plan(): it counts from ``started`` (a
+    ``perf_counter()``; default: this call, so reading ``plan`` counts), ``will_write``
+    keeps back plan.write_reserve for writing the folder, and the trade-off curve, when
+    asked for, gets the second half of what is left instead of a limit of its own.
     """
     say = progress or (lambda message: None)
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     if not isinstance(plan, Plan):
         plan = Plan.read(plan)
     geography_mode = plan.scenario.unit == "region"
@@ -363,9 +380,17 @@ def rebalance(
         setup, solve = None, solve_assignment
         problem = _disruption_problem(build_problem(data))
     base = problem.as_plain()
-    solve_settings = SolveSettings.from_scenario(settings.solver, time_limit=time_limit)
+    limit = settings.solver.time_limit if time_limit is None else float(time_limit)
+    reserve = write_reserve(data, limit) if will_write else 0.0
+    solve_settings = SolveSettings.from_scenario(
+        settings.solver, time_limit=limit - reserve, started=started
+    )
+    clock = Clock.for_settings(solve_settings)
+    steps_settings = solve_settings
+    if tradeoff:  # the curve's solves share the limit: the steps get half of what is left
+        steps_settings = replace(solve_settings, time_limit=clock.share(0.5).limit)
     weighted = float(settings.objective.disruption) > 0
-    steps = solve_lexicographic(problem, solve_settings, weighted, say, solve)
+    steps = solve_lexicographic(problem, steps_settings, weighted, say, solve)
     result = steps.result
 
     assignments, territories, numbers = evaluate_assignment(data, base, result.unit_rep)
@@ -379,7 +404,7 @@ def rebalance(
         numbers,
         solver={
             "seconds": round(time.perf_counter() - started, 3),
-            "time_limit": solve_settings.time_limit,
+            "time_limit": limit,
             "gap_target": solve_settings.gap,
             "steps": steps.phases,
         },
@@ -403,7 +428,8 @@ def rebalance(
         apply_quotas(made, settings.quota)
     if tradeoff:
         budgets = list(TRADEOFF_BUDGETS) if tradeoff is True else [float(b) for b in tradeoff]
-        curve = tradeoff_curve(base, budgets, solve_settings, progress=say, start=result.unit_rep)
+        curve_settings = replace(solve_settings, time_limit=clock.remaining, started=None)
+        curve = tradeoff_curve(base, budgets, curve_settings, progress=say, start=result.unit_rep)
         made.extra_files["tradeoff.csv"] = curve
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)

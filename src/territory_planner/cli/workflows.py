@@ -161,6 +161,9 @@ def rebalance(
             time_limit=time_limit,
             tradeoff=tradeoff or None,
             progress=reporter,
+            # the time limit holds end to end: reading from here, writing kept room for
+            started=reporter.started,
+            will_write=True,
         )
         reporter(f"writing {out}")
         made.write(out, force=force, tiles=tiles, map_html=not no_map)
