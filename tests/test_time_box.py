@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory_planner import load_data
+from territory_planner import load_data, scoring
 from territory_planner.optimize import strategy, windows
 from territory_planner.optimize.model import read_assignment
 from territory_planner.optimize.settings import Clock, SolveSettings
@@ -31,6 +31,7 @@ from tests.helpers import banded_problem, three_rep_plan
 
 plan_module = importlib.import_module("territory_planner.plan")  # the package's plan() hides it
 rebalance_module = importlib.import_module("territory_planner.rebalance")
+headcount_module = importlib.import_module("territory_planner.headcount")
 
 
 class HeldClock(Clock):
@@ -252,3 +253,48 @@ def test_a_rebalance_holds_its_limit_end_to_end(monkeypatch, tmp_path, tradeoff)
     assert made.summary["solver"]["time_limit"] == 30
     if tradeoff:  # the curve's solves come after, within the half left to them
         assert len(given) == 2 and "tradeoff.csv" in made.extra_files
+
+
+def _two_accounts_one_rep():
+    return load_data(
+        parse_scenario({"accounts": "a", "reps": "r", "solver": {"time_limit": 60}}),
+        accounts=pd.DataFrame(
+            {
+                "account_id": ["A1", "A2"],
+                "lat": [30.0, 30.1],
+                "lon": [-97.0, -97.1],
+                "current_rep_id": ["R1", "R1"],
+            }
+        ),
+        reps=pd.DataFrame({"rep_id": ["R1"], "lat": [30.0], "lon": [-97.0]}),
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda data, **end: headcount_module.locate(data, 1, **end),
+        lambda data, **end: headcount_module.headcount(data, max_load=10.0, **end),
+        lambda data, **end: scoring.evaluate(data, **end),
+    ],
+    ids=["locate", "headcount", "evaluate"],
+)
+def test_locate_headcount_and_evaluate_hold_their_limit_end_to_end(monkeypatch, command):
+    """As for plan: with 10 s of the scenario's 60 s spent before the solve and room kept
+    for writing, the solver is handed 60 - 10 - reserve s (before: the whole 60 s, so the
+    CLI's locate --time-limit 30 on the demo ran 37 s)."""
+    data = _two_accounts_one_rep()
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def stand_in(problem, *args, **kwargs):
+        seen.append(next(a for a in (*args, *kwargs.values()) if isinstance(a, SolveSettings)))
+        raise Seen
+
+    monkeypatch.setattr(headcount_module, "solve_locate_problem", stand_in)
+    monkeypatch.setattr(scoring, "solve_assignment", stand_in)
+    with pytest.raises(Seen):
+        command(data, started=time.perf_counter() - 10.0, will_write=True)
+    assert seen[0].time_limit == pytest.approx(60.0 - 10.0 - write_reserve(data, 60.0), abs=0.5)

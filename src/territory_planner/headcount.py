@@ -39,7 +39,7 @@ from .headcount_reasons import (
 )
 from .optimize.locate import solve_locate_problem, with_open_bands
 from .optimize.strategy import SolveSettings
-from .plan import Plan
+from .plan import Plan, solve_time_left
 from .problem import build_problem
 from .scenario import Scenario
 
@@ -183,9 +183,13 @@ def _data_of(scenario) -> ScenarioData:
     return scenario
 
 
-def _solve_settings(data: ScenarioData, time_limit, gap, solver) -> SolveSettings:
+def _solve_settings(
+    data: ScenarioData, time_limit, gap, solver, started: float | None, will_write: bool
+) -> SolveSettings:
+    """The solve's settings; its limit is what is left of the user's (plan.solve_time_left)."""
+    left = solve_time_left(data, time_limit, started, will_write)
     return SolveSettings.from_scenario(
-        data.settings.solver, time_limit=time_limit, gap=gap, solver=solver
+        data.settings.solver, time_limit=left, gap=gap, solver=solver
     )
 
 
@@ -200,12 +204,15 @@ def locate(
     gap: float | None = None,
     solver: str | None = None,
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
+    will_write: bool = False,
 ) -> Plan:
     """Choose ``count`` home bases and assign every account to one (see module docstring).
 
     ``count`` and ``candidates`` default to the scenario's ``locate:`` section (candidates
     default to ``accounts``). Returns a Plan whose reps are the bases and whose
-    ``extra_files['bases.csv']`` lists them.
+    ``extra_files['bases.csv']`` lists them. ``started`` and ``will_write``: the limit holds
+    end to end, as for plan() (plan.solve_time_left).
     """
     data = _data_of(scenario)
     from .regions import refuse_region_mode
@@ -224,11 +231,11 @@ def locate(
         )
     candidates = candidates or (section.candidates if section else "accounts")
     sites = candidate_sites(data, candidates)
-    started = time.perf_counter()
+    began = time.perf_counter()
     problem = locate_problem(data, sites, count, max_distance_km=max_distance_km, max_load=max_load)
-    settings = _solve_settings(data, time_limit, gap, solver)
+    settings = _solve_settings(data, time_limit, gap, solver, started, will_write)
     result = solve_locate_problem(problem, count, settings, progress)
-    return _locate_plan(data, sites, problem, result, candidates, started)
+    return _locate_plan(data, sites, problem, result, candidates, began)
 
 
 def _locate_plan(
@@ -327,6 +334,8 @@ def headcount(
     gap: float | None = None,
     solver: str | None = None,
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
+    will_write: bool = False,
 ) -> Headcount:
     """Smallest N for which bands, distance limit and ``max_load`` can all be met.
 
@@ -334,7 +343,8 @@ def headcount(
     one base always meets bands re-based on one share. Every N below the answer is under
     the arithmetic lower bound ``ceil(total workload / max_load)``, ruled out by the
     reach and island arguments (headcount_limits.py) or proven infeasible by the solver.
-    The time limit covers the whole search.
+    The time limit covers the whole search; ``started`` and ``will_write``: it holds end to
+    end, as for plan() (plan.solve_time_left).
     """
     data = _data_of(scenario)
     from .regions import refuse_region_mode
@@ -360,7 +370,8 @@ def headcount(
     section = data.settings.locate
     candidates = candidates or (section.candidates if section else "accounts")
     sites = candidate_sites(data, candidates)
-    settings = _solve_settings(data, time_limit, gap, solver)
+    settings = _solve_settings(data, time_limit, gap, solver, started, will_write)
+    asked = data.settings.solver.time_limit if time_limit is None else time_limit  # for messages
     clock_start = time.perf_counter()
     first = locate_problem(data, sites, 1, max_distance_km=distance, max_load=max_load)
     refuse_unreachable(first, distance)
@@ -379,7 +390,7 @@ def headcount(
     for count in range(lower, largest + 1):
         remaining = settings.time_limit - (time.perf_counter() - clock_start)
         if remaining <= 0:
-            raise SolverError(out_of_time(settings.time_limit, lower, count, checked))
+            raise SolverError(out_of_time(asked, lower, count, checked))
         started = time.perf_counter()
         problem = locate_problem(data, sites, count, max_distance_km=distance, max_load=max_load)
         reason = island_reason(problem, labels, n_islands, count)
@@ -404,7 +415,7 @@ def headcount(
             say(f"headcount: {count} bases cannot work (proven infeasible)")
             continue
         except SolverError:
-            raise SolverError(out_of_time(settings.time_limit, lower, count, checked)) from None
+            raise SolverError(out_of_time(asked, lower, count, checked)) from None
         checked.append(
             {
                 "count": count,

@@ -73,6 +73,19 @@ def write_reserve(data: ScenarioData, time_limit: float) -> float:
     return min(need, WRITE_SHARE_LIMIT * time_limit)
 
 
+def solve_time_left(
+    data: ScenarioData, time_limit: float | None, started: float | None, will_write: bool
+) -> float:
+    """Seconds a solve may take when the user's limit (``time_limit``, else the scenario's)
+    holds end to end: less what was spent since ``started`` (a ``perf_counter()``; None:
+    nothing yet) and, when the caller writes a plan folder next, the write_reserve. For the
+    commands whose solvers start their clock when called (locate, headcount, evaluate)."""
+    limit = data.settings.solver.time_limit if time_limit is None else float(time_limit)
+    spent = 0.0 if started is None else time.perf_counter() - started
+    reserve = write_reserve(data, limit) if will_write else 0.0
+    return max(limit - reserve - spent, 0.0)
+
+
 def plan(
     scenario: ScenarioData | Scenario | str | Path,
     *,

@@ -28,7 +28,14 @@ from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
 from .optimize.strategy import SolveSettings, solve_assignment
 from .outputs import source_names
-from .plan import Plan, apply_quotas, check_hierarchy, plan_summary, scenario_data
+from .plan import (
+    Plan,
+    apply_quotas,
+    check_hierarchy,
+    plan_summary,
+    scenario_data,
+    solve_time_left,
+)
 from .problem import build_problem
 from .scenario import Scenario
 
@@ -52,13 +59,16 @@ def evaluate(
     *,
     time_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    started: float | None = None,
+    will_write: bool = False,
 ) -> Plan:
     """Score an assignment (default: today's owners) as a Plan with status ``evaluated``.
 
     ``assignments`` is a CSV/XLSX path or a DataFrame with an account and a rep column (see
     :func:`read_assignment`). The summary carries the assignment's objective, the scenario's
     proven lower bound (None, with the reason, when the scenario is infeasible or the solver
-    proves nothing in time) and the gap between them.
+    proves nothing in time) and the gap between them. ``started`` and ``will_write``: the
+    limit holds end to end, as for plan() (plan.solve_time_left).
     """
     data = scenario_data(scenario)
     check_hierarchy(data)
@@ -68,10 +78,11 @@ def evaluate(
     else:
         rep_of_account = read_assignment(assignments, data)
         label = str(assignments) if not isinstance(assignments, pd.DataFrame) else "in memory"
-    started = time.perf_counter()
+    began = time.perf_counter()
     problem = build_problem(data)
-    settings = SolveSettings.from_scenario(data.settings.solver, time_limit=time_limit)
-    say(f"solving the scenario for its proven lower bound ({settings.time_limit:g} s at most)")
+    left = solve_time_left(data, time_limit, started, will_write)
+    settings = SolveSettings.from_scenario(data.settings.solver, time_limit=left)
+    say(f"solving the scenario for its proven lower bound ({settings.time_limit:.1f} s at most)")
     bound, solver = proven_bound(problem, settings)
     metrics = [rule.metric for rule in data.settings.balance]
     frame = assignment_frame(data.accounts, data.reps, rep_of_account)
@@ -85,7 +96,7 @@ def evaluate(
         data,
         score,
         numbers,
-        solver={"seconds": round(time.perf_counter() - started, 3), **solver},
+        solver={"seconds": round(time.perf_counter() - began, 3), **solver},
         extra={
             "evaluated": {
                 "assignment": label,
@@ -105,7 +116,7 @@ def evaluate(
     )
     if data.settings.quota is not None:
         apply_quotas(made, data.settings.quota)  # the evaluated territories get quotas too
-    summary["total_seconds"] = round(time.perf_counter() - started, 3)
+    summary["total_seconds"] = round(time.perf_counter() - began, 3)
     return made
 
 

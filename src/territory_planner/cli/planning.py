@@ -205,7 +205,14 @@ def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, q
         raise InputError(f"output folder {out} already exists; pass --force to replace it")
     reporter = Reporter(quiet=quiet)
     try:
-        made = evaluate_assignment(scenario, assignments, time_limit=time_limit, progress=reporter)
+        made = evaluate_assignment(
+            scenario,
+            assignments,
+            time_limit=time_limit,
+            progress=reporter,
+            started=reporter.started,  # the limit holds end to end, as for plan
+            will_write=True,
+        )
         reporter(f"writing {out}")
         made.write(out, force=force, tiles=tiles)
     finally:

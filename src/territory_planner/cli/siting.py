@@ -43,6 +43,9 @@ def locate_command(
             gap=gap,
             solver=solver,
             progress=reporter,
+            # the time limit holds end to end: reading from here, writing kept room for
+            started=reporter.started,
+            will_write=True,
         )
         made.write(out, force=force, tiles=tiles)
     finally:
@@ -98,6 +101,8 @@ def headcount_command(
             gap=gap,
             solver=solver,
             progress=reporter,
+            started=reporter.started,
+            will_write=True,
         )
         found.plan.write(out, force=force, tiles=tiles)
     finally:
