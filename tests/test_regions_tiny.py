@@ -293,6 +293,30 @@ def test_plan_folder_lists_every_region_once(tmp_path):
         assert by_region["r" + account[1:]] == rep
 
 
+def test_plan_from_a_shapefile_reads_back_and_rebalances(tmp_path):
+    """A regions Shapefile is a .shp with its .shx, .dbf and .prj beside it (here in UTM
+    metres, EPSG:32631): the plan folder copies them all, so the folder reads back (show,
+    compare, rebalance) with the same nine regions and owners as the far-region plan above
+    (A = {r00, r01}), and a re-balance in which A leaves hands both to B."""
+    from territory_planner import rebalance
+    from territory_planner.plan_folder import Plan
+
+    source = _far_region_scenario(tmp_path / "in", contiguous=True)
+    grid_regions(3, 3).to_crs("EPSG:32631").to_file(tmp_path / "in" / "grid.shp")
+    (tmp_path / "in" / "grid.csv").write_text("not part of the shapefile\n")
+    text = source.read_text().replace("regions.geojson", "grid.shp")
+    source.write_text(text)
+    out = tmp_path / "out"
+    plan(source).write(out, map_html=False)
+    copied = sorted(p.name for p in (out / "inputs").iterdir() if p.stem == "regions")
+    assert copied == ["regions.cpg", "regions.dbf", "regions.prj", "regions.shp", "regions.shx"]
+    back = Plan.read(out)
+    assert sorted(back.regions["region_id"]) == sorted(GRID_WORKLOAD)
+    assert _owners(back)["A"] == {"r00", "r01"}
+    moved = rebalance(out, leaves=["A"], time_limit=10)
+    assert set(moved.extra_files["regions.csv"]["rep_id"]) == {"B"}
+
+
 def test_workflows_without_region_mode_refuse_it(tmp_path):
     """locate and headcount say region mode is not supported yet: exit 2."""
     from click.testing import CliRunner
