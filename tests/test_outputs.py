@@ -372,6 +372,26 @@ def test_show_prints_a_readable_summary(hand_plan):
     assert json.loads(raw.output) == json.loads((out / "summary.json").read_text())
 
 
+def test_show_leaves_out_names_a_reps_file_does_not_have():
+    """A reps file without names reads back from territories.csv as NaN (a blank cell):
+    the rep is then shown by its ID alone, not as 'R1 nan:' or 'R1 :'."""
+    from territory_planner.report.summary_text import worst_reps
+
+    territories = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2"],
+            "name": [float("nan"), "Rob"],
+            "workload_load": [300.0, 700.0],
+            "workload_target": [500.0, 500.0],
+            "workload_deviation": [-0.4, 0.4],
+        }
+    )
+    assert worst_reps(territories, "workload") == [
+        "    R1: load 300.0 of target 500.0 (-40.00%)",
+        "    R2 Rob: load 700.0 of target 500.0 (+40.00%)",
+    ]
+
+
 def test_copies_of_in_memory_inputs_keep_every_digit(tmp_path):
     """A rebalanced plan's inputs/ are written from memory: potential 123.456789 must read
     back as itself (2 decimals are for reports, not for the data a plan is re-solved from)."""

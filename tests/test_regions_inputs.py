@@ -54,6 +54,32 @@ def test_region_file_problems_are_listed_together(tmp_path):
     assert not out.exists()
 
 
+def test_flags_that_are_not_true_false_show_the_value_and_both_answers(tmp_path):
+    """A ``named`` cell 'maybe' (accounts row 3) and a region's ``locked`` 'sometimes' are
+    reported with the value read and the fix 'use true or false', as account mode does for
+    its own flags (the fix used to read 'true' alone, as if 'maybe' should become true)."""
+    regions = grid_regions(1, 2)
+    regions["current_rep_id"] = ["A", None]
+    regions["locked"] = ["sometimes", "false"]
+    accounts = pd.DataFrame(
+        [dict(account_id=f"a{k}", lat=0.05, lon=0.05 + k * CELL) for k in range(2)]
+    )
+    accounts["named"] = ["false", "maybe"]
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    accounts_csv, regions_file = tmp_path / "accounts.csv", tmp_path / "regions.geojson"
+    assert (
+        f"- {accounts_csv}, row 3, column 'named': named is not true/false ('maybe') "
+        "(fix: use true or false)" in lines
+    )
+    assert (
+        f"- {regions_file}, column 'locked': region r00: locked is not true/false "
+        "('sometimes') (fix: use true or false)" in lines
+    )
+
+
 def test_broken_region_file_problems_are_listed_together(tmp_path):
     """Duplicate IDs and an empty geometry are read errors of the regions file itself."""
     regions = grid_regions(1, 3)

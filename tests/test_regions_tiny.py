@@ -270,6 +270,34 @@ def test_locked_regions_that_cannot_be_joined_are_named(tmp_path):
     text = str(caught.value)
     assert "rep A: its locked regions fall in 2 parts" in text
     assert "region:r00" in text and "region:r02" in text
+    assert "regions locked to B lie between them; unlock some of those or of A's" in text
+
+
+def test_locks_that_cut_a_rep_apart_name_the_reps_holding_them(tmp_path):
+    """3 x 3 grid: A locks r00 and r02, B the middle column r01, r11, r21 (a wall), C locks
+    r20 (not in the way: with r01 open, r00-r01-r02 joins A's regions). Opening every other
+    rep's locks joins them, opening all but B's does not, so the reason names B alone. A's
+    parts are listed largest first: r02 with r12, r22 (3 regions), then r00 with r10 (r20 is
+    C's)."""
+    regions = grid_regions(3, 3)
+    owner = {"r00": "A", "r02": "A", "r01": "B", "r11": "B", "r21": "B", "r20": "C"}
+    regions["current_rep_id"] = [owner.get(r) for r in regions["region_id"]]
+    regions["locked"] = [r in owner for r in regions["region_id"]]
+    path = write_region_scenario(
+        tmp_path,
+        regions,
+        _accounts({f"r{r}{c}": 1 for r in range(3) for c in range(3)}),
+        _reps({"A": "r00", "B": "r01", "C": "r20"}),
+        balance=[{"metric": "workload", "tolerance": 1.0}],
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        plan(path)
+    text = str(caught.value)
+    assert (
+        "rep A: its locked regions fall in 2 parts of the map that no regions it may own "
+        "join (region:r02; region:r00), so its territory cannot be connected: regions "
+        "locked to B lie between them; unlock some of those or of A's"
+    ) in text
 
 
 def test_plan_folder_lists_every_region_once(tmp_path):
@@ -291,6 +319,30 @@ def test_plan_folder_lists_every_region_once(tmp_path):
     by_region = dict(zip(table["region_id"], table["rep_id"]))
     for account, rep in zip(assignments["account_id"], assignments["rep_id"]):
         assert by_region["r" + account[1:]] == rep
+
+
+def test_plan_from_a_shapefile_reads_back_and_rebalances(tmp_path):
+    """A regions Shapefile is a .shp with its .shx, .dbf and .prj beside it (here in UTM
+    metres, EPSG:32631): the plan folder copies them all, so the folder reads back (show,
+    compare, rebalance) with the same nine regions and owners as the far-region plan above
+    (A = {r00, r01}), and a re-balance in which A leaves hands both to B."""
+    from territory_planner import rebalance
+    from territory_planner.plan_folder import Plan
+
+    source = _far_region_scenario(tmp_path / "in", contiguous=True)
+    grid_regions(3, 3).to_crs("EPSG:32631").to_file(tmp_path / "in" / "grid.shp")
+    (tmp_path / "in" / "grid.csv").write_text("not part of the shapefile\n")
+    text = source.read_text().replace("regions.geojson", "grid.shp")
+    source.write_text(text)
+    out = tmp_path / "out"
+    plan(source).write(out, map_html=False)
+    copied = sorted(p.name for p in (out / "inputs").iterdir() if p.stem == "regions")
+    assert copied == ["regions.cpg", "regions.dbf", "regions.prj", "regions.shp", "regions.shx"]
+    back = Plan.read(out)
+    assert sorted(back.regions["region_id"]) == sorted(GRID_WORKLOAD)
+    assert _owners(back)["A"] == {"r00", "r01"}
+    moved = rebalance(out, leaves=["A"], time_limit=10)
+    assert set(moved.extra_files["regions.csv"]["rep_id"]) == {"B"}
 
 
 def test_workflows_without_region_mode_refuse_it(tmp_path):

@@ -34,6 +34,25 @@ from .scenario import Scenario, load_scenario_settings
 PLAN_FILES = ("assignments.csv", "territories.csv", "summary.json", "scenario.yaml")
 
 
+# the files a Shapefile is made of besides its .shp (attributes, index, projection, encoding,
+# spatial indexes, metadata): without .shx and .dbf the .shp cannot be read at all
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml")
+
+
+def _copy_shapefile_parts(source: Path, target: Path) -> None:
+    """Copy the files beside a Shapefile ``source`` under ``target``'s name (regions.dbf
+    next to regions.shp, ...), keeping each part's own extension case (X.SHX stays .SHX)."""
+    if source.suffix.lower() != ".shp":
+        return
+    for part in source.parent.iterdir():
+        name = part.name
+        if not name.lower().startswith(source.stem.lower() + ".") or part == source:
+            continue
+        extension = name[len(source.stem) :]
+        if extension.lower() in _SHAPEFILE_PARTS and part.is_file():
+            shutil.copyfile(part, target.with_name(target.stem + extension))
+
+
 def _read_plan_csv(
     path: Path, problems: ProblemList, required: tuple[str, ...], accounts=None
 ) -> pd.DataFrame:
@@ -186,6 +205,7 @@ class Plan:
             if source is not None and Path(source).exists():
                 target = inputs / f"{key}{''.join(Path(source).suffixes[-1:]) or '.csv'}"
                 shutil.copyfile(source, target)
+                _copy_shapefile_parts(Path(source), target)
                 copied[key] = f"inputs/{target.name}"
             elif key == "accounts":
                 write_csv(self.accounts, inputs / "accounts.csv", exact=True)

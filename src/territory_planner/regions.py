@@ -51,7 +51,10 @@ def _check_region_owners(regions, rep_ids: set[str], file: str, problems: Proble
             )
         if bad_lock is not None and bad_lock[k]:
             problems.add(
-                file, f"region {rid}: locked is not true/false", column="locked", fix="use true"
+                file,
+                f"region {rid}: locked is not true/false ('{regions['locked'].iloc[k]}')",
+                column="locked",
+                fix="use true or false",
             )
         elif locked is not None and locked[k] and owner is None:
             problems.add(
@@ -110,8 +113,14 @@ def check_region_mode(
     accounts = accounts.copy()
     raw = accounts["named"] if "named" in accounts.columns else pd.Series("", index=accounts.index)
     named, unreadable = _flags(raw)
-    for row in _rows_in(accounts, unreadable):
-        problems.add(account_file, "named is not true/false", row=row, column="named", fix="true")
+    for row, value in zip(_rows_in(accounts, unreadable), raw[unreadable]):
+        problems.add(
+            account_file,
+            f"named is not true/false ('{value}')",
+            row=row,
+            column="named",
+            fix="use true or false",
+        )
     accounts["named"] = named
     if regions is None:
         problems.add(

@@ -197,6 +197,27 @@ def _heavy_regions(problem, allowed: np.ndarray, n_regions: int) -> list[str]:
     return reasons
 
 
+def _blocking_reps(problem, graph, mine: np.ndarray, locked: set, j: int, n_regions: int):
+    """The other reps whose locked regions cut rep ``j``'s locked regions apart: opening the
+    regions locked to every other rep joins them, and opening all but rep k's does not (when
+    no single rep's locks are needed, all reps with locks in the joining piece). Empty when
+    opening every lock still leaves them apart (segment, region or distance rules do)."""
+    lock_of = problem.locked_rep[:n_regions]
+    others = np.flatnonzero((lock_of >= 0) & (lock_of != j))
+
+    def joined(opened: np.ndarray) -> np.ndarray | None:
+        pieces = territory_pieces(graph, np.union1d(mine, opened))
+        holding = [p for p in pieces if locked & set(p.tolist())]
+        return holding[0] if len(holding) == 1 else None
+
+    piece = joined(others) if others.size else None
+    if piece is None:
+        return []
+    reps = sorted({int(lock_of[u]) for u in piece if lock_of[u] >= 0 and lock_of[u] != j})
+    needed = [k for k in reps if joined(others[lock_of[others] != k]) is None]
+    return [str(problem.rep_ids[k]) for k in (needed or reps)]
+
+
 def _unconnectable(problem, graph, allowed: np.ndarray, n_regions: int) -> list[str]:
     """Per rep: locked regions no allowed path joins, or a band no connected piece of the
     regions it may own (plus its allowed named accounts) can fill."""
@@ -211,10 +232,17 @@ def _unconnectable(problem, graph, allowed: np.ndarray, n_regions: int) -> list[
             names = [
                 sorted(str(problem.unit_ids[u]) for u in locked & set(p.tolist())) for p in holding
             ]
+            blockers = _blocking_reps(problem, graph, mine, locked, j, n_regions)
+            fix = (
+                f"regions locked to {', '.join(blockers)} lie between them; unlock some of "
+                f"those or of {rep_id}'s"
+                if blockers
+                else "unlock some or lift the rep's region rule"
+            )
             reasons.append(
                 f"rep {rep_id}: its locked regions fall in {len(holding)} parts of the map that "
                 f"no regions it may own join ({'; '.join(', '.join(n) for n in names)}), so "
-                "its territory cannot be connected; unlock some or lift the rep's region rule"
+                f"its territory cannot be connected: {fix}"
             )
             continue
         for m, metric in enumerate(problem.metrics):

@@ -137,8 +137,14 @@ def worst_reps(territories: pd.DataFrame, metric: str, count: int = WORST_REPS) 
     )
     lines = []
     for row in frame.head(count).to_dict("records"):
+        name = row.get("name")
+        label = (
+            row["rep_id"]
+            if name is None or pd.isna(name) or name == ""
+            else f"{row['rep_id']} {name}"
+        )
         line = (
-            f"    {row['rep_id']} {row.get('name') or ''}: load {number(row[f'{metric}_load'])} "
+            f"    {label}: load {number(row[f'{metric}_load'])} "
             f"of target {number(row[f'{metric}_target'])} ({percent(row[column], sign=True)})"
         )
         today = row.get(f"{metric}_load_today")
