@@ -91,6 +91,56 @@ def test_broken_region_file_problems_are_listed_together(tmp_path):
     assert "empty geometry" in result.output
 
 
+def test_a_duplicate_region_id_does_not_hide_the_other_problems(tmp_path):
+    """A 1 x 3 strip whose third cell repeats r00's ID, r01 grown over half of r00, an
+    account 0.7 degree east of the strip and a ``named`` cell 'maybe': four problems, one
+    run. The duplicate's two features count as one region (their union) for the checks, so
+    an account in the repeated cell is in a region, not reported as outside every one.
+    Before, the duplicate alone was reported and the rest waited for the next run."""
+    regions = grid_regions(1, 3)
+    regions.loc[2, "region_id"] = "r00"
+    regions.loc[1, "geometry"] = shapely.box(0.5 * CELL, 0, 2 * CELL, CELL)
+    accounts = pd.DataFrame(
+        [
+            dict(account_id="in_r00", lat=0.05, lon=0.05),
+            dict(account_id="in_repeat", lat=0.05, lon=2.5 * CELL),
+            dict(account_id="far", lat=0.05, lon=0.05 + 10 * CELL),
+        ]
+    )
+    accounts["named"] = ["false", "false", "maybe"]
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    text = result.output
+    assert "4 problem(s)" in text
+    assert "row 3, column 'region_id': duplicate region_id 'r00' (first at feature 1)" in text
+    # r01 now spans 0.5..2 cells (1.5 cells), half a cell of it over r00: 0.5 / 1.5
+    assert "regions r00 and r01 overlap by 33.3% of the smaller one" in text
+    # 'far' lies 7.5 cells (83.5 km) east of the repeated cell, which counts as r00
+    assert "row 4, column 'region_id': the account lies in no region" in text
+    assert "(nearest: region r00, 8" in text
+    assert "row 4, column 'named': named is not true/false ('maybe')" in text
+
+
+def test_a_map_that_cannot_be_trusted_still_reports_the_account_problems(tmp_path):
+    """An empty geometry leaves part of the map unknown: no account is judged against it
+    (the account in the empty cell would be "in no region"), but the ``named`` cell is
+    still reported with the map's problem, in one run."""
+    regions = grid_regions(1, 2)
+    regions.loc[1, "geometry"] = shapely.Polygon()
+    accounts = pd.DataFrame(
+        [dict(account_id="a0", lat=0.05, lon=0.05), dict(account_id="a1", lat=0.05, lon=0.15)]
+    )
+    accounts["named"] = ["maybe", "false"]
+    path = write_region_scenario(tmp_path, regions, accounts, _reps())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    text = result.output
+    assert "2 problem(s)" in text
+    assert "row 2, column 'geometry': empty geometry" in text
+    assert "row 2, column 'named': named is not true/false ('maybe')" in text
+
+
 def test_region_mode_needs_a_regions_file(tmp_path):
     accounts = pd.DataFrame([dict(account_id="a1", lat=0.05, lon=0.05)])
     path = write_region_scenario(tmp_path, grid_regions(1, 1), accounts, _reps())

@@ -98,19 +98,11 @@ def _check_accounts_placed(accounts, regions, account_file: str, problems: Probl
         )
 
 
-def check_region_mode(
-    accounts: pd.DataFrame,
-    reps: pd.DataFrame,
-    regions,
-    settings,
-    account_file: str,
-    problems: ProblemList,
-) -> pd.DataFrame:
-    """Region-mode checks, every problem collected; returns accounts with ``named`` (bool)."""
+def named_flags(accounts: pd.DataFrame, account_file: str, problems: ProblemList) -> pd.Series:
+    """The accounts' ``named`` column as booleans (blank: False); a cell that is not
+    true/false is a problem naming its row and the value read."""
     from .data import _rows_in
 
-    region_file = str(settings.regions) if settings.regions is not None else "scenario"
-    accounts = accounts.copy()
     raw = accounts["named"] if "named" in accounts.columns else pd.Series("", index=accounts.index)
     named, unreadable = _flags(raw)
     for row, value in zip(_rows_in(accounts, unreadable), raw[unreadable]):
@@ -121,7 +113,21 @@ def check_region_mode(
             column="named",
             fix="use true or false",
         )
-    accounts["named"] = named
+    return named
+
+
+def check_region_mode(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    regions,
+    settings,
+    account_file: str,
+    problems: ProblemList,
+) -> pd.DataFrame:
+    """Region-mode checks, every problem collected; returns accounts with ``named`` (bool)."""
+    region_file = str(settings.regions) if settings.regions is not None else "scenario"
+    accounts = accounts.copy()
+    accounts["named"] = named_flags(accounts, account_file, problems)
     if regions is None:
         problems.add(
             region_file,

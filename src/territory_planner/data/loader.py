@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, ProblemList
+from ..errors import ProblemList
 from ..scenario import Scenario, load_scenario_settings, ordinal
 from ..tables import frame_as_text, read_table
 from .accounts import (
@@ -230,13 +230,11 @@ def load_data(
     )
     regions_unreadable = False
     if regions is None and settings.regions is not None:
-        from ..geo import read_regions
+        from ..geo import read_regions_for_checks
 
-        try:
-            regions = read_regions(settings.regions)
-        except InputError as error:
-            problems.extend(error.problems)
-            regions, regions_unreadable = None, True
+        # a map with defects still serves the checks below when its places can be trusted
+        regions = read_regions_for_checks(settings.regions, problems)
+        regions_unreadable = regions is None
     # Every file is checked even when another one failed, so one run lists every defect.
     acc = rep = None
     if raw_accounts is not None:
@@ -249,9 +247,15 @@ def load_data(
         rep = normalize_reps(raw_reps, rep_file, problems)
         if len(rep) == 0:
             problems.add(rep_file, "has a header but no reps", row=2, fix="export the rows too")
-    if acc is None or rep is None or regions_unreadable:
+    if acc is None or rep is None:
         problems.raise_if_any()
     check_balance_metrics(settings, acc, account_file, problems)
+    if regions_unreadable:  # the checks that need no map, then every problem at once
+        if settings.unit == "region":
+            from ..regions import named_flags
+
+            named_flags(acc, account_file, problems)
+        problems.raise_if_any()
     if regions is not None:
         acc, rep = with_region_ids_matched(acc, rep, regions)
     if len(acc) and len(rep):

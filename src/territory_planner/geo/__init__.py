@@ -32,7 +32,7 @@ from .distances import (
 )
 from .frames import SNAP_M, WGS84
 from .placing import distance_to_region_km, locate_points, nearest_regions
-from .regions_file import read_regions, write_regions
+from .regions_file import read_regions, read_regions_for_checks, write_regions
 from .shapes import (
     dissolved_territories,
     group_outlines,
@@ -48,6 +48,7 @@ __all__ = [
     "distance_matrix_km",
     "nearest_k",
     "read_regions",
+    "read_regions_for_checks",
     "write_regions",
     "locate_points",
     "region_ancestors",

@@ -97,10 +97,34 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
     as longitude/latitude when its bounds fit those ranges, and refused otherwise (guessing
     a projection would silently put every account in the wrong region).
     """
-    path = Path(path)
+    problems = ProblemList()
+    table = _read_regions(Path(path), problems)
+    problems.raise_if_any()
+    return table
+
+
+def read_regions_for_checks(path: str | Path, problems: ProblemList) -> gpd.GeoDataFrame | None:
+    """read_regions for a reader that checks the other files against the map as well: every
+    defect of the file is added to ``problems`` instead of raised, and the map is returned
+    whenever its places can be trusted, so that one run lists the accounts outside every
+    region, the overlaps and the account files' defects too. Features that share a
+    region_id count as one region (their union) for those checks. None when the places
+    themselves are in doubt (the file unreadable, a blank region_id, a polygon that
+    cannot be used, an unknown CRS): checking accounts against part of a map would report
+    accounts "in no region" that are not."""
+    try:
+        return _read_regions(Path(path), problems)
+    except InputError as error:  # unreadable, or no region_id column at all
+        problems.extend(error.problems)
+        return None
+
+
+def _read_regions(path: Path, problems: ProblemList) -> gpd.GeoDataFrame | None:
+    """The canonical table with every defect added to ``problems`` (read_regions_for_checks
+    says when it is None); raises InputError when the file or its region_id column is
+    missing."""
     file = str(path)
     raw = _read_file(path)
-    problems = ProblemList()
     columns = _region_columns(raw, file, problems)
     id_col, parent_col, name_col = columns
     ids, parents, names = _column_values(raw, id_col, parent_col, name_col)
@@ -110,9 +134,23 @@ def read_regions(path: str | Path) -> gpd.GeoDataFrame:
         _check_own_parents(ids, parents, file, problems)
         _check_parent_cycles(ids, parents, file, problems)
     geo = gpd.GeoSeries(fixed, crs=raw.crs)
-    _check_unknown_crs(geo, file, problems)
-    problems.raise_if_any()
-    return _canonical_table(raw, ids, parents, names, columns, _in_wgs84(geo))
+    unknown_crs = _check_unknown_crs(geo, file, problems)
+    if unknown_crs or None in ids or any(g is None for g in fixed):
+        return None
+    table = _canonical_table(raw, ids, parents, names, columns, _in_wgs84(geo))
+    return _one_row_per_region(table)
+
+
+def _one_row_per_region(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The table with the features that share a region_id (a problem already reported)
+    joined into one: the first feature's attributes, the union of their polygons."""
+    duplicated = table["region_id"].duplicated(keep=False)
+    if not duplicated.any():
+        return table
+    first = table.drop_duplicates("region_id", keep="first").set_index("region_id")
+    unions = table[duplicated].groupby("region_id").geometry.agg(shapely.union_all)
+    first.loc[unions.index, "geometry"] = gpd.GeoSeries(unions, crs=table.crs)
+    return first.reset_index()
 
 
 def _read_file(path: Path) -> gpd.GeoDataFrame:
@@ -283,8 +321,9 @@ def _check_parent_cycles(
         )
 
 
-def _check_unknown_crs(geo: gpd.GeoSeries, file: str, problems: ProblemList) -> None:
-    """A file with no CRS is taken as longitude/latitude only when its bounds fit them."""
+def _check_unknown_crs(geo: gpd.GeoSeries, file: str, problems: ProblemList) -> bool:
+    """A file with no CRS is taken as longitude/latitude only when its bounds fit them;
+    True when it does not (a problem added)."""
     if geo.crs is None and not _fits_lonlat(np.asarray(geo.total_bounds, dtype=float)):
         bounds = ", ".join(f"{b:.6g}" for b in geo.total_bounds)
         problems.add(
@@ -294,6 +333,8 @@ def _check_unknown_crs(geo: gpd.GeoSeries, file: str, problems: ProblemList) -> 
             column="geometry",
             fix="save it with its CRS (e.g. the .prj of a Shapefile) or in EPSG:4326",
         )
+        return True
+    return False
 
 
 def _in_wgs84(geo: gpd.GeoSeries) -> gpd.GeoSeries:
