@@ -214,10 +214,34 @@ def test_validate_describes_the_map_before_any_solve(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert (
-        "regions: 5 (1 with no accounts, 1 named accounts assigned on their own); rook "
+        "regions: 5 (1 with no accounts, 1 named accounts assigned on their own, 0 locked "
+        "to their rep); rook "
         "adjacency, contiguity: each territory one connected piece" in result.output
     )
     assert "island links (no neighbour on the map; joined to the nearest region): 1" in (
         result.output
     )
     assert "    - Skerry (isl) -> South-east (r01) (11.1 km)" in result.output
+
+
+def test_locked_regions_over_a_band_are_called_regions(tmp_path):
+    """A 1 x 3 strip, one account of workload 1 in each cell; r00 and r01 locked to A. Two
+    reps share 3 workload: target 1.5, band 10% -> at most 1.65. A's locks alone carry 2.
+    validate counts the two locked regions; plan exits 3 saying "locked regions", not
+    "locked accounts" (no account is locked)."""
+    regions = grid_regions(1, 3)
+    regions["current_rep_id"] = ["A", "A", None]
+    regions["locked"] = ["true", "true", "false"]
+    accounts = pd.DataFrame(
+        [dict(account_id=f"a{c}", lat=0.05, lon=0.05 + c * CELL, workload=1.0) for c in range(3)]
+    )
+    balance = [{"metric": "workload", "tolerance": 0.1}]
+    path = write_region_scenario(tmp_path, regions, accounts, _reps(), balance=balance)
+    checked = CliRunner().invoke(main, ["validate", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert "2 locked to their rep" in checked.output
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", str(path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 3, result.output
+    assert "rep A: locked regions and accounts alone carry 2.0 workload" in result.output
+    assert not out.exists()

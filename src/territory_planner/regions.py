@@ -260,9 +260,14 @@ def region_overview(data) -> dict:
     names = dict(zip(data.regions["region_id"].astype(str), data.regions["name"].astype(str)))
     for link in links:
         link.update({f"{end}_name": names.get(link[end], "") for end in ("from", "to")})
+    regions = data.regions
+    locked = 0
+    if "locked" in regions.columns and "current_rep_id" in regions.columns:
+        locked = int(_flags(regions["locked"])[0].sum())
     return {
         "regions": len(region_ids),
         "empty_regions": sum(r not in followed for r in region_ids),
+        "locked_regions": locked,
         "named_accounts": int(named.sum()),
         "adjacency": settings.adjacency,
         "contiguous": settings.constraints.contiguous is not False,
@@ -332,6 +337,7 @@ def build_region_problem(data) -> RegionProblem:
     neighbours, links = _unit_neighbours(regions, region_ids, settings.adjacency)
     neighbours += [np.array([], dtype=int) for _ in named_units]
     notes = dict(base.notes)
+    notes["locked_units"] = "locked regions and accounts"  # the precheck's words for locks
     notes["leaving_locks"] = list(notes.get("leaving_locks", [])) + [
         f"{REGION_PREFIX}{r}" for r in leaving_locks
     ]

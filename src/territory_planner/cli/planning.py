@@ -81,7 +81,8 @@ def _echo_geography(overview: dict) -> None:
     contiguity = "each territory one connected piece" if overview["contiguous"] else "off"
     click.echo(
         f"  regions: {overview['regions']:,} ({overview['empty_regions']:,} with no accounts, "
-        f"{overview['named_accounts']:,} named accounts assigned on their own); "
+        f"{overview['named_accounts']:,} named accounts assigned on their own, "
+        f"{overview['locked_regions']:,} locked to their rep); "
         f"{overview['adjacency']} adjacency, contiguity: {contiguity}"
     )
     links = overview["island_links"]

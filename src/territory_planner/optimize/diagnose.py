@@ -64,11 +64,12 @@ def _band_reasons(
 ) -> None:
     """Add every band that locked accounts alone push a rep above, and every band a rep
     cannot reach from the accounts it may own."""
+    locked = problem.notes.get("locked_units", "locked accounts")
     for m, metric in enumerate(problem.metrics):
         for j, rep_id in enumerate(problem.rep_ids):
             if locked_load[m, j] > problem.upper[m, j] + TINY:
                 reasons.append(
-                    f"rep {rep_id}: locked accounts alone carry {_fmt(locked_load[m, j])} "
+                    f"rep {rep_id}: {locked} alone carry {_fmt(locked_load[m, j])} "
                     f"{metric}, above the band {_band_text(problem, m, j)}; unlock some or "
                     f"raise the tolerance"
                 )
