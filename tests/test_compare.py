@@ -144,3 +144,28 @@ def test_a_folder_edited_by_hand_is_compared_as_it_now_stands(two_plans, tmp_pat
     assert same.loc["travel cost (workload x km)", "a"] == pytest.approx(
         start.summary["travel_cost"], abs=1e-3
     )
+
+
+def test_force_never_replaces_a_compared_plan_folder(two_plans, tmp_path):
+    """`compare A B --out A --force` (or --out the folder holding A) would replace plan A
+    with the comparison: refused with exit 2, both plans left as they were."""
+    start, after = two_plans
+    start.write(tmp_path / "plans" / "a", map_html=False)
+    after.write(tmp_path / "plans" / "b", map_html=False)
+    before = sorted(p.name for p in (tmp_path / "plans" / "a").iterdir())
+    for out in (tmp_path / "plans" / "a", tmp_path / "plans"):
+        result = CliRunner().invoke(
+            main,
+            [
+                "compare",
+                str(tmp_path / "plans" / "a"),
+                str(tmp_path / "plans" / "b"),
+                "--out",
+                str(out),
+                "--force",
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        assert "would delete that plan" in result.output
+    assert sorted(p.name for p in (tmp_path / "plans" / "a").iterdir()) == before
+    assert (tmp_path / "plans" / "b" / "assignments.csv").is_file()

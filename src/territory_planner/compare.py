@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError, Problem
 from .evaluate import assignment_frame, territory_frame
 from .evaluate import kpis as plan_kpis
 from .plan import Plan, check_output_folder, write_csv, write_folder_atomically
@@ -64,6 +65,7 @@ class Comparison:
         geography-mode plans), plan.xlsx: written whole or not at all."""
         out = Path(out)
         check_output_folder(out, force)
+        _refuse_to_replace_an_input(out, (self.plan_a, self.plan_b))
 
         def fill(folder: Path) -> None:
             write_csv(self.moves, folder / "moves.csv")
@@ -78,6 +80,24 @@ class Comparison:
                 (folder / "compare.html").write_text(self.page(tiles=tiles), encoding="utf-8")
 
         return write_folder_atomically(out, fill)
+
+
+def _refuse_to_replace_an_input(out: Path, plans: tuple[Plan, Plan]) -> None:
+    """``out`` must not be (or hold) a compared plan's folder or files: with --force the
+    comparison would replace it, and the plan being compared would be lost."""
+    inside = out.resolve()
+    for made in plans:
+        sources = [*made.files.values(), made.scenario.source]
+        for source in (Path(s).resolve() for s in sources if s is not None):
+            if source == inside or inside in source.parents:
+                raise InputError(
+                    Problem(
+                        file=str(out),
+                        message=f"the output folder holds a compared plan's file ({source}); "
+                        "replacing it with the comparison would delete that plan",
+                        fix="choose another --out",
+                    )
+                )
 
 
 def _owners(plan: Plan) -> pd.DataFrame:
