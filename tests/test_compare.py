@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from territory_planner import InputError, compare, rebalance
 from territory_planner.cli import main
+from territory_planner.geo import haversine_km
 from tests.helpers import three_rep_plan
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -114,3 +115,57 @@ def test_cli_compare(two_plans, tmp_path):
     assert missing.exit_code == 2
     assert "nope" in missing.output
     assert not (tmp_path / "cmp2").exists()
+
+
+def test_a_folder_edited_by_hand_is_compared_as_it_now_stands(two_plans, tmp_path):
+    """A planner re-assigns b1 (longitude 0.9) from B to A in assignments.csv and saves it
+    from Excel (BOM, CRLF), leaving the other columns as they were written. The comparison
+    judges the folder by its owners now: A holds 3 accounts against a target of 2 (+50%),
+    travel grows by b1's distance to A (0.9 degrees) less its distance to B (0.1 degrees),
+    and A's load is 3 in rep_changes; not the numbers the folder was written with."""
+    start, _ = two_plans
+    start.write(tmp_path / "a", map_html=False)
+    edited = start.write(tmp_path / "b", map_html=False)
+    table = pd.read_csv(edited / "assignments.csv", dtype=str, keep_default_na=False)
+    table.loc[table["account_id"] == "b1", ["rep_id", "rep_name"]] = ["A", "Ada"]
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    (edited / "assignments.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    result = compare(tmp_path / "a", edited)
+    kpis = result.kpis.set_index("metric")
+    assert kpis.loc["largest deviation: workload", ["a", "b"]].tolist() == pytest.approx([0.0, 0.5])
+    farther = haversine_km(0.0, 0.9, 0.0, 0.0) - haversine_km(0.0, 0.9, 0.0, 1.0)
+    travel = kpis.loc["travel cost (workload x km)"]
+    assert travel["delta"] == pytest.approx(farther, abs=1e-3)
+    assert result.moves["account_id"].tolist() == ["b1"]
+    changes = result.rep_changes.set_index("rep_id")
+    assert changes.loc[["A", "B", "C"], "workload_b"].tolist() == [3.0, 1.0, 2.0]
+    # a folder as written compares with exactly the numbers it was written with
+    same = compare(tmp_path / "a", tmp_path / "a").kpis.set_index("metric")
+    assert same.loc["travel cost (workload x km)", "a"] == pytest.approx(
+        start.summary["travel_cost"], abs=1e-3
+    )
+
+
+def test_force_never_replaces_a_compared_plan_folder(two_plans, tmp_path):
+    """`compare A B --out A --force` (or --out the folder holding A) would replace plan A
+    with the comparison: refused with exit 2, both plans left as they were."""
+    start, after = two_plans
+    start.write(tmp_path / "plans" / "a", map_html=False)
+    after.write(tmp_path / "plans" / "b", map_html=False)
+    before = sorted(p.name for p in (tmp_path / "plans" / "a").iterdir())
+    for out in (tmp_path / "plans" / "a", tmp_path / "plans"):
+        result = CliRunner().invoke(
+            main,
+            [
+                "compare",
+                str(tmp_path / "plans" / "a"),
+                str(tmp_path / "plans" / "b"),
+                "--out",
+                str(out),
+                "--force",
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        assert "would delete that plan" in result.output
+    assert sorted(p.name for p in (tmp_path / "plans" / "a").iterdir()) == before
+    assert (tmp_path / "plans" / "b" / "assignments.csv").is_file()

@@ -143,6 +143,53 @@ def test_a_failed_first_write_creates_no_folder(written, monkeypatch, tmp_path):
     assert siblings(target.parent / "out") == around
 
 
+KILLED_WRITER = r"""
+import os, signal, sys
+from pathlib import Path
+from territory_planner.folders import write_folder_atomically
+
+def fill(folder):
+    (folder / "assignments.csv").write_text("account_id,rep_id\nA1,R1\n")
+    os.kill(os.getpid(), signal.SIGKILL)  # no clean-up can run: a kill -9, an OOM kill
+
+write_folder_atomically(Path(sys.argv[1]), fill)
+"""
+
+
+def test_a_half_written_folder_of_a_killed_run_is_removed_by_the_next_write(written):
+    """A write killed outright leaves its staging folder beside the plan (nothing can run
+    after SIGKILL); the next write of that plan removes it, so half-written folders do not
+    pile up. The staging folder of another output whose name starts alike is left alone."""
+    made, out = written
+    before = siblings(out)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(out)],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    left = siblings(out) - before  # its staging folder and its lock file (harmless)
+    staging = {name for name in left if name.endswith(".partial")}
+    assert len(staging) == 1 and left - staging == {f".{out.name}.lock"}, left
+    other = out.parent / f".{out.name}.v2.k3j9x0aa.partial"  # the output 'out.v2' being written
+    other.mkdir()
+    made.write(out, force=True, map_html=False)
+    assert siblings(out) == before | {other.name}
+    assert Plan.read(out).rep_of_account.to_dict() == made.rep_of_account.to_dict()
+
+
+def test_an_out_path_that_is_a_file_is_refused_as_such_with_or_without_force(written):
+    """--out naming a file: 'exists and is not a folder' at once, not 'already exists, pass
+    --force' (which would only lead to the same refusal)."""
+    made, out = written
+    blocker = out.parent / "notes.txt"
+    blocker.write_text("a planner's notes")
+    for force in (False, True):
+        with pytest.raises(InputError, match="exists and is not a folder"):
+            made.write(blocker, force=force, map_html=False)
+    assert blocker.read_text() == "a planner's notes"
+
+
 @pytest.fixture(scope="module")
 def medium(tmp_path_factory):
     """1,000 accounts, 20 reps: big enough that a solve with a tiny gap target takes its

@@ -84,3 +84,15 @@ def test_validate_lists_the_defaults_it_applied(tmp_path):
         "    - capacity 1 for every rep: reps.csv has no capacity column",
         "    - status active for 1 rep whose status is blank",
     ]
+
+
+def test_a_coordinate_that_is_text_is_not_also_called_blank(tmp_path):
+    """lat 'abc' beside a real lon is one mistake: 'is not a number', never also 'lat is
+    blank but lon is given' (it is not blank); a truly blank lat still gets that message."""
+    accounts = "account_id,lat,lon,workload\nA1,abc,-75.0,1\nA2,,-74.5,2\nA3,40.1,-74.9,1\n"
+    found = input_problems(write_inputs(tmp_path, accounts, REPS, ""))
+    messages = sorted((p.row, p.column, p.message) for p in found)
+    assert messages == [
+        (2, "lat", "is not a number (got 'abc')"),
+        (3, "lat", "lat is blank but lon is given"),
+    ], found

@@ -49,6 +49,29 @@ def test_a_rebalance_of_a_salesforce_plan_speaks_the_crm_names(hand_plan, tmp_pa
     assert header[0] == "Id" and "BillingPostalCode" in header and "OwnerId" in header
 
 
+def test_a_rebalanced_salesforce_plan_folder_is_read_back_and_compared(tmp_path):
+    """The workflow of the README (plan, re-balance after a departure, compare the two
+    folders) on a Salesforce export whose IDs are digits with leading zeros: the re-balanced
+    folder (assignments.csv under the export's names, inputs/accounts.csv under the canonical
+    ones) reads back with every ID as written, and the comparison lists exactly the two
+    accounts of the leaving rep R2 that go to R1 (0003 and 0004; 0002 is R1's in the plan)."""
+    accounts = salesforce_accounts()
+    accounts["Id"] = ["0001", "0002", "0003", "0004"]
+    made = plan(hand_scenario(tmp_path / "s", accounts=accounts))
+    first = made.write(tmp_path / "plan", map_html=False)
+    moved = rebalance(Plan.read(first), leaves=["R2"])
+    second = moved.write(tmp_path / "rebalanced", map_html=False)
+    assert rows(second / "assignments.csv")[0][0] == "Id"
+    again = Plan.read(second)
+    assert again.rep_of_account.to_dict() == {a: "R1" for a in ("0001", "0002", "0003", "0004")}
+    assert {"lat", "BillingLatitude", "OwnerId"}.isdisjoint(again.assignments.columns)
+    result = compare(first, second)
+    assert result.moves["account_id"].tolist() == ["0003", "0004"]
+    assert result.moves["rep_b"].tolist() == ["R1", "R1"]
+    shown = CliRunner().invoke(main, ["show", str(second)])
+    assert shown.exit_code == 0, shown.output
+
+
 def test_a_salesforce_export_comes_back_under_its_own_names(hand_plan):
     made, out = hand_plan
     assert dict(zip(made.assignments["account_id"], made.assignments["rep_id"])) == {

@@ -234,6 +234,14 @@ BAD_SWEEPS = {
         {"vary": {}, "variants": [{"name": "x", "rep": "reps.csv"}]},
         ["'rep' does not exist", "variants.0.rep"],
     ),
+    "misspelt key inside a variant's section": (
+        {"vary": {}, "variants": [{"name": "x", "constraints": {"max_distanse_km": 5}}]},
+        [
+            "'constraints.max_distanse_km' does not exist",
+            "did you mean 'max_distance_km'",
+            "variants.0.constraints.max_distanse_km",
+        ],
+    ),
     "two variants of one name": (
         {
             "vary": {},

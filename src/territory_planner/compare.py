@@ -1,8 +1,9 @@
 """Compare two plans: what moved, who gained and lost, and the KPIs side by side.
 
 Works for any two plan folders (two scenarios of one year, or a plan and its re-balance).
-Every number is recomputed from the plans with evaluate.py, so both sides are judged by the
-same definitions whatever made them.
+Every number is recomputed from the plans' owners with evaluate.py (:func:`as_assigned`), so
+both sides are judged by the same definitions whatever made them, and a folder edited by hand
+is judged as it now stands.
 
 * ``moves``: every account whose rep differs between A and B (an account present in only one
   plan counts, with the missing side blank): account_id, name, rep_a, rep_b, potential,
@@ -24,12 +25,14 @@ Presentation (compare.html) lives in report/compare_page.py and is imported only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import InputError, Problem
+from .evaluate import assignment_frame, territory_frame
 from .evaluate import kpis as plan_kpis
 from .plan import Plan, check_output_folder, write_csv, write_folder_atomically
 
@@ -62,6 +65,7 @@ class Comparison:
         geography-mode plans), plan.xlsx: written whole or not at all."""
         out = Path(out)
         check_output_folder(out, force)
+        _refuse_to_replace_an_input(out, (self.plan_a, self.plan_b))
 
         def fill(folder: Path) -> None:
             write_csv(self.moves, folder / "moves.csv")
@@ -78,11 +82,51 @@ class Comparison:
         return write_folder_atomically(out, fill)
 
 
+def _refuse_to_replace_an_input(out: Path, plans: tuple[Plan, Plan]) -> None:
+    """``out`` must not be (or hold) a compared plan's folder or files: with --force the
+    comparison would replace it, and the plan being compared would be lost."""
+    inside = out.resolve()
+    for made in plans:
+        sources = [*made.files.values(), made.scenario.source]
+        for source in (Path(s).resolve() for s in sources if s is not None):
+            if source == inside or inside in source.parents:
+                raise InputError(
+                    Problem(
+                        file=str(out),
+                        message=f"the output folder holds a compared plan's file ({source}); "
+                        "replacing it with the comparison would delete that plan",
+                        fix="choose another --out",
+                    )
+                )
+
+
 def _owners(plan: Plan) -> pd.DataFrame:
     frame = plan.assignments[["account_id", "rep_id"]].copy()
     frame["account_id"] = frame["account_id"].astype(str)
     frame["rep_id"] = frame["rep_id"].astype(object).where(frame["rep_id"].notna(), None)
     return frame.drop_duplicates("account_id")
+
+
+def as_assigned(plan: Plan) -> Plan:
+    """``plan`` with every number its owners imply recomputed from its ``rep_id`` column
+    (evaluate.py): distances, moved flags, rep names and the territories' loads, targets,
+    deviations and travel. A plan folder whose assignments.csv was changed by hand (a rep
+    typed over in Excel) is compared as it now stands, not with the numbers it was written
+    with; for a folder as written the numbers are the same. Columns the recomputation does
+    not make (passed-through account columns, quotas) are kept as they were."""
+    owners = _owners(plan).set_index("account_id")["rep_id"]
+    metrics = [rule.metric for rule in plan.scenario.balance]
+    assignments = assignment_frame(plan.accounts, plan.reps, owners)
+    kept = [c for c in plan.assignments.columns if c not in assignments.columns]
+    if kept:
+        extra = plan.assignments.drop_duplicates("account_id").set_index("account_id")[kept]
+        assignments = assignments.join(extra, on="account_id")
+    territories = territory_frame(assignments, plan.accounts, plan.reps, metrics)
+    kept = [c for c in plan.territories.columns if c not in territories.columns]
+    if kept:
+        extra = plan.territories.drop_duplicates("rep_id").set_index("rep_id")[kept]
+        territories = territories.join(extra, on="rep_id")
+    return replace(plan, assignments=assignments, territories=territories)
 
 
 def _account_numbers(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
@@ -272,6 +316,7 @@ def compare(
     if not isinstance(plan_b, Plan):
         label_b = label_b or Path(plan_b).name
         plan_b = Plan.read(plan_b)
+    plan_a, plan_b = as_assigned(plan_a), as_assigned(plan_b)
     moves = moves_between(plan_a, plan_b)
     region_moves = region_moves_between(plan_a, plan_b)
     return Comparison(

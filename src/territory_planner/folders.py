@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -19,7 +20,16 @@ from .errors import InputError, Problem
 
 
 def check_output_folder(out: Path, force: bool) -> None:
-    """An existing output folder is replaced only with ``force``, and never if it is a file."""
+    """An existing output folder is replaced only with ``force``, and never if it is a file
+    (said first: --force would not help)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            Problem(
+                file=str(out),
+                message="exists and is not a folder",
+                fix="choose another --out (a file is never replaced, even with --force)",
+            )
+        )
     if out.exists() and not force:
         raise InputError(
             Problem(
@@ -28,8 +38,6 @@ def check_output_folder(out: Path, force: bool) -> None:
                 fix="choose another --out or pass --force to replace it",
             )
         )
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(file=str(out), message="exists and is not a folder"))
 
 
 def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
@@ -50,6 +58,7 @@ def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     existed = out.exists()
     with _exclusive_writer(out):
         _refuse_if_appeared(out, existed)
+        _remove_leftovers(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         try:
             # mkdtemp makes the folder private (0700); an output folder is an ordinary one
@@ -71,6 +80,25 @@ def write_folder_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return out
+
+
+def _leftover_name(out: Path) -> re.Pattern:
+    """The name :func:`write_folder_atomically` gives its staging folders beside ``out``
+    (``.NAME.x8k2q1zv.partial``); the random part has no dot, so another output's staging
+    folders (``.NAME.v2.x8k2q1zv.partial`` for ``NAME.v2``) never match."""
+    return re.compile(rf"\.{re.escape(out.name)}\.[^./]+\.partial")
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Remove the staging folders of earlier writes to ``out`` that never finished: a run
+    killed outright (SIGKILL, the machine going down, a Dask worker ended by its nanny)
+    cannot clean up after itself, and its half-written folder would stay beside ``out`` for
+    good. Called under ``out``'s lock, so no other run is writing them. (A retired ``.old``
+    folder is left alone: a kill between the two renames leaves the previous plan there.)"""
+    pattern = _leftover_name(out)
+    for sibling in out.parent.iterdir():
+        if pattern.fullmatch(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
 
 
 def _refuse_if_appeared(out: Path, existed: bool) -> None:

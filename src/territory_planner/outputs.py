@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.columns import ACCOUNT_ALIASES, canonical_columns
 from .data.owners import OWNER_NAMES, owners_as_written
+from .errors import ProblemList
 
 #: the plan's own columns of assignments.csv, after the account ID, in this order
 PLAN_COLUMNS = ("rep_id", "rep_name", "previous_rep_id", "moved", "distance_km")
@@ -98,6 +100,8 @@ def assignments_from_file(frame: pd.DataFrame, accounts: pd.DataFrame) -> pd.Dat
     collision: their values are the accounts', and the plan's column keeps the name.
     """
     extra = [c for c in frame.columns if c not in PLAN_COLUMNS]
+    if next(iter(output_names(accounts, []))) not in frame.columns:
+        accounts = _named_as_in(frame, accounts)
     rename, drop = {}, []
     for written, (source, column) in output_names(accounts, extra).items():
         if written not in frame.columns:
@@ -113,11 +117,36 @@ def assignments_from_file(frame: pd.DataFrame, accounts: pd.DataFrame) -> pd.Dat
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
+def _named_as_in(frame: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """``accounts`` whose source names are the input columns of ``frame`` as an accounts
+    file's header reads (aliases: ``Id``, ``OwnerId``, ``BillingPostalCode``).
+
+    For an assignments.csv whose account ID column is not under the name the plan's inputs
+    give it: a re-balanced plan of a CRM export writes its assignments under the export's
+    names while its inputs/accounts.csv (the accounts with today's owners changed, written
+    from memory) carries the canonical ones."""
+    header = [c for c in frame.columns if c not in PLAN_COLUMNS]
+    read = canonical_columns(
+        pd.DataFrame(columns=header), ACCOUNT_ALIASES, "assignments.csv", ProblemList()
+    )
+    out = accounts.copy(deep=False)
+    out.attrs = {**accounts.attrs, "source_names": read.attrs["source_names"]}
+    return out
+
+
+#: the canonical text columns of assignments.csv, read as text (IDs keep leading zeros)
+_TEXT = ("account_id", "rep_id", "rep_name", "previous_rep_id", "region_id", "name")
+
+
 def assignment_dtypes(accounts: pd.DataFrame) -> dict[str, type]:
-    """Columns of assignments.csv to read as text (IDs and names keep leading zeros)."""
+    """Columns of assignments.csv to read as text (IDs and names keep leading zeros): the
+    text columns under the names the plan's accounts give them, and under the aliases a CRM
+    export writes (a re-balanced plan's assignments.csv, see :func:`_named_as_in`)."""
     layout = output_names(accounts, [])
-    text = {"account_id", "rep_id", "rep_name", "previous_rep_id", "region_id", "name"}
-    return {written: str for written, (_, column) in layout.items() if column in text}
+    dtypes = {written: str for written, (_, column) in layout.items() if column in _TEXT}
+    for column in ("account_id", "name", "region_id", "current_rep_id", "group_id"):
+        dtypes.update({alias: str for alias in ACCOUNT_ALIASES.get(column, ())})
+    return dtypes
 
 
 def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:

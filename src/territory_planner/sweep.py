@@ -43,7 +43,7 @@ from .sweep_task import (
     table,
 )
 
-__all__ = ["Sweep", "sweep", "local_cluster", "run_tasks"]
+__all__ = ["Sweep", "sweep", "local_cluster", "run_tasks", "finished_variants"]
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -85,6 +85,21 @@ def _replace(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # it holds something (a finished variant): kept for --resume
+        pass
+
+
+def finished_variants(out: Path) -> list[str]:
+    """The variants whose plan folder is in ``out/plans`` (complete or not), by name."""
+    plans = out / "plans"
+    if not plans.is_dir():
+        return []
+    return sorted(p.name for p in plans.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _check_out(out: Path, resume: bool, force: bool) -> None:
@@ -184,14 +199,26 @@ def sweep(
                 rows[task.name], resumed = row, resumed + 1
         tasks = waiting
         say(f"resume: {resumed} of {len(variants)} variants already complete")
+    created = not out.exists()
     (out / "plans").mkdir(parents=True, exist_ok=True)
     dashboard = None
-    if tasks:
-        with DaskSession(client, scheduler, workers, len(tasks)) as (live, dashboard):
-            if dashboard:
-                say(f"Dask dashboard: {dashboard}")
-            already = (len(variants) - len(tasks), sum(r["exit_code"] != 0 for r in rows.values()))
-            rows.update(run_tasks(live, tasks, already, len(variants), say))
+    try:
+        if tasks:
+            with DaskSession(client, scheduler, workers, len(tasks)) as (live, dashboard):
+                if dashboard:
+                    say(f"Dask dashboard: {dashboard}")
+                already = (
+                    len(variants) - len(tasks),
+                    sum(r["exit_code"] != 0 for r in rows.values()),
+                )
+                rows.update(run_tasks(live, tasks, already, len(variants), say))
+    except BaseException:
+        # stopped (Ctrl-C, the cluster gone) before any variant was written: the folders
+        # this call made are removed, so a run that wrote nothing leaves nothing behind
+        if created:
+            _remove_empty(out / "plans")
+            _remove_empty(out)
+        raise
     made = Sweep(
         spec=spec,
         out=out,

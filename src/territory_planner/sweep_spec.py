@@ -167,12 +167,27 @@ def _check_variants(variants: Any, base: dict, file: str, problems: ProblemList)
         if not isinstance(variant, dict) or not [k for k in variant if k != "name"]:
             problems.add(file, "a variant maps scenario keys to values", column=where)
             continue
-        for key in variant:
-            missing = None if key == "name" else key_problem(base, str(key))
-            if missing:
-                problems.add(file, f"'{key}' {missing}", column=f"{where}.{key}")
+        for key, value in variant.items():
+            if key == "name":
+                continue
+            for dotted in _dotted_keys(str(key), value):
+                missing = key_problem(base, dotted)
+                if missing:
+                    problems.add(file, f"'{dotted}' {missing}", column=f"{where}.{dotted}")
         checked.append(variant)
     return checked
+
+
+def _dotted_keys(key: str, value: Any) -> list[str]:
+    """The dotted keys a variant's value sets: a section given as a mapping
+    (``constraints: {max_distance_km: 400}``) sets ``constraints.max_distance_km``, so a
+    misspelt key inside it is named here, in the sweep file, as a misspelt dotted key is,
+    not later as a fault of the base scenario."""
+    if not isinstance(value, dict) or not value:
+        return [key]
+    return [
+        dotted for sub, inner in value.items() for dotted in _dotted_keys(f"{key}.{sub}", inner)
+    ]
 
 
 # --------------------------------------------------------------------------- dotted keys

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from ..errors import InputError, Problem
-from ..sweep import sweep
+from ..sweep import finished_variants, sweep
 from .common import Reporter, guarded
 
 
@@ -60,6 +61,18 @@ def sweep_command(
             map_html=not no_map,
             progress=reporter,
         )
+    except KeyboardInterrupt:
+        reporter.close()
+        if not out.exists():
+            raise  # nothing was written (guarded says so)
+        finished = finished_variants(out)
+        click.echo(
+            f"interrupted: {out} is kept with the {len(finished)} variant plan folder(s) "
+            "written so far and no sweep table; run the same command with --resume to "
+            "finish it (or --force to start again)",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         reporter.close()
     rows = made.rows

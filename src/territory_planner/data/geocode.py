@@ -131,10 +131,12 @@ def _coordinates(
         values=lon[bad_lon].astype(str).tolist(),
     )
     for column, missing, present in (("lat", lat, lon), ("lon", lon, lat)):
+        # a cell holding text ('abc') is reported above as not a number, not as blank
+        blank = parse_text(frame, column).isna()
         _report_rows(
             problems,
             name,
-            _rows(missing.isna() & present.notna()),
+            _rows(missing.isna() & blank & present.notna()),
             column,
             f"{column} is blank but {'lon' if column == 'lat' else 'lat'} is given",
             fix="give both, or neither and a postal_code",
