@@ -70,6 +70,12 @@ def test_a_rebalanced_salesforce_plan_folder_is_read_back_and_compared(tmp_path)
     assert result.moves["rep_b"].tolist() == ["R1", "R1"]
     shown = CliRunner().invoke(main, ["show", str(second)])
     assert shown.exit_code == 0, shown.output
+    # the folder agrees with itself: its inputs keep the export's names too, so they survive
+    # a second re-balance (before, inputs/accounts.csv went canonical and the names were lost)
+    for folder in (second, rebalance(again).write(tmp_path / "again", map_html=False)):
+        header = rows(folder / "inputs" / "accounts.csv")[0]
+        assert header[0] == "Id" and "OwnerId" in header and "account_id" not in header
+        assert rows(folder / "owner_changes.csv")[0] == ["Id", "OwnerId"]
 
 
 def test_a_salesforce_export_comes_back_under_its_own_names(hand_plan):
@@ -425,3 +431,57 @@ def test_copies_of_in_memory_inputs_keep_every_digit(tmp_path):
         ["0.0000001", "0.0"],
         ["0.0", "1.0"],
     ]
+
+
+# --------------------------------------------------------------------------- edited folders
+
+
+def test_an_assignments_file_edited_into_another_plan_is_refused_with_its_rows(hand_plan):
+    """The hand plan's assignments.csv (header row 1, A1..A4 on rows 2-5) with A2's row
+    pasted again at the end (row 6) and a row for an account the inputs do not have (row 7):
+    exit 2 naming both rows, where a re-balance crashed (pandas InvalidIndexError) and a
+    comparison silently kept the first A2."""
+    _, out = hand_plan
+    table = rows(out / "assignments.csv")
+    extra = [table[2], ["ZZ9", *table[2][1:]]]
+    with open(out / "assignments.csv", "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(extra)
+    result = CliRunner().invoke(main, ["rebalance", str(out), "--out", str(out.parent / "r")])
+    assert result.exit_code == 2, result.output
+    assert "row 6, column 'account_id': account A2 is listed twice (first on row 3)" in (
+        result.output
+    )
+    assert "row 7, column 'account_id': account ZZ9 is not an account of the plan's inputs" in (
+        result.output
+    )
+    assert not (out.parent / "r").exists()
+
+
+def test_a_summary_that_is_not_an_object_is_named(hand_plan):
+    """summary.json holding a list: exit 2 naming the file, not an AttributeError."""
+    _, out = hand_plan
+    (out / "summary.json").write_text("[1, 2]\n")
+    result = CliRunner().invoke(main, ["show", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "summary.json: is not a JSON object (it holds a list)" in result.output
+
+
+def test_every_command_refuses_an_out_that_is_a_file_before_it_solves(hand_plan, tmp_path):
+    """--out naming a file: 'exists and is not a folder' from each command at once (before,
+    the CLI said 'already exists; pass --force', and --force then failed after the solve)."""
+    _, out = hand_plan
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a planner's notes")
+    scenario = str(out / "scenario.yaml")
+    for command in (
+        ["plan", scenario],
+        ["evaluate", scenario],
+        ["locate", scenario, "--count", "1"],
+        ["rebalance", str(out)],
+        ["quota", str(out)],
+        ["compare", str(out), str(out)],
+    ):
+        result = CliRunner().invoke(main, [*command, "--out", str(blocker), "--force"])
+        assert result.exit_code == 2, (command, result.output)
+        assert "exists and is not a folder" in result.output, command
+    assert blocker.read_text() == "a planner's notes"

@@ -27,6 +27,7 @@ from .outputs import (
     owner_changes_table,
     restore_formulas,
     rounded,
+    source_names,
     write_csv,
 )
 from .scenario import Scenario, load_scenario_settings
@@ -208,7 +209,11 @@ class Plan:
                 _copy_shapefile_parts(Path(source), target)
                 copied[key] = f"inputs/{target.name}"
             elif key == "accounts":
-                write_csv(self.accounts, inputs / "accounts.csv", exact=True)
+                # under the export's own names, as assignments.csv is: the folder agrees
+                # with itself, and a CRM's names survive re-balance after re-balance
+                as_written = {c: o for o, c in source_names(self.accounts).items() if o != c}
+                accounts = self.accounts.rename(columns=as_written)
+                write_csv(accounts, inputs / "accounts.csv", exact=True)
                 copied[key] = "inputs/accounts.csv"
             elif key == "reps":
                 write_csv(self.reps, inputs / "reps.csv", exact=True)
@@ -279,20 +284,9 @@ class Plan:
             extra_files["regions.csv"] = _read_plan_csv(
                 folder / "regions.csv", problems, ("region_id", "rep_id")
             )
-        try:
-            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            problems.add(str(folder / "summary.json"), f"is not valid JSON ({error})")
-            summary = {}
+        summary = _read_summary(folder / "summary.json", problems)
         if not problems:
-            known = set(data.accounts["account_id"])
-            listed = set(assignments["account_id"])
-            for account in sorted(known - listed)[:20]:
-                problems.add(
-                    str(folder / "assignments.csv"),
-                    f"account {account} of the inputs has no assignment",
-                    column="account_id",
-                )
+            _check_assigned_once(assignments, data.accounts, folder / "assignments.csv", problems)
             unknown_reps = set(assignments["rep_id"].dropna()) - set(data.reps["rep_id"])
             for rep in sorted(unknown_reps)[:20]:
                 problems.add(
@@ -313,6 +307,58 @@ class Plan:
             files=data.files,
             extra_files=extra_files,
         )
+
+
+def _read_summary(path: Path, problems: ProblemList) -> dict:
+    """summary.json as a dict; a file that is not a JSON object is a problem (the readers
+    of a plan take its numbers by name)."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        problems.add(str(path), f"is not valid JSON ({error})")
+        return {}
+    if not isinstance(summary, dict):
+        problems.add(
+            str(path),
+            f"is not a JSON object (it holds a {type(summary).__name__})",
+            fix="re-run 'territory-planner plan' to write a complete folder",
+        )
+        return {}
+    return summary
+
+
+def _check_assigned_once(
+    assignments: pd.DataFrame, accounts: pd.DataFrame, path: Path, problems: ProblemList
+) -> None:
+    """Every account of the inputs has exactly one row, and every row an account of the
+    inputs (a row pasted twice or one for an account that is not in the plan would be
+    read as another plan). Rows as a spreadsheet numbers them (the header is row 1)."""
+    known = set(accounts["account_id"])
+    ids = assignments["account_id"]
+    for account in sorted(known - set(ids))[:20]:
+        problems.add(
+            str(path), f"account {account} of the inputs has no assignment", column="account_id"
+        )
+    first: dict[str, int] = {}
+    for row, account in enumerate(ids.tolist(), start=2):
+        if account not in known:
+            problems.add(
+                str(path),
+                f"account {account} is not an account of the plan's inputs",
+                row=row,
+                column="account_id",
+                fix="remove the row or add the account to the inputs and plan again",
+            )
+        elif account in first:
+            problems.add(
+                str(path),
+                f"account {account} is listed twice (first on row {first[account]})",
+                row=row,
+                column="account_id",
+                fix="keep one row per account",
+            )
+        else:
+            first[account] = row
 
 
 def jsonable(value):

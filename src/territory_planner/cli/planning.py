@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..data import load_scenario
-from ..errors import InputError
+from ..folders import check_output_folder
 from ..plan import Plan, plan
 from ..quota import ramp_notes
 from ..regions import region_overview
@@ -101,8 +101,7 @@ def _echo_geography(overview: dict) -> None:
 def _plan_and_write(
     scenario_path: Path, out: Path, *, time_limit, gap, solver, force, tiles, quiet
 ) -> None:
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     reporter = Reporter(quiet=quiet)
     try:
         reporter(f"reading {scenario_path}")
@@ -202,8 +201,7 @@ def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, q
     as a plan edited by hand) against the scenario's proven lower bound; writes a plan folder."""
     from ..report.summary_text import status_sentence  # report/ loads folium
 
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     reporter = Reporter(quiet=quiet)
     try:
         made = evaluate_assignment(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from ..folders import check_output_folder
 from ..headcount import headcount, locate
 from .common import Reporter, guarded, plan_options
 from .printing import print_bases
@@ -31,8 +31,7 @@ def locate_command(
     scenario: Path, count, candidates, out: Path, time_limit, gap, solver, force, tiles, quiet
 ) -> None:
     """Choose home bases for SCENARIO and assign accounts to them (a plan folder)."""
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     reporter = Reporter(quiet=quiet)
     try:
         made = locate(
@@ -88,8 +87,7 @@ def headcount_command(
 
     Needs --max-distance or --max-load (or a distance limit in the scenario): without a
     limit one base always meets bands re-based on one share."""
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     reporter = Reporter(quiet=quiet)
     try:
         found = headcount(

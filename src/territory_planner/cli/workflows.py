@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..compare import compare as compare_plans
-from ..errors import InputError, ProblemList
+from ..errors import ProblemList
+from ..folders import check_output_folder
 from ..plan import Plan, requota
 from ..rebalance import rebalance as rebalance_plan
 from .common import Reporter, guarded
@@ -45,8 +46,7 @@ def quota_command(
     plan_dir: Path, out: Path, target, method, alpha, min_growth, max_growth, force, tiles
 ) -> None:
     """Set or re-set quotas on an existing plan folder; writes a new folder."""
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     made = requota(
         Plan.read(plan_dir),
         target=target,
@@ -148,8 +148,7 @@ def rebalance(
     """Re-balance PLAN_DIR after hires, departures and capacity changes, moving as little
     potential as possible; writes the new plan and moves.csv."""
     changes = parse_capacities(capacities)
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     reporter = Reporter(quiet=quiet)
     try:
         made = rebalance_plan(
@@ -223,8 +222,7 @@ def rebalance(
 @guarded
 def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
     """Compare two plan folders: maps side by side, KPIs, gains and losses, moves."""
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists; pass --force to replace it")
+    check_output_folder(out, force)  # before any reading or solving
     comparison = compare_plans(plan_a, plan_b)
     comparison.write(out, force=force, tiles=tiles)
     click.echo(f"A: {comparison.label_a}   B: {comparison.label_b}")
