@@ -13,9 +13,10 @@ from ..errors import InfeasibleError
 from .model import AssignmentModel, build_assignment_model
 from .region_solve import cut_rounds
 from .settings import Clock
+from .solvers import run
 
 
-def _slack_objective(model: AssignmentModel, problem) -> None:
+def slack_objective(model: AssignmentModel, problem) -> None:
     """minimise sum of slack, each per unit of its own band's target (one percent of any
     band costs the same)."""
     terms = []
@@ -39,6 +40,20 @@ def _budget_reason(problem, amount: float, reasons: list[str], details: list[dic
     details.append({"kind": "contiguity_over_budget", "budget": budget, "slack": amount})
 
 
+def explain_no_plan(problem, pairs, graph, n_regions, settings, clock, contiguous=True) -> None:
+    """Once no plan is proven to exist: the reasons, exit 3. Whole regions that cannot meet
+    the bands (or the budget) even in pieces are said as such (diagnose's integer
+    explanation); otherwise contiguity is what stands in the way (explain_disconnection)."""
+    from .diagnose import explain_infeasibility
+
+    units = np.arange(problem.n_units)
+    plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
+    whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
+    if not contiguous or whole.status == "infeasible":
+        explain_infeasibility(problem, pairs, settings, integer=True)
+    explain_disconnection(problem, pairs, graph, n_regions, settings, clock)
+
+
 def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> None:
     """The bands are reachable by whole regions but not by connected territories: the same
     cut rounds on an elastic model name each band that connected plans cannot meet."""
@@ -46,12 +61,24 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     model = build_assignment_model(
         problem, pairs, units, relax=False, slack_penalty=1.0, name="elastic_regions"
     )
-    _slack_objective(model, problem)
+    slack_objective(model, problem)
     roomy = Clock(max(clock.remaining, 30.0))  # the explanation may outlast the limit
     exact = dataclasses.replace(settings, gap=0.0)
     plan = cut_rounds(
         model, problem, graph, n_regions, exact, roomy, contiguous=True, log=lambda e: None
     ).plan
+    reasons, details = slack_reasons(problem, model) if plan is not None else ([], [])
+    if not reasons:
+        reasons.append(
+            "no plan of connected territories meets every band (the solver proved it); "
+            "widen the tolerances or set constraints.contiguous: false"
+        )
+    raise InfeasibleError(reasons, details)
+
+
+def slack_reasons(problem, model: AssignmentModel) -> tuple[list[str], list[dict]]:
+    """Each band (and a re-balance's budget) the elastic ``model``'s solution breaks, with
+    its amount, largest first: what connected territories cannot reach."""
     reasons: list[str] = []
     details: list[dict] = []
     # a re-balance's budget takes part: the band may be reachable only by moving more
@@ -59,28 +86,22 @@ def explain_disconnection(problem, pairs, graph, n_regions, settings, clock) -> 
     if problem.max_moved_potential is not None:
         within = f" within the moved-potential budget of {problem.max_moved_potential:,.1f}"
         raise_budget = " raise max_moved_share,"
-    if plan is not None:
-        for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
-            amount = var.varValue or 0.0
-            if kind == "over_budget":
-                _budget_reason(problem, amount, reasons, details)
-                continue
-            if amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
-                continue
-            direction = "more" if kind == "short" else "less"
-            reasons.append(
-                f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
-                f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
-                f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
-                f"makes the band unreachable;{raise_budget} widen the tolerance or set "
-                "constraints.contiguous: false)"
-            )
-            details.append(
-                {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
-            )
-    if not reasons:
+    for (kind, m, j), var in sorted(model.slack.items(), key=lambda kv: -(kv[1].varValue or 0)):
+        amount = var.varValue or 0.0
+        if kind == "over_budget":
+            _budget_reason(problem, amount, reasons, details)
+            continue
+        if amount <= 1e-6 * max(1.0, abs(problem.target[m, j])):
+            continue
+        direction = "more" if kind == "short" else "less"
         reasons.append(
-            "no plan of connected territories meets every band (the solver proved it); "
-            "widen the tolerances or set constraints.contiguous: false"
+            f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
+            f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
+            f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
+            f"makes the band unreachable;{raise_budget} widen the tolerance or set "
+            "constraints.contiguous: false)"
         )
-    raise InfeasibleError(reasons, details)
+        details.append(
+            {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
+        )
+    return reasons, details

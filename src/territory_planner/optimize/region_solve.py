@@ -353,7 +353,7 @@ def solve_regions(
     the districts of a split map, whose joined plan gets them over the whole map instead
     (a district that spent its share on them would take it from the districts after it)."""
     from .diagnose import explain_infeasibility, precheck
-    from .region_infeasible import explain_disconnection
+    from .region_infeasible import explain_no_plan
 
     say = progress or (lambda message: None)
     clock = Clock.for_settings(settings)
@@ -363,7 +363,7 @@ def solve_regions(
     if contiguous:
         region_precheck(problem, graph, n_regions)
     relaxation = priced_relaxation(problem, settings, clock, phases.append)
-    pairs, units = relaxation.pairs, np.arange(problem.n_units)
+    pairs = relaxation.pairs
     if relaxation.status == "infeasible":
         explain_infeasibility(problem, all_allowed_pairs(problem), settings)
     if relaxation.status != "optimal":
@@ -413,15 +413,10 @@ def solve_regions(
         say(f"LP bound with {len(pool):,} reach cuts {relaxation.bound:,.1f}")
     # ZIP scale: the flow over every candidate is too big; it mends round plans instead
     mend_homes = homes if contiguous and relaxation.restricted else None
-    if start is None and contiguous and homes is not None and not relaxation.restricted:
-        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
-        start = rooted_start(
-            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
+    if start is None and contiguous and not relaxation.restricted:
+        start = connected_start(
+            problem, pairs, graph, neighbours, n_regions, homes, seed, settings, clock, phases, say
         )
-        found = {"phase": "regions_rooted_start", "found": start is not None}
-        phases.append(found | {"seconds": round(clock.elapsed, 3)})
-        if start is not None:
-            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
 
     def rounds_on(pairs, start=None, mend_homes=None):
         # the relaxation is read when called: the fallback below replaces it
@@ -448,11 +443,7 @@ def solve_regions(
         relaxation = dataclasses.replace(relaxation, pairs=pairs)
         rounds = rounds_on(pairs)
     if rounds.infeasible and rounds.plan is None:
-        plain = build_assignment_model(problem, pairs, units, relax=False, name="whole_regions")
-        whole = run(plain, settings, mip=True, time_limit=max(clock.remaining, 30.0), gap=1.0)
-        if not contiguous or whole.status == "infeasible":
-            explain_infeasibility(problem, pairs, settings, integer=True)
-        explain_disconnection(problem, pairs, graph, n_regions, settings, clock)
+        explain_no_plan(problem, pairs, graph, n_regions, settings, clock, contiguous)
     proven_before = -math.inf  # a bound proven over candidates that were later widened
     widened = (
         None if rounds.plan is None else widened_for_closing(rounds, relaxation, problem, settings)
@@ -480,6 +471,48 @@ def solve_regions(
     return dataclasses.replace(
         result, candidate_pairs=len(pairs), total_pairs=relaxation.total_allowed
     )
+
+
+def connected_start(
+    problem, pairs, graph, neighbours, n_regions, homes, seed, settings, clock, phases, say
+):
+    """The rounds' first connected plan below ZIP scale: the flow rooted at each rep's home
+    (from ``seed``'s objective when given, over all its pairs), else on a small map the
+    free-root flow model, which also proves when no connected plan exists. None when
+    neither finds one in its share."""
+    start = None
+    if homes is not None:
+        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
+        start = rooted_start(
+            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
+        )
+        found = {"phase": "regions_rooted_start", "found": start is not None}
+        phases.append(found | {"seconds": round(clock.elapsed, 3)})
+        if start is not None:
+            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
+            return start
+    start = free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases)
+    if start is not None:
+        say(f"connected start (free roots): objective {objective_of(problem, start):,.1f}")
+    return start
+
+
+def free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases):
+    """On a small map with no connected start yet: the free-root flow model
+    (region_feasible.py) over every allowed pair, in FREE_ROOT_SHARE of the time left. A
+    connected plan within every band, or None; InfeasibleError when it proves there is none."""
+    from .region_feasible import FREE_ROOT_SHARE, connected_within_bands, decides
+
+    if not decides(problem, n_regions):
+        return None
+    pairs = all_allowed_pairs(problem)
+    share = clock.share(FREE_ROOT_SHARE)
+    plan = connected_within_bands(problem, pairs, graph, neighbours, n_regions, settings, share)
+    phases.append(
+        {"phase": "regions_free_roots", "found": plan is not None}
+        | {"seconds": round(clock.elapsed, 3)}
+    )
+    return plan
 
 
 def connected_result(problem, plan, bound, cuts, settings, clock, phases, say) -> AssignmentResult:
