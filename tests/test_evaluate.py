@@ -223,3 +223,43 @@ def test_evaluated_territories_get_the_scenarios_quotas(tmp_path):
     assert rollups.to_dict() == pytest.approx(
         {("district", "North"): 100.0, ("district", "South"): 900.0, ("area", "East"): 1000.0}
     )
+
+
+def test_geography_mode_scores_against_connected_whole_regions(tmp_path):
+    """A 1 x 3 strip (r00, r01, r02 at lon 0.05, 0.15, 0.25 on lat 0.05), workload 1 per
+    account, bands wide open: A lives at r00's centre, B at r02's; r00 holds two accounts
+    (at its centre), r01 one at lon 0.16, r02 one at its centre. Whole connected regions:
+    the best plan is A {r00}, B {r01, r02}, travel 0.09 degrees of longitude (r01's account to
+    B), and evaluate's bound is that plan's, so it scores gap 0. An assignment that gives one
+    of r00's accounts to B and r01 to A splits r00 and leaves B's territory in two pieces
+    (r00 and r02, r01 between them is A's): both are named."""
+    from tests.helpers import CELL, grid_regions, write_region_scenario
+
+    accounts = pd.DataFrame(
+        [
+            dict(account_id="a0", lat=0.05, lon=0.05),
+            dict(account_id="b0", lat=0.05, lon=0.05),
+            dict(account_id="a1", lat=0.05, lon=0.16),
+            dict(account_id="a2", lat=0.05, lon=0.25),
+        ]
+    ).assign(workload=1.0)
+    reps = pd.DataFrame(
+        [dict(rep_id="A", lat=0.05, lon=0.5 * CELL), dict(rep_id="B", lat=0.05, lon=2.5 * CELL)]
+    )
+    path = write_region_scenario(
+        tmp_path,
+        grid_regions(1, 3),
+        accounts,
+        reps,
+        balance=[{"metric": "workload", "tolerance": 1.0}],
+    )
+    best = pd.DataFrame({"account_id": ["a0", "b0", "a1", "a2"], "rep_id": ["A", "A", "B", "B"]})
+    scored = evaluate(path, best)
+    assert scored.summary["lower_bound"] == pytest.approx(scored.summary["objective"], rel=1e-6)
+    assert scored.summary["objective"] == pytest.approx(0.09 * DEG_KM, rel=0.01)
+    broken = scored.summary["evaluated"]["rules_broken"]
+    assert broken["regions_split"]["count"] == 0 and broken["territories_in_pieces"]["count"] == 0
+    torn = pd.DataFrame({"account_id": ["a0", "b0", "a1", "a2"], "rep_id": ["A", "B", "A", "B"]})
+    broken = evaluate(path, torn).summary["evaluated"]["rules_broken"]
+    assert broken["regions_split"] == {"count": 1, "first": ["r00"]}
+    assert broken["territories_in_pieces"] == {"count": 1, "first": ["B"]}

@@ -26,6 +26,7 @@ import pandas as pd
 from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, header_key, read_table
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
+from .optimize.contiguity import adjacency_matrix, territory_pieces
 from .optimize.strategy import SolveSettings, solve_assignment
 from .outputs import source_names
 from .plan import (
@@ -34,9 +35,11 @@ from .plan import (
     check_hierarchy,
     plan_summary,
     scenario_data,
+    solve_geography,
     solve_time_left,
 )
 from .problem import build_problem
+from .regions import REGION_PREFIX, build_region_problem
 from .scenario import Scenario
 
 TODAY = "today's owners"
@@ -79,11 +82,13 @@ def evaluate(
         rep_of_account = read_assignment(assignments, data)
         label = str(assignments) if not isinstance(assignments, pd.DataFrame) else "in memory"
     began = time.perf_counter()
-    problem = build_problem(data)
+    # geography mode: the bound of connected territories of whole regions, and its rules
+    geography = build_region_problem(data) if data.settings.unit == "region" else None
+    problem = geography.problem if geography is not None else build_problem(data)
     left = solve_time_left(data, time_limit, started, will_write)
     settings = SolveSettings.from_scenario(data.settings.solver, time_limit=left)
     say(f"solving the scenario for its proven lower bound ({settings.time_limit:.1f} s at most)")
-    bound, solver = proven_bound(problem, settings)
+    bound, solver = proven_bound(problem, settings, geography)
     metrics = [rule.metric for rule in data.settings.balance]
     frame = assignment_frame(data.accounts, data.reps, rep_of_account)
     territories = territory_frame(frame, data.accounts, data.reps, metrics)
@@ -100,7 +105,7 @@ def evaluate(
         extra={
             "evaluated": {
                 "assignment": label,
-                "rules_broken": rules_broken(problem, data, rep_of_account),
+                "rules_broken": rules_broken(problem, data, rep_of_account, geography),
             }
         },
     )
@@ -120,16 +125,20 @@ def evaluate(
     return made
 
 
-def proven_bound(problem, settings: SolveSettings) -> tuple[float | None, dict]:
+def proven_bound(problem, settings: SolveSettings, geography=None) -> tuple[float | None, dict]:
     """The scenario's proven lower bound (the engine's solve within the time limit: the
-    priced LP relaxation, raised by the MILP when it proves more) and the solver's facts.
+    priced LP relaxation, raised by the MILP when it proves more; in geography mode, with
+    ``geography``, the connected solve's bound over whole regions) and the solver's facts.
 
     No bound exists when no plan can hold the rules (the reasons are returned) or when the
     solver proves nothing in time; it is then None, never an estimate.
     """
     facts = {"time_limit": settings.time_limit, "gap_target": settings.gap}
     try:
-        result = solve_assignment(problem, settings)
+        if geography is not None:
+            result = solve_geography(geography, problem, settings)
+        else:
+            result = solve_assignment(problem, settings)
     except InfeasibleError as error:
         return None, {
             **facts,
@@ -332,11 +341,14 @@ def _check_rows(
 # --------------------------------------------------------------------------- rules
 
 
-def rules_broken(problem, data: ScenarioData, rep_of_account: pd.Series) -> dict:
+def rules_broken(problem, data: ScenarioData, rep_of_account: pd.Series, geography=None) -> dict:
     """The scenario's rules an assignment breaks, beside its bands (which kpis reports):
     accounts with a rep the rules do not allow (segment, region, max distance), keep-together
     groups split between reps, accounts left with a leaving rep, and the potential moved
-    beyond the disruption budget. Each lists the first accounts (or groups) concerned."""
+    beyond the disruption budget. Each lists the first accounts (or groups) concerned. In
+    geography mode (``geography``, whose problem ``problem`` is) the units are regions:
+    regions whose accounts are split between reps, and territories in pieces
+    (territories_in_pieces)."""
     rep_position = {rep: j for j, rep in enumerate(problem.rep_ids)}
     account_rep = np.array(
         [rep_position.get(rep_of_account.get(a), -1) for a in problem.account_ids], dtype=int
@@ -361,7 +373,7 @@ def rules_broken(problem, data: ScenarioData, rep_of_account: pd.Series) -> dict
         ].sum()
     )
     budget = problem.max_moved_potential
-    return {
+    broken = {
         "not_allowed_pairs": _listed(not_allowed),
         "groups_split": _listed(split),
         "with_leaving_reps": _listed([str(a) for a in leaving]),
@@ -369,6 +381,35 @@ def rules_broken(problem, data: ScenarioData, rep_of_account: pd.Series) -> dict
             round(max(0.0, moved - budget), 6) if budget is not None else None
         ),
     }
+    if geography is not None:
+        broken["regions_split"] = _listed([r.removeprefix(REGION_PREFIX) for r in split])
+        broken["groups_split"] = _listed([])
+        if geography.contiguous:
+            pieces = territories_in_pieces(geography, account_rep)
+            broken["territories_in_pieces"] = _listed(pieces)
+    return broken
+
+
+def territories_in_pieces(geography, account_rep: np.ndarray) -> list[str]:
+    """The reps whose regions (every region where they hold an account that follows it) lie
+    in more than one piece of the map even when the regions without accounts, which an
+    assignment of accounts leaves to no one, may join them: such a territory is in pieces
+    whoever gets the empty regions."""
+    problem, n = geography.problem, geography.n_regions
+    graph = adjacency_matrix(geography.neighbours, n)
+    held = [set() for _ in range(problem.n_reps)]
+    for u in range(n):
+        for j in set(account_rep[problem.unit_members[u]].tolist()) - {-1}:
+            held[j].add(u)
+    empty = {u for u in range(n) if len(problem.unit_members[u]) == 0}
+    broken = []
+    for j, regions in enumerate(held):
+        if not regions:
+            continue
+        pieces = territory_pieces(graph, np.array(sorted(regions | empty), dtype=int))
+        if sum(1 for piece in pieces if regions & set(piece.tolist())) > 1:
+            broken.append(str(problem.rep_ids[j]))
+    return broken
 
 
 def _listed(items: list[str]) -> dict:

@@ -50,8 +50,8 @@ def status_sentence(summary: dict) -> str:
         if gap is not None and gap < 0:
             return (
                 f"evaluated {what} (not optimised): it costs {percent(-gap / (1 - gap))} less "
-                "than the proven lower bound for plans that hold the bands, because it "
-                "breaks them"
+                "than the proven lower bound for plans that hold the scenario's rules, because "
+                "it breaks some (its bands, or whole connected regions in geography mode)"
             )
         if gap is not None and gap < 1:
             return (
@@ -176,6 +176,8 @@ def summary_text(summary: dict, territories: pd.DataFrame | None, folder: Path |
     named = {
         "not_allowed_pairs": "accounts with a rep the rules do not allow",
         "groups_split": "keep-together groups split between reps",
+        "regions_split": "regions whose accounts are split between reps",
+        "territories_in_pieces": "territories in more than one piece",
         "with_leaving_reps": "accounts left with a leaving rep",
     }
     rule_lines = [
