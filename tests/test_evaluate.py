@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from territory_planner import Plan, evaluate
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from tests.helpers import DEG_KM, hand_scenario, write_assignment
+from tests.helpers import DEG_KM, hand_scenario, hierarchy_reps, write_assignment
 
 BOUND = 11 * DEG_KM
 
@@ -85,6 +85,30 @@ def test_a_bad_hand_edit_is_scored_and_written_as_a_plan_folder(tmp_path):
         "A3": "R2",
         "A4": "R1",
     }
+
+
+def test_a_crm_export_that_names_the_owners_is_read_by_name(tmp_path):
+    """The bad edit above, exported from a CRM with the owners' names ('Account Owner':
+    Rita = R1, Rob = R2, any case and spacing): the same score. Before, every row was
+    refused as 'rep Rita is not in the scenario's reps'. A name two reps share is one
+    problem naming both reps."""
+    scenario = hand_scenario(tmp_path / "s")
+    export = "Account ID,Account Owner\nA1,Rita\nA2,rob\nA3, Rob \nA4,RITA\n"
+    made = evaluate(scenario, write_assignment(tmp_path / "names.csv", export))
+    assert made.summary["objective"] == pytest.approx(25 * DEG_KM, rel=1e-6)
+    assert made.summary["gap"] == pytest.approx(14 / 25, abs=1e-8)
+    twins = hierarchy_reps().assign(Name=["Rita", "Rita"])
+    shared = hand_scenario(tmp_path / "twins", reps=twins)
+    with pytest.raises(InputError) as error:
+        twins_export = "Account ID,Account Owner\nA1,Rita\nA2,R2\nA3,R2\nA4,R1\n"
+        evaluate(shared, write_assignment(tmp_path / "twins.csv", twins_export))
+    text = str(error.value)
+    assert text.startswith("1 problem in the inputs")
+    assert (
+        "row 2, column 'Account Owner': the rep's name 'Rita' belongs to several reps (R1, R2)"
+        in text
+    )
+    assert "has no rep" not in text and "is not in the scenario's reps" not in text
 
 
 def test_an_edit_that_breaks_the_bands_can_cost_less_than_the_bound(tmp_path):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, header_key, read_table
+from .data.owners import rep_ids_of
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, assignment_objective, kpis, score_gap, territory_frame
 from .optimize.contiguity import adjacency_matrix, territory_pieces
@@ -258,8 +259,19 @@ def read_assignment(source: str | Path | pd.DataFrame, data: ScenarioData) -> pd
             )
     problems.raise_if_any()
     accounts = frame[account_column].astype(str).str.strip()
-    reps = frame[rep_column].astype(str).str.strip()
-    _check_rows(accounts, reps, data, name, account_column, rep_column, problems)
+    # a CRM export names the owner (or its other Salesforce ID form): read it as the rep
+    reps, shared = rep_ids_of(frame[rep_column].astype(str).str.strip(), data.reps)
+    for row, value, holders in zip(reps.index, frame[rep_column], shared):
+        if holders:
+            problems.add(
+                name,
+                f"the rep's name '{value}' belongs to several reps ({holders})",
+                row=int(row),
+                column=rep_column,
+                fix="give the rep_id instead of the name",
+            )
+    clear = shared.eq("")  # a shared name is reported once, above
+    _check_rows(accounts[clear], reps[clear], data, name, account_column, rep_column, problems)
     listed = set(accounts[accounts.ne("")])
     missing = [a for a in data.accounts["account_id"] if a not in listed]
     for count, account in enumerate(missing):

@@ -62,6 +62,39 @@ def _key(name) -> str:
     return " ".join(str(name).split()).casefold()
 
 
+def reps_by_name(reps: pd.DataFrame) -> dict[str, list[str]]:
+    """Each rep name (spaces and case ignored, as _key) with the rep IDs that carry it."""
+    reps_of: dict[str, list[str]] = {}
+    for rep_id, name in zip(reps["rep_id"], reps["name"]):
+        if isinstance(name, str) and name.strip():
+            reps_of.setdefault(_key(name), []).append(rep_id)
+    return reps_of
+
+
+def rep_ids_of(values: pd.Series, reps: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``values`` (reps written in a file) as rep IDs: an ID stays, the other Salesforce form
+    of an ID and a name that one rep carries become that rep's ID; anything else stays as
+    written (the caller's unknown-rep check names it). Also returns, per value, the reps
+    sharing its name when more than one does ("" otherwise)."""
+    known = set(reps["rep_id"])
+    forms = salesforce_forms(reps["rep_id"])
+    reps_of = reps_by_name(reps)
+
+    def one(value: str) -> str:
+        if value in known:
+            return value
+        if value in forms:
+            return forms[value]
+        holders = reps_of.get(_key(value), [])
+        return holders[0] if len(holders) == 1 else value
+
+    def shared(value: str) -> str:
+        holders = [] if value in known else reps_of.get(_key(value), [])
+        return ", ".join(holders) if len(holders) > 1 else ""
+
+    return values.map(one), values.map(shared)
+
+
 def resolve_owner_names(
     accounts: pd.DataFrame, reps: pd.DataFrame, file: str, problems: ProblemList
 ) -> pd.DataFrame:
@@ -80,10 +113,7 @@ def resolve_owner_names(
     unresolved = owners.notna() & ~by_id
     if not unresolved.any():
         return accounts
-    reps_of: dict[str, list[str]] = {}
-    for rep_id, name in zip(reps["rep_id"], reps["name"]):
-        if isinstance(name, str) and name.strip():
-            reps_of.setdefault(_key(name), []).append(rep_id)
+    reps_of = reps_by_name(reps)
     keys = owners.where(unresolved).map(_key, na_action="ignore")
     shared = keys.map(lambda k: len(reps_of.get(k, ())) > 1, na_action="ignore")
     shared = shared.fillna(False).astype(bool)
