@@ -150,9 +150,9 @@ def _is_number(value: Any) -> bool:
 
 def column_format(name: str, series: pd.Series) -> str | None:
     """The number format a column's name and values call for (None for text)."""
-    numeric = pd.to_numeric(series, errors="coerce")
     if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
-        return None
+        return None  # before any conversion: coercing a text column cell by cell is slow
+    numeric = pd.to_numeric(series, errors="coerce")
     low = str(name).lower()
     if "deviation" in low or low.endswith(("growth", "delta_share")):
         return SIGNED_PERCENT
@@ -271,10 +271,38 @@ def _write_column(ws, formats: _Formats, sheet: Sheet, k: int, series: pd.Series
     rows = sheet.row_formats or []
     rule = sheet.highlight
     is_text = series.name in sheet.text
+    if rule is None and (is_text or not rows):
+        _write_plain_column(ws, formats, k, values, fmt)
+        return
     for i, value in enumerate(values):
         row_fmt = rows[i] if i < len(rows) and not is_text else None
         bad = bool(rule(i, name, value)) if rule is not None else False
         _write_cell(ws, formats, i + 1, k, value, fmt or row_fmt, bad)
+
+
+def _write_plain_column(ws, formats: _Formats, k: int, values: list[Any], fmt) -> None:
+    """A column no rule highlights and no row format touches (text, IDs, flags: most cells
+    of a big plan besides the numbers): _write_cell's choices with bad=False, the formats
+    looked up once instead of per cell (a 100,000-account plan writes 1.5 million cells)."""
+    text_format, quoted_format = formats.get(None), formats.get(None, False, True)
+    number_format, boolean_format = formats.get(fmt), formats.get(BOOLEAN)
+    for i, value in enumerate(values, start=1):
+        if value is None:
+            continue
+        if type(value) is str:
+            quoted = value.startswith(_FORMULA_START)
+            ws.write_string(i, k, value, quoted_format if quoted else text_format)
+        elif isinstance(value, (bool, np.bool_)):
+            ws.write_boolean(i, k, bool(value), boolean_format)
+        elif _is_number(value):
+            ws.write_number(i, k, float(value), number_format)
+        elif isinstance(value, (float, np.floating)):
+            if not math.isnan(value):  # inf: no number Excel can hold
+                ws.write_string(i, k, "inf" if value > 0 else "-inf", text_format)
+        else:
+            text = str(value)
+            quoted = text.startswith(_FORMULA_START)
+            ws.write_string(i, k, text, quoted_format if quoted else text_format)
 
 
 def _write_sheet(book: xlsxwriter.Workbook, formats: _Formats, sheet: Sheet) -> None:
