@@ -485,3 +485,27 @@ def test_every_command_refuses_an_out_that_is_a_file_before_it_solves(hand_plan,
         assert result.exit_code == 2, (command, result.output)
         assert "exists and is not a folder" in result.output, command
     assert blocker.read_text() == "a planner's notes"
+
+
+def test_an_assignments_file_saved_by_a_decimal_comma_excel_reads_back(hand_plan):
+    """The hand plan's assignments.csv as a German or French Excel saves it: semicolons
+    between cells, decimal commas ('333,6' for 333.6). It reads back with the same owners
+    and the same distances (before: 'cannot be read (Error tokenizing data ...)', exit 2)."""
+    made, out = hand_plan
+    path = out / "assignments.csv"
+    original = pd.read_csv(path)
+    table = rows(path)
+    european = [
+        ";".join(cell.replace(".", ",") if _is_decimal(cell) else cell for cell in row)
+        for row in table
+    ]
+    path.write_text("\r\n".join(european) + "\r\n", encoding="utf-8-sig")
+    again = Plan.read(out)
+    assert again.rep_of_account.to_dict() == made.rep_of_account.to_dict()
+    read = again.assignments.set_index("account_id")["distance_km"]
+    assert read.to_dict() == pytest.approx(original.set_index("Id")["distance_km"].to_dict())
+    assert any("," in line for line in european[1:])  # the decimals were rewritten
+
+
+def _is_decimal(cell: str) -> bool:
+    return bool(re.fullmatch(r"-?\d+\.\d+", cell))

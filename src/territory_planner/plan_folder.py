@@ -31,6 +31,7 @@ from .outputs import (
     write_csv,
 )
 from .scenario import Scenario, load_scenario_settings
+from .tables import sniff_delimiter
 
 PLAN_FILES = ("assignments.csv", "territories.csv", "summary.json", "scenario.yaml")
 
@@ -65,9 +66,15 @@ def _read_plan_csv(
             fix="point to a complete plan folder written by territory-planner",
         )
         return pd.DataFrame()
+    # a plan CSV edited and saved by a decimal-comma Excel comes back separated by
+    # semicolons: its delimiter is sniffed as for any input (tables.py), with the decimal
+    # mark such a file implies
+    delimiter = plan_csv_delimiter(path)
     try:
         frame = pd.read_csv(
             path,
+            sep=delimiter,
+            decimal="," if delimiter == ";" else ".",
             dtype={
                 "account_id": str,
                 "rep_id": str,
@@ -87,6 +94,12 @@ def _read_plan_csv(
     for column in missing:
         problems.add(str(path), f"column '{column}' is missing", row=1, column=column)
     return restore_formulas(frame)
+
+
+def plan_csv_delimiter(path: Path) -> str:
+    """The delimiter of a plan CSV, sniffed from its header line (tables.sniff_delimiter)."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return sniff_delimiter(handle.readline())
 
 
 @dataclass

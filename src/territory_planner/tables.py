@@ -119,7 +119,7 @@ def read_table(path: str | Path, problems: ProblemList) -> pd.DataFrame | None:
     if not text.strip():
         problems.add(name, "the file is empty", fix="export it again with a header row")
         return None
-    delimiter = _sniff_delimiter(_first_filled_line(text))
+    delimiter = sniff_delimiter(_first_filled_line(text))
     csv.field_size_limit(1 << 24)  # a long free-text cell is not an error; 16 MB still is
     collecting = gc.isenabled()
     # a million rows are a million lists: with the cyclic collector on, every few thousand
@@ -290,7 +290,7 @@ def _decode(raw: bytes, name: str, problems: ProblemList) -> str | None:
         return None
 
 
-def _sniff_delimiter(header_line: str) -> str:
+def sniff_delimiter(header_line: str) -> str:
     """The most frequent of , ; tab | outside double quotes in the header (comma on ties)."""
     outside = re.sub(r'"[^"]*"', "", header_line)
     counts = {d: outside.count(d) for d in (",", ";", "\t", "|")}
