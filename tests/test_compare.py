@@ -105,7 +105,7 @@ def test_cli_compare(two_plans, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "2 accounts change owner" in result.output
-    assert "accounts changing owner from A to B: 0.0 -> 2.0 (+2.0)" in result.output
+    assert "accounts changing owner from A to B: 0 -> 2 (+2)" in result.output
     kpis = pd.read_csv(out / "kpis.csv")
     assert list(kpis.columns) == ["metric", "a", "b", "delta"]
     missing = runner.invoke(

@@ -70,6 +70,13 @@ def quota_command(
     click.echo(f"  quotas: {out / 'quotas.csv'}")
 
 
+def _is_whole(value) -> bool:
+    try:
+        return float(value).is_integer()
+    except (TypeError, ValueError):
+        return False
+
+
 def parse_capacities(values: tuple[str, ...]) -> dict[str, float]:
     """``REP_ID=0.5`` pairs; every malformed one is reported at once (exit 2)."""
     problems = ProblemList()
@@ -228,8 +235,10 @@ def compare(plan_a: Path, plan_b: Path, out: Path, force, tiles) -> None:
     click.echo(f"A: {comparison.label_a}   B: {comparison.label_b}")
     for row in comparison.kpis.to_dict("records"):
         shares = row["metric"].startswith(("largest deviation", "quota fairness"))
-        number = "{:.2%}" if shares else "{:,.1f}"
-        delta = "{:+.2%}" if shares else "{:+,.1f}"
+        # counts (accounts, regions changing owner) read as counts: 2, not 2.0
+        counts = all(_is_whole(row[k]) for k in ("a", "b", "delta"))
+        number = "{:.2%}" if shares else ("{:,.0f}" if counts else "{:,.1f}")
+        delta = "{:+.2%}" if shares else ("{:+,.0f}" if counts else "{:+,.1f}")
         click.echo(
             f"  {row['metric']}: {number.format(row['a'])} -> "
             f"{number.format(row['b'])} ({delta.format(row['delta'])})"
