@@ -95,7 +95,9 @@ def prepared(cells: list[str]) -> list[str]:
     if _ANY_CODE.search(joined):
         cells = [_CURRENCY_CODE.sub("", cell) for cell in cells]
     if any(char in joined for char in _PRE_CHARS):
-        return [cell.translate(_PRETRANSLATE) for cell in cells]
+        # a sign written apart from its number ('1.234,56 \u20ac', '$ 3,000', the padded
+        # accounting format) leaves a space at the end its removal opens: stripped
+        return [cell.translate(_PRETRANSLATE).strip() for cell in cells]
     return cells
 
 
