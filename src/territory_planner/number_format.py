@@ -314,6 +314,14 @@ def _floats(cells: np.ndarray, mark: str) -> np.ndarray:
     return np.array(texts, dtype=float)
 
 
+def tolerance_percent(fraction: float) -> str:
+    """A tolerance as a percent with every digit it has: 0.125 -> '12.5%', 0.05 -> '5%'.
+
+    ``:.0%`` wrote a 2.5% band as '2%' and a 12.5% one as '12%', so a plan 12.19% off its
+    target read as outside a band it holds."""
+    return f"{float(fraction) * 100:.6g}%"
+
+
 def mark_words(mark: str | None) -> str:
     return _MARK_WORDS.get(mark, "no decimals")
 
@@ -332,4 +340,5 @@ __all__ = [
     "prepared",
     "currency_codes",
     "shape_kind",
+    "tolerance_percent",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 import pulp
 
 from ..errors import InfeasibleError
+from ..number_format import tolerance_percent
 from .model import (
     AssignmentModel,
     PairSet,
@@ -36,7 +37,7 @@ def _fmt(value: float) -> str:
 def _band_text(problem, m: int, j: int) -> str:
     return (
         f"[{_fmt(problem.lower[m, j])}, {_fmt(problem.upper[m, j])}] "
-        f"(target {_fmt(problem.target[m, j])} +/- {problem.tolerance[m]:.0%})"
+        f"(target {_fmt(problem.target[m, j])} +/- {tolerance_percent(problem.tolerance[m])})"
     )
 
 
