@@ -125,3 +125,34 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tiny, tmp_path):
     assert process.wait(timeout=120) == 141, stderr
     assert "error" not in stderr and "Traceback" not in stderr, stderr
     assert (out / "assignments.csv").exists() and (out / "summary.json").exists()
+
+
+def test_a_fractional_tolerance_is_printed_with_its_digits(tiny, tmp_path):
+    """Workload within 50% and potential within 12.5% (band 437.5..562.5 around 500): every
+    line that states a tolerance says 12.5%, where ':.0%' used to print 12% (and 2.5% as
+    2%), so a plan 12.2% off its target read as outside a band it holds. With A1..A3 locked
+    to R1 and workload within 12.5% (band 1.75..2.25) the infeasible reason says +/- 12.5%."""
+    balance = [
+        {"metric": "workload", "tolerance": 0.5},
+        {"metric": "potential", "tolerance": 0.125},
+    ]
+    scenario = tiny(balance=balance, solver={"gap": 0.0, "time_limit": 30})
+    validated = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert "total potential: 1,000.0, range 100..400 (balanced within 12.5%)" in (validated.output)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "potential: largest deviation 0.00% (tolerance 12.5%)" in result.output
+    assert "workload: largest deviation 0.00% (tolerance 50%)" in result.output
+    shown = CliRunner().invoke(main, ["show", str(out)])
+    assert "potential: largest deviation (band 12.5%)" in shown.output
+
+    accounts = line_accounts(
+        current_rep_id=["R1", "R1", "R1", ""], locked=[True, True, True, False]
+    )
+    locked = tiny("locked", accounts=accounts, balance=[{"metric": "workload", "tolerance": 0.125}])
+    refused = CliRunner().invoke(
+        main, ["plan", str(locked), "--out", str(tmp_path / "no"), "--quiet"]
+    )
+    assert refused.exit_code == 3
+    assert "above the band [1.8, 2.2] (target 2.0 +/- 12.5%)" in refused.output

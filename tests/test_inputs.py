@@ -560,6 +560,29 @@ def test_unknown_postal_code(tmp_path):
     find(problems(path), "accounts.csv", 3, "postal_code", "unknown postal code")
 
 
+def test_a_military_zip_is_refused_not_placed_at_latitude_0_longitude_0(tmp_path):
+    """The zipcodes package lists APO 09012 (Europe) and FPO 96349 (Pacific) at 0, 0, in
+    the Gulf of Guinea: they used to be placed there silently, 8,667 km from a New York rep.
+    Now rows 3 and 4 are refused as ZIPs with no location, row 5's made-up ZIP is still an
+    unknown one, and row 2's Philadelphia ZIP geocodes as before."""
+    text = "account_id,postal_code\nA1,19103\nA2,09012\nA3,96349\nA4,00000\n"
+    found = problems(scenario(tmp_path, accounts=text))
+    assert [(p.row, p.column) for p in found] == [
+        (5, "postal_code"),
+        (3, "postal_code"),
+        (4, "postal_code"),
+    ]
+    assert "unknown postal code" in found[0].message
+    for problem, code in zip(found[1:], ("09012", "96349")):
+        assert "US ZIP with no location" in problem.message
+        assert "military APO/FPO/DPO" in problem.message
+        assert f"(got '{code}')" in problem.message
+    data = load_scenario(
+        scenario(tmp_path / "fixed", accounts="account_id,postal_code\nA1,19103\n")
+    )
+    assert data.accounts.loc[0, "lat"] == pytest.approx(39.95, abs=0.1)
+
+
 def test_postal_code_keeps_leading_zero_and_geocodes(tmp_path):
     """Excel drops the zero of 08540 (Princeton NJ): 8540 -> 08540, about 40.35 N 74.66 W."""
     data = load_scenario(scenario(tmp_path, accounts="account_id,zip\nA1,8540\n"))

@@ -91,6 +91,28 @@ def test_money_with_a_currency_code_reads_and_mixed_currencies_are_refused(tmp_p
     ]
 
 
+def test_a_currency_sign_written_apart_from_its_number_reads(tmp_path):
+    """German and French exports write euros as '1.234,56 \u20ac' (a space before the sign),
+    Dutch ones '\u20ac 2.000,00', the accounting format '$ 3,000': each was refused as not a
+    number because dropping the sign left a space inside the cell, while '3.000,00\u20ac'
+    read. Now all read: 1234.56, 2000, 3000 with a decimal comma; and with a decimal point
+    '$ 3,000' is 3000 and '\u00a3 12.50' is 12.5."""
+    european = (
+        "account_id;lat;lon;potential\n"
+        "A1;48;2;1.234,56 \u20ac\n"
+        "A2;45;-4;\u20ac 2.000,00\n"
+        "A3;43;5;3.000,00\u20ac\n"
+    )
+    data = load_scenario(write_inputs(tmp_path / "eur", european, REPS, BALANCE))
+    assert data.accounts["potential"].tolist() == [1234.56, 2000.0, 3000.0]
+    american = (
+        'account_id,lat,lon,potential\nA1,40.7128,-74.006,"$ 3,000"\nA2,41.88,-87.63,\u00a3 12.50\n'
+    )
+    reps = "rep_id,lat,lon\nR1,40.2,-75.1\nR2,41.9,-87.6\n"
+    data = load_scenario(write_inputs(tmp_path / "usd", american, reps, BALANCE))
+    assert data.accounts["potential"].tolist() == [3000.0, 12.5]
+
+
 def test_space_and_non_breaking_space_thousands_and_negatives(tmp_path):
     """French export: '1 234,5' (space), '2\u00a0000' (no-break space), a blank cell (the
     default 0), and a negative '-3,25' that is read as -3.25 and refused as such."""

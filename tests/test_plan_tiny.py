@@ -194,10 +194,54 @@ def test_segment_without_a_rep_is_named(tiny):
     reps = line_reps(segment=["smb", "smb"])
     with pytest.raises(
         InfeasibleError,
-        match=r"account A3 can go to no rep: no rep serves "
-        r"its segment \['enterprise'\]",
+        match=r"account A3 can go to no rep: its segment is 'enterprise' and R1, R2 serve "
+        r"another segment$",
     ):
         plan(load_scenario(tiny(accounts=accounts, reps=reps, **EXACT)))
+
+
+def test_an_account_no_rep_may_own_is_told_the_rules_that_actually_shut_it_out(tiny):
+    """R1 (longitude 0) serves only 'smb'; R2 (longitude 10) has no segment but owns only
+    region E; A1 is in region E, the others in W. A3 has no segment: R1 refuses it for its segment,
+    R2 for its region; max_distance_km 5000 keeps out no one. A4 is 'smb' at longitude 9:
+    R2 refuses it for its region, and R1, the rep of its segment, is 9 x 111.195 = 1,001 km
+    away, beyond a max_distance_km of 500. The reasons used to be the first rule the account
+    had ('no allowed rep is within max_distance_km = 5000' for A3, 'no rep serves its
+    segment ['smb']' for A4): neither was what kept the reps out."""
+    accounts = line_accounts(segment=["smb", "smb", None, "smb"], region_id=["E", "W", "W", "W"])
+    reps = line_reps(segment=["smb", None], region_id=[None, "E"])
+    with pytest.raises(InfeasibleError) as blank:
+        plan(
+            load_scenario(
+                tiny("far", accounts=accounts, reps=reps, constraints={"max_distance_km": 5000})
+            )
+        )
+    assert (
+        "account A3 can go to no rep: its segment is blank and R1 serves another segment; "
+        "R2 owns only another region (its region is 'W')"
+    ) in blank.value.reasons
+    with pytest.raises(InfeasibleError) as near:
+        plan(
+            load_scenario(
+                tiny("near", accounts=accounts, reps=reps, constraints={"max_distance_km": 500})
+            )
+        )
+    assert (
+        "account A4 can go to no rep: R2 owns only another region (its region is 'W'); "
+        "R1 is 1,001 km away, beyond max_distance_km = 500"
+    ) in near.value.reasons
+
+
+def test_a_segment_differing_only_in_case_is_pointed_out(tiny):
+    """A3 is 'SMB' while both reps serve 'smb': the reason says the two differ only in case."""
+    accounts = line_accounts(segment=["smb", "smb", "SMB", "smb"])
+    reps = line_reps(segment=["smb", "smb"])
+    with pytest.raises(InfeasibleError) as caught:
+        plan(load_scenario(tiny(accounts=accounts, reps=reps, **EXACT)))
+    assert (
+        "account A3 can go to no rep: its segment is 'SMB' and R1, R2 serve another segment "
+        "('SMB' differs from the reps' 'smb' only in case)"
+    ) in caught.value.reasons
 
 
 def test_elastic_explanation_names_band_and_amount(tiny):

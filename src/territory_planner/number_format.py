@@ -95,7 +95,9 @@ def prepared(cells: list[str]) -> list[str]:
     if _ANY_CODE.search(joined):
         cells = [_CURRENCY_CODE.sub("", cell) for cell in cells]
     if any(char in joined for char in _PRE_CHARS):
-        return [cell.translate(_PRETRANSLATE) for cell in cells]
+        # a sign written apart from its number ('1.234,56 \u20ac', '$ 3,000', the padded
+        # accounting format) leaves a space at the end its removal opens: stripped
+        return [cell.translate(_PRETRANSLATE).strip() for cell in cells]
     return cells
 
 
@@ -312,6 +314,14 @@ def _floats(cells: np.ndarray, mark: str) -> np.ndarray:
     return np.array(texts, dtype=float)
 
 
+def tolerance_percent(fraction: float) -> str:
+    """A tolerance as a percent with every digit it has: 0.125 -> '12.5%', 0.05 -> '5%'.
+
+    ``:.0%`` wrote a 2.5% band as '2%' and a 12.5% one as '12%', so a plan 12.19% off its
+    target read as outside a band it holds."""
+    return f"{float(fraction) * 100:.6g}%"
+
+
 def mark_words(mark: str | None) -> str:
     return _MARK_WORDS.get(mark, "no decimals")
 
@@ -330,4 +340,5 @@ __all__ = [
     "prepared",
     "currency_codes",
     "shape_kind",
+    "tolerance_percent",
 ]

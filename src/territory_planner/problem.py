@@ -250,6 +250,10 @@ def build_problem(data, *, max_moved_share: float | None = None) -> PlanningProb
             "leaving_locks": leaving_locks,
             "leaving_reps": reps_all.loc[reps_all["status"] == "leaving", "rep_id"].tolist(),
             "segments": accounts["segment"].tolist(),
+            # keyed by ID (sub-problems slice positions): what diagnose.py names when an
+            # account can go to no rep
+            "rep_segments": dict(zip(reps["rep_id"], reps["segment"])),
+            "account_regions": dict(zip(accounts["account_id"], accounts["region_id"])),
             "account_names": accounts["name"].tolist(),
         },
     )

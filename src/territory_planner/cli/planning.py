@@ -10,6 +10,7 @@ import click
 
 from ..data import load_scenario
 from ..folders import check_output_folder
+from ..number_format import tolerance_percent
 from ..plan import Plan, plan
 from ..quota import ramp_notes
 from ..regions import region_overview
@@ -54,7 +55,11 @@ def validate(scenario: Path) -> None:
         click.echo(f"  regions: {summary['regions']:,}")
     tolerances = {rule.metric: rule.tolerance for rule in data.settings.balance}
     for metric, spread in summary["metrics"].items():
-        balanced = f" (balanced within {tolerances[metric]:.0%})" if metric in tolerances else ""
+        balanced = (
+            f" (balanced within {tolerance_percent(tolerances[metric])})"
+            if metric in tolerances
+            else ""
+        )
         click.echo(
             f"  total {metric}: {spread['total']:,.1f}, range "
             f"{plain(spread['min'])}..{plain(spread['max'])}{balanced}"
@@ -228,7 +233,7 @@ def evaluate(scenario: Path, out: Path, assignments, time_limit, force, tiles, q
         broken = len(numbers["broken"])
         click.echo(
             f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-            f"(tolerance {numbers['tolerance']:.0%}), {broken} rep"
+            f"(tolerance {tolerance_percent(numbers['tolerance'])}), {broken} rep"
             f"{'s' if broken != 1 else ''} outside the band"
         )
     click.echo(f"written: {out}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..number_format import tolerance_percent
+
 
 def print_plan_summary(made, out: Path) -> None:
     summary = made.summary
@@ -22,7 +24,7 @@ def print_plan_summary(made, out: Path) -> None:
     for metric, numbers in summary["balance"].items():
         click.echo(
             f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-            f"(tolerance {numbers['tolerance']:.0%})"
+            f"(tolerance {tolerance_percent(numbers['tolerance'])})"
         )
     if "quota" in summary:
         quota = summary["quota"]
@@ -69,6 +71,6 @@ def print_bases(made, out: Path) -> None:
     for metric, numbers in summary["balance"].items():
         click.echo(
             f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-            f"(tolerance {numbers['tolerance']:.0%})"
+            f"(tolerance {tolerance_percent(numbers['tolerance'])})"
         )
     click.echo(f"written: {out} (bases.csv lists the chosen sites)")

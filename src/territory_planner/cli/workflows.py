@@ -9,6 +9,7 @@ import click
 from ..compare import compare as compare_plans
 from ..errors import ProblemList
 from ..folders import check_output_folder
+from ..number_format import tolerance_percent
 from ..plan import Plan, requota
 from ..rebalance import rebalance as rebalance_plan
 from .common import Reporter, guarded
@@ -197,7 +198,7 @@ def rebalance(
     for metric, numbers in made.summary["balance"].items():
         click.echo(
             f"  {metric}: largest deviation {numbers['max_abs_deviation']:.2%} "
-            f"(tolerance {numbers['tolerance']:.0%})"
+            f"(tolerance {tolerance_percent(numbers['tolerance'])})"
         )
     if "tradeoff.csv" in made.extra_files:
         click.echo("  trade-off (budget -> moved share, largest deviation, proven bound):")

@@ -68,17 +68,33 @@ def _outside_the_us(frame: pd.DataFrame) -> pd.Series:
 
 
 @lru_cache(maxsize=1)
-def _zip_centroids() -> dict[str, tuple[float, float]]:
-    """Offline ZIP -> (lat, lon) from the zipcodes package, loaded once."""
+def _zip_table() -> tuple[dict[str, tuple[float, float]], frozenset[str]]:
+    """Offline ZIP -> (lat, lon) from the zipcodes package, loaded once, and the ZIPs it
+    lists with no location.
+
+    The package writes 0, 0 (a point in the Gulf of Guinea) for the ZIPs it cannot place:
+    the military APO/FPO/DPO codes (09xxx, 340xx, 962xx-966xx) and a few dozen unique and
+    PO-box ZIPs. No US ZIP lies at 0, 0, so those are ZIPs without a location, never a
+    place 8,000 km from every rep."""
     import zipcodes
 
     table: dict[str, tuple[float, float]] = {}
+    unplaced: set[str] = set()
     for entry in zipcodes.list_all():
         try:
-            table[entry["zip_code"]] = (float(entry["lat"]), float(entry["long"]))
+            lat, lon = float(entry["lat"]), float(entry["long"])
         except (KeyError, TypeError, ValueError):
             continue
-    return table
+        if lat == 0.0 and lon == 0.0:
+            unplaced.add(entry["zip_code"])
+            continue
+        table[entry["zip_code"]] = (lat, lon)
+    return table, frozenset(unplaced)
+
+
+def _zip_centroids() -> dict[str, tuple[float, float]]:
+    """Offline ZIP -> (lat, lon) of every ZIP the zipcodes package can place."""
+    return _zip_table()[0]
 
 
 def _postal_codes(text: pd.Series) -> pd.Series:
@@ -174,9 +190,10 @@ def _coordinates(
             to_code = to_code & ~abroad
         if to_code.any():
             g_lat, g_lon = geocode_postal_codes(postal[to_code])
-            unknown = g_lat.isna()
-            unknown_rows = to_code.copy()
-            unknown_rows[to_code] = unknown.to_numpy()
+            missing = to_code.copy()
+            missing[to_code] = g_lat.isna().to_numpy()
+            unplaced = missing & postal.isin(_zip_table()[1])
+            unknown_rows = missing & ~unplaced
             _report_rows(
                 problems,
                 name,
@@ -186,6 +203,17 @@ def _coordinates(
                 fix="correct the ZIP or give lat/lon",
                 values=postal[unknown_rows].astype(str).tolist(),
             )
+            _report_rows(
+                problems,
+                name,
+                _rows(unplaced),
+                "postal_code",
+                "postal code is a US ZIP with no location in the offline database (a "
+                "military APO/FPO/DPO ZIP, or a unique or PO-box ZIP without coordinates)",
+                fix="give its lat/lon, or the ZIP of the place the account is served",
+                values=postal[unplaced].astype(str).tolist(),
+            )
+            unknown = g_lat.isna()
             lat = lat.copy()
             lon = lon.copy()
             lat[to_code] = g_lat

@@ -16,6 +16,7 @@ import numpy as np
 import pulp
 
 from ..errors import InfeasibleError
+from ..number_format import tolerance_percent
 from .model import (
     AssignmentModel,
     PairSet,
@@ -36,23 +37,91 @@ def _fmt(value: float) -> str:
 def _band_text(problem, m: int, j: int) -> str:
     return (
         f"[{_fmt(problem.lower[m, j])}, {_fmt(problem.upper[m, j])}] "
-        f"(target {_fmt(problem.target[m, j])} +/- {problem.tolerance[m]:.0%})"
+        f"(target {_fmt(problem.target[m, j])} +/- {tolerance_percent(problem.tolerance[m])})"
     )
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
+
+
+def _some_ids(ids: list[str], shown: int = 5) -> str:
+    text = ", ".join(ids[:shown])
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
 def _why_no_rep(problem, u: int) -> str:
-    """The rule that leaves a unit with no allowed rep, as a phrase."""
+    """The rules that leave a unit with no allowed rep, as a phrase: each rep is counted
+    under the first rule it fails (segment, then region, then max distance), so the phrase
+    names what actually shuts every rep out, not the first rule the unit has."""
     members = problem.unit_members[u]
     if problem.locked_rep[u] >= 0:
         return f"it is locked to {problem.rep_ids[problem.locked_rep[u]]}, who may not own it"
+    rep_ids = [str(r) for r in problem.rep_ids]
     segments = problem.notes.get("segments")
-    if segments is not None:
-        values = {segments[i] for i in members if segments[i] is not None}
-        if values:
-            return f"no rep serves its segment {sorted(values)} (or the reps that do may not)"
-    if problem.max_distance_km is not None:
-        return f"no allowed rep is within max_distance_km = {problem.max_distance_km:g}"
-    return "the segment and region rules leave no rep for it"
+    rep_segments = problem.notes.get("rep_segments") or {}
+    segment_ok = np.ones(problem.n_reps, dtype=bool)
+    own_segments: set = set()
+    if segments is not None and rep_segments:
+        own_segments = {segments[i] for i in members}
+        for j, rep_id in enumerate(problem.rep_ids):
+            wanted = rep_segments.get(rep_id)
+            segment_ok[j] = _blank(wanted) or all(s == wanted for s in own_segments)
+    rules_ok = problem.allowed[u] if problem.allowed is not None else np.ones_like(segment_ok)
+    region_out = segment_ok & ~rules_ok
+    near = np.ones(problem.n_reps, dtype=bool)
+    nearest = None
+    if problem.max_distance_km is not None and problem.is_geographic:
+        from ..geo import distance_matrix_km
+
+        km = distance_matrix_km(
+            problem.account_lat[members],
+            problem.account_lon[members],
+            problem.rep_lat,
+            problem.rep_lon,
+        ).max(axis=0)
+        near = km <= problem.max_distance_km + 1e-9
+        if rules_ok.any():
+            j = int(np.argmin(np.where(rules_ok, km, np.inf)))
+            nearest = (rep_ids[j], float(km[j]))
+    parts: list[str] = []
+    other_segment = [rep_ids[j] for j in np.flatnonzero(~segment_ok)]
+    if other_segment:
+        labels = sorted("blank" if _blank(s) else repr(str(s)) for s in own_segments)
+        whose = "its segment is" if len(labels) == 1 else "its accounts' segments are"
+        text = (
+            f"{whose} {' and '.join(labels)} and {_some_ids(other_segment)} "
+            f"serve{'s' if len(other_segment) == 1 else ''} another segment"
+        )
+        # 'smb' beside a rep's 'SMB' is the likeliest typo of all: say so
+        served = {str(v) for v in rep_segments.values() if not _blank(v)}
+        for own in sorted(str(s) for s in own_segments if not _blank(s)):
+            alike = sorted(v for v in served if v != own and v.casefold() == own.casefold())
+            if alike:
+                text += f" ('{own}' differs from the reps' '{alike[0]}' only in case)"
+        parts.append(text)
+    outside = [rep_ids[j] for j in np.flatnonzero(region_out)]
+    if outside:
+        regions = problem.notes.get("account_regions") or {}
+        own = {regions.get(problem.account_ids[i]) for i in members}
+        labels = sorted("blank" if _blank(r) else repr(str(r)) for r in own)
+        whose = "its region is" if len(labels) == 1 else "its accounts' regions are"
+        parts.append(
+            f"{_some_ids(outside)} own{'s' if len(outside) == 1 else ''} only another "
+            f"region ({whose} {' and '.join(labels)})"
+        )
+    far = [rep_ids[j] for j in np.flatnonzero(rules_ok & ~near)]
+    if far and nearest is not None:
+        limit = f"max_distance_km = {problem.max_distance_km:g}"
+        parts.append(
+            f"{far[0]} is {nearest[1]:,.0f} km away, beyond {limit}"
+            if len(far) == 1
+            else f"{_some_ids(far)} are beyond {limit} (the nearest, {nearest[0]}, is "
+            f"{nearest[1]:,.0f} km away)"
+        )
+    if not parts:
+        return "the segment and region rules leave no rep for it"
+    return "; ".join(parts)
 
 
 def _band_reasons(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..number_format import tolerance_percent
+
 WORST_REPS = 3
 FOLDER_FILES = (
     ("assignments", "assignments.csv"),
@@ -86,7 +88,8 @@ def kpi_rows(summary: dict) -> list[tuple[str, str, str]]:
     ]
     for metric, plan_numbers in summary.get("balance", {}).items():
         now = (today.get("balance") or {}).get(metric, {})
-        tolerance = percent(plan_numbers.get("tolerance"), 0)
+        tolerance = plan_numbers.get("tolerance")
+        tolerance = "n/a" if tolerance is None else tolerance_percent(tolerance)
         rows.append(
             (
                 f"{metric}: largest deviation (band {tolerance})",
