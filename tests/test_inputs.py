@@ -866,3 +866,23 @@ def test_point_outside_is_kept_unplaced_not_an_error(tmp_path):
     data = load_scenario(scenario(tmp_path, accounts=text, extra="regions: regions.gpkg\n"))
     assert data.accounts["region_id"].tolist() == ["PA-E", None]
     assert Point(-118.2, 34.0).within(box(-119, 33, -118, 35))
+
+
+def test_a_header_with_its_unit_means_its_column(tmp_path):
+    """'Workload (hrs)' and 'Potential [USD]' are the workload and potential columns:
+    A1 carries 100 hours and 5,000 dollars. Before, neither matched, workload defaulted to 1
+    for every account and the plan balanced nothing. A column named exactly 'workload'
+    still wins over one with a unit, which then passes through under its own name."""
+    accounts = (
+        "account_id,lat,lon,Workload (hrs),Potential [USD]\n"
+        "A1,35.0,-80.0,100,5000\n"
+        "A2,35.1,-80.1,1,10\n"
+    )
+    data = load_scenario(scenario(tmp_path / "units", accounts=accounts))
+    frame = data.accounts.set_index("account_id")
+    assert frame.loc["A1", "workload"] == 100.0 and frame.loc["A1", "potential"] == 5000.0
+    assert not any(d.startswith("workload 1 for every") for d in data.accounts.attrs["defaults"])
+    both = "account_id,lat,lon,workload,Workload (hrs)\nA1,35.0,-80.0,7,100\nA2,35.1,-80.1,1,1\n"
+    data = load_scenario(scenario(tmp_path / "both", accounts=both))
+    frame = data.accounts.set_index("account_id")
+    assert frame.loc["A1", "workload"] == 7.0 and frame.loc["A1", "Workload (hrs)"] == "100"

@@ -179,6 +179,8 @@ def decimals_for(column: str) -> int:
         return 6
     if name.endswith("km") or name.startswith("travel"):
         return 3
+    if name in _MONEY:  # before the suffixes: a fair_share is money, not a share
+        return 2
     if name in _SHARES or name.endswith(("_deviation", "_share", "_gap")):
         return 6
     base = re.sub(r"_(load_today|load|target)$", "", name)
