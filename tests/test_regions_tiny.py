@@ -230,7 +230,7 @@ def test_contiguity_that_makes_bands_unreachable_is_named(tmp_path):
     with pytest.raises(InfeasibleError) as caught:
         plan(path)
     text = str(caught.value)
-    assert "contiguity makes the band unreachable" in text
+    assert "contiguity makes the bands unreachable together" in text
     assert "1.0 more workload" in text or "1.0 less workload" in text
     assert {d["kind"] for d in caught.value.details} <= {"contiguity_short", "contiguity_over"}
 

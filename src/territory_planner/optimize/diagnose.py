@@ -379,10 +379,12 @@ def explain_infeasibility(
             metric, rep_id = problem.metrics[m], problem.rep_ids[j]
             direction = "more" if kind == "short" else "less"
             whole = " (accounts are indivisible)" if integer else ""
+            # one plan's breaches (the least in total), not each band's least on its own:
+            # a rep's band alone may be reachable at another band's expense
             reasons.append(
-                f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} than "
-                f"any allowed plan gives it to meet its band "
-                f"{_band_text(problem, m, j)}{whole}"
+                f"rep {rep_id} would need {_fmt(amount)} {direction} {metric} to meet its "
+                f"band {_band_text(problem, m, j)} in the plan that breaks the bands least"
+                f"{whole}"
             )
             details.append({"kind": kind, "rep_id": rep_id, "metric": metric, "slack": amount})
     if not outcome.has_solution:

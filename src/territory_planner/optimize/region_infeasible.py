@@ -96,10 +96,10 @@ def slack_reasons(problem, model: AssignmentModel) -> tuple[list[str], list[dict
         direction = "more" if kind == "short" else "less"
         reasons.append(
             f"rep {problem.rep_ids[j]} would need {amount:,.1f} {direction} "
-            f"{problem.metrics[m]} than any connected territory{within} gives it to meet "
-            f"its band [{problem.lower[m, j]:,.1f}, {problem.upper[m, j]:,.1f}] (contiguity "
-            f"makes the band unreachable;{raise_budget} widen the tolerance or set "
-            "constraints.contiguous: false)"
+            f"{problem.metrics[m]} to meet its band [{problem.lower[m, j]:,.1f}, "
+            f"{problem.upper[m, j]:,.1f}] in the connected plan{within} that breaks the "
+            f"bands least (contiguity makes the bands unreachable together;{raise_budget} "
+            "widen the tolerance or set constraints.contiguous: false)"
         )
         details.append(
             {"kind": f"contiguity_{kind}", "rep_id": problem.rep_ids[j], "slack": amount}
