@@ -87,3 +87,12 @@ def test_an_account_heavier_than_every_band_is_named_before_solving():
     assert raised.value.details == [
         {"kind": "account_over_band", "account_id": "A4", "metric": "workload", "load": 9.0}
     ]
+
+
+def test_a_breach_below_a_tenth_is_said_with_its_digits():
+    """0.025 of workload short reads '0.025', not '0.0'; whole numbers keep one decimal."""
+    from territory_planner.optimize.diagnose import _fmt
+
+    assert _fmt(0.025) == "0.025"
+    assert _fmt(-0.004) == "-0.004"
+    assert _fmt(2.0) == "2.0" and _fmt(0.0) == "0.0" and _fmt(2_500_000.4) == "2,500,000"

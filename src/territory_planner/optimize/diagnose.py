@@ -31,6 +31,10 @@ from .solvers import run
 
 
 def _fmt(value: float) -> str:
+    """One decimal, none from a million up, and significant digits below 0.05 (a breach of
+    0.025 under tolerance 0 must not read as 'would need 0.0 more')."""
+    if value != 0 and abs(value) < 0.05:
+        return f"{value:.2g}"
     return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
