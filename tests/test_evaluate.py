@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from territory_planner import Plan, evaluate
+from territory_planner import Plan, evaluate, plan
 from territory_planner.cli import main
 from territory_planner.errors import InputError
 from tests.helpers import DEG_KM, hand_scenario, hierarchy_reps, write_assignment
@@ -287,3 +287,18 @@ def test_geography_mode_scores_against_connected_whole_regions(tmp_path):
     broken = evaluate(path, torn).summary["evaluated"]["rules_broken"]
     assert broken["regions_split"] == {"count": 1, "first": ["r00"]}
     assert broken["territories_in_pieces"] == {"count": 1, "first": ["B"]}
+
+
+def test_travel_cost_is_summed_from_exact_distances(tmp_path):
+    """One rep at (0, 0), one account of workload 1,000 at longitude 1: travel is 1,000 x
+    DEG_KM = 111,195.08 km. Summed from distances rounded to metres it read 111,195.0,
+    0.08 below the objective the optimiser proved; now the two agree."""
+    from tests.helpers import write_scenario
+
+    accounts = pd.DataFrame(
+        {"account_id": ["A1"], "lat": [0.0], "lon": [1.0], "workload": [1000.0]}
+    )
+    reps = pd.DataFrame({"rep_id": ["R1"], "lat": [0.0], "lon": [0.0]})
+    made = plan(write_scenario(tmp_path, accounts, reps))
+    assert made.summary["travel_cost"] == pytest.approx(1000 * DEG_KM, abs=1e-3)
+    assert made.summary["travel_cost"] == pytest.approx(made.summary["objective"], abs=1e-3)

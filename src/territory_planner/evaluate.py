@@ -52,7 +52,7 @@ def assignment_frame(
             "rep_id": rep,
             "previous_rep_id": previous,
             "moved": (previous.isna() | (previous != rep)) & previous.notna(),
-            "distance_km": np.round(km, 3),
+            "distance_km": km,  # exact, as the optimiser prices it: rounded when written
             "rep_name": rep.map(reps.set_index("rep_id")["name"]),
             "name": frame["name"],
             "workload": frame["workload"],
