@@ -89,6 +89,10 @@ def header_key(name: str) -> str:
 REP_STATUSES = ("active", "new", "leaving")
 
 
+#: a unit written after a column's name: 'Workload (hrs)', 'Potential [USD]'
+_UNIT_SUFFIX = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]\s*$")
+
+
 def canonical_columns(
     raw: pd.DataFrame, aliases: dict[str, tuple[str, ...]], name: str, problems: ProblemList
 ) -> pd.DataFrame:
@@ -127,6 +131,16 @@ def canonical_columns(
             continue
         taken[canonical] = column
         rename[column] = canonical
+    # a header with its unit ('Workload (hrs)', 'Potential [USD]') means its column when no
+    # other column does: unmatched, its workload would silently default to 1 for every
+    # account and the plan balance nothing
+    for column in ordered:
+        if column in rename or column in losers or header_key(column) in lookup:
+            continue
+        canonical = lookup.get(header_key(_UNIT_SUFFIX.sub("", str(column))))
+        if canonical is not None and canonical not in taken:
+            taken[canonical] = column
+            rename[column] = canonical
     out = raw.drop(columns=losers).rename(columns=rename)
     # a column that lost the contest is reported above and left out, so no name is doubled
     # the input's own header, in its order, with the column each name became: outputs
