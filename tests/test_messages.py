@@ -96,3 +96,16 @@ def test_a_coordinate_that_is_text_is_not_also_called_blank(tmp_path):
         (2, "lat", "is not a number (got 'abc')"),
         (3, "lat", "lat is blank but lon is given"),
     ], found
+
+
+def test_coordinates_in_degrees_minutes_are_one_problem_each_not_a_missing_location(tmp_path):
+    """lat '35°47'N' and lon '78°38'W' (degrees and minutes, as a map site shows them): each
+    'is not a number', and the row is not also told it has 'neither lat/lon nor a
+    postal_code' (it has both, unreadable)."""
+    accounts = "account_id,lat,lon,workload\nA1,35°47'N,78°38'W,1\nA2,40.1,-74.9,1\n"
+    found = input_problems(write_inputs(tmp_path, accounts, REPS, ""))
+    messages = sorted((p.row, p.column, p.message) for p in found)
+    assert messages == [
+        (2, "lat", "is not a number (got '35°47'N')"),
+        (2, "lon", "is not a number (got '78°38'W')"),
+    ], found

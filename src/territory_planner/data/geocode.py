@@ -146,9 +146,10 @@ def _coordinates(
         "longitude must be within -180..180",
         values=lon[bad_lon].astype(str).tolist(),
     )
+    written = {c: parse_text(frame, c).notna() for c in ("lat", "lon")}
     for column, missing, present in (("lat", lat, lon), ("lon", lon, lat)):
         # a cell holding text ('abc') is reported above as not a number, not as blank
-        blank = parse_text(frame, column).isna()
+        blank = ~written[column]
         _report_rows(
             problems,
             name,
@@ -161,7 +162,8 @@ def _coordinates(
     need = lat.isna() & lon.isna()
     geocoded = 0
     if need.any():
-        no_code = need & postal.isna()
+        # a row whose coordinates are written but unreadable was told so above
+        no_code = need & postal.isna() & ~(written["lat"] | written["lon"])
         _report_rows(
             problems,
             name,
