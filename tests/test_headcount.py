@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from territory_planner.cli import main
 from territory_planner.errors import InfeasibleError, InputError
 from territory_planner.headcount import headcount, locate
-from tests.helpers import DEG_KM, line_accounts
+from tests.helpers import DEG_KM, line_accounts, line_reps
 
 SOLVER = {"solver": {"gap": 0.0, "time_limit": 30}}
 
@@ -172,3 +172,34 @@ def test_headcount_names_an_account_heavier_than_the_max_load(tiny):
         headcount(scenario, max_load=1.5)
     text = "\n".join(caught.value.reasons)
     assert "more workload than the max load 1.5" in text and "A4: workload 2.0" in text
+
+
+def test_locate_and_headcount_with_a_hierarchy_write_their_folders(tiny, tmp_path):
+    """The bases are new reps without the reps file's district column, so a scenario with
+    ``hierarchy: [district]`` gives a located plan without roll-ups (it used to stop with a
+    KeyError 'district' traceback after the solve, writing nothing). The plan itself is the
+    one of the first test: a base on one account of each pair, 7 degrees."""
+    scenario = tiny(
+        reps=line_reps(district=["North", "South"]),
+        hierarchy=["district"],
+        balance=[{"metric": "workload", "tolerance": 0.0}],
+        **SOLVER,
+    )
+    out = tmp_path / "bases"
+    result = CliRunner().invoke(
+        main, ["locate", str(scenario), "--count", "2", "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(7 * DEG_KM, rel=1e-6)
+    assert not (out / "rollups.csv").exists()
+    assert "hierarchy: []" in (out / "scenario.yaml").read_text()
+    result = CliRunner().invoke(
+        main,
+        ["headcount", str(scenario), "--max-distance", "150", "--out", str(tmp_path / "hc")],
+    )
+    assert result.exit_code == 0, result.output
+    # within 150 km (1.35 degrees) 9 is alone and 1, 2, 3 need two bases, and with exact
+    # balance every base holds the same number of accounts: four bases of one account
+    assert "smallest headcount: 4" in result.output
+    assert not (tmp_path / "hc" / "rollups.csv").exists()

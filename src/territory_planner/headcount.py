@@ -297,8 +297,11 @@ def _locate_plan(
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     files = {k: v for k, v in data.files.items() if k == "regions"}
+    # The bases are new reps with none of the reps file's columns: the scenario's hierarchy
+    # levels (district, area) name no unit for them, so the located plan has no roll-ups.
+    settings = data.settings.model_copy(update={"hierarchy": []})
     return Plan(
-        scenario=data.settings,
+        scenario=settings,
         accounts=accounts,
         reps=reps,
         regions=data.regions,
