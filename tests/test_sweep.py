@@ -442,3 +442,44 @@ def test_variant_names_values_and_refused_values(tmp_path):
         "solver.gap": 0.01,
     }
     assert tight.settings.solver.gap == 0.01 and tight.settings.balance[1].tolerance == 0.25
+
+
+def test_a_variant_section_sets_only_the_keys_it_names(tmp_path):
+    """``constraints: {max_distance_km: 5000}`` in a named variant sets that one key, as
+    ``constraints.max_distance_km`` would; the base's max_moved_share 0.25 stays (it used to
+    be dropped with the rest of the base's constraints section, silently). So the plan is the
+    budgeted one of the module docstring: R1 {A1, A3, A4}, R2 {A2}, 21 degrees and 0.2 moved,
+    not the unbudgeted 7 degrees. A free mapping (quota overrides) is still set whole. No
+    cluster: the variant's settings are solved in this process."""
+    from territory_planner import plan
+    from territory_planner.sweep_spec import expand, load_sweep_spec
+
+    sweep_folder(tmp_path / "s", vary={})
+    path = tmp_path / "s" / "scenario.yaml"
+    scenario = yaml.safe_load(path.read_text())
+    scenario["constraints"] = {"max_moved_share": 0.25}
+    scenario["quota"] = {"target": 100.0, "overrides": {"R1": 10.0}, "max_growth": 0.5}
+    path.write_text(yaml.safe_dump(scenario))
+    spec = load_sweep_spec(
+        {
+            "scenario": "scenario.yaml",
+            "variants": [
+                {"name": "far", "constraints": {"max_distance_km": 5000}},
+                {"name": "r2", "quota": {"overrides": {"R2": 30.0}}},
+            ],
+        },
+        base_dir=tmp_path / "s",
+    )
+    far, r2 = expand(spec)
+    assert far.settings.constraints.max_moved_share == 0.25
+    assert far.settings.constraints.max_distance_km == 5000
+    assert far.values == {"constraints.max_distance_km": 5000}
+    made = plan(far.settings)
+    assert made.summary["travel_cost"] == pytest.approx(21 * DEG_KM, abs=1e-3)
+    assert made.summary["disruption"]["moved_share"] == pytest.approx(0.2)
+    assert made.quotas.set_index("rep_id")["quota"].to_dict() == pytest.approx(
+        {"R1": 10.0, "R2": 90.0}
+    )
+    assert r2.values == {"quota.overrides": {"R2": 30.0}}
+    assert r2.settings.quota.overrides == {"R2": 30.0}
+    assert r2.settings.quota.target == 100.0 and r2.settings.quota.max_growth == 0.5

@@ -190,6 +190,39 @@ def _dotted_keys(key: str, value: Any) -> list[str]:
     ]
 
 
+def _setting_items(key: str, value: Any) -> list[tuple[str, Any]]:
+    """The (dotted key, value) pairs a variant's entry sets. A settings section given as a
+    mapping (``constraints: {max_distance_km: 400}``) sets only the keys it names, as the
+    dotted keys ``constraints.max_distance_km`` would: the base's other settings of that
+    section (``keep_together``, ``max_moved_share``) stay. A free mapping (``quota.targets``,
+    ``quota.ramp``, ``quota.overrides``) and any other value is set whole."""
+    if not isinstance(value, dict) or not value or _section_model(key) is None:
+        return [(key, value)]
+    return [item for sub, inner in value.items() for item in _setting_items(f"{key}.{sub}", inner)]
+
+
+def _section_model(key: str) -> type[BaseModel] | None:
+    """The settings model a dotted key names (``constraints``, ``quota``, ``balance.0``), or
+    None when it names a value, a list or a free mapping (or nothing the scenario has)."""
+    model: type[BaseModel] | None = Scenario
+    in_list = False
+    for part in key.split("."):
+        if model is None:
+            return None
+        if in_list:
+            if not part.isdigit():
+                return None
+            in_list = False
+            continue
+        field_info = model.model_fields.get(part)
+        if field_info is None:
+            return None
+        annotation = field_info.annotation
+        model = _model_of(annotation)
+        in_list = _holds(annotation, list)
+    return None if in_list else model
+
+
 # --------------------------------------------------------------------------- dotted keys
 
 
@@ -340,7 +373,12 @@ def expand(spec: SweepSpec) -> list[Variant]:
         settings, problem = _settings(spec, values)
         variants.append(Variant(variant_name(values, labels), values, settings, problem))
     for entry in spec.variants:
-        changes = {k: v for k, v in entry.items() if k != "name"}
+        changes = {
+            dotted: inner
+            for key, value in entry.items()
+            if key != "name"
+            for dotted, inner in _setting_items(str(key), value)
+        }
         name = entry.get("name")
         name = _UNSAFE_IN_NAME.sub("_", str(name)) if name else ""
         name = name or variant_name(changes, _labels(list(changes), spec.base))
