@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from territory_planner import Plan, evaluate, plan
 from territory_planner.cli import main
 from territory_planner.errors import InputError
-from tests.helpers import DEG_KM, hand_scenario, hierarchy_reps, write_assignment
+from tests.helpers import DEG_KM, hand_scenario, hierarchy_reps, write_assignment, write_scenario
 
 BOUND = 11 * DEG_KM
 
@@ -302,3 +302,37 @@ def test_travel_cost_is_summed_from_exact_distances(tmp_path):
     made = plan(write_scenario(tmp_path, accounts, reps))
     assert made.summary["travel_cost"] == pytest.approx(1000 * DEG_KM, abs=1e-3)
     assert made.summary["travel_cost"] == pytest.approx(made.summary["objective"], abs=1e-3)
+
+
+def test_an_assignment_as_good_as_the_bound_has_gap_zero_not_below_it(tmp_path):
+    """One account at longitude 1, one rep at 0 who owns it today: the only plan, travel
+    1 degree = 111.19508023353... km, and the solver proves exactly that. The objective in
+    summary.json is rounded to 6 decimals (111.19508, 2.1e-9 below), which used to give a
+    gap of -2e-09 and the words "costs 0.00% less than the proven lower bound ... because it
+    breaks some" of rules it does not break; the gap is 0 and the words say so."""
+    scenario = write_scenario(
+        tmp_path / "s",
+        pd.DataFrame(
+            {
+                "account_id": ["A1"],
+                "lat": [0.0],
+                "lon": [1.0],
+                "current_rep_id": ["R1"],
+            }
+        ),
+        pd.DataFrame({"rep_id": ["R1"], "name": ["Rita"], "lat": [0.0], "lon": [0.0]}),
+        solver={"time_limit": 10, "gap": 0.0},
+    )
+    made = evaluate(scenario)
+    assert made.summary["objective"] == pytest.approx(DEG_KM, abs=1e-6)
+    assert made.summary["lower_bound"] == pytest.approx(DEG_KM, rel=1e-12)
+    assert made.summary["gap"] == 0.0
+    result = CliRunner().invoke(main, ["show", str(made.write(tmp_path / "ev"))])
+    assert result.exit_code == 0, result.output
+    assert "gap 0.00% to the proven lower bound" in result.output
+    assert "less than the proven lower bound" not in result.output
+    planned = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(tmp_path / "p")])
+    assert planned.exit_code == 0, planned.output
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["today"]["gap_to_bound"] == 0.0
+    assert "today's gap to the proven lower bound: 0.0%" in planned.output
+    assert "it breaks the bands" not in planned.output

@@ -177,16 +177,28 @@ def assignment_objective(
     return float(weights.travel) * travel + float(weights.disruption) * moved
 
 
+# half a unit of the 6 decimals an assignment's objective is rounded to before scoring
+OBJECTIVE_ROUNDING = 5e-7
+
+
 def score_gap(objective: float | None, lower_bound: float | None) -> float | None:
     """The gap of docs/design.md section 3, ``(objective - lower_bound) / max(|objective|, tiny)``
     of any assignment.
 
     Not clipped at zero: an assignment that breaks the bands may cost less than the bound
-    proven for the plans that hold them, and a negative gap says exactly that."""
+    proven for the plans that hold them, and a negative gap says exactly that.
+
+    The objectives scored here are summary.json's, rounded to 6 decimals, while the bound
+    is the solver's: a difference within half a unit of the sixth decimal (OBJECTIVE_ROUNDING)
+    is no difference, so an assignment exactly as good as the bound has gap 0, not a hair
+    below it (which would read "costs 0.00% less than the bound, because it breaks some
+    rules")."""
     if objective is None or lower_bound is None:
         return None
     if not (math.isfinite(objective) and math.isfinite(lower_bound)):
         return None
+    if abs(objective - lower_bound) <= OBJECTIVE_ROUNDING * (1.0 + 1e-9):
+        return 0.0
     return round((objective - lower_bound) / max(abs(objective), 1e-9), 9)
 
 
