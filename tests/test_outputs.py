@@ -401,6 +401,55 @@ def test_show_prints_a_readable_summary(hand_plan):
     assert json.loads(raw.output) == json.loads((out / "summary.json").read_text())
 
 
+def test_show_says_the_quotas_and_why_a_quota_is_off_its_share(tmp_path):
+    """Quotas on the hand plan (R1: A1, A2, potential 300; R2: A3, A4, potential 700) with
+    last year's revenue 0, 0, 300, 300 (R1 none, R2 600): target 1,000 by potential gives fair
+    shares 300 and 700; min_growth 0.5 holds R2 at 600 x 1.5 = 900, so R1 (no history, no
+    bound) gets the 100 left, -66.67% from its share (the proven minimum), R2 +28.57%.
+    ``show`` used to print nothing about quotas."""
+    accounts = salesforce_accounts()
+    accounts["revenue"] = [0.0, 0.0, 300.0, 300.0]
+    scenario = hand_scenario(
+        tmp_path / "s",
+        accounts=accounts,
+        quota={"target": 1000, "method": "potential", "min_growth": 0.5},
+    )
+    out = plan(scenario).write(tmp_path / "plan", map_html=False)
+    result = CliRunner().invoke(main, ["show", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "  quotas: target 1,000 (potential), largest deviation from fair share 66.67% "
+        "(proven minimum 66.67%)"
+    ) in lines
+    assert (
+        "    R2 (+28.57%): quota held at last year's revenue 600 x (1 + 0.5) = 900 by "
+        "min_growth 0.5; fair share 700"
+    ) in lines
+    assert any(line.startswith("    R1 (-66.67%): no bound of its own binds") for line in lines)
+
+
+def test_show_on_a_compare_folder_prints_its_kpis(hand_plan, tmp_path):
+    """R2 leaves the hand plan: A3 and A4 (potential 300 + 400) go to R1. ``show`` on the
+    compare folder used to say assignments.csv etc. were 'missing from the plan folder' (exit
+    2); it prints the KPIs as the compare command does (whole numbers without decimals)."""
+    _, out = hand_plan
+    second = rebalance(Plan.read(out), leaves=["R2"]).write(tmp_path / "r", map_html=False)
+    done = CliRunner().invoke(
+        main, ["compare", str(out), str(second), "--out", str(tmp_path / "c")]
+    )
+    assert done.exit_code == 0, done.output
+    assert "  accounts moved from previous owners: 1 -> 2 (+1)" in done.output.splitlines()
+    result = CliRunner().invoke(main, ["show", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"comparison in {tmp_path / 'c'} (B - A):"
+    assert "  accounts moved from previous owners: 1 -> 2 (+1)" in lines
+    assert "  accounts changing owner from A to B: 0 -> 2 (+2)" in lines
+    assert "  potential changing owner from A to B: 0 -> 700 (+700)" in lines
+    assert f"    page: {tmp_path / 'c' / 'compare.html'}" in lines
+
+
 def test_show_leaves_out_names_a_reps_file_does_not_have():
     """A reps file without names reads back from territories.csv as NaN (a blank cell):
     the rep is then shown by its ID alone, not as 'R1 nan:' or 'R1 :'."""

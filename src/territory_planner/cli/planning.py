@@ -162,13 +162,24 @@ def demo(out: Path, time_limit, gap, solver, force, tiles, quiet) -> None:
     )
 
 
+def is_compare_folder(folder: Path) -> bool:
+    """A folder written by ``compare`` (kpis.csv, no summary.json): not a plan folder."""
+    return (folder / "kpis.csv").is_file() and not (folder / "summary.json").exists()
+
+
 @click.command()
 @click.argument("plan_dir", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="print summary.json as it is")
 @guarded
 def show(plan_dir: Path, as_json: bool) -> None:
     """Print a plan folder's summary: status and gap in words, today versus the plan, the
-    reps furthest from their targets, where the files are (--json: the raw summary)."""
+    reps furthest from their targets, quotas, where the files are (--json: the raw summary).
+    A folder written by compare prints its KPIs."""
+    if is_compare_folder(plan_dir) and not as_json:
+        from ..report.summary_text import compare_text  # report/ loads folium
+
+        click.echo(compare_text(plan_dir))
+        return
     made = Plan.read(plan_dir)
     if as_json:
         click.echo(json.dumps(made.summary, indent=2))

@@ -21,6 +21,10 @@ FOLDER_FILES = (
     ("rollups", "rollups.csv"),
     ("quotas", "quotas.csv"),
     ("moves", "moves.csv"),
+    ("regions", "regions.csv"),
+    ("region moves", "region_moves.csv"),
+    ("disruption trade-off", "tradeoff.csv"),
+    ("bases", "bases.csv"),
     ("workbook", "plan.xlsx"),
     ("map", "map.html"),
     ("summary", "summary.json"),
@@ -195,11 +199,114 @@ def summary_text(summary: dict, territories: pd.DataFrame | None, folder: Path |
         )
     if rule_lines:
         lines.extend(["", "  rules broken:", *rule_lines])
+    lines.extend(workflow_lines(summary))
+    lines.extend(quota_lines(summary.get("quota")))
     if folder is not None:
         lines.extend(["", f"  files in {folder}:"])
         for label, name in FOLDER_FILES:
             if (folder / name).exists():
                 lines.append(f"    {label}: {folder / name}")
+    return "\n".join(lines)
+
+
+def workflow_lines(summary: dict) -> list[str]:
+    """What made the folder when it was not a plain plan: the re-balance's departures and
+    hires, the bases a locate chose."""
+    lines = []
+    change = summary.get("rebalance")
+    if change:
+        parts = [f"re-balanced from '{change.get('from_plan')}'"]
+        for key, text in (("leaving", "leaving"), ("hired", "hired"), ("unlocked", "unlocked")):
+            if change.get(key):
+                parts.append(f"{text}: {', '.join(map(str, change[key]))}")
+        if change.get("capacities"):
+            parts.append(
+                "capacity: "
+                + ", ".join(
+                    f"{rep}={number(value, 2)}" for rep, value in change["capacities"].items()
+                )
+            )
+        lines.extend(["", "  " + "; ".join(parts)])
+    located = summary.get("locate")
+    if located:
+        sites = (summary.get("inputs") or {}).get("candidate_sites")
+        among = f" among {sites:,} candidate sites" if sites else ""
+        lines.extend(
+            [
+                "",
+                f"  bases: {located.get('count')} chosen{among} "
+                f"({located.get('candidates')}): {', '.join(map(str, located.get('bases', [])))}",
+            ]
+        )
+    return lines
+
+
+def quota_lines(quota: dict | None) -> list[str]:
+    """The quota block of summary.json in words: the target, the method, the largest
+    deviation from a fair share with its proven minimum, the reps farthest from their share
+    with the rule that holds each, and the ramp notes (as ``plan`` and ``quota`` print them)."""
+    if not quota:
+        return []
+    method = str(quota.get("method"))
+    if method == "blend" and quota.get("alpha") is not None:
+        method += f", alpha {number(quota['alpha'], 2)}"
+    lines = [
+        "",
+        f"  quotas: target {number(quota.get('target'), 0)} ({method}), largest deviation "
+        f"from fair share {percent(quota.get('max_relative_deviation'))} (proven minimum "
+        f"{percent(quota.get('lower_bound'))})",
+    ]
+    lines.extend(f"    {record['explanation']}" for record in quota.get("largest_deviations", []))
+    lines.extend(f"    note: {note}" for note in quota.get("ramp_notes", []))
+    return lines
+
+
+def compare_lines(kpis: pd.DataFrame) -> list[str]:
+    """kpis.csv in words, as ``compare`` prints it: shares as percentages, a row whose
+    numbers are all whole (accounts, regions changing owner) without decimals, the rest with
+    one; each ``A -> B (B - A)``."""
+    lines = []
+    for row in kpis.to_dict("records"):
+        metric = str(row["metric"])
+        values = (row["a"], row["b"], row["delta"])
+        if metric.startswith(("largest deviation", "quota fairness")):
+            shown = (percent(values[0]), percent(values[1]), percent(values[2], sign=True))
+        else:
+            whole = all(_is_whole(v) for v in values)
+            digits = 0 if whole else 1
+            shown = (
+                number(values[0], digits),
+                number(values[1], digits),
+                "n/a" if pd.isna(values[2]) else f"{float(values[2]):+,.{digits}f}",
+            )
+        lines.append(f"  {metric}: {shown[0]} -> {shown[1]} ({shown[2]})")
+    return lines
+
+
+def _is_whole(value) -> bool:
+    try:
+        return float(value).is_integer()
+    except (TypeError, ValueError):
+        return False
+
+
+COMPARE_FILES = (
+    ("page", "compare.html"),
+    ("KPIs", "kpis.csv"),
+    ("accounts that change owner", "moves.csv"),
+    ("regions that change owner", "region_moves.csv"),
+    ("each rep's gains and losses", "rep_changes.csv"),
+    ("workbook", "plan.xlsx"),
+)
+
+
+def compare_text(folder: Path) -> str:
+    """What ``show`` prints for a folder written by ``compare``: its KPIs and its files."""
+    kpis = pd.read_csv(folder / "kpis.csv")
+    lines = [f"comparison in {folder} (B - A):", *compare_lines(kpis), "", f"  files in {folder}:"]
+    lines.extend(
+        f"    {label}: {folder / name}" for label, name in COMPARE_FILES if (folder / name).exists()
+    )
     return "\n".join(lines)
 
 
