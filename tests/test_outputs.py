@@ -356,16 +356,18 @@ def test_csv_numbers_are_written_without_float_noise(tmp_path):
             "accounts": [1, 2, 3, 4],
             "moved": [True, False, True, False],
             "share": [np.nan, 0.5, 1 / 3, 2e-6],
+            "fair_share": [1000 / 3, 449220.82971, 0.004, 2.0],
         }
     )
     write_csv(frame, tmp_path / "x.csv")
-    # shares 6 decimals, km 3, money 2; counts and flags as they are; -0 is 0; NaN blank
+    # shares 6 decimals, km 3, money 2 (a quota's fair_share too, though it ends in _share);
+    # counts and flags as they are; -0 is 0; NaN blank
     assert rows(tmp_path / "x.csv") == [
         list(frame.columns),
-        ["-0.000044", "1.235", "1234.57", "100.0", "1", "True", ""],
-        ["0.0", "0.0", "0.0", "100.0", "2", "False", "0.5"],
-        ["0.0", "0.0", "0.0", "0.0", "3", "True", "0.333333"],
-        ["0.123457", "12.0", "2.0", "7.5", "4", "False", "0.000002"],
+        ["-0.000044", "1.235", "1234.57", "100.0", "1", "True", "", "333.33"],
+        ["0.0", "0.0", "0.0", "100.0", "2", "False", "0.5", "449220.83"],
+        ["0.0", "0.0", "0.0", "0.0", "3", "True", "0.333333", "0.0"],
+        ["0.123457", "12.0", "2.0", "7.5", "4", "False", "0.000002", "2.0"],
     ]
 
 
