@@ -142,3 +142,30 @@ def test_a_half_time_hire_with_ramp_half_is_noted_in_validate_and_the_plan(tiny,
     assert planned.exit_code == 0, planned.output
     assert f"    note: {note}\n" in planned.output
     assert json.loads((out / "summary.json").read_text())["quota"]["ramp_notes"] == [note]
+
+
+def test_quota_references_and_hierarchy_are_named_at_once_before_any_solve(tiny):
+    """A hierarchy level the reps lack, a ramp column they lack and an override for a rep
+    that does not exist: validate used to say 'is valid', and plan named the hierarchy alone,
+    then after a second run (and the whole solve) the two quota problems. All three are named
+    by validate and by plan at once, before the solver starts (no progress line about it)."""
+    scenario = tiny(
+        reps=line_reps(district=["North", "South"]),
+        hierarchy=["district", "area"],
+        quota={"target": 1000, "ramp": "ramp_factor", "overrides": {"R9": 100}},
+        **EXACT,
+    )
+    expected = [
+        "hierarchy level 'area' is not a column of the reps",
+        "ramp names the reps column 'ramp_factor', which does not exist",
+        "override for rep 'R9', which is not in the reps",
+    ]
+    checked = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert checked.exit_code == 2, checked.output
+    assert "3 problem(s)" in checked.output and "is valid" not in checked.output
+    planned = CliRunner().invoke(main, ["plan", str(scenario), "--out", str(scenario.parent / "p")])
+    assert planned.exit_code == 2, planned.output
+    for output in (checked.output, planned.output):
+        assert [text in output for text in expected] == [True, True, True]
+    assert "LP bound" not in planned.output and "candidate pairs" not in planned.output
+    assert not (scenario.parent / "p").exists()

@@ -183,7 +183,10 @@ def solve_geography(geography, problem, settings: SolveSettings, progress=None, 
 
 
 def check_hierarchy(data: ScenarioData) -> None:
-    """Every ``hierarchy`` level names a column of the reps (InputError otherwise)."""
+    """The scenario's references to the reps that no solve changes, all named at once
+    (InputError) before any solve: every ``hierarchy`` level names a column of the reps, and
+    the ``quota:`` section's ramp column, overrides and per-region targets match the reps
+    (quota/from_plan.py reference_problems). ``validate`` runs the same check."""
     problems = ProblemList()
     for level in data.settings.hierarchy:
         if level not in data.reps.columns:
@@ -194,6 +197,11 @@ def check_hierarchy(data: ScenarioData) -> None:
                 column=level,
                 fix="add the column to the reps file or remove it from 'hierarchy'",
             )
+    if data.settings.quota is not None:
+        from .quota.from_plan import reference_problems
+
+        source = str(data.settings.source or "scenario")
+        problems.extend(reference_problems(data.reps, data.settings.quota, source))
     problems.raise_if_any()
 
 

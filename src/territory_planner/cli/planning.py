@@ -11,7 +11,7 @@ import click
 from ..data import load_scenario
 from ..folders import check_output_folder
 from ..number_format import tolerance_percent
-from ..plan import Plan, plan
+from ..plan import Plan, check_hierarchy, plan
 from ..quota import ramp_notes
 from ..regions import region_overview
 from ..scoring import evaluate as evaluate_assignment
@@ -40,6 +40,7 @@ def demo_scenario_path() -> Path:
 def validate(scenario: Path) -> None:
     """Read and check a scenario and its data; print what was read. Writes nothing."""
     data = load_scenario(scenario)
+    check_hierarchy(data)  # hierarchy levels and quota references, as plan checks them
     summary = data.summary()
     click.echo(f"scenario '{summary['scenario']}' is valid")
     click.echo(

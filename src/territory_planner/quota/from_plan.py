@@ -13,6 +13,7 @@ from ..optimize.solvers import make_solver
 from ..scenario import QuotaSettings, SolverSettings
 from .allocate import QuotaPlan, solve_quotas
 from .explain import MESSAGE_LIST_CAP
+from .inputs import prepare
 from .notes import ramp_notes
 
 
@@ -69,6 +70,34 @@ def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
         ["potential", "revenue", "accounts"]
     ].fillna(0.0)
     return table
+
+
+def reference_problems(reps: pd.DataFrame, settings: QuotaSettings, source: str) -> list:
+    """The quota section's references to the reps, checked before any plan is solved: the
+    ramp column exists and holds positive numbers, every override names a staying rep, every
+    region of ``targets`` is some rep's region_id, overrides fit their target. None of these
+    depends on which accounts a rep gets, so a solve is not spent before they are named.
+
+    The checks are :func:`~territory_planner.quota.inputs.prepare`'s own, run on the reps
+    with no accounts yet; the problems (``Problem``) are returned, not raised."""
+    table = pd.DataFrame({"rep_id": reps["rep_id"].astype(str).to_numpy()})
+    for column in ("name", "region_id", "status"):
+        if column in reps.columns:
+            table[column] = reps[column].to_numpy()
+    if (
+        isinstance(settings.ramp, str)
+        and settings.ramp in reps.columns
+        and settings.ramp not in ("rep_id", "potential", "revenue", "accounts")
+    ):
+        table[settings.ramp] = reps[settings.ramp].to_numpy()
+    table["potential"] = 0.0
+    table["revenue"] = 0.0
+    table["accounts"] = 0
+    try:
+        prepare(table, settings, source)
+    except InputError as error:
+        return list(error.problems)
+    return []
 
 
 def _owned_accounts(accounts: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
