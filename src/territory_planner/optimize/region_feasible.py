@@ -31,6 +31,7 @@ import pulp
 
 from .contiguity import _plan_of, broken_reps
 from .model import AssignmentModel, build_assignment_model, safe_name
+from .rooted_flow import rep_flow_rows
 from .settings import Clock, SolveSettings
 from .solvers import run
 
@@ -77,40 +78,16 @@ def owns_a_region(problem, j: int, named: bool) -> bool:
 
 def free_root_flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots):
     """The flow balance and capacity rows of the module docstring for every rep, over the
-    arcs between regions it may own."""
-    index = {(u, j): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    arcs between regions it may own (rooted_flow.rep_flow_rows, each region's balance row
+    with + n y[u, j]: any of them may be the root)."""
+    index = {(int(u), int(j)) for u, j in zip(model.pairs.unit, model.pairs.rep)}
     for j in range(problem.n_reps):
         mine = [u for u in range(n_regions) if (u, j) in index]
-        inside = set(mine)
-        rep = safe_name(problem.rep_ids[j])
-        into: dict[int, list] = {u: [] for u in mine}
-        out: dict[int, list] = {u: [] for u in mine}
-        for u in mine:
-            for v in (int(v) for v in neighbours[u] if int(v) in inside):
-                flow = model.lp.add_variable(f"f[{u},{v},{rep}]", 0)
-                out[u].append(flow)
-                into[v].append(flow)
-        for u in mine:
-            x, unit = model.x[index[(u, j)]], safe_name(problem.unit_ids[u])
-            balance = [(f, 1.0) for f in into[u]] + [(f, -1.0) for f in out[u]]
-            balance += [(x, -1.0), (roots[(u, j)], float(n_regions))]
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression(balance),
-                    pulp.LpConstraintGE,
-                    name=f"root_flow_balance[{unit},{rep}]",
-                    rhs=0.0,
-                )
-            )
-            capacity = [(f, 1.0) for f in into[u]] + [(x, -(n_regions - 1.0))]
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression(capacity),
-                    pulp.LpConstraintLE,
-                    name=f"root_flow_capacity[{unit},{rep}]",
-                    rhs=0.0,
-                )
-            )
+
+        def may_be_root(u: int, j: int = j) -> list:
+            return [(roots[(u, j)], float(n_regions))]
+
+        rep_flow_rows(model, problem, neighbours, n_regions, j, mine, may_be_root)
 
 
 def symmetry_rows(model: AssignmentModel, problem, n_regions: int, roots: dict) -> int:

@@ -50,44 +50,62 @@ def flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, roots
     index = {(int(u), int(j)): p for p, (u, j) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
     made: dict[tuple[int, int, int], pulp.LpVariable] = {}
     for j, root in roots.items():
-        rep = safe_name(problem.rep_ids[j])
         mine = [u for u in range(n_regions) if (u, j) in index]
-        inside = set(mine)
-        flow = {
-            (u, int(v)): model.lp.add_variable(f"f[{u},{int(v)},{rep}]", 0)
-            for u in mine
-            for v in neighbours[u]
-            if int(v) in inside
-        }
-        made.update({(u, v, j): var for (u, v), var in flow.items()})
-        into: dict[int, list] = {u: [] for u in mine}
-        out: dict[int, list] = {u: [] for u in mine}
-        for (u, v), var in flow.items():
-            out[u].append(var)
-            into[v].append(var)
-        for u in mine:
-            if u == root:
-                continue
-            x = model.x[index[(u, j)]]
-            terms = [(f, 1.0) for f in into[u]] + [(f, -1.0) for f in out[u]] + [(x, -1.0)]
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression(terms),
-                    pulp.LpConstraintGE,
-                    name=f"flow_balance[{safe_name(problem.unit_ids[u])},{rep}]",
-                    rhs=0.0,
-                )
-            )
-            terms = [(f, 1.0) for f in into[u]] + [(x, -(n_regions - 1.0))]
-            model.lp.addConstraint(
-                pulp.LpConstraint(
-                    pulp.LpAffineExpression(terms),
-                    pulp.LpConstraintLE,
-                    name=f"flow_capacity[{safe_name(problem.unit_ids[u])},{rep}]",
-                    rhs=0.0,
-                )
-            )
+
+        def rooted_at(u: int, root: int = root) -> list | None:
+            return None if u == root else []  # the root supplies the flow: no rows
+
+        made.update(rep_flow_rows(model, problem, neighbours, n_regions, j, mine, rooted_at))
     return made
+
+
+def rep_flow_rows(model: AssignmentModel, problem, neighbours, n_regions: int, j, mine, source):
+    """Rep j's single-commodity flow over the arcs between its regions ``mine``, and per
+    region u of them (``source(u)``: the terms its balance row adds, e.g. ``+ n y[u, j]``
+    for a root that may be anywhere, or None for a fixed root, which gets no rows):
+
+        sum_v f[v, u, j] - sum_v f[u, v, j] - x[u, j] + source(u) >= 0     (flow_balance)
+        sum_v f[v, u, j] <= (n - 1) x[u, j]                               (flow_capacity)
+
+    Returns the flow variables by (u, v, j)."""
+    index = {(int(u), int(k)): p for p, (u, k) in enumerate(zip(model.pairs.unit, model.pairs.rep))}
+    rep = safe_name(problem.rep_ids[j])
+    inside = set(mine)
+    flow = {
+        (u, int(v)): model.lp.add_variable(f"f[{u},{int(v)},{rep}]", 0)
+        for u in mine
+        for v in neighbours[u]
+        if int(v) in inside
+    }
+    into: dict[int, list] = {u: [] for u in mine}
+    out: dict[int, list] = {u: [] for u in mine}
+    for (u, v), var in flow.items():
+        out[u].append(var)
+        into[v].append(var)
+    for u in mine:
+        extra = source(u)
+        if extra is None:
+            continue
+        x, unit = model.x[index[(u, j)]], safe_name(problem.unit_ids[u])
+        terms = [(f, 1.0) for f in into[u]] + [(f, -1.0) for f in out[u]] + [(x, -1.0), *extra]
+        model.lp.addConstraint(
+            pulp.LpConstraint(
+                pulp.LpAffineExpression(terms),
+                pulp.LpConstraintGE,
+                name=f"flow_balance[{unit},{rep}]",
+                rhs=0.0,
+            )
+        )
+        terms = [(f, 1.0) for f in into[u]] + [(x, -(n_regions - 1.0))]
+        model.lp.addConstraint(
+            pulp.LpConstraint(
+                pulp.LpAffineExpression(terms),
+                pulp.LpConstraintLE,
+                name=f"flow_capacity[{unit},{rep}]",
+                rhs=0.0,
+            )
+        )
+    return {(u, v, j): var for (u, v), var in flow.items()}
 
 
 def usable_roots(allowed: np.ndarray, homes, reps, taken=()) -> dict[int, int]:

@@ -55,7 +55,17 @@ def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
     totals = merged.groupby("rep_id", sort=True).agg(
         potential=("potential", "sum"), revenue=("revenue", "sum"), accounts=("account_id", "size")
     )
-    table = pd.DataFrame({"rep_id": rep_ids.to_numpy()})
+    table = _rep_columns(reps, rep_ids.to_numpy(), settings).join(totals, on="rep_id")
+    table[["potential", "revenue", "accounts"]] = table[
+        ["potential", "revenue", "accounts"]
+    ].fillna(0.0)
+    return table
+
+
+def _rep_columns(reps: pd.DataFrame, rep_ids, settings: QuotaSettings) -> pd.DataFrame:
+    """The reps' columns the quota rules read: rep_id, name, region_id, status and the ramp
+    column when the scenario names one (not one of the totals the plan adds)."""
+    table = pd.DataFrame({"rep_id": rep_ids})
     for column in ("name", "region_id", "status"):
         if column in reps.columns:
             table[column] = reps[column].to_numpy()
@@ -65,10 +75,6 @@ def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
         and settings.ramp not in ("rep_id", "potential", "revenue", "accounts")
     ):
         table[settings.ramp] = reps[settings.ramp].to_numpy()
-    table = table.join(totals, on="rep_id")
-    table[["potential", "revenue", "accounts"]] = table[
-        ["potential", "revenue", "accounts"]
-    ].fillna(0.0)
     return table
 
 
@@ -80,16 +86,7 @@ def reference_problems(reps: pd.DataFrame, settings: QuotaSettings, source: str)
 
     The checks are :func:`~territory_planner.quota.inputs.prepare`'s own, run on the reps
     with no accounts yet; the problems (``Problem``) are returned, not raised."""
-    table = pd.DataFrame({"rep_id": reps["rep_id"].astype(str).to_numpy()})
-    for column in ("name", "region_id", "status"):
-        if column in reps.columns:
-            table[column] = reps[column].to_numpy()
-    if (
-        isinstance(settings.ramp, str)
-        and settings.ramp in reps.columns
-        and settings.ramp not in ("rep_id", "potential", "revenue", "accounts")
-    ):
-        table[settings.ramp] = reps[settings.ramp].to_numpy()
+    table = _rep_columns(reps, reps["rep_id"].astype(str).to_numpy(), settings)
     table["potential"] = 0.0
     table["revenue"] = 0.0
     table["accounts"] = 0
