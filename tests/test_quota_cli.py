@@ -169,3 +169,27 @@ def test_quota_references_and_hierarchy_are_named_at_once_before_any_solve(tiny)
         assert [text in output for text in expected] == [True, True, True]
     assert "LP bound" not in planned.output and "candidate pairs" not in planned.output
     assert not (scenario.parent / "p").exists()
+
+
+def test_floors_above_a_company_target_are_said_before_the_territories_are_solved(
+    tiny, monkeypatch
+):
+    """Revenue 50 + 100 + 300 + 400 = 850 and min_growth 0: whoever owns which account, the
+    quotas add up to at least 850, so a target of 800 cannot be met. Exit 3 with the numbers,
+    and the territory solve is never started (it is made to fail if it is)."""
+    import importlib
+
+    plan_module = importlib.import_module("territory_planner.plan")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the territories were solved")
+
+    monkeypatch.setattr(plan_module, "solve_assignment", never)
+    accounts = line_accounts(revenue=[50.0, 100.0, 300.0, 400.0])
+    quota = {"target": 800, "method": "potential", "min_growth": 0.0}
+    path = tiny(accounts=accounts, quota=quota, **EXACT)
+    result = CliRunner().invoke(main, ["plan", str(path), "--out", str(path.parent / "p")])
+    assert result.exit_code == 3, result.output
+    assert "the accounts' revenue is 850" in result.output
+    assert "add up to at least 850 whoever owns which account" in result.output
+    assert not (path.parent / "p").exists()

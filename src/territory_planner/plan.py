@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .data import ScenarioData, load_data, load_scenario
-from .errors import ProblemList
+from .errors import InfeasibleError, ProblemList
 from .evaluate import assignment_frame, kpis, territory_frame, today_kpis
 from .folders import check_output_folder, write_folder_atomically
 from .optimize.region_solve import solve_regions
@@ -186,7 +186,9 @@ def check_hierarchy(data: ScenarioData) -> None:
     """The scenario's references to the reps that no solve changes, all named at once
     (InputError) before any solve: every ``hierarchy`` level names a column of the reps, and
     the ``quota:`` section's ramp column, overrides and per-region targets match the reps
-    (quota/from_plan.py reference_problems). ``validate`` runs the same check."""
+    (quota/from_plan.py reference_problems). ``validate`` runs the same check. Then
+    InfeasibleError when the growth floors alone exceed a company quota target
+    (quota/from_plan.floors_above_target), which no plan can change."""
     problems = ProblemList()
     for level in data.settings.hierarchy:
         if level not in data.reps.columns:
@@ -203,6 +205,13 @@ def check_hierarchy(data: ScenarioData) -> None:
         source = str(data.settings.source or "scenario")
         problems.extend(reference_problems(data.reps, data.settings.quota, source))
     problems.raise_if_any()
+    if data.settings.quota is not None:
+        from .quota.from_plan import floors_above_target
+
+        # the growth floors' sum does not depend on the plan: said before it is solved
+        reason = floors_above_target(data.accounts, data.reps, data.settings.quota)
+        if reason is not None:
+            raise InfeasibleError(reason, [{"kind": "quota_floors_above_target"}])
 
 
 def plan_from_problem_data(

@@ -13,8 +13,9 @@ from ..optimize.solvers import make_solver
 from ..scenario import QuotaSettings, SolverSettings
 from .allocate import QuotaPlan, solve_quotas
 from .explain import MESSAGE_LIST_CAP
-from .inputs import prepare
+from .inputs import FEASIBILITY_TOLERANCE, prepare
 from .notes import ramp_notes
+from .wording import fmt, growth_text
 
 
 def rep_table(plan: Any, settings: QuotaSettings) -> pd.DataFrame:
@@ -148,3 +149,31 @@ def allocate_quotas(
     quota_plan = solve_quotas(rep_table(plan, settings), settings, solver, source=source)
     quota_plan.ramp_notes = ramp_notes(plan.reps, settings)
     return quota_plan
+
+
+def floors_above_target(accounts: pd.DataFrame, reps: pd.DataFrame, settings: QuotaSettings):
+    """The reason (a sentence) when growth floors alone exceed a company target, or None.
+
+    Each rep's floor is L_j = R_j (1 + min_growth), R_j its territory's revenue last year
+    (quota/shares.growth_bounds). Every account goes to some staying rep, so
+    sum_j L_j = (1 + min_growth) * (total revenue of the accounts), whoever owns which
+    account: when that exceeds the target, no plan's quotas can add up to it, and it is
+    said before the territories are solved. Only for a company target without overrides:
+    an override takes its rep's revenue out of the sum, and which revenue that is depends
+    on the plan (then quota/explain.py says it after the solve, with the binding reps)."""
+    if settings.target is None or settings.overrides or settings.min_growth is None:
+        return None
+    staying = reps["status"].astype(str).ne("leaving") if "status" in reps.columns else None
+    if staying is not None and not staying.any():
+        return None
+    revenue = float(accounts["revenue"].astype(float).clip(lower=0.0).sum())
+    floors = revenue * (1.0 + settings.min_growth)
+    if floors <= settings.target * (1.0 + FEASIBILITY_TOLERANCE) + FEASIBILITY_TOLERANCE:
+        return None
+    return (
+        f"quotas cannot add up to the target {fmt(settings.target)}: every rep's quota is at "
+        f"least its territory's revenue last year * {growth_text(settings.min_growth)}, and "
+        f"the accounts' revenue is {fmt(revenue)}, so the quotas add up to at least "
+        f"{fmt(floors)} whoever owns which account (fix: lower min_growth, raise the target "
+        "or override a rep)"
+    )
