@@ -886,3 +886,21 @@ def test_a_header_with_its_unit_means_its_column(tmp_path):
     data = load_scenario(scenario(tmp_path / "both", accounts=both))
     frame = data.accounts.set_index("account_id")
     assert frame.loc["A1", "workload"] == 7.0 and frame.loc["A1", "Workload (hrs)"] == "100"
+
+
+def test_validate_notes_an_account_far_from_every_rep(tmp_path):
+    """Ten accounts around Raleigh (35.78, -78.64) and a rep there; row 7's lat and lon are
+    swapped yet in range (-78.64, 35.78: Antarctica, 14,426 km away). validate still
+    passes (exit 0: the data is valid) and names row 7 as far from every rep."""
+    lines = ["account_id,lat,lon,workload"]
+    for k in range(10):
+        lat, lon = (35.78 + 0.01 * k, -78.64) if k != 5 else (-78.64, 35.78)
+        lines.append(f"A{k},{lat},{lon},1")
+    reps = "rep_id,lat,lon\nR1,35.78,-78.64\n"
+    path = scenario(tmp_path, accounts="\n".join(lines) + "\n", reps=reps)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 account(s) lie far from every rep" in result.output
+    note = next(line for line in result.output.splitlines() if "row 7: A5" in line)
+    km = float(note.split(", ")[1].split(" km")[0].replace(",", ""))
+    assert km == 14_426

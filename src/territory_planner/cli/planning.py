@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..data import load_scenario
+from ..data.far_accounts import far_accounts
 from ..folders import check_output_folder
 from ..number_format import tolerance_percent
 from ..plan import Plan, check_hierarchy, plan
@@ -80,6 +81,14 @@ def validate(scenario: Path) -> None:
             click.echo(f"    - {default}")
     for note in ramp_notes(data.reps, data.settings.quota):
         click.echo(f"  quota note: {note}")
+    far = far_accounts(data.accounts, data.reps)
+    if far["count"]:
+        click.echo(
+            f"  note: {far['count']:,} account(s) lie far from every rep (a lat/lon typo or "
+            "swap looks like this; a remote account that is really there does too):"
+        )
+        for row, account, km in far["first"]:
+            click.echo(f"    row {row}: {account}, {km:,.0f} km from the nearest rep")
 
 
 def _echo_geography(overview: dict) -> None:
