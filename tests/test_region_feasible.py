@@ -44,6 +44,15 @@ def _grid(tmp_path, rows, cols, workload, homes, tolerance):
     return geography, graph
 
 
+def _decide(g, graph):
+    """connected_within_bands over every allowed pair of the map, 10 s."""
+    pairs = all_allowed_pairs(g.problem)
+    settings, clock = SolveSettings(time_limit=10), Clock(10)
+    return connected_within_bands(
+        g.problem, pairs, graph, g.neighbours, g.n_regions, settings, clock
+    )
+
+
 def test_the_rows_admit_a_territory_exactly_when_it_is_connected(tmp_path):
     """3 x 3 grid, two reps, bands wide open: 40 random plans, each fixed in the model; the
     flow rows are feasible exactly when both territories are connected (or empty)."""
@@ -78,15 +87,7 @@ def test_a_plan_found_is_connected_and_within_the_bands(tmp_path):
         {"A": "r00", "B": "r03"},
         tolerance=0.0,
     )
-    plan = connected_within_bands(
-        g.problem,
-        all_allowed_pairs(g.problem),
-        graph,
-        g.neighbours,
-        g.n_regions,
-        SolveSettings(time_limit=10),
-        Clock(10),
-    )
+    plan = _decide(g, graph)
     assert plan is not None
     sides = {frozenset(g.region_ids[u] for u in np.flatnonzero(plan == j)) for j in (0, 1)}
     assert sides == {frozenset({"r00", "r01"}), frozenset({"r02", "r03"})}
@@ -104,15 +105,7 @@ def test_no_connected_plan_is_a_proof_with_its_reason(tmp_path):
         tolerance=0.0,
     )
     with pytest.raises(InfeasibleError, match="connected"):
-        connected_within_bands(
-            g.problem,
-            all_allowed_pairs(g.problem),
-            graph,
-            g.neighbours,
-            g.n_regions,
-            SolveSettings(time_limit=10),
-            Clock(10),
-        )
+        _decide(g, graph)
 
 
 def test_interchangeable_reps_take_their_roots_in_order(tmp_path):

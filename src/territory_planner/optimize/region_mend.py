@@ -24,6 +24,7 @@ from .contiguity import (
     settle_empty_regions,
     territory_pieces,
 )
+from .pairs import all_allowed_pairs
 from .results import objective_of
 from .settings import Clock
 from .solvers import run
@@ -195,3 +196,45 @@ def repair(model, problem, graph, n_regions, plan, settings, clock, seen, rings=
     finally:
         for var in held:
             var.lowBound = 0
+
+
+def connected_start(
+    problem, pairs, graph, neighbours, n_regions, homes, seed, settings, clock, phases, say
+):
+    """The rounds' first connected plan below ZIP scale: the flow rooted at each rep's home
+    (from ``seed``'s objective when given, over all its pairs), else on a small map the
+    free-root flow model, which also proves when no connected plan exists. None when
+    neither finds one in its share."""
+    start = None
+    if homes is not None:
+        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
+        start = rooted_start(
+            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
+        )
+        found = {"phase": "regions_rooted_start", "found": start is not None}
+        phases.append(found | {"seconds": round(clock.elapsed, 3)})
+        if start is not None:
+            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
+            return start
+    start = free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases)
+    if start is not None:
+        say(f"connected start (free roots): objective {objective_of(problem, start):,.1f}")
+    return start
+
+
+def free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases):
+    """On a small map with no connected start yet: the free-root flow model
+    (region_feasible.py) over every allowed pair, in FREE_ROOT_SHARE of the time left. A
+    connected plan within every band, or None; InfeasibleError when it proves there is none."""
+    from .region_feasible import FREE_ROOT_SHARE, connected_within_bands, decides
+
+    if not decides(problem, n_regions):
+        return None
+    pairs = all_allowed_pairs(problem)
+    share = clock.share(FREE_ROOT_SHARE)
+    plan = connected_within_bands(problem, pairs, graph, neighbours, n_regions, settings, share)
+    phases.append(
+        {"phase": "regions_free_roots", "found": plan is not None}
+        | {"seconds": round(clock.elapsed, 3)}
+    )
+    return plan

@@ -37,9 +37,9 @@ from .region_bound import PricedCosts, fix_by_reduced_cost, lifted_relaxation
 from .region_mend import (
     LOOSE_GAP,
     cheaper_by_moves,
+    connected_start,
     mend_round,
     piece_roots,
-    rooted_start,
 )
 from .region_pairs import priced_relaxation
 from .region_split import split_solve, splits
@@ -471,48 +471,6 @@ def solve_regions(
     return dataclasses.replace(
         result, candidate_pairs=len(pairs), total_pairs=relaxation.total_allowed
     )
-
-
-def connected_start(
-    problem, pairs, graph, neighbours, n_regions, homes, seed, settings, clock, phases, say
-):
-    """The rounds' first connected plan below ZIP scale: the flow rooted at each rep's home
-    (from ``seed``'s objective when given, over all its pairs), else on a small map the
-    free-root flow model, which also proves when no connected plan exists. None when
-    neither finds one in its share."""
-    start = None
-    if homes is not None:
-        rooted, rooted_pairs = (problem, pairs) if seed is None else (seed, all_allowed_pairs(seed))
-        start = rooted_start(
-            rooted, rooted_pairs, graph, neighbours, n_regions, homes, settings, clock
-        )
-        found = {"phase": "regions_rooted_start", "found": start is not None}
-        phases.append(found | {"seconds": round(clock.elapsed, 3)})
-        if start is not None:
-            say(f"connected start (rooted flow): objective {objective_of(problem, start):,.1f}")
-            return start
-    start = free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases)
-    if start is not None:
-        say(f"connected start (free roots): objective {objective_of(problem, start):,.1f}")
-    return start
-
-
-def free_root_start(problem, graph, neighbours, n_regions, settings, clock, phases):
-    """On a small map with no connected start yet: the free-root flow model
-    (region_feasible.py) over every allowed pair, in FREE_ROOT_SHARE of the time left. A
-    connected plan within every band, or None; InfeasibleError when it proves there is none."""
-    from .region_feasible import FREE_ROOT_SHARE, connected_within_bands, decides
-
-    if not decides(problem, n_regions):
-        return None
-    pairs = all_allowed_pairs(problem)
-    share = clock.share(FREE_ROOT_SHARE)
-    plan = connected_within_bands(problem, pairs, graph, neighbours, n_regions, settings, share)
-    phases.append(
-        {"phase": "regions_free_roots", "found": plan is not None}
-        | {"seconds": round(clock.elapsed, 3)}
-    )
-    return plan
 
 
 def connected_result(problem, plan, bound, cuts, settings, clock, phases, say) -> AssignmentResult:
