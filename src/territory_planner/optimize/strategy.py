@@ -33,6 +33,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import SolverError
+from .band_prices import band_prices
 from .breach import band_excess, rep_loads
 from .crash_basis import CheapestPairBasis
 from .diagnose import explain_infeasibility, precheck
@@ -84,6 +85,11 @@ PRICED_PER_UNIT = 3
 #: other vertex it lands on rounded worse on the continuity family (11.8-19.9 s against
 #: 7.5-10.2 s, three runs each), so smaller LPs keep the cold start
 CRASH_MIN_UNITS = 50_000
+#: from this many units the candidates are completed by the pairs cheap at the bands'
+#: prices (band_prices.py) before the first LP: at 100,000 x 500 nationwide the first LP
+#: over the nearest reps' pairs was short of its bands by 1,466% and pricing ran the LP
+#: phase to 252 s; with them it needed no slack and ended at 100 s
+PRICES_MIN_UNITS = 50_000
 #: a Lagrangian correction within this share of the gap target is not worth a re-solve
 CLOSE_ENOUGH_SHARE = 0.05
 #: the relative gap a partial finish round stops at (the all-units round: the target's,
@@ -96,6 +102,7 @@ class TimeBudget:
     that each phase may spend, and the seconds a phase needs to be worth starting."""
 
     FLOW = 0.1  # the aggregate flow LP over cells
+    PRICES = 0.15  # the bands' prices before the first LP
     PARTIAL_ROUND = 0.33  # a partial finish round: the all-units round always has the most
     ALL_UNITS_ROUND = 0.9  # the all-units finish round
     WINDOWS_WITHOUT_PLAN = 0.7  # windows before a whole plan exists; the rest: the rounds
@@ -213,6 +220,18 @@ class _Solve:
             if travel is not None:
                 pairs = union_pairs(problem, pairs, travel)
             self.log("flow", None, len(pairs), added=0 if travel is None else len(travel))
+        if problem.n_units >= PRICES_MIN_UNITS and len(pairs) < self.total_allowed:
+            prices = band_prices(problem, pairs, self.clock.share(self.time.PRICES))
+            if prices.joined is not None:
+                pairs = union_pairs(problem, pairs, prices.joined)
+            self.log(
+                "band prices",
+                None,
+                len(pairs),
+                added=0 if prices.joined is None else len(prices.joined),
+                bound=prices.bound,
+                evaluations=prices.evaluations,
+            )
         self.pairs = pairs
         self.say(f"candidate pairs: {len(pairs):,} of {self.total_allowed:,} allowed")
 
