@@ -116,3 +116,46 @@ def test_a_workbook_with_a_title_block_and_a_footer_loads_its_table(tmp_path):
     ) in result.output
     path = scenario_with_workbook(tmp_path / "bad", "twelve")
     assert [(p.row, p.column) for p in input_problems(path)] == [(5, "workload")]
+
+
+def test_a_footer_with_blank_lines_inside_and_a_grand_totals_line_is_left_out(tmp_path):
+    """Salesforce writes "Grand Totals (3 records)", then a blank line, then the copyright
+    lines: row 5 is blank, row 6 the totals, row 7 blank, rows 8-9 the footer. The three
+    accounts load and the note starts at row 6, where the footer's first line is."""
+    footer = (
+        '""\n"Grand Totals (3 records)"\n""\n'
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n'
+        '"Confidential Information - Do Not Distribute"\n'
+    )
+    path = write_inputs(tmp_path, TABLE + footer, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.csv: the report footer from row 6 on (3 lines: 'Grand Totals (3 records)'; "
+        "'Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.'; "
+        "'Confidential Information - Do Not Distribute') left out: it is not data"
+    ) in result.output
+
+
+def test_a_grand_totals_line_alone_is_a_footer_and_a_totals_row_with_sums_opens_one(tmp_path):
+    """'Grand Totals (1,234 records)' is Salesforce's own words, so it is a footer by itself
+    (row 6, after the blank row 5). A summary report's totals row carries its sums
+    ('Total',,,,'31' on row 5, right below the table) and is left out with the footer
+    below it; without footer words the same row is still an account with errors."""
+    path = write_inputs(
+        tmp_path / "count", TABLE + '""\n"Grand Totals (1,234 records)"\n', REPS, BALANCE
+    )
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert (
+        "accounts.csv: the report footer from row 6 on (1 line: 'Grand Totals (1,234 "
+        "records)') left out: it is not data"
+    ) in result.output
+    totals = '"Total","","","","31"\n'
+    path = write_inputs(tmp_path / "sums", TABLE + totals + FOOTER, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert "accounts.csv: the report footer from row 5 on (6 lines: 'Total'; " in result.output
+    path = write_inputs(tmp_path / "bare", TABLE + totals, REPS, BALANCE)
+    assert {p.row for p in input_problems(path)} == {5}
