@@ -159,3 +159,37 @@ def test_a_grand_totals_line_alone_is_a_footer_and_a_totals_row_with_sums_opens_
     assert "accounts.csv: the report footer from row 5 on (6 lines: 'Total'; " in result.output
     path = write_inputs(tmp_path / "bare", TABLE + totals, REPS, BALANCE)
     assert {p.row for p in input_problems(path)} == {5}
+
+
+def test_a_workbook_is_read_from_its_first_visible_sheet(tmp_path):
+    """A CRM workbook whose first sheet is a hidden lookup list ('hiddenSheet', as Dynamics
+    names it) and whose second is the table: the table is read (it was the hidden sheet,
+    'required column account_id is missing') and validate names the sheet it read."""
+    import openpyxl
+
+    folder = tmp_path / "dyn"
+    folder.mkdir()
+    book = openpyxl.Workbook()
+    lists = book.active
+    lists.title = "hiddenSheet"
+    lists.sheet_state = "hidden"
+    lists.append(["account", "statecode"])
+    table = book.create_sheet("Active Accounts")
+    table.append(["(Do Not Modify) Account", "Account Name", "Address 1: ZIP/Postal Code"])
+    table.append(["g-1", "Acme", "27601"])
+    table.append(["g-2", "Beta", "28202"])
+    book.save(folder / "accounts.xlsx")
+    path = write_inputs(
+        folder,
+        (folder / "accounts.xlsx").read_bytes(),
+        REPS,
+        BALANCE,
+        accounts_name="accounts.xlsx",
+    )
+    assert load_scenario(path).accounts["account_id"].tolist() == ["g-1", "g-2"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.xlsx: read the sheet 'Active Accounts', the first visible one; also in the "
+        "workbook: 'hiddenSheet' (hidden)"
+    ) in result.output
