@@ -314,6 +314,19 @@ def test_zip_plus_4_with_a_space_or_without_its_leading_zero_is_its_zip(tmp_path
     ]
 
 
+def test_a_capacity_written_as_a_percentage_is_that_share(tmp_path):
+    """Rosters write FTE as a percentage: 'FTE %' is the capacity column, '100%' is 1,
+    '50 %' 0.5 and '1' stays 1 (it was 'not a number' for both); validate says so."""
+    reps = "rep_id,name,lat,lon,FTE %\nR1,Rita,40.2,-75.1,100%\nR2,Rob,40.4,-74.6,50 %\n"
+    path = scenario(tmp_path, reps=reps + "R3,Ron,40.3,-74.9,1\n")
+    assert load_scenario(path).reps["capacity"].tolist() == [1.0, 0.5, 1.0]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "capacity read as a share for 2 reps whose capacity is a percentage (50% is 0.5)" in (
+        result.output
+    )
+
+
 def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     reps = NAMED_REPS + "U3,Ann Smith,27401\n"
     path = scenario(tmp_path, accounts=NAMED_OWNERS, reps=reps)

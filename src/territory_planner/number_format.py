@@ -136,6 +136,16 @@ _ABBREVIATED = re.compile(r"[-+]?\d[\d.,' ]*\s?(?:k|m|mm|mn|b|bn)", re.IGNORECAS
 _PERCENT = re.compile(r"[-+]?[\d.,' ]*\d[\d.,' ]*\s?%")
 
 
+def without_percent(cells: list[str]) -> tuple[list[str], np.ndarray]:
+    """Cells written as percentages ('50%', '12,5 %') without their sign, and which they
+    were: for a column that is a share (a rep's capacity, 50% of a full territory), where
+    the caller divides those by 100."""
+    if "%" not in "\x00".join(cells):
+        return cells, np.zeros(len(cells), dtype=bool)
+    percent = np.array([_PERCENT.fullmatch(cell) is not None for cell in cells], dtype=bool)
+    return [c.rstrip().rstrip("%").rstrip() if p else c for c, p in zip(cells, percent)], percent
+
+
 def not_a_number(cell: str, column: str) -> tuple[str, str | None]:
     """Why a cell (``prepared``) that reads as no number is refused, and the fix: the
     common ways a spreadsheet or CRM writes something that is not a plain number get their
@@ -399,6 +409,7 @@ __all__ = [
     "currency_codes",
     "DASHES",
     "not_a_number",
+    "without_percent",
     "written_as_accounting_negative",
     "shape_kind",
     "tolerance_percent",
