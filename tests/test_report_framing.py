@@ -193,3 +193,22 @@ def test_a_workbook_is_read_from_its_first_visible_sheet(tmp_path):
         "accounts.xlsx: read the sheet 'Active Accounts', the first visible one; also in the "
         "workbook: 'hiddenSheet' (hidden)"
     ) in result.output
+
+
+def test_a_title_block_with_label_and_value_lines_is_left_out(tmp_path):
+    """Report titles carry 'label, value' lines: row 1 the title, row 2 'Run Date:' and its
+    date in two cells, row 3 'Filtered By:' and the filter, row 4 blank, header row 5.
+    Before, a two-cell line ended the title block and the title became the header (every
+    row 'has 5 cells where the header has 1')."""
+    title = (
+        '"Accounts by Owner"\n"Run Date:","12/7/2026"\n"Filtered By:","Type equals Customer"\n\n'
+    )
+    path = write_inputs(tmp_path, title + TABLE, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.csv: the title block above the header (rows 1-4: 'Accounts by Owner'; "
+        "'Run Date: 12/7/2026'; 'Filtered By: Type equals Customer') left out; the header "
+        "is row 5"
+    ) in result.output

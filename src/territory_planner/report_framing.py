@@ -18,8 +18,9 @@ What is taken for framing, and nothing else:
   the metric columns;
 * a title block: the records before the first one with at least MIN_HEADER_CELLS filled
   cells, when the first filled record holds a single cell, every record before that header
-  holds at most one, the header lies within MAX_TITLE_LINES records of the top, and the
-  record after it is as wide as the header's filled cells (a table follows).
+  holds at most two (a label and its value: "Run Date:", "12/7/2026"), the header lies
+  within MAX_TITLE_LINES records of the top, and the record after it is as wide as the
+  header's filled cells (a table follows).
 Any other short or stray row is still reported as before, with its row number. What is left
 out is named among the defaults ``validate`` prints.
 """
@@ -101,14 +102,12 @@ def table_header_row(rows: list[list[str]], first: int) -> int:
         if cells >= MIN_HEADER_CELLS:
             following = next((r for r in rows[k + 1 :] if _filled(r)), None)
             return k if following is not None and len(following) >= cells else first
-        if cells > 1:
-            return first
-    return first
+    return first  # records of one or two cells all the way: no header of a table found
 
 
 def title_note(name: str, rows: list[list[str]], first: int, header: int) -> str:
     """The ``validate`` line for a title block left out above the header at ``header``."""
-    lines = [_filled(row)[0] for row in rows[first:header] if _filled(row)]
+    lines = [" ".join(_filled(row)) for row in rows[first:header] if _filled(row)]
     return (
         f"{Path(name).name}: the title block above the header (rows {first + 1}-{header}: "
         f"{_quoted(lines)}) left out; the header is row {header + 1}"
