@@ -297,6 +297,36 @@ def test_a_postal_code_abroad_is_not_read_as_a_us_zip(tmp_path):
     assert frame.loc["A6", "lat"] == pytest.approx(52.53)
 
 
+def test_zip_plus_4_with_a_space_or_without_its_leading_zero_is_its_zip(tmp_path):
+    """Boston's 02134 written as ZIP+4 the ways exports write it: '02134 1234' (an address
+    block), '21341234' (the nine digits read as a number, the zero lost), beside the forms
+    read before ('02134-1234', '2134'); all are 02134, at 42.35, -71.13. '02134 ABC' is no
+    ZIP+4 and is still an unknown postal code."""
+    accounts = (
+        "Account ID,Billing Zip/Postal Code\nA1,02134 1234\nA2,21341234\nA3,02134-1234\nA4,2134\n"
+    )
+    data = load_scenario(scenario(tmp_path, accounts=accounts))
+    assert data.accounts["postal_code"].tolist() == ["02134"] * 4
+    assert data.accounts["lat"].round(2).tolist() == [42.35] * 4
+    found = problems(scenario(tmp_path / "bad", accounts=accounts + "A5,02134 ABC\n"))
+    assert [(p.row, p.message) for p in found] == [
+        (6, "unknown postal code (not a US ZIP in the offline database) (got '02134 ABC')")
+    ]
+
+
+def test_a_capacity_written_as_a_percentage_is_that_share(tmp_path):
+    """Rosters write FTE as a percentage: 'FTE %' is the capacity column, '100%' is 1,
+    '50 %' 0.5 and '1' stays 1 (it was 'not a number' for both); validate says so."""
+    reps = "rep_id,name,lat,lon,FTE %\nR1,Rita,40.2,-75.1,100%\nR2,Rob,40.4,-74.6,50 %\n"
+    path = scenario(tmp_path, reps=reps + "R3,Ron,40.3,-74.9,1\n")
+    assert load_scenario(path).reps["capacity"].tolist() == [1.0, 0.5, 1.0]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "capacity read as a share for 2 reps whose capacity is a percentage (50% is 0.5)" in (
+        result.output
+    )
+
+
 def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     reps = NAMED_REPS + "U3,Ann Smith,27401\n"
     path = scenario(tmp_path, accounts=NAMED_OWNERS, reps=reps)

@@ -248,3 +248,102 @@ def test_workbook_and_in_memory_numbers_are_decimal_points(tmp_path):
     )
     data = load_data(load_scenario_settings(path), accounts=frame)
     assert data.accounts["potential"].tolist() == [48.718, 1.234]
+
+
+US_REPS = "rep_id,lat,lon\nR1,40.2,-75.1\nR2,41.9,-87.6\n"
+
+
+def test_accounting_negatives_are_read_as_negatives_and_refused_as_such(tmp_path):
+    """'(1,234)', '($1,234.00)' and SAP's '1234-' are -1234, -1234 and -1234: a negative
+    potential is refused, naming the notation (they were 'not a number'); a longitude
+    written '(87.63)' is -87.63 and reads."""
+    accounts = (
+        "account_id,lat,lon,potential\n"
+        'A1,40.7,-74.0,"(1,234)"\n'
+        'A2,40.7,-74.0,"($1,234.00)"\n'
+        "A3,40.7,-74.0,1234-\n"
+        "A4,41.88,(87.63),-5\n"
+    )
+    found = input_problems(write_inputs(tmp_path / "neg", accounts, US_REPS, BALANCE))
+    negative = (
+        "must be at least 0, but accounting notation's parentheses (or trailing minus) make "
+        "this negative"
+    )
+    assert [(p.row, p.column, p.message) for p in found] == [
+        (5, "potential", "must be at least 0 (got '-5')"),
+        (2, "potential", f"{negative} (got '(1,234)')"),
+        (3, "potential", f"{negative} (got '($1,234.00)')"),
+        (4, "potential", f"{negative} (got '1234-')"),
+    ]
+    data = load_scenario(
+        write_inputs(tmp_path / "lon", "account_id,lat,lon\nA4,41.88,(87.63)\n", US_REPS, "")
+    )
+    assert data.accounts["lon"].tolist() == [-87.63]
+
+
+def test_cells_that_are_no_number_are_told_what_they_are(tmp_path):
+    """Excel error values, K/M abbreviations, percentages and dashes each get their own
+    words, with file, row, column and the cell; anything else is still 'not a number'."""
+    accounts = (
+        "account_id,lat,lon,workload,potential\n"
+        "A1,40.7,-74.0,#N/A,1.2K\n"
+        "A2,40.7,-74.0,-,12%\n"
+        "A3,-,-74.0,1,3.4M\n"
+        "A4,40.7,-74.0,1,TBD\n"
+    )
+    found = input_problems(write_inputs(tmp_path, accounts, US_REPS, BALANCE))
+    told = {(p.row, p.column): (p.message, p.fix) for p in found}
+    assert told == {
+        (4, "lat"): (
+            "is a dash, which reads as 0 in Excel's accounting format and as no value "
+            "elsewhere (got '-')",
+            "write the number, or leave the cell blank",
+        ),
+        (2, "workload"): (
+            "is an Excel error value (a formula that failed), not a number (got '#N/A')",
+            "correct the formula in the sheet it was exported from, or enter the value",
+        ),
+        (3, "workload"): (
+            "is a dash, which reads as 0 in Excel's accounting format and as no value "
+            "elsewhere (then workload 1, the default) (got '-')",
+            "write 0, or leave the cell blank for the default 1",
+        ),
+        (2, "potential"): (
+            "is abbreviated with a K/M/B suffix: the full number is needed (the suffix "
+            "rounds it, and M means a thousand in some ledgers) (got '1.2K')",
+            "write the whole number, e.g. 1200 for 1.2K",
+        ),
+        (4, "potential"): (
+            "is abbreviated with a K/M/B suffix: the full number is needed (the suffix "
+            "rounds it, and M means a thousand in some ledgers) (got '3.4M')",
+            "write the whole number, e.g. 1200 for 1.2K",
+        ),
+        (3, "potential"): (
+            "is a percentage, but potential is an amount (got '12%')",
+            "write the amount itself, or 0.12 for 12% if a share is really meant",
+        ),
+        (5, "potential"): (
+            "is not a number (got 'TBD')",
+            "write digits with a decimal point, e.g. 1250.5",
+        ),
+    }
+
+
+def test_a_dash_is_zero_where_zero_is_also_the_blank_default(tmp_path):
+    """Excel's accounting format writes zero as '$ -' (saved to CSV as shown), a report
+    writes '-' or an em dash for no value; potential's default for no value is 0, so both
+    readings agree: 0, and validate says so."""
+    accounts = (
+        "account_id,lat,lon,potential\n"
+        'A1,40.7,-74.0,"$ -   "\n'
+        "A2,40.7,-74.0,\u2014\n"
+        'A3,40.7,-74.0,"1,000"\n'
+    )
+    path = write_inputs(tmp_path, accounts, US_REPS, BALANCE)
+    assert load_scenario(path).accounts["potential"].tolist() == [0.0, 0.0, 1000.0]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "potential 0 for 2 accounts whose potential is a dash ('-': zero in Excel's "
+        "accounting format, and no value, 0 by default)"
+    ) in result.output

@@ -116,3 +116,99 @@ def test_a_workbook_with_a_title_block_and_a_footer_loads_its_table(tmp_path):
     ) in result.output
     path = scenario_with_workbook(tmp_path / "bad", "twelve")
     assert [(p.row, p.column) for p in input_problems(path)] == [(5, "workload")]
+
+
+def test_a_footer_with_blank_lines_inside_and_a_grand_totals_line_is_left_out(tmp_path):
+    """Salesforce writes "Grand Totals (3 records)", then a blank line, then the copyright
+    lines: row 5 is blank, row 6 the totals, row 7 blank, rows 8-9 the footer. The three
+    accounts load and the note starts at row 6, where the footer's first line is."""
+    footer = (
+        '""\n"Grand Totals (3 records)"\n""\n'
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n'
+        '"Confidential Information - Do Not Distribute"\n'
+    )
+    path = write_inputs(tmp_path, TABLE + footer, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.csv: the report footer from row 6 on (3 lines: 'Grand Totals (3 records)'; "
+        "'Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.'; "
+        "'Confidential Information - Do Not Distribute') left out: it is not data"
+    ) in result.output
+
+
+def test_a_grand_totals_line_alone_is_a_footer_and_a_totals_row_with_sums_opens_one(tmp_path):
+    """'Grand Totals (1,234 records)' is Salesforce's own words, so it is a footer by itself
+    (row 6, after the blank row 5). A summary report's totals row carries its sums
+    ('Total',,,,'31' on row 5, right below the table) and is left out with the footer
+    below it; without footer words the same row is still an account with errors."""
+    path = write_inputs(
+        tmp_path / "count", TABLE + '""\n"Grand Totals (1,234 records)"\n', REPS, BALANCE
+    )
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert (
+        "accounts.csv: the report footer from row 6 on (1 line: 'Grand Totals (1,234 "
+        "records)') left out: it is not data"
+    ) in result.output
+    totals = '"Total","","","","31"\n'
+    path = write_inputs(tmp_path / "sums", TABLE + totals + FOOTER, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert "accounts.csv: the report footer from row 5 on (6 lines: 'Total'; " in result.output
+    path = write_inputs(tmp_path / "bare", TABLE + totals, REPS, BALANCE)
+    assert {p.row for p in input_problems(path)} == {5}
+
+
+def test_a_workbook_is_read_from_its_first_visible_sheet(tmp_path):
+    """A CRM workbook whose first sheet is a hidden lookup list ('hiddenSheet', as Dynamics
+    names it) and whose second is the table: the table is read (it was the hidden sheet,
+    'required column account_id is missing') and validate names the sheet it read."""
+    import openpyxl
+
+    folder = tmp_path / "dyn"
+    folder.mkdir()
+    book = openpyxl.Workbook()
+    lists = book.active
+    lists.title = "hiddenSheet"
+    lists.sheet_state = "hidden"
+    lists.append(["account", "statecode"])
+    table = book.create_sheet("Active Accounts")
+    table.append(["(Do Not Modify) Account", "Account Name", "Address 1: ZIP/Postal Code"])
+    table.append(["g-1", "Acme", "27601"])
+    table.append(["g-2", "Beta", "28202"])
+    book.save(folder / "accounts.xlsx")
+    path = write_inputs(
+        folder,
+        (folder / "accounts.xlsx").read_bytes(),
+        REPS,
+        BALANCE,
+        accounts_name="accounts.xlsx",
+    )
+    assert load_scenario(path).accounts["account_id"].tolist() == ["g-1", "g-2"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.xlsx: read the sheet 'Active Accounts', the first visible one; also in the "
+        "workbook: 'hiddenSheet' (hidden)"
+    ) in result.output
+
+
+def test_a_title_block_with_label_and_value_lines_is_left_out(tmp_path):
+    """Report titles carry 'label, value' lines: row 1 the title, row 2 'Run Date:' and its
+    date in two cells, row 3 'Filtered By:' and the filter, row 4 blank, header row 5.
+    Before, a two-cell line ended the title block and the title became the header (every
+    row 'has 5 cells where the header has 1')."""
+    title = (
+        '"Accounts by Owner"\n"Run Date:","12/7/2026"\n"Filtered By:","Type equals Customer"\n\n'
+    )
+    path = write_inputs(tmp_path, title + TABLE, REPS, BALANCE)
+    assert load_scenario(path).accounts["account_id"].tolist() == ["A1", "A2", "A3"]
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "accounts.csv: the title block above the header (rows 1-4: 'Accounts by Owner'; "
+        "'Run Date: 12/7/2026'; 'Filtered By: Type equals Customer') left out; the header "
+        "is row 5"
+    ) in result.output

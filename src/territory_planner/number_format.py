@@ -18,6 +18,11 @@ contracts):
    comma file a decimal-point one); when those disagree or are absent it is an error naming
    the cells, never a guess.
 
+Accountants' negatives, '(1,234)' and SAP's '1234-', become '-1,234' before shaping
+(:func:`prepared`), so a negative potential is refused as negative, not as text; cells
+that are no number but something a spreadsheet writes (an Excel error value, '1.2K', '12%',
+a dash) are named as such (:func:`not_a_number`, DASHES) so the planner knows what to fix.
+
 Cells are classified by their distinct shapes (a million coordinates have a few hundred), so
 reading stays vectorised.
 """
@@ -88,17 +93,80 @@ _CURRENCY_CODE = re.compile(r"^\s*([A-Z]{3})\s?(?=[-+.,\d])|(?<=[.,\d])\s?([A-Z]
 _ANY_CODE = re.compile(r"[A-Z]{3}")
 
 
+#: a negative number as accountants write it: in parentheses ('(1,234)', '($1,234.00)')
+#: or with a trailing minus (SAP's '1234-'); read as the negative number it is
+_ACCOUNTING_NEGATIVE = re.compile(r"\(\s*([\d.,' ]*\d[\d.,' ]*)\s*\)|([\d.,' ]*\d[\d.,']*)-")
+
+
 def prepared(cells: list[str]) -> list[str]:
-    """Cells with currency signs and currency codes dropped and typeset spaces and minus
-    normalised."""
+    """Cells with currency signs and currency codes dropped, typeset spaces and minus
+    normalised, and accounting negatives written with a leading minus."""
     joined = "\x00".join(cells)
     if _ANY_CODE.search(joined):
         cells = [_CURRENCY_CODE.sub("", cell) for cell in cells]
     if any(char in joined for char in _PRE_CHARS):
         # a sign written apart from its number ('1.234,56 \u20ac', '$ 3,000', the padded
         # accounting format) leaves a space at the end its removal opens: stripped
-        return [cell.translate(_PRETRANSLATE).strip() for cell in cells]
+        cells = [cell.translate(_PRETRANSLATE).strip() for cell in cells]
+    if "(" in joined or "-\x00" in joined or joined.endswith("-"):
+        cells = [_as_leading_minus(cell) for cell in cells]
     return cells
+
+
+def _as_leading_minus(cell: str) -> str:
+    found = _ACCOUNTING_NEGATIVE.fullmatch(cell)
+    if found is None:
+        return cell
+    return "-" + (found.group(1) or found.group(2)).strip()
+
+
+def written_as_accounting_negative(cell: str) -> bool:
+    """Whether a cell as written (not ``prepared``) is an accounting negative."""
+    return prepared([cell])[0].startswith("-") and ("(" in cell or cell.endswith("-"))
+
+
+#: a dash alone: Excel's accounting format writes a zero so ('$ -'), and reports write it
+#: for "no value"; only where both readings give the same number is it read
+DASHES = frozenset({"-", "--", "\u2013", "\u2014", "\u2012", "\u2015"})
+_EXCEL_ERROR = re.compile(
+    r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|FIELD!|GETTING_DATA)",
+    re.IGNORECASE,
+)
+_ABBREVIATED = re.compile(r"[-+]?\d[\d.,' ]*\s?(?:k|m|mm|mn|b|bn)", re.IGNORECASE)
+_PERCENT = re.compile(r"[-+]?[\d.,' ]*\d[\d.,' ]*\s?%")
+
+
+def without_percent(cells: list[str]) -> tuple[list[str], np.ndarray]:
+    """Cells written as percentages ('50%', '12,5 %') without their sign, and which they
+    were: for a column that is a share (a rep's capacity, 50% of a full territory), where
+    the caller divides those by 100."""
+    if "%" not in "\x00".join(cells):
+        return cells, np.zeros(len(cells), dtype=bool)
+    percent = np.array([_PERCENT.fullmatch(cell) is not None for cell in cells], dtype=bool)
+    return [c.rstrip().rstrip("%").rstrip() if p else c for c, p in zip(cells, percent)], percent
+
+
+def not_a_number(cell: str, column: str) -> tuple[str, str | None]:
+    """Why a cell (``prepared``) that reads as no number is refused, and the fix: the
+    common ways a spreadsheet or CRM writes something that is not a plain number get their
+    own words, the rest 'is not a number'."""
+    if _EXCEL_ERROR.fullmatch(cell):
+        return (
+            "is an Excel error value (a formula that failed), not a number",
+            "correct the formula in the sheet it was exported from, or enter the value",
+        )
+    if _ABBREVIATED.fullmatch(cell):
+        return (
+            "is abbreviated with a K/M/B suffix: the full number is needed (the suffix "
+            "rounds it, and M means a thousand in some ledgers)",
+            "write the whole number, e.g. 1200 for 1.2K",
+        )
+    if _PERCENT.fullmatch(cell):
+        return (
+            f"is a percentage, but {column} is an amount",
+            "write the amount itself, or 0.12 for 12% if a share is really meant",
+        )
+    return "is not a number", None
 
 
 def currency_codes(cells: list[str]) -> list[str]:
@@ -339,6 +407,10 @@ __all__ = [
     "decide_marks",
     "prepared",
     "currency_codes",
+    "DASHES",
+    "not_a_number",
+    "without_percent",
+    "written_as_accounting_negative",
     "shape_kind",
     "tolerance_percent",
 ]

@@ -306,7 +306,11 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     if not _workbook_size_is_sane(path, name, problems):
         return None
     try:
-        frame = pd.read_excel(path, dtype=str, keep_default_na=False, header=None)
+        with pd.ExcelFile(path) as book:
+            sheet, sheet_note = _data_sheet(book, name)
+            frame = pd.read_excel(
+                book, sheet_name=sheet, dtype=str, keep_default_na=False, header=None
+            )
     except Exception as error:  # openpyxl/zipfile raise many types for damaged files
         problems.add(
             name,
@@ -319,7 +323,7 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     # the report's framing (title block, footer) is looked for on the rows as Excel shows
     # them, blank ones included, as in a CSV (report_framing.py)
     rows = frame.to_numpy(dtype=object).tolist()
-    notes = []
+    notes = [] if sheet_note is None else [sheet_note]
     footer = report_footer_start(rows)
     if footer is not None:
         notes.append(footer_note(name, rows, footer))
@@ -345,6 +349,28 @@ def _read_spreadsheet(path: Path, problems: ProblemList) -> pd.DataFrame | None:
     frame.attrs["decimal_hint"] = _WORKBOOK_HINT
     frame.attrs["notes"] = notes
     return frame
+
+
+def _data_sheet(book: pd.ExcelFile, name: str) -> tuple[int | str, str | None]:
+    """The sheet to read, the first visible one, and a note naming it when the workbook
+    has others. A hidden sheet is no table a planner sees: CRM exports keep their lookup
+    lists in one (Dynamics' 'hiddenSheet'), and reading it instead gave 'required column
+    account_id is missing' for a workbook whose only visible sheet was right."""
+    sheets = getattr(book.book, "worksheets", None)  # openpyxl; other engines: the first
+    if not sheets or len(sheets) == 1:
+        return 0, None
+    visible = [sheet.title for sheet in sheets if sheet.sheet_state == "visible"]
+    if not visible:
+        return 0, None
+    others = [sheet.title for sheet in sheets if sheet.title != visible[0]]
+    hidden = set(sheet.title for sheet in sheets) - set(visible)
+    described = "; ".join(
+        f"'{title}'" + (" (hidden)" if title in hidden else "") for title in others[:5]
+    ) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return visible[0], (
+        f"{Path(name).name}: read the sheet '{visible[0]}', the first visible one; also in "
+        f"the workbook: {described}"
+    )
 
 
 def _as_cells(values: pd.Series) -> np.ndarray:

@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import ProblemList
 from ..number_format import (
     BLANK,
+    DASHES,
     INVALID,
     POINT,
     Decision,
@@ -24,7 +25,9 @@ from ..number_format import (
     decide_marks,
     example_number,
     mark_words,
+    not_a_number,
     prepared,
+    written_as_accounting_negative,
 )
 from ..tables import RowNumbers, SharedValue, _as_cells, _stripped
 
@@ -187,15 +190,26 @@ def parse_number(
     bad_text = np.isnan(values) & ~blank
     if contradicted:  # the column's error names these cells already
         bad_text &= kinds == INVALID
-    _report_rows(
+    dash = bad_text & pd.Series(cells).isin(DASHES).to_numpy() if bad_text.any() else bad_text
+    if default == 0.0 and dash.any():
+        # zero in Excel's accounting format, no value (so the default 0) in a report: a dash
+        # is 0 either way; where the readings differ it is refused (_report_not_numbers)
+        values[dash] = 0.0
+        bad_text &= ~dash
+        if defaults is not None:
+            defaults.append(
+                f"{column} 0 for {_count(int(dash.sum()), unit)} whose {column} is a dash "
+                "('-': zero in Excel's accounting format, and no value, 0 by default)"
+            )
+    _report_not_numbers(
         problems,
         name,
-        _rows(pd.Series(bad_text, index=frame.index)),
         column,
-        "is not a number",
-        fix=f"write digits with {mark_words(decision.mark or POINT)}, "
-        f"e.g. {example_number(decision.mark)}",
-        values=[text[p] for p in np.flatnonzero(bad_text)[:_MAX_ROWS_PER_DEFECT]],
+        frame.index,
+        (text, cells, bad_text),
+        decision,
+        default,
+        zero_allowed=not strictly_positive and (minimum is None or minimum <= 0),
     )
     infinite = np.isinf(values)
     _report_rows(
@@ -212,14 +226,25 @@ def parse_number(
         with np.errstate(invalid="ignore"):
             low = values <= minimum if strictly_positive else values < minimum
         what = f"must be {'greater than' if strictly_positive else 'at least'} {minimum:g}"
-        _report_rows(
-            problems,
-            name,
-            _rows(pd.Series(low, index=frame.index)),
-            column,
-            what,
-            values=[text[p] for p in np.flatnonzero(low)[:_MAX_ROWS_PER_DEFECT]],
-        )
+        accounting = np.zeros(len(low), dtype=bool)
+        for p in np.flatnonzero(low):
+            accounting[p] = written_as_accounting_negative(text[p])
+        for rows_of, message in (
+            (low & ~accounting, what),
+            (
+                accounting,
+                f"{what}, but accounting notation's parentheses (or trailing minus) make "
+                "this negative",
+            ),
+        ):
+            _report_rows(
+                problems,
+                name,
+                _rows(pd.Series(rows_of, index=frame.index)),
+                column,
+                message,
+                values=[text[p] for p in np.flatnonzero(rows_of)[:_MAX_ROWS_PER_DEFECT]],
+            )
     if default is not None:
         values = np.where(blank, default, values)
         if defaults is not None and blank.any():
@@ -227,6 +252,58 @@ def parse_number(
                 f"{column} {default:g} for {_count(int(blank.sum()), unit)} whose {column} is blank"
             )
     return pd.Series(values, index=frame.index, dtype=float)
+
+
+def _report_not_numbers(
+    problems: ProblemList,
+    name: str,
+    column: str,
+    index: pd.Index,
+    column_cells: tuple[list[str], list[str], np.ndarray],
+    decision: Decision,
+    default: float | None,
+    *,
+    zero_allowed: bool,
+) -> None:
+    """The cells that read as no number (``column_cells``: as written, ``prepared``, and
+    which), grouped by what they are (an Excel error value, an abbreviation, a percentage,
+    a dash, anything else), each group in its own words."""
+    text, cells, bad = column_cells
+    if not bad.any():
+        return
+    plain_fix = (
+        f"write digits with {mark_words(decision.mark or POINT)}, "
+        f"e.g. {example_number(decision.mark)}"
+    )
+    if default is None:
+        dash = (
+            "is a dash, which reads as 0 in Excel's accounting format and as no value elsewhere",
+            "write the number, or leave the cell blank",
+        )
+    else:
+        dash = (
+            "is a dash, which reads as 0 in Excel's accounting format and as no value "
+            f"elsewhere (then {column} {default:g}, the default)",
+            f"write {'0' if zero_allowed else 'the number'}, or leave the cell blank for "
+            f"the default {default:g}",
+        )
+    reasons: dict[str, tuple[str, str | None]] = {}
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for p in np.flatnonzero(bad).tolist():
+        cell = cells[p]
+        if cell not in reasons:
+            reasons[cell] = dash if cell in DASHES else not_a_number(cell, column)
+        groups.setdefault(reasons[cell], []).append(p)
+    for (message, fix), positions in groups.items():
+        _report_rows(
+            problems,
+            name,
+            [int(index[p]) for p in positions],
+            column,
+            message,
+            fix=fix or plain_fix,
+            values=[text[p] for p in positions[:_MAX_ROWS_PER_DEFECT]],
+        )
 
 
 def _decided(frame: pd.DataFrame) -> dict[str, str]:

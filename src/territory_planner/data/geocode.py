@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -15,9 +16,16 @@ from .cells import (
     parse_text,
 )
 
+#: ZIP+4 as an address block writes it, with a space
+_SPACED_ZIP4 = re.compile(r"\d{1,5}\s+\d{4}")
+
 
 def normalize_postal_code(value: str | None) -> str | None:
-    """US ZIP as five digits: ZIP+4 -> first five, leading zeros restored (Excel drops them)."""
+    """US ZIP as five digits: ZIP+4 -> first five, leading zeros restored (Excel drops them).
+
+    ZIP+4 comes as '02134-1234', '02134 1234' (address blocks) or '021341234', and as
+    '21341234' once a spreadsheet took the nine digits for a number and dropped the zero:
+    eight digits are no other US form, so they are that ZIP+4."""
     if value is None or value != value:  # a blank cell arrives as NaN from pandas' str dtype
         return None
     text = str(value).strip()
@@ -26,10 +34,12 @@ def normalize_postal_code(value: str | None) -> str | None:
     if text.endswith(".0") and text[:-2].isdigit():  # a ZIP that went through a float
         text = text[:-2]
     head = text.split("-")[0].strip()
+    if "-" not in text and _SPACED_ZIP4.fullmatch(text):
+        head = text.split()[0]
     if head.isdigit() and len(head) <= 5:
         return head.zfill(5)
-    if head.isdigit() and len(head) == 9:
-        return head[:5]
+    if head.isdigit() and len(head) in (8, 9):
+        return head.zfill(9)[:5]
     return text
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ProblemList
+from ..number_format import without_percent
 from .cells import (
     _count,
     _decided,
@@ -33,14 +35,24 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     """Canonical reps frame from text cells; problems collected, never raised here."""
     frame = canonical_columns(_numbered(raw), REP_ALIASES, name, problems)
     _require(frame, "rep_id", REP_ALIASES, name, problems)
-    decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
     defaults: list[str] = list(raw.attrs.get("notes", []))
+    # a capacity is a share of a full territory, and rosters write FTE as '50%'
+    percent = np.zeros(len(frame), dtype=bool)
+    if "capacity" in frame.columns:
+        cells, percent = without_percent(frame["capacity"].tolist())
+        if percent.any():
+            frame["capacity"] = pd.Series(cells, index=frame.index, dtype=object)
+            defaults.append(
+                f"capacity read as a share for {_count(int(percent.sum()), 'rep')} whose "
+                "capacity is a percentage (50% is 0.5)"
+            )
+    decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)
-    out["capacity"] = parse_number(
+    capacity = parse_number(
         frame,
         "capacity",
         name,
@@ -51,6 +63,7 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
         defaults=defaults,
         unit="rep",
     )
+    out["capacity"] = capacity.where(~percent, capacity / 100.0)
     out["segment"] = parse_text(frame, "segment")
     out["region_id"] = parse_text(frame, "region_id")
     status = parse_text(frame, "status")
