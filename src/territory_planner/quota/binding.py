@@ -108,3 +108,78 @@ def explanation(record: dict[str, Any], per_region: bool = False) -> str:
         f"{head}: no bound of its own binds; {amount(record['quota'])} is {side} its fair share "
         f"{share} so that the quotas add up to {target}"
     )
+
+
+def spread_notes(
+    frame: pd.DataFrame,
+    pools: list[Any],
+    pool: np.ndarray,
+    in_lp: np.ndarray,
+    pinned: np.ndarray,
+    levels: np.ndarray,
+) -> list[dict[str, Any]]:
+    """What the spread step did, region by region (see :mod:`.spread`), with a sentence.
+
+    Each record: region (None for a company target), level (the common deviation, signed:
+    negative when the other reps take a shortfall), held (reps pinned on their own growth
+    bound), spread_over (reps at the common level), amount (what they take together in
+    currency: the sum of their quota less fair share) and explanation. Only pools where
+    something had to be spread (a level above solver noise) have a record.
+    """
+    deviation = frame["deviation"].to_numpy(dtype=float)
+    difference = frame["quota"].to_numpy(dtype=float) - frame["fair_share"].to_numpy(dtype=float)
+    rep_ids = frame["rep_id"].to_numpy()
+    notes = []
+    for b, p in enumerate(pools):
+        level = float(levels[b])
+        if not np.isfinite(level) or level <= BINDING_TOLERANCE:
+            continue
+        members = (pool == b) & in_lp
+        held = np.flatnonzero(members & pinned)
+        rest = members & ~pinned
+        at_level = np.flatnonzero(rest & (np.abs(deviation) >= level - 1e-6 * max(level, 1.0)))
+        if not len(at_level):
+            continue
+        amount = float(difference[rest].sum())
+        signed = float(np.sign(amount) * level)
+        record = {
+            "region": p.key,
+            "level": signed,
+            "held": rep_ids[held].tolist(),
+            "spread_over": rep_ids[at_level].tolist(),
+            "amount": amount,
+        }
+        record["explanation"] = _spread_sentence(record, deviation[held], rep_ids[held])
+        notes.append(record)
+    return notes
+
+
+def _spread_sentence(record: dict[str, Any], held_deviation: np.ndarray, held_ids) -> str:
+    """'growth bounds hold 1 rep off its fair share (R01 +20.00%); so that the quotas add up
+    to the target, the other 2 reps share the 600,000 this leaves short evenly: each -10.00%
+    from its fair share (R02, R03)'."""
+    order = np.argsort(-np.abs(held_deviation), kind="stable")
+    named = ", ".join(f"{held_ids[k]} {held_deviation[k]:+.2%}" for k in order[:LARGEST_DEVIATIONS])
+    if len(order) > LARGEST_DEVIATIONS:
+        named += f", and {len(order) - LARGEST_DEVIATIONS} more"
+    count = len(held_ids)
+    where = "the target" if record["region"] is None else f"region {record['region']}'s target"
+    over = record["spread_over"]
+    listed = ", ".join(over[:LARGEST_DEVIATIONS])
+    if len(over) > LARGEST_DEVIATIONS:
+        listed += f", and {len(over) - LARGEST_DEVIATIONS} more"
+    short = "short" if record["amount"] < 0 else "over"
+    if count:
+        head = (
+            f"growth bounds hold {count} rep{'s' if count != 1 else ''} off "
+            f"{'their' if count != 1 else 'its'} fair share ({named}); so that the quotas add "
+            f"up to {where}, the other {len(over)} rep{'s' if len(over) != 1 else ''} share "
+            f"the {amount(abs(record['amount']))} this leaves {short} evenly"
+        )
+    else:
+        head = (
+            f"so that the quotas add up to {where}, {len(over)} rep"
+            f"{'s' if len(over) != 1 else ''} share {amount(abs(record['amount']))} "
+            f"{short} evenly"
+        )
+    return f"{head}: each {record['level']:+.2%} from its fair share ({listed})"

@@ -243,8 +243,9 @@ def workflow_lines(summary: dict) -> list[str]:
 
 def quota_lines(quota: dict | None) -> list[str]:
     """The quota block of summary.json in words: the target, the method, the largest
-    deviation from a fair share with its proven minimum, the reps farthest from their share
-    with the rule that holds each, and the ramp notes (as ``plan`` and ``quota`` print them)."""
+    deviation from a fair share with its proven minimum, what the growth bounds left over and
+    how it was spread, the reps farthest from their share with the rule that holds each, and
+    the ramp notes (as ``plan`` and ``quota`` print them)."""
     if not quota:
         return []
     method = str(quota.get("method"))
@@ -256,6 +257,7 @@ def quota_lines(quota: dict | None) -> list[str]:
         f"from fair share {percent(quota.get('max_relative_deviation'))} (proven minimum "
         f"{percent(quota.get('lower_bound'))})",
     ]
+    lines.extend(f"    {note['explanation']}" for note in quota.get("spread", []))
     lines.extend(f"    {record['explanation']}" for record in quota.get("largest_deviations", []))
     lines.extend(f"    note: {note}" for note in quota.get("ramp_notes", []))
     return lines
