@@ -1074,5 +1074,6 @@ def test_spread_stops_at_each_reps_own_bound_and_goes_on_in_each_region():
     }
     [note] = plan.summary()["spread"]
     assert note["region"] == "East" and note["spread_over"] == ["R03", "R04"]
-    assert note["held"] == ["R01"] and note["level"] == approx(-0.275)
+    assert note["held"] == ["R01", "R02"] and note["level"] == approx(-0.275)
+    assert note["amount"] == approx(-55)
     assert "region East's target" in note["explanation"]

@@ -121,22 +121,25 @@ def spread_notes(
     """What the spread step did, region by region (see :mod:`.spread`), with a sentence.
 
     Each record: region (None for a company target), level (the common deviation, signed:
-    negative when the other reps take a shortfall), held (reps pinned on their own growth
-    bound), spread_over (reps at the common level), amount (what they take together in
-    currency: the sum of their quota less fair share) and explanation. Only pools where
-    something had to be spread (a level above solver noise) have a record.
+    negative when the other reps take a shortfall), held (reps on a growth bound of their
+    own, off their share: the ``binding`` column), spread_over (the other reps at the common
+    level), amount (what the reps not held take together in currency: the sum of their
+    quota less fair share) and explanation. Only pools where something had to be spread (a
+    level above solver noise) have a record. ``pinned`` (the spread step's reps held further
+    off than the level) are among the held reps.
     """
     deviation = frame["deviation"].to_numpy(dtype=float)
     difference = frame["quota"].to_numpy(dtype=float) - frame["fair_share"].to_numpy(dtype=float)
     rep_ids = frame["rep_id"].to_numpy()
+    on_bound = frame["binding"].isin(["min_growth", "max_growth"]).to_numpy() | pinned
     notes = []
     for b, p in enumerate(pools):
         level = float(levels[b])
         if not np.isfinite(level) or level <= BINDING_TOLERANCE:
             continue
         members = (pool == b) & in_lp
-        held = np.flatnonzero(members & pinned)
-        rest = members & ~pinned
+        held = np.flatnonzero(members & on_bound)
+        rest = members & ~on_bound
         at_level = np.flatnonzero(rest & (np.abs(deviation) >= level - 1e-6 * max(level, 1.0)))
         if not len(at_level):
             continue
@@ -157,7 +160,8 @@ def spread_notes(
 def _spread_sentence(record: dict[str, Any], held_deviation: np.ndarray, held_ids) -> str:
     """'growth bounds hold 1 rep off its fair share (R01 +20.00%); so that the quotas add up
     to the target, the other 2 reps share the 600,000 this leaves short evenly: each -10.00%
-    from its fair share (R02, R03)'."""
+    from its fair share (R02, R03)'; with one rep left: '..., R02 takes the 600,000 this
+    leaves short: -15.00% from its fair share'."""
     order = np.argsort(-np.abs(held_deviation), kind="stable")
     named = ", ".join(f"{held_ids[k]} {held_deviation[k]:+.2%}" for k in order[:LARGEST_DEVIATIONS])
     if len(order) > LARGEST_DEVIATIONS:
@@ -165,21 +169,34 @@ def _spread_sentence(record: dict[str, Any], held_deviation: np.ndarray, held_id
     count = len(held_ids)
     where = "the target" if record["region"] is None else f"region {record['region']}'s target"
     over = record["spread_over"]
+    total = amount(abs(record["amount"]))
+    short = "short" if record["amount"] < 0 else "over"
+    head = f"so that the quotas add up to {where}"
+    if count:
+        held = "reps off their" if count != 1 else "rep off its"
+        head = f"growth bounds hold {count} {held} fair share ({named}); {head}"
+    level = f"{record['level']:+.2%} from its fair share"
+    if len(over) == 1:
+        left = "this leaves" if count else "left"
+        return f"{head}, {over[0]} takes the {total} {left} {short}: {level}"
     listed = ", ".join(over[:LARGEST_DEVIATIONS])
     if len(over) > LARGEST_DEVIATIONS:
         listed += f", and {len(over) - LARGEST_DEVIATIONS} more"
-    short = "short" if record["amount"] < 0 else "over"
-    if count:
-        head = (
-            f"growth bounds hold {count} rep{'s' if count != 1 else ''} off "
-            f"{'their' if count != 1 else 'its'} fair share ({named}); so that the quotas add "
-            f"up to {where}, the other {len(over)} rep{'s' if len(over) != 1 else ''} share "
-            f"the {amount(abs(record['amount']))} this leaves {short} evenly"
-        )
-    else:
-        head = (
-            f"so that the quotas add up to {where}, {len(over)} rep"
-            f"{'s' if len(over) != 1 else ''} share {amount(abs(record['amount']))} "
-            f"{short} evenly"
-        )
-    return f"{head}: each {record['level']:+.2%} from its fair share ({listed})"
+    who = f"the other {len(over)} reps" if count else f"{len(over)} reps"
+    this = "this leaves" if count else "left"
+    return f"{head}, {who} share the {total} {this} {short} evenly: each {level} ({listed})"
+
+
+def reason_lines(quota: dict[str, Any]) -> list[str]:
+    """The quota block's reasons in words, as ``plan``, ``quota`` and ``show`` print them:
+    each spread sentence, then the largest deviations less the reps a spread sentence
+    already names at its common level (one line says it for all of them)."""
+    spread = quota.get("spread", [])
+    told = {rep for note in spread for rep in note.get("spread_over", [])}
+    lines = [note["explanation"] for note in spread]
+    lines += [
+        record["explanation"]
+        for record in quota.get("largest_deviations", [])
+        if record["rep_id"] not in told
+    ]
+    return lines

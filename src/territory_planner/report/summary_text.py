@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..number_format import tolerance_percent
+from ..quota.binding import reason_lines
 
 WORST_REPS = 3
 FOLDER_FILES = (
@@ -257,8 +258,7 @@ def quota_lines(quota: dict | None) -> list[str]:
         f"from fair share {percent(quota.get('max_relative_deviation'))} (proven minimum "
         f"{percent(quota.get('lower_bound'))})",
     ]
-    lines.extend(f"    {note['explanation']}" for note in quota.get("spread", []))
-    lines.extend(f"    {record['explanation']}" for record in quota.get("largest_deviations", []))
+    lines.extend(f"    {line}" for line in reason_lines(quota))
     lines.extend(f"    note: {note}" for note in quota.get("ramp_notes", []))
     return lines
 
