@@ -169,3 +169,22 @@ def test_force_never_replaces_a_compared_plan_folder(two_plans, tmp_path):
         assert "would delete that plan" in result.output
     assert sorted(p.name for p in (tmp_path / "plans" / "a").iterdir()) == before
     assert (tmp_path / "plans" / "b" / "assignments.csv").is_file()
+
+
+def test_rep_changes_show_where_a_leaving_reps_quota_went(two_plans):
+    """Target 600 by potential. In A each rep holds potential 20 of 60: quotas 200 each. In B,
+    after C leaves, A and B hold 30 each: 300 each, C none. Quotas follow accounts, so C's
+    200 goes half to A and half to B: changes +100, +100, -200 (adding up to 600 - 600 = 0)."""
+    from territory_planner import requota
+
+    start, after = two_plans
+    result = compare(
+        requota(start, target=600.0, method="potential"),
+        requota(after, target=600.0, method="potential"),
+    )
+    changes = result.rep_changes.set_index("rep_id")
+    assert changes.loc[["A", "B", "C"], "quota_a"].tolist() == [200.0, 200.0, 200.0]
+    assert changes.loc[["A", "B"], "quota_b"].tolist() == [300.0, 300.0]
+    assert pd.isna(changes.loc["C", "quota_b"])
+    assert changes.loc[["A", "B", "C"], "quota_change"].tolist() == [100.0, 100.0, -200.0]
+    assert "quota_a" not in compare(start, after).rep_changes.columns

@@ -428,7 +428,10 @@ def test_show_says_the_quotas_and_why_a_quota_is_off_its_share(tmp_path):
         "    R2 (+28.57%): quota held at last year's revenue 600 x (1 + 0.5) = 900 by "
         "min_growth 0.5; fair share 700"
     ) in lines
-    assert any(line.startswith("    R1 (-66.67%): no bound of its own binds") for line in lines)
+    assert (  # one sentence says where the 200 R2's floor takes comes from
+        "    growth bounds hold 1 rep off its fair share (R2 +28.57%); so that the quotas add "
+        "up to the target, R1 takes the 200 this leaves short: -66.67% from its fair share"
+    ) in lines
 
 
 def test_show_on_a_compare_folder_prints_its_kpis(hand_plan, tmp_path):

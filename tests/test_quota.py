@@ -120,20 +120,22 @@ def test_binding_min_growth_bound():
     R = 200, 100, 300 with min_growth 0: floors L = 200, 100, 300.
 
     R01's floor 200 is twice its share, so LP 1 proves z* = (200 - 100) / 100 = 1.0 and
-    R01 = 200. R02 + R03 = 800 against shares 200 + 700: 100 must come off. A unit taken
-    from R03 costs 1/700 of relative deviation, from R02 1/200, so LP 2 takes it all from
-    R03: q = 200, 200, 600; deviations 1, 0, -1/7; sum 1 + 1/7.
+    R01 = 200. R02 + R03 = 800 against shares 200 + 700: 100 must come off, and the two
+    share it evenly (the lexicographic min-max, quota/spread.py): 900 (1 + lambda) = 800,
+    lambda = -1/9, q = 200, 1600/9, 5600/9 (both above their floors 100, 300), to the cent
+    200, 177.78, 622.22 (sum 1000.00). (The L1 objective alone took all 100 from R03, whose
+    unit costs 1/700 against R02's 1/200: 200, 200, 600.)
     """
     plan = solve_quotas(
         reps_table([100, 200, 700], [200, 100, 300]),
         QuotaSettings(target=1000, method="potential", min_growth=0.0),
         SOLVER,
     )
-    assert quotas(plan) == approx({"R01": 200, "R02": 200, "R03": 600})
-    assert plan.frame["deviation"].tolist() == approx([1.0, 0.0, -1 / 7])
+    assert quotas(plan) == {"R01": 200.0, "R02": 177.78, "R03": 622.22}
+    assert plan.frame["deviation"].tolist() == approx([1.0, -1 / 9, -1 / 9], abs=1e-4)
     assert plan.lower_bound == approx(1.0)
     assert plan.max_relative_deviation == approx(1.0)
-    assert plan.sum_relative_deviation == approx(1 + 1 / 7)
+    assert plan.sum_relative_deviation == approx(1 + 2 / 9, abs=1e-4)
     assert plan.binding == {"min_growth": ["R01"], "max_growth": []}
     assert plan.summary()["binding_min_growth"] == 1
 
@@ -180,13 +182,14 @@ def test_override_is_fixed_and_the_rest_of_the_target_is_shared():
 def test_override_is_kept_even_outside_the_growth_bounds():
     """An override is the planner's decision: R03 = 100 although its revenue is 350 and
     min_growth is 0. The others share 1000 on potential 100 : 200 = 333.33, 666.67,
-    above their floors (50, 100)."""
+    above their floors (50, 100): to the cent 333.33 and 666.67 (the larger remainder, .67,
+    takes the cent 333.33 + 666.66 would miss)."""
     plan = solve_quotas(
         reps_table([100, 200, 700], [50, 100, 350]),
         QuotaSettings(target=1100, method="potential", min_growth=0.0, overrides={"R03": 100}),
         SOLVER,
     )
-    assert quotas(plan) == approx({"R01": 1000 / 3, "R02": 2000 / 3, "R03": 100})
+    assert quotas(plan) == {"R01": 333.33, "R02": 666.67, "R03": 100.0}
 
 
 def test_ramping_hire_by_status():
@@ -310,7 +313,12 @@ def test_infeasible_message_lists_at_most_ten_reps():
 
 
 def test_seasonality_splits_each_quota_into_quarters_and_months():
-    """q = 110, 220, 770 as in the potential example; quarters 0.1, 0.2, 0.3, 0.4."""
+    """q = 110, 220, 770 as in the potential example; quarters 0.1, 0.2, 0.3, 0.4.
+
+    Months of 1/12: 110 / 12 = 9.1666..., 11,000 cents = 12 x 916 + 8, so the first eight
+    months (equal remainders, first come first) take 9.17 and the last four 9.16; 220 / 12:
+    22,000 = 12 x 1,833 + 4 (m12 = 18.33); 770 / 12: 77,000 = 12 x 6,416 + 8 (m12 = 64.16).
+    Every rep's months add up to its quota to the cent."""
     table = reps_table([100, 200, 700], [50, 100, 350])
     plan = solve_quotas(
         table,
@@ -323,7 +331,14 @@ def test_seasonality_splits_each_quota_into_quarters_and_months():
         table, QuotaSettings(target=1100, method="potential", seasonality=[1 / 12] * 12), SOLVER
     )
     assert list(months.frame.columns)[-12:] == [f"m{i:02d}" for i in range(1, 13)]
-    assert months.frame["m12"].tolist() == approx([110 / 12, 220 / 12, 770 / 12])
+    assert months.frame["m12"].tolist() == [9.16, 18.33, 64.16]
+    assert months.frame.loc[0, "m01"] == 9.17
+    month_columns = [f"m{i:02d}" for i in range(1, 13)]
+    assert (months.frame[month_columns].sum(axis=1) * 100).round().tolist() == [
+        11_000,
+        22_000,
+        77_000,
+    ]
 
 
 def test_rep_without_accounts_gets_zero_unless_overridden():
@@ -691,6 +706,23 @@ def smallest_max_deviation(share, lower, upper, target) -> float:
     return high
 
 
+def water_filling(share, lower, upper, target) -> np.ndarray:
+    """The lexicographic min-max quotas, independent of the LPs: with one sum and boxes,
+    every quota is median(L_j, s_j (1 + lambda), U_j) for the one lambda that makes them add
+    up to the target (bisection on lambda; the sum is monotone in it)."""
+
+    def at(lam):
+        return np.minimum(np.maximum(lower, share * (1 + lam)), upper)
+
+    low, high = -2.0, 1.0
+    while at(high).sum() < target:
+        high *= 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if at(middle).sum() < target else (low, middle)
+    return at(high)
+
+
 @st.composite
 def quota_cases(draw):
     n = draw(st.integers(1, 7))
@@ -746,20 +778,27 @@ def test_quotas_add_up_respect_bounds_and_match_shares_when_free(case):
         return
     assert reachable_low <= target * (1 + 1e-9) and reachable_high >= target * (1 - 1e-9)
     q = plan.frame["quota"].to_numpy()
-    tolerance = 1e-6 * target
-    assert abs(q.sum() - target) <= 1e-6 * target
-    assert np.all(q >= lower - tolerance) and np.all(q <= upper + tolerance)
-    assert np.all(q[zero] == lower[zero])
+    cents = np.round(q * 100).astype(np.int64)
+    assert np.all(np.abs(q * 100 - cents) <= 1e-9 * np.maximum(np.abs(cents), 1))  # to the cent
+    assert int(cents.sum()) == round(target * 100)  # and adding up to the target exactly
+    # rounding to the cent never breaks a floor or a cap, however close the LP put it
+    assert np.all(q >= lower - 1e-9 * np.maximum(lower, 1)) and np.all(q <= upper * (1 + 1e-9))
+    assert np.all(q[zero] == np.ceil(lower[zero] * 100 - 1e-6) / 100)
+    cent = np.where(share > 0, 0.01 / np.where(share > 0, share, 1), 0.0)
     free = (lower[~zero] <= share[~zero]) & (share[~zero] <= upper[~zero])
     if (~zero).any() and np.all(free) and np.all(lower[zero] == 0):  # no bound binds
-        assert q == approx(share, rel=1e-6, abs=1e-6 * target)
-        assert plan.max_relative_deviation == approx(0.0, abs=1e-6)
-    # the certificate: LP 1's bound is the true minimum, and the plan reaches it
+        assert q == approx(share, rel=1e-6, abs=0.01 + 1e-6 * target)
+        assert plan.max_relative_deviation <= cent.max() + 1e-6
+    # the certificate: LP 1's bound is the true minimum, and the plan reaches it (within the
+    # cent of rounding), and every quota is where the lexicographic min-max puts it
     if (~zero).any():
         rest = target - lower[zero].sum()
         expected = smallest_max_deviation(share[~zero], lower[~zero], upper[~zero], rest)
         assert plan.lower_bound == approx(expected, rel=1e-6, abs=1e-6)
-        assert plan.max_relative_deviation <= plan.lower_bound * (1 + 1e-6) + 1e-6
+        reached = plan.max_relative_deviation
+        assert reached <= plan.lower_bound * (1 + 1e-6) + 1e-6 + cent.max()
+        spread = water_filling(share[~zero], lower[~zero], upper[~zero], rest)
+        assert q[~zero] == approx(spread, rel=1e-6, abs=0.01 + 1e-7 * target)
 
 
 @st.composite
@@ -833,20 +872,21 @@ def test_min_growth_binding_rep_is_named_with_its_rule():
     R = 150, 200, 400 with min_growth 0.2: floors L = 180, 240, 480.
 
     R01's floor 150 x (1 + 0.2) = 180 is 80% above its share, so LP 1 proves z* = 0.8 and
-    R01 = 180. R02 + R03 = 820 against shares 900: 80 must come off. A unit from R03 costs
-    1/600 of relative deviation, from R02 1/300, so LP 2 takes it all from R03:
-    q = 180, 300, 520 (R03 stays above its floor 480). Only R01 sits on a bound, so only its
-    binding is min_growth; R03 is 80 / 600 = 13.33% below its share with no bound of its own.
+    R01 = 180. R02 + R03 = 820 against shares 900: 80 must come off, shared evenly:
+    900 (1 + lambda) = 820, lambda = -8/90 = -8.89%: q = 180, 273.33, 546.67 (above the floors
+    240, 480). Only R01 sits on a bound, so only its binding is min_growth; R02 and R03 are
+    8.89% below their shares with no bound of their own (R02 a hair more after the cents:
+    273.33 / 300 - 1 = -8.890% against 546.67 / 600 - 1 = -8.888%).
     """
     plan = solve_quotas(
         reps_table([100, 300, 600], [150, 200, 400]),
         QuotaSettings(target=1000, method="potential", min_growth=0.2),
         SOLVER,
     )
-    assert quotas(plan) == approx({"R01": 180, "R02": 300, "R03": 520})
+    assert quotas(plan) == {"R01": 180.0, "R02": 273.33, "R03": 546.67}
     assert plan.frame["binding"].tolist() == ["min_growth", "", ""]
     largest = plan.summary()["largest_deviations"]
-    assert [r["rep_id"] for r in largest] == ["R01", "R03"]  # R02 sits on its share
+    assert [r["rep_id"] for r in largest] == ["R01", "R02", "R03"]
     first = largest[0]
     assert first["binding"] == "min_growth" and first["setting"] == 0.2
     assert first["limit"] == approx(180) and first["quota"] == approx(180)
@@ -857,9 +897,9 @@ def test_min_growth_binding_rep_is_named_with_its_rule():
         "min_growth 0.2; fair share 100"
     )
     assert largest[1]["binding"] == "" and largest[1]["limit"] is None
-    assert largest[1]["deviation"] == approx(-80 / 600)
+    assert largest[1]["deviation"] == approx(273.33 / 300 - 1)
     assert largest[1]["explanation"] == (
-        "R03 (-13.33%): no bound of its own binds; 520 is below its fair share 600 so that "
+        "R02 (-8.89%): no bound of its own binds; 273 is below its fair share 300 so that "
         "the quotas add up to the target"
     )
 
@@ -922,3 +962,118 @@ def test_capacity_and_ramp_multiply_and_the_note_says_so():
     ]
     assert ramp_notes(reps, QuotaSettings(target=1000)) == []
     assert ramp_notes(reps, None) == []
+
+
+# --------------------------------------------------------------------------------------------
+# quotas to the cent, and a shortfall spread evenly
+# --------------------------------------------------------------------------------------------
+
+
+def written_quotas(plan, tmp_path) -> list[str]:
+    """quotas.csv's quota cells as the CSV writer writes them."""
+    from territory_planner.outputs import write_csv
+
+    path = tmp_path / "quotas.csv"
+    write_csv(plan.to_frame(), path)
+    return pd.read_csv(path, dtype=str)["quota"].tolist()
+
+
+def test_quotas_written_to_the_cent_add_up_to_the_target(tmp_path):
+    """Three equal reps, T = 10,000,000.00: each share is 3,333,333.333...
+
+    Each rounded on its own is 3,333,333.33, 9,999,999.99 in all: a cent short. Largest
+    remainder in cents: 333,333,333 each (999,999,999), one cent missing, the remainders are
+    equal (.333), so the first rep takes it: 3,333,333.34, 3,333,333.33, 3,333,333.33.
+    """
+    from decimal import Decimal
+
+    plan = solve_quotas(
+        reps_table([1, 1, 1], [0, 0, 0]),
+        QuotaSettings(target=10_000_000, method="potential"),
+        SOLVER,
+    )
+    cells = written_quotas(plan, tmp_path)
+    assert cells == ["3333333.34", "3333333.33", "3333333.33"]
+    assert sum(Decimal(c) for c in cells) == Decimal("10000000.00")
+
+
+def test_rounding_to_the_cent_keeps_every_floor_and_cap(tmp_path):
+    """P = 1, 5 (potential), T = 3,000; R01's revenue 1,000.004 with min_growth 0 floors it
+    at 1,000.004, double its share 500; R02's revenue 1,000 with max_growth 0.999996 caps it
+    at 1,999.996.
+
+    The LP gives 1,000.004 and 1,999.996. Each to the nearest cent: 1,000.00 (below R01's
+    floor) and 2,000.00 (above R02's cap). In cents the floor is ceil(100,000.4) = 100,001
+    and the cap floor(199,999.6) = 199,999, and the largest remainder keeps both: 1,000.01 +
+    1,999.99 = 3,000.00.
+    """
+    plan = solve_quotas(
+        reps_table([1, 5], [1000.004, 1000]),
+        QuotaSettings(target=3000, method="potential", min_growth=0.0, max_growth=0.999996),
+        SOLVER,
+    )
+    assert written_quotas(plan, tmp_path) == ["1000.01", "1999.99"]
+    assert plan.frame["binding"].tolist() == ["min_growth", "max_growth"]
+
+
+def test_a_shortfall_left_by_a_floor_is_spread_evenly_over_the_other_reps():
+    """P = 3, 4, 2 (potential), T = 9,000,000: shares 3M, 4M, 2M. R01's revenue 3.6M with
+    min_growth 0 holds it at 3.6M, +20%: LP 1 proves z* = 0.2.
+
+    R02 and R03 must share 5.4M against shares of 6M: 600,000 short. Minimising the sum of
+    relative deviations alone takes it all from R02 (a unit there costs 1/4M against R03's
+    1/2M): 3.4M (-15%) and 2M (0%). Spread evenly (the lexicographic min-max): 6M (1 + l)
+    = 5.4M, l = -10%: R02 = 3.6M, R03 = 1.8M. The summary says so in words.
+    """
+    plan = solve_quotas(
+        reps_table([3, 4, 2], [3_600_000, 0, 0]),
+        QuotaSettings(target=9_000_000, method="potential", min_growth=0.0),
+        SOLVER,
+    )
+    assert quotas(plan) == {"R01": 3_600_000.0, "R02": 3_600_000.0, "R03": 1_800_000.0}
+    assert plan.frame["deviation"].tolist() == approx([0.2, -0.1, -0.1])
+    assert plan.lower_bound == approx(0.2)
+    [note] = plan.summary()["spread"]
+    assert note["held"] == ["R01"] and note["spread_over"] == ["R02", "R03"]
+    assert note["level"] == approx(-0.1) and note["amount"] == approx(-600_000)
+    assert note["explanation"] == (
+        "growth bounds hold 1 rep off its fair share (R01 +20.00%); so that the quotas add up "
+        "to the target, the other 2 reps share the 600,000 this leaves short evenly: each "
+        "-10.00% from its fair share (R02, R03)"
+    )
+
+
+def test_spread_stops_at_each_reps_own_bound_and_goes_on_in_each_region():
+    """Two regions with targets, potential method.
+
+    East: P = 1, 1, 1, 1, T = 400: shares 100 each; min_growth 0. R01's revenue 160 floors
+    it at 160 (+60%): z* = 0.6. R02's revenue 95 floors it at 95, below its share: it could
+    sit on its share, but every unit it takes above 95 is one more the others lose, so it
+    stays on its floor (median(l_j, 1 + l, u_j) = l_j, -5%, nearer its share than the level).
+    R03 + R04 = 400 - 160 - 95 = 145 against 200: 200 (1 + l) = 145, l = -27.5%: 72.5 each.
+
+    West: P = 1, 3, T = 400: shares 100, 300, no bound: on their shares.
+    """
+    table = reps_table(
+        [1, 1, 1, 1, 1, 3],
+        [160, 95, 0, 0, 0, 0],
+        regions=["East"] * 4 + ["West"] * 2,
+    )
+    plan = solve_quotas(
+        table,
+        QuotaSettings(targets={"East": 400, "West": 400}, method="potential", min_growth=0.0),
+        SOLVER,
+    )
+    assert quotas(plan) == {
+        "R01": 160.0,
+        "R02": 95.0,
+        "R03": 72.5,
+        "R04": 72.5,
+        "R05": 100.0,
+        "R06": 300.0,
+    }
+    [note] = plan.summary()["spread"]
+    assert note["region"] == "East" and note["spread_over"] == ["R03", "R04"]
+    assert note["held"] == ["R01", "R02"] and note["level"] == approx(-0.275)
+    assert note["amount"] == approx(-55)
+    assert "region East's target" in note["explanation"]

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from territory_planner import Plan, load_scenario, plan, requota
 from territory_planner.cli import main
+from territory_planner.scenario import QuotaSettings
 from tests.helpers import line_accounts, line_reps
 
 EXACT = {
@@ -102,9 +103,10 @@ def test_quota_command_names_the_rule_behind_each_large_deviation(plan_dir, tmp_
         "    R2 (+11.11%): quota held at last year's revenue 700 by min_growth 0; "
         "fair share 630\n" in result.output
     )
-    assert (
-        "    R1 (-25.93%): no bound of its own binds; 200 is below its fair share 270 so "
-        "that the quotas add up to the target\n" in result.output
+    assert (  # one line says where what R2's floor takes goes
+        "    growth bounds hold 1 rep off its fair share (R2 +11.11%); so that the quotas add "
+        "up to the target, R1 takes the 70 this leaves short: -25.93% from its fair share\n"
+        in result.output
     )
 
 
@@ -193,3 +195,27 @@ def test_floors_above_a_company_target_are_said_before_the_territories_are_solve
     assert "the accounts' revenue is 850" in result.output
     assert "add up to at least 850 whoever owns which account" in result.output
     assert not (path.parent / "p").exists()
+
+
+def test_a_target_written_as_money_is_read_as_the_number_columns_read_money(plan_dir, tmp_path):
+    """`--target '$1,000'` and `target: "USD 1,000.00"` are 1,000 (the plan's shares 300 and
+    700 under method potential); `1,000` alone reads as 1000 or as 1 with a decimal comma and
+    is refused, naming both readings (never a silent factor of 1,000)."""
+    out = tmp_path / "money"
+    result = CliRunner().invoke(
+        main,
+        ["quota", str(plan_dir), "--out", str(out), "--target", "$1,000.00"]
+        + ["--method", "potential"],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out / "quotas.csv")["quota"].tolist() == [300.0, 700.0]
+    ambiguous = CliRunner().invoke(
+        main, ["quota", str(plan_dir), "--out", str(tmp_path / "x"), "--target", "1,000"]
+    )
+    assert ambiguous.exit_code == 2
+    assert "reads as 1000 with a thousands comma and as 1 with a decimal comma" in (
+        ambiguous.output
+    )
+    settings = {"target": "USD 1,000.00", "method": "potential", "overrides": {"R1": "$250"}}
+    made = requota(Plan.read(plan_dir), settings=QuotaSettings.model_validate(settings))
+    assert made.quotas["quota"].tolist() == [250.0, 750.0]

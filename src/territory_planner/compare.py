@@ -13,7 +13,10 @@ is judged as it now stands.
   owners, the accounts and potential that change owner from A to B (0 on A's side), and the
   quota fairness (largest relative deviation from the fair share) when both plans have quotas.
 * ``rep_changes``: rep_id, name, accounts_a, accounts_b, gained, lost, then per metric
-  ``{metric}_a`` and ``{metric}_b`` loads.
+  ``{metric}_a`` and ``{metric}_b`` loads; when both plans have quotas, ``quota_a``,
+  ``quota_b`` (blank for a rep without one in that plan: a leaving rep, a hire) and
+  ``quota_change`` (b - a, a blank counting as 0, so the changes add up to the difference of
+  the two targets).
 * ``region_moves`` (two geography-mode plans, each with its regions.csv): every region
   whose rep differs between A and B: region_id, rep_a, rep_b, accounts (those following the
   region), potential and each balance metric's load (B's regions.csv, A's for a region only
@@ -255,7 +258,8 @@ def kpi_table(
 
 
 def rep_change_table(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
-    """rep_changes.csv: accounts each rep holds in A and B, gained, lost, loads a/b."""
+    """rep_changes.csv: accounts each rep holds in A and B, gained, lost, loads a/b, and
+    quotas a/b with their change when both plans have quotas."""
     owners = _owners(plan_a).merge(
         _owners(plan_b), on="account_id", how="outer", suffixes=("_a", "_b")
     )
@@ -299,6 +303,14 @@ def rep_change_table(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
                 out[f"{metric}_{side}"] = out["rep_id"].map(load).fillna(0.0).round(6)
             else:
                 out[f"{metric}_{side}"] = np.nan
+    if plan_a.quotas is not None and plan_b.quotas is not None:
+        # leadership's question after a re-balance: whose quota moved, and by how much
+        for made, side in ((plan_a, "a"), (plan_b, "b")):
+            quota = made.quotas.assign(rep_id=made.quotas["rep_id"].astype(str)).set_index(
+                "rep_id"
+            )["quota"]
+            out[f"quota_{side}"] = out["rep_id"].map(quota.astype(float))
+        out["quota_change"] = (out["quota_b"].fillna(0.0) - out["quota_a"].fillna(0.0)).round(2)
     return out
 
 

@@ -414,3 +414,32 @@ __all__ = [
     "shape_kind",
     "tolerance_percent",
 ]
+
+
+def money_amount(text: str) -> float:
+    """One amount of money written as a planner types it: ``$67,000,000``, ``USD 67,000,000.00``,
+    ``67.000.000,00 EUR``, ``67000000``, ``6.7e7``.
+
+    The same reading as a number column's cells (currency signs and codes dropped, thousands
+    groups by their shape), decided on the one value: a value that reads two ways
+    (``67,000``: sixty-seven thousand, or 67 with a decimal comma) is refused rather than
+    read with a silent factor of 1,000. Raises ValueError saying how to write it.
+    """
+    cell = prepared([str(text).strip()])[0]
+    kind = shape_kind(cell.translate(_SHAPE))
+    if kind == PLAIN:
+        return float(to_float_text(cell, POINT))
+    if kind == READS_POINT:
+        return float(to_float_text(cell, POINT))
+    if kind == READS_COMMA:
+        return float(to_float_text(cell, COMMA))
+    if kind == EITHER:
+        readings = _readings(cell)
+        raise ValueError(
+            f"'{text}' reads as {readings[POINT]} with a thousands comma and as "
+            f"{readings[COMMA]} with a decimal comma; write it without the ambiguity, e.g. "
+            f"{readings[POINT]} or {readings[POINT]}.00"
+        )
+    raise ValueError(
+        f"'{text}' is not an amount; write e.g. 67000000, 67,000,000.00 or $67,000,000"
+    )

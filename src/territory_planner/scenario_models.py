@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .number_format import money_amount
+
 
 class _Settings(BaseModel):
     # inf/NaN are refused everywhere: `time_limit: .inf` or `tolerance: .nan` is a typo or a
@@ -74,14 +76,23 @@ class QuotaSettings(_Settings):
     overrides: dict[str, float] | None = None
     seasonality: list[float] | None = None
 
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_as_written(cls, value: Any) -> Any:
+        # `target: "$67,000,000"` or "USD 67,000,000.00", as the number columns read money
+        return money_amount(value) if isinstance(value, str) else value
+
     @field_validator("targets", "overrides", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
         # YAML reads `overrides: {101: 2500000}` with an int key, but rep and region IDs
-        # are text everywhere else (CSV readers keep them as str), so the key is too.
+        # are text everywhere else (CSV readers keep them as str), so the key is too. An
+        # amount written as text ("$9,000,000") is read as the number columns read money.
         if isinstance(value, dict):
             return {
-                str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                str(k) if isinstance(k, int) and not isinstance(k, bool) else k: (
+                    money_amount(v) if isinstance(v, str) else v
+                )
                 for k, v in value.items()
             }
         return value

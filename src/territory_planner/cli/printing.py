@@ -44,10 +44,13 @@ def print_plan_summary(made, out: Path) -> None:
 
 
 def print_quota_reasons(quota: dict) -> None:
-    """Under the quota line: the reps farthest from their fair share with the rule that binds
-    each, and where capacity and ramp both scale a share."""
-    for record in quota.get("largest_deviations", []):
-        click.echo(f"    {record['explanation']}")
+    """Under the quota line: what the growth bounds left over and how it was spread, the reps
+    farthest from their fair share with the rule that binds each, and where capacity and
+    ramp both scale a share."""
+    from ..quota.binding import reason_lines
+
+    for line in reason_lines(quota):
+        click.echo(f"    {line}")
     for note in quota.get("ramp_notes", []):
         click.echo(f"    note: {note}")
 

@@ -9,11 +9,31 @@ import click
 from ..compare import compare as compare_plans
 from ..errors import ProblemList
 from ..folders import check_output_folder
-from ..number_format import tolerance_percent
+from ..number_format import money_amount, tolerance_percent
 from ..plan import Plan, requota
 from ..rebalance import rebalance as rebalance_plan
 from .common import Reporter, guarded
 from .printing import print_quota_reasons
+
+
+class MoneyType(click.ParamType):
+    """An amount above zero as a planner types it: 48000000, 48,000,000.00, '$48,000,000'."""
+
+    name = "amount"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            amount = money_amount(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        if not (amount > 0 and amount != float("inf")):
+            self.fail(f"'{value}' must be an amount above 0", param, ctx)
+        return amount
+
+
+MONEY = MoneyType()
 
 
 @click.command(name="quota")
@@ -27,9 +47,10 @@ from .printing import print_quota_reasons
 )
 @click.option(
     "--target",
-    type=click.FloatRange(min=0, min_open=True),
+    type=MONEY,
     default=None,
-    help="company target (replaces the scenario's target or per-region targets)",
+    help="company target, e.g. 48000000 or '$48,000,000' (replaces the scenario's target or "
+    "per-region targets)",
 )
 @click.option("--method", type=click.Choice(["potential", "history", "blend"]), default=None)
 @click.option(

@@ -14,8 +14,12 @@ of its accounts (history follows the accounts, not the person), r_j = ramp multi
   when targets are per region)
 - variables q_j >= 0 with sum q_j = T (per region); growth bounds where R_j > 0; overrides
   fixed
-- objective: first minimise the largest relative deviation max_j |q_j - s_j| / s_j; among
-  the plans that reach it, minimise the sum of relative deviations. Two LPs.
+- objective: first minimise the largest relative deviation max_j |q_j - s_j| / s_j (LP 1);
+  then the next largest, and so on (the lexicographic min-max: what the bounds leave over
+  is spread evenly over the reps they do not hold, :mod:`.spread`); among the plans at
+  those levels, minimise the sum of relative deviations (LP 2).
+- the quotas are then rounded to the cent so that they add up to the target exactly
+  (largest remainder, :mod:`.cents`).
 
 Growth bounds: q_j >= R_j * (1 + min_growth) and q_j <= R_j * (1 + max_growth), each only
 where R_j > 0 and the setting is given. When the bounds cannot add up to the target the
@@ -44,21 +48,30 @@ Decisions (documented here, tested in tests/test_quota.py):
 How the LPs are stated (each choice gives the same optimum as the model above):
 
 * The relative deviation is linearised as d_j >= (q_j - s_j) / s_j, d_j >= (s_j - q_j) / s_j,
-  z >= d_j. LP 1 minimises z; LP 2 fixes z <= z* (1 + 1e-9) + 1e-12 and minimises sum d_j.
-  In LP 1, d_j is eliminated (d_j = z_r is always feasible there); in LP 2 the fixed z_r
-  becomes the bound d_j <= cap_r.
+  z >= d_j. LP 1 minimises z. The spread step finds each rep's level (its own deviation
+  f_j when a bound of its own holds it further off than the rest, else its region's common
+  level t*_r <= z*_r). LP 2 caps d_j at that level (1 + 1e-9) + 1e-12 and minimises sum d_j.
+  In LP 1, d_j is eliminated (d_j = z_r is always feasible there).
+  LP 2 under the z* cap alone was an L1 objective: it put a whole shortfall on the rep with
+  the largest share (a unit there costs the least relative deviation), e.g. -15% for one rep
+  and 0% for another where -10% each was possible.
 * The variables are x_j = q_j / s_j (``quota_ratio[R07]``), so q_j = s_j * x_j. Stated in
   currency, the rows carry 1 / s_j and the duals fall below the solver's tolerance for
   quotas in the millions: HiGHS then reports a non-minimal z as optimal.
 * A deviation row the growth bounds already imply is left out, and a large region's sum is
   stated through partial sums of 100 (see :func:`.rows.target_sum_rows`): 10,000 reps solve in
   about 1.5 s of CPU (benchmarks/quota_scale.py).
-* Nothing is rounded: quotas are floats; the CSV writer formats them.
+* The LPs' quotas are floats; :func:`.cents.round_quotas` rounds them to the cent (largest
+  remainder within each target's reps, floors up, caps down) before the table is made, so
+  everything written adds up to the target to the cent. ``binding`` is judged on the LPs'
+  quotas, ``deviation`` and the certificate's ``max_relative_deviation`` on the rounded ones
+  (a cent above ``lower_bound`` at most).
 
 Where each part lives
 ---------------------
 ``shares`` (weights, fair shares, growth bounds), ``rows`` (the two LPs, one constraint
-family per function), ``inputs`` (the quota table checked against the settings),
+family per function), ``spread`` (the lexicographic levels between them), ``cents``
+(largest-remainder rounding), ``inputs`` (the quota table checked against the settings),
 ``explain`` (why bounds cannot add up to the target), ``binding`` (which rule holds each
 quota, and why a quota is far from its share), ``notes`` (capacity and ramp scaling a share
 twice), ``allocate`` (:func:`solve_quotas`
@@ -67,7 +80,8 @@ per rep).
 """
 
 from .allocate import QUOTA_COLUMNS, QuotaPlan, solve_quotas
-from .binding import BINDING_TOLERANCE, binding_rules, largest_deviations
+from .binding import BINDING_TOLERANCE, binding_rules, largest_deviations, spread_notes
+from .cents import largest_remainder, round_quotas, split_cents
 from .from_plan import allocate_quotas, rep_table
 from .notes import ramp_notes
 from .rows import (
@@ -84,6 +98,7 @@ from .rows import (
     target_sum_rows,
 )
 from .shares import fair_shares, growth_bounds, method_alpha, season_columns
+from .spread import Spread, build_spread_lp, common_levels, spread_levels, spread_rows
 
 __all__ = [
     "QUOTA_COLUMNS",
@@ -110,4 +125,13 @@ __all__ = [
     "largest_deviations",
     "ramp_notes",
     "target_sum_rows",
+    "largest_remainder",
+    "round_quotas",
+    "split_cents",
+    "Spread",
+    "build_spread_lp",
+    "common_levels",
+    "spread_levels",
+    "spread_rows",
+    "spread_notes",
 ]

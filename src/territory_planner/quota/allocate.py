@@ -12,7 +12,8 @@ import pandas as pd
 import pulp
 
 from ..scenario import QuotaSettings
-from .binding import binding_rules, largest_deviations
+from .binding import binding_rules, largest_deviations, spread_notes
+from .cents import round_quotas, split_cents
 from .explain import check_bounds_reach_target
 from .inputs import Pool, prepare
 from .rows import (
@@ -20,12 +21,12 @@ from .rows import (
     QuotaLP,
     build_max_deviation_lp,
     build_sum_deviation_lp,
-    max_deviation_caps,
     name_labels,
     solve_stage,
     solved_values,
 )
 from .shares import fair_shares, growth_bounds, method_alpha, season_columns
+from .spread import Spread, spread_levels
 
 QUOTA_COLUMNS = [
     "rep_id",
@@ -75,6 +76,7 @@ class QuotaPlan:
     binding: dict[str, list[str]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     ramp_notes: list[str] = field(default_factory=list)
+    spread: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -93,7 +95,9 @@ class QuotaPlan:
 
         ``largest_deviations`` lists the reps farthest from their fair share with the rule
         that binds each (see :func:`~territory_planner.quota.binding.largest_deviations`);
-        ``ramp_notes`` the reps whose share capacity and ramp both scale.
+        ``ramp_notes`` the reps whose share capacity and ramp both scale; ``spread`` what
+        the growth bounds left over in each region and how it was spread (see
+        :func:`~territory_planner.quota.binding.spread_notes`).
         """
         data: dict[str, Any] = {
             "target": float(self.target),
@@ -110,6 +114,7 @@ class QuotaPlan:
             "binding_max_growth": len(self.binding.get("max_growth", [])),
             "largest_deviations": largest_deviations(self.frame, self.settings),
             "ramp_notes": list(self.ramp_notes),
+            "spread": [dict(item) for item in self.spread],
         }
         if self.per_region is not None:
             data["per_region"] = {key: dict(value) for key, value in self.per_region.items()}
@@ -155,11 +160,15 @@ def solve_quotas(
 
     quota = np.where(~np.isnan(override), override, 0.0)
     quota = np.where(zero_share, lower, quota)
-    z_optimum = _solve_lps(
+    z_optimum, pinned, levels = _solve_lps(
         reps, pools, share, lower, upper, in_lp, zero_share, quota, solver, timings
     )
-
-    frame, binding = _frame(reps, quota, share, lower, upper, in_lp, zero_share, settings)
+    rules = binding_rules(quota, share, lower, upper, in_lp, zero_share, ~np.isnan(override))
+    written = round_quotas(
+        quota, lower, upper, ~np.isnan(override), zero_share, _target_groups(reps, pools, settings)
+    )
+    frame, binding = _frame(reps, written, share, rules, settings)
+    spread = spread_notes(frame, pools, pool, in_lp, pinned, levels)
     relative = np.abs(frame["deviation"].to_numpy(dtype=float))
     relative = np.where(np.isnan(relative), 0.0, relative)
     per_region = None
@@ -184,6 +193,7 @@ def solve_quotas(
         per_region=per_region,
         binding=binding,
         timings=timings,
+        spread=spread,
     )
 
 
@@ -202,14 +212,18 @@ def _solve_lps(
     """Solve LP 1 and LP 2 over the reps with a fair share; their quotas go into ``quota``.
 
     Returns z*_r, the proven minimum of the largest relative deviation, for every pool (0
-    for a pool without LP reps).
+    for a pool without LP reps); the reps pinned on their own growth bound by the spread
+    step (bool per rep); and each pool's spread level t*_r (NaN where LP 1 put every quota on
+    its share and no spread step ran).
     """
     pool = reps["pool"].to_numpy(dtype=int)
     pool_left = np.array([p.left for p in pools], dtype=float)
     lp_rows = np.flatnonzero(in_lp)
     z_optimum = np.zeros(len(pools))
+    pinned = np.zeros(len(reps), dtype=bool)
+    levels = np.full(len(pools), np.nan)
     if not len(lp_rows):
-        return z_optimum
+        return z_optimum, pinned, levels
     blocks = sorted(set(pool[lp_rows].tolist()))
     block_of = {b: i for i, b in enumerate(blocks)}
     block = np.array([block_of[b] for b in pool[lp_rows]], dtype=int)
@@ -233,7 +247,7 @@ def _solve_lps(
     if best.max() > CAP_ABSOLUTE:
         # Otherwise LP 1 already puts every quota on its fair share (|q_j - s_j| / s_j
         # <= z*_r <= 1e-12), which is LP 2's optimum too: nothing is left to trade.
-        model = _second_stage(
+        model, spread = _second_stage(
             labels,
             lp_share,
             lp_lower,
@@ -245,10 +259,13 @@ def _solve_lps(
             solver,
             timings,
         )
+        pinned[lp_rows] = spread.pinned
+        for b, value in zip(blocks, spread.level):
+            levels[b] = value
     quota[lp_rows] = model.quotas()
     for b, value in zip(blocks, best):
         z_optimum[b] = value
-    return z_optimum
+    return z_optimum, pinned, levels
 
 
 def _second_stage(
@@ -262,16 +279,22 @@ def _second_stage(
     best: np.ndarray,
     solver: pulp.LpSolver,
     timings: dict[str, float],
-) -> QuotaLP:
+) -> tuple[QuotaLP, Spread]:
+    """The spread step (:mod:`.spread`) and LP 2 under its caps."""
+    tick = time.perf_counter()
+    spread = spread_levels(
+        labels, share, lower, upper, block, block_rhs, block_labels, best, solver
+    )
+    timings["spread"] = time.perf_counter() - tick
     tick = time.perf_counter()
     model = build_sum_deviation_lp(
-        labels, share, lower, upper, block, block_rhs, block_labels, max_deviation_caps(best)
+        labels, share, lower, upper, block, block_rhs, block_labels, spread.caps(block)
     )
     timings["build_lp2"] = time.perf_counter() - tick
     timings["solve_lp2"] = solve_stage(
         model.problem, solver, "LP 2: sum of relative deviations"
     ).seconds
-    return model
+    return model, spread
 
 
 def _per_region(
@@ -299,17 +322,36 @@ def _per_region(
     return per_region
 
 
+def _target_groups(
+    reps: pd.DataFrame, pools: list[Pool], settings: QuotaSettings
+) -> list[tuple[np.ndarray, float | None]]:
+    """The reps that must add up to one target, with it: every rep for a company target,
+    each region's reps (overrides included) for targets per region; reps of no region of
+    ``targets`` (they carry nothing) as a group without a target."""
+    if settings.targets is None:
+        return [(np.arange(len(reps)), float(settings.target))]
+    region = reps["region_id"].to_numpy(dtype=object)
+    groups: list[tuple[np.ndarray, float | None]] = []
+    for p in pools:
+        groups.append((np.flatnonzero(region == p.key), p.target))
+    outside = np.flatnonzero(~np.isin(region, [p.key for p in pools]))
+    if len(outside):
+        groups.append((outside, None))
+    return groups
+
+
 def _frame(
     reps: pd.DataFrame,
     quota: np.ndarray,
     share: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    in_lp: np.ndarray,
-    zero_share: np.ndarray,
+    rules: np.ndarray,
     settings: QuotaSettings,
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """The quotas table in ``QUOTA_COLUMNS`` order and the reps on each growth bound."""
+    """The quotas table in ``QUOTA_COLUMNS`` order and the reps on each growth bound.
+
+    ``quota`` are the quotas as written (to the cent, :mod:`.cents`); ``rules`` the rule
+    binding each, judged on the LP's own quotas (a cent of rounding is no bound moving).
+    """
     potential = reps["potential"].to_numpy(dtype=float)
     revenue = reps["revenue"].to_numpy(dtype=float)
     overridden = ~np.isnan(reps["override"].to_numpy(dtype=float))
@@ -335,9 +377,11 @@ def _frame(
         }
     )
     if settings.seasonality is not None:
-        for column, part in zip(season_columns(len(settings.seasonality)), settings.seasonality):
-            frame[column] = quota * float(part)
-    rules = binding_rules(quota, share, lower, upper, in_lp, zero_share, overridden)
+        seasons = np.array([split_cents(q, settings.seasonality) for q in quota]).reshape(
+            len(quota), len(settings.seasonality)
+        )
+        for k, column in enumerate(season_columns(len(settings.seasonality))):
+            frame[column] = seasons[:, k]
     frame.insert(frame.columns.get_loc("ramp") + 1, "binding", rules)
     rep_ids = frame["rep_id"].to_numpy()
     binding = {rule: rep_ids[rules == rule].tolist() for rule in ("min_growth", "max_growth")}

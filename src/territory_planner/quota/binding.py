@@ -108,3 +108,95 @@ def explanation(record: dict[str, Any], per_region: bool = False) -> str:
         f"{head}: no bound of its own binds; {amount(record['quota'])} is {side} its fair share "
         f"{share} so that the quotas add up to {target}"
     )
+
+
+def spread_notes(
+    frame: pd.DataFrame,
+    pools: list[Any],
+    pool: np.ndarray,
+    in_lp: np.ndarray,
+    pinned: np.ndarray,
+    levels: np.ndarray,
+) -> list[dict[str, Any]]:
+    """What the spread step did, region by region (see :mod:`.spread`), with a sentence.
+
+    Each record: region (None for a company target), level (the common deviation, signed:
+    negative when the other reps take a shortfall), held (reps on a growth bound of their
+    own, off their share: the ``binding`` column), spread_over (the other reps at the common
+    level), amount (what the reps not held take together in currency: the sum of their
+    quota less fair share) and explanation. Only pools where something had to be spread (a
+    level above solver noise) have a record. ``pinned`` (the spread step's reps held further
+    off than the level) are among the held reps.
+    """
+    deviation = frame["deviation"].to_numpy(dtype=float)
+    difference = frame["quota"].to_numpy(dtype=float) - frame["fair_share"].to_numpy(dtype=float)
+    rep_ids = frame["rep_id"].to_numpy()
+    on_bound = frame["binding"].isin(["min_growth", "max_growth"]).to_numpy() | pinned
+    notes = []
+    for b, p in enumerate(pools):
+        level = float(levels[b])
+        if not np.isfinite(level) or level <= BINDING_TOLERANCE:
+            continue
+        members = (pool == b) & in_lp
+        held = np.flatnonzero(members & on_bound)
+        rest = members & ~on_bound
+        at_level = np.flatnonzero(rest & (np.abs(deviation) >= level - 1e-6 * max(level, 1.0)))
+        if not len(at_level):
+            continue
+        amount = float(difference[rest].sum())
+        signed = float(np.sign(amount) * level)
+        record = {
+            "region": p.key,
+            "level": signed,
+            "held": rep_ids[held].tolist(),
+            "spread_over": rep_ids[at_level].tolist(),
+            "amount": amount,
+        }
+        record["explanation"] = _spread_sentence(record, deviation[held], rep_ids[held])
+        notes.append(record)
+    return notes
+
+
+def _spread_sentence(record: dict[str, Any], held_deviation: np.ndarray, held_ids) -> str:
+    """'growth bounds hold 1 rep off its fair share (R01 +20.00%); so that the quotas add up
+    to the target, the other 2 reps share the 600,000 this leaves short evenly: each -10.00%
+    from its fair share (R02, R03)'; with one rep left: '..., R02 takes the 600,000 this
+    leaves short: -15.00% from its fair share'."""
+    order = np.argsort(-np.abs(held_deviation), kind="stable")
+    named = ", ".join(f"{held_ids[k]} {held_deviation[k]:+.2%}" for k in order[:LARGEST_DEVIATIONS])
+    if len(order) > LARGEST_DEVIATIONS:
+        named += f", and {len(order) - LARGEST_DEVIATIONS} more"
+    count = len(held_ids)
+    where = "the target" if record["region"] is None else f"region {record['region']}'s target"
+    over = record["spread_over"]
+    total = amount(abs(record["amount"]))
+    short = "short" if record["amount"] < 0 else "over"
+    head = f"so that the quotas add up to {where}"
+    if count:
+        held = "reps off their" if count != 1 else "rep off its"
+        head = f"growth bounds hold {count} {held} fair share ({named}); {head}"
+    level = f"{record['level']:+.2%} from its fair share"
+    if len(over) == 1:
+        left = "this leaves" if count else "left"
+        return f"{head}, {over[0]} takes the {total} {left} {short}: {level}"
+    listed = ", ".join(over[:LARGEST_DEVIATIONS])
+    if len(over) > LARGEST_DEVIATIONS:
+        listed += f", and {len(over) - LARGEST_DEVIATIONS} more"
+    who = f"the other {len(over)} reps" if count else f"{len(over)} reps"
+    this = "this leaves" if count else "left"
+    return f"{head}, {who} share the {total} {this} {short} evenly: each {level} ({listed})"
+
+
+def reason_lines(quota: dict[str, Any]) -> list[str]:
+    """The quota block's reasons in words, as ``plan``, ``quota`` and ``show`` print them:
+    each spread sentence, then the largest deviations less the reps a spread sentence
+    already names at its common level (one line says it for all of them)."""
+    spread = quota.get("spread", [])
+    told = {rep for note in spread for rep in note.get("spread_over", [])}
+    lines = [note["explanation"] for note in spread]
+    lines += [
+        record["explanation"]
+        for record in quota.get("largest_deviations", [])
+        if record["rep_id"] not in told
+    ]
+    return lines

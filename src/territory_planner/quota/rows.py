@@ -1,7 +1,9 @@
 """The quota LPs: one constraint family per function, stated in quota ratios x_j = q_j / s_j.
 
 LP 1 (:func:`build_max_deviation_lp`) proves the smallest largest relative deviation;
-LP 2 (:func:`build_sum_deviation_lp`) keeps it and minimises the sum of deviations.
+between them :mod:`.spread` finds the lexicographic levels (what the bounds leave over,
+spread evenly); LP 2 (:func:`build_sum_deviation_lp`) keeps them and minimises the sum of
+deviations.
 """
 
 from __future__ import annotations
@@ -216,14 +218,17 @@ def build_sum_deviation_lp(
     block_labels: Sequence[str],
     caps: np.ndarray,
 ) -> QuotaLP:
-    """LP 2: among the plans that reach LP 1's optimum, the smallest sum of deviations.
+    """LP 2: among the plans at the lexicographic levels, the smallest sum of deviations.
 
     min  sum_j d_j
     s.t. target_sum[r]           sum_{j in r} q_j = T_r
          deviation_above/below   d_j >= |q_j - s_j| / s_j
-         L_j <= q_j <= U_j,  0 <= d_j <= cap_r = z*_r * (1 + 1e-9) + 1e-12   (j in r)
+         L_j <= q_j <= U_j,  0 <= d_j <= cap_j
 
-    Stated in x_j = q_j / s_j like LP 1.
+    ``caps`` has one cap per rep: f_j (its own deviation) for a rep pinned on its bound, the
+    region's spread level t*_r for the others (see :mod:`.spread`), or z*_r for every rep of
+    region r (:func:`max_deviation_caps`, indexed by block) for the plain min-max. Each cap
+    carries (1 + 1e-9) and 1e-12 of solver tolerance. Stated in x_j = q_j / s_j like LP 1.
     """
     problem = pulp.LpProblem("quota_sum_deviation", pulp.LpMinimize)
     ratio = quota_ratio_variables(problem, labels, share, lower, upper)
@@ -231,8 +236,8 @@ def build_sum_deviation_lp(
     # solver's tolerance) must not make LP 2 infeasible, so the cap never cuts under them.
     forced = np.maximum(lower / share - 1.0, 1.0 - upper / share)
     deviation = [
-        problem.add_variable(f"deviation[{label}]", lowBound=0.0, upBound=float(max(caps[b], need)))
-        for label, b, need in zip(labels, block, forced)
+        problem.add_variable(f"deviation[{label}]", lowBound=0.0, upBound=float(max(cap, need)))
+        for label, cap, need in zip(labels, caps, forced)
     ]
     target_sum_rows(problem, ratio, share, block, block_rhs, block_labels)
     deviation_rows(problem, ratio, deviation, share, lower, upper, labels)

@@ -244,6 +244,11 @@ def _summary_sheet(summary: dict, territories, assignments) -> Sheet:
             quota.get("max_relative_deviation"),
             fmt=PERCENT,
         )
+        rows.add(
+            "quota: proven minimum of the largest deviation", quota.get("lower_bound"), fmt=PERCENT
+        )
+        for note in quota.get("spread", []):
+            rows.add("quota: spread", note.get("explanation"))
     rebalance = summary.get("rebalance") or {}
     for key in ("from_plan", "leaving", "hired"):
         if key in rebalance:

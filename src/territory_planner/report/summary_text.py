@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..number_format import tolerance_percent
+from ..quota.binding import reason_lines
 
 WORST_REPS = 3
 FOLDER_FILES = (
@@ -243,8 +244,9 @@ def workflow_lines(summary: dict) -> list[str]:
 
 def quota_lines(quota: dict | None) -> list[str]:
     """The quota block of summary.json in words: the target, the method, the largest
-    deviation from a fair share with its proven minimum, the reps farthest from their share
-    with the rule that holds each, and the ramp notes (as ``plan`` and ``quota`` print them)."""
+    deviation from a fair share with its proven minimum, what the growth bounds left over and
+    how it was spread, the reps farthest from their share with the rule that holds each, and
+    the ramp notes (as ``plan`` and ``quota`` print them)."""
     if not quota:
         return []
     method = str(quota.get("method"))
@@ -256,7 +258,7 @@ def quota_lines(quota: dict | None) -> list[str]:
         f"from fair share {percent(quota.get('max_relative_deviation'))} (proven minimum "
         f"{percent(quota.get('lower_bound'))})",
     ]
-    lines.extend(f"    {record['explanation']}" for record in quota.get("largest_deviations", []))
+    lines.extend(f"    {line}" for line in reason_lines(quota))
     lines.extend(f"    note: {note}" for note in quota.get("ramp_notes", []))
     return lines
 
