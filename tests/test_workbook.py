@@ -319,3 +319,19 @@ def _csv(tmp_path, columns: dict) -> str:
     path = tmp_path / "t.csv"
     pd.DataFrame(columns).to_csv(path, index=False)
     return path
+
+
+def test_moves_name_the_accounts_under_the_exports_own_columns(tmp_path):
+    """The Moves sheet of a plan (no moves.csv: the assignments whose rep changed) names the
+    account under the export's own columns (before: neither an ID nor a name column, since
+    assignments.csv calls them 'Record ID' and 'Company name', not account_id and name)."""
+    book = _hubspot_book(tmp_path)
+    assert [c.value for c in book["Moves"][1]][:2] == ["Record ID", "Company name"]
+    moves = _rows(book["Moves"])
+    assert [(r["Record ID"].value, r["Company name"].value) for r in moves] == [
+        ("123456789012345678", "Two")
+    ]
+    assert (moves[0]["previous_rep_id"].value, moves[0]["rep_id"].value) == (
+        "52718304",
+        "52718303",
+    )
