@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .data.columns import ACCOUNT_ALIASES, canonical_columns
-from .data.owners import OWNER_NAMES, owners_as_written
+from .data.owners import new_owners_as_written, owners_as_written
 from .errors import ProblemList
 
 #: the plan's own columns of assignments.csv, after the account ID, in this order
@@ -153,7 +153,8 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
     """owner_changes.csv: the accounts whose owner changes (including accounts with no owner
     today that get one), two columns named as the accounts file names its ID and owner
     columns (``Id,OwnerId`` for a Salesforce export), ready for a CRM bulk update; the new
-    owner by name when the file gave every owner by name (``Account Owner``)."""
+    owner by name when the file gave every owner by name (``Account Owner``), as an
+    18-character ID when it gave every owner so and the reps have 15 (data/owners.py)."""
     names = source_names(accounts)
     id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
     owner_name = next((o for o, c in names.items() if c == "current_rep_id"), "current_rep_id")
@@ -162,8 +163,9 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
         previous.isna() | (previous != assignments["rep_id"])
     )
     rows = assignments[changed]
-    # a file that named every owner by name is updated by name (data/owners.py)
-    new_owner = rows["rep_name"] if accounts.attrs.get(OWNER_NAMES) else rows["rep_id"]
+    # in the kind of value the file gave its owners: names, or the other Salesforce form
+    names = rows["rep_name"] if "rep_name" in rows else pd.Series(None, index=rows.index)
+    new_owner = new_owners_as_written(rows["rep_id"], names, accounts)
     return pd.DataFrame({id_name: rows["account_id"].to_numpy(), owner_name: new_owner.to_numpy()})
 
 
