@@ -282,14 +282,17 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False, guard: bool = True) -> None:
     """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, numbers without float
     noise: rounded per column, or, with ``exact``, every digit that makes the float).
+    Without ``guard`` text is written as it is: for a copy of an input, which the data
+    readers read back as any input (they undo no guard) and which holds what a copied input
+    file would.
 
     A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
     the csv module does not quote a lone CR, and a reader would split the row there.
     """
-    safe = neutralise_formulas(frame)
+    safe = neutralise_formulas(frame) if guard else frame.copy()
     for column in safe.columns:
         if not (
             pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])

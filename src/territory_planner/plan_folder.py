@@ -232,10 +232,12 @@ class Plan:
                 accounts = self.accounts.assign(
                     current_rep_id=owners_as_written(owners, self.accounts).to_numpy()
                 ).rename(columns=as_written)
-                write_csv(accounts, inputs / "accounts.csv", exact=True)
+                # unguarded: the guard's apostrophe would be read back as part of a name
+                # ('=HYPERLINK(...) became "'=HYPERLINK(...)" in the re-balanced plan)
+                write_csv(accounts, inputs / "accounts.csv", exact=True, guard=False)
                 copied[key] = "inputs/accounts.csv"
             elif key == "reps":
-                write_csv(self.reps, inputs / "reps.csv", exact=True)
+                write_csv(self.reps, inputs / "reps.csv", exact=True, guard=False)
                 copied[key] = "inputs/reps.csv"
             elif key == "regions" and self.regions is not None:
                 from .geo import write_regions  # regions changed in memory (a re-balance)
