@@ -130,6 +130,65 @@ def test_a_salesforce_export_comes_back_under_its_own_names(hand_plan):
     assert again.assignments.set_index("account_id").loc["A2", "rep_id"] == "R1"
 
 
+ANN_15, BOB_15 = "0055g00000AbCdE", "0055g00000XyZzY"  # both 18-character forms end 'AAV'
+
+
+def test_owner_ids_of_the_other_salesforce_length_go_back_as_the_export_wrote_them(tmp_path):
+    """A Data Loader export gives owners as 18-character IDs, the reps file (a users report)
+    has the 15: the hand case's best plan moves only A2, from Bob to Ann. The CRM update
+    and the owner column of assignments.csv give the 18-character IDs the export used
+    (before: the reps' 15, which Excel's case-blind lookups cannot tell apart), and so does
+    a re-balance in which Bob leaves (A3 and A4 go to Ann), read back from its folder."""
+    accounts = salesforce_accounts()
+    accounts["OwnerId"] = [ANN_15 + "AAV", BOB_15 + "AAV", BOB_15 + "AAV", BOB_15 + "AAV"]
+    reps = hierarchy_reps().assign(Id=[ANN_15, BOB_15])
+    made = plan(hand_scenario(tmp_path / "s", accounts=accounts, reps=reps))
+    out = made.write(tmp_path / "plan", map_html=False)
+    assert rows(out / "owner_changes.csv") == [["Id", "OwnerId"], ["A2", ANN_15 + "AAV"]]
+    table = rows(out / "assignments.csv")
+    a2 = dict(zip(table[0], table[2]))
+    assert (a2["Id"], a2["rep_id"], a2["OwnerId"]) == ("A2", ANN_15, BOB_15 + "AAV")
+    moved = rebalance(Plan.read(out), leaves=[BOB_15]).write(tmp_path / "moved", map_html=False)
+    assert rows(moved / "owner_changes.csv") == [
+        ["Id", "OwnerId"],
+        ["A3", ANN_15 + "AAV"],
+        ["A4", ANN_15 + "AAV"],
+    ]
+    again = Plan.read(moved)
+    assert again.accounts["current_rep_id"].tolist() == [ANN_15, ANN_15, BOB_15, BOB_15]
+    inputs = rows(moved / "inputs" / "accounts.csv")
+    owner = inputs[0].index("OwnerId")
+    assert [row[owner] for row in inputs[1:]] == [ANN_15 + "AAV"] * 2 + [BOB_15 + "AAV"] * 2
+
+
+def test_a_rebalance_of_owners_given_by_name_updates_them_by_name(tmp_path):
+    """A report export gives every owner by name ('Account Owner': Rita, Rob, Rob, Rob).
+    The plan's CRM update gives A2's new owner by name; so does a re-balance in which Rob
+    leaves (A3 and A4 go to Rita), and a second re-balance read from that folder (before:
+    the re-balance wrote rep IDs, R1, under 'Account Owner', and its assignments.csv
+    turned the owner column into IDs)."""
+    accounts = salesforce_accounts().rename(columns={"OwnerId": "Account Owner"})
+    accounts["Account Owner"] = ["Rita", "Rob", "Rob", "Rob"]
+    out = plan(hand_scenario(tmp_path / "s", accounts=accounts)).write(
+        tmp_path / "plan", map_html=False
+    )
+    assert rows(out / "owner_changes.csv") == [["Id", "Account Owner"], ["A2", "Rita"]]
+    moved = rebalance(Plan.read(out), leaves=["R2"]).write(tmp_path / "moved", map_html=False)
+    assert rows(moved / "owner_changes.csv") == [
+        ["Id", "Account Owner"],
+        ["A3", "Rita"],
+        ["A4", "Rita"],
+    ]
+    table = rows(moved / "assignments.csv")
+    owner = table[0].index("Account Owner")
+    assert [row[owner] for row in table[1:]] == ["Rita", "Rita", "Rob", "Rob"]
+    hired = pd.DataFrame({"rep_id": ["R3"], "name": ["Rhea"], "lat": [0.0], "lon": [3.0]})
+    again = rebalance(Plan.read(moved), hires=hired).write(tmp_path / "again", map_html=False)
+    changes = rows(again / "owner_changes.csv")
+    assert changes[0] == ["Id", "Account Owner"] and len(changes) > 1
+    assert {row[1] for row in changes[1:]} <= {"Rita", "Rhea"}
+
+
 def test_an_xlsx_salesforce_export_through_the_cli(tmp_path):
     folder = tmp_path / "s"
     scenario = hand_scenario(folder)
@@ -563,3 +622,26 @@ def test_an_assignments_file_saved_by_a_decimal_comma_excel_reads_back(hand_plan
 
 def _is_decimal(cell: str) -> bool:
     return bool(re.fullmatch(r"-?\d+\.\d+", cell))
+
+
+def test_names_that_look_like_formulas_survive_a_rebalance(tmp_path):
+    """A re-balanced plan's inputs/accounts.csv is written from memory and read back by the
+    data readers, which undo no formula guard: the names come back as the export gave them
+    (before: "'=HYPERLINK(...)" and "'+1 Corp", the guard's apostrophe read as part of the
+    name), while assignments.csv, the file a planner opens, keeps its guard."""
+    accounts = salesforce_accounts()
+    accounts["Name"] = ['=HYPERLINK("http://x")', "+1 Corp", "@home", "Four"]
+    out = plan(hand_scenario(tmp_path / "s", accounts=accounts)).write(
+        tmp_path / "plan", map_html=False
+    )
+    moved = rebalance(Plan.read(out), leaves=["R2"]).write(tmp_path / "moved", map_html=False)
+    again = Plan.read(moved)
+    assert again.accounts["name"].tolist() == accounts["Name"].tolist()
+    table = rows(moved / "assignments.csv")
+    name = table[0].index("Name")
+    assert [row[name] for row in table[1:]] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1 Corp",
+        "'@home",
+        "Four",
+    ]

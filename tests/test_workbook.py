@@ -276,3 +276,62 @@ def test_same_folder_same_bytes(tmp_path):
     properties = openpyxl.load_workbook(tmp_path / "a.xlsx").properties
     assert properties.title == "hand-made"
     assert properties.created.year == 2000  # fixed, so writing later gives the same bytes
+
+
+def _hubspot_book(tmp_path):
+    """The hand case (tests/helpers.py) under HubSpot's report labels, with numeric record
+    IDs: the best plan moves only account 2 (owner 52718304 -> 52718303)."""
+    from tests.helpers import hand_scenario
+
+    accounts = pd.DataFrame(
+        {
+            "Record ID": ["12345678901", "123456789012345678", "3", "4"],
+            "Company name": ["One", "Two", "Three", "Four"],
+            "Latitude": [0.0] * 4,
+            "Longitude": [1.0, 2.0, 3.0, 9.0],
+            "workload": [1.0] * 4,
+            "potential": [100.0, 200.0, 300.0, 400.0],
+            "Company owner ID": ["52718303", "52718304", "52718304", "52718304"],
+            "Parent Company ID": ["", "12345678901", "", ""],
+        }
+    )
+    reps = pd.DataFrame(
+        {"Id": ["52718303", "52718304"], "Name": ["Rita", "Rob"], "lat": [0.0, 0.0]}
+    ).assign(lon=[0.0, 10.0])
+    made = plan(hand_scenario(tmp_path / "s", accounts=accounts, reps=reps, hierarchy=[]))
+    return openpyxl.load_workbook(made.write(tmp_path / "plan", map_html=False) / "plan.xlsx")
+
+
+def test_ids_under_a_crm_label_stay_text(tmp_path):
+    """IDs under a label ('Record ID', 'Company owner ID', 'Parent Company ID') are text, and
+    an 18-digit ID keeps every digit (before: numbers, 123456789012345678 written as the
+    double 1.234567890123457e+17, shown 123,456,789,012,345,000)."""
+    rows = {r["Record ID"].value: r for r in _rows(_hubspot_book(tmp_path)["Assignments"])}
+    assert set(rows) == {"12345678901", "123456789012345678", "3", "4"}
+    assert rows["123456789012345678"]["Company owner ID"].value == "52718304"
+    assert rows["123456789012345678"]["Parent Company ID"].value == "12345678901"
+    assert rows["3"]["potential"].value == 300  # numbers stay numbers
+    typed = read_table(_csv(tmp_path, {"external_ref": ["1234567890123456789", "7"]}))
+    assert typed["external_ref"].tolist() == ["1234567890123456789", "7"]
+
+
+def _csv(tmp_path, columns: dict) -> str:
+    path = tmp_path / "t.csv"
+    pd.DataFrame(columns).to_csv(path, index=False)
+    return path
+
+
+def test_moves_name_the_accounts_under_the_exports_own_columns(tmp_path):
+    """The Moves sheet of a plan (no moves.csv: the assignments whose rep changed) names the
+    account under the export's own columns (before: neither an ID nor a name column, since
+    assignments.csv calls them 'Record ID' and 'Company name', not account_id and name)."""
+    book = _hubspot_book(tmp_path)
+    assert [c.value for c in book["Moves"][1]][:2] == ["Record ID", "Company name"]
+    moves = _rows(book["Moves"])
+    assert [(r["Record ID"].value, r["Company name"].value) for r in moves] == [
+        ("123456789012345678", "Two")
+    ]
+    assert (moves[0]["previous_rep_id"].value, moves[0]["rep_id"].value) == (
+        "52718304",
+        "52718303",
+    )

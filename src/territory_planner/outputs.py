@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .data.columns import ACCOUNT_ALIASES, canonical_columns
-from .data.owners import OWNER_NAMES, owners_as_written
+from .data.owners import new_owners_as_written, owners_as_written
 from .errors import ProblemList
 
 #: the plan's own columns of assignments.csv, after the account ID, in this order
@@ -153,7 +153,8 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
     """owner_changes.csv: the accounts whose owner changes (including accounts with no owner
     today that get one), two columns named as the accounts file names its ID and owner
     columns (``Id,OwnerId`` for a Salesforce export), ready for a CRM bulk update; the new
-    owner by name when the file gave every owner by name (``Account Owner``)."""
+    owner by name when the file gave every owner by name (``Account Owner``), as an
+    18-character ID when it gave every owner so and the reps have 15 (data/owners.py)."""
     names = source_names(accounts)
     id_name = next((o for o, c in names.items() if c == "account_id"), "account_id")
     owner_name = next((o for o, c in names.items() if c == "current_rep_id"), "current_rep_id")
@@ -162,8 +163,9 @@ def owner_changes_table(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd
         previous.isna() | (previous != assignments["rep_id"])
     )
     rows = assignments[changed]
-    # a file that named every owner by name is updated by name (data/owners.py)
-    new_owner = rows["rep_name"] if accounts.attrs.get(OWNER_NAMES) else rows["rep_id"]
+    # in the kind of value the file gave its owners: names, or the other Salesforce form
+    names = rows["rep_name"] if "rep_name" in rows else pd.Series(None, index=rows.index)
+    new_owner = new_owners_as_written(rows["rep_id"], names, accounts)
     return pd.DataFrame({id_name: rows["account_id"].to_numpy(), owner_name: new_owner.to_numpy()})
 
 
@@ -280,14 +282,17 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, *, exact: bool = False, guard: bool = True) -> None:
     """Deterministic, formula-safe CSV (UTF-8, ``\\n`` line ends, numbers without float
     noise: rounded per column, or, with ``exact``, every digit that makes the float).
+    Without ``guard`` text is written as it is: for a copy of an input, which the data
+    readers read back as any input (they undo no guard) and which holds what a copied input
+    file would.
 
     A carriage return inside a text cell is written as a line feed: with ``\\n`` line ends
     the csv module does not quote a lone CR, and a reader would split the row there.
     """
-    safe = neutralise_formulas(frame)
+    safe = neutralise_formulas(frame) if guard else frame.copy()
     for column in safe.columns:
         if not (
             pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])

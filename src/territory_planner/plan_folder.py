@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from .data import load_data
+from .data.owners import owners_as_written
 from .errors import InputError, Problem, ProblemList
 from .evaluate import finite_or_none, rollup_frame
 from .folders import check_output_folder, write_folder_atomically
@@ -225,11 +226,18 @@ class Plan:
                 # under the export's own names, as assignments.csv is: the folder agrees
                 # with itself, and a CRM's names survive re-balance after re-balance
                 as_written = {c: o for o, c in source_names(self.accounts).items() if o != c}
-                accounts = self.accounts.rename(columns=as_written)
-                write_csv(accounts, inputs / "accounts.csv", exact=True)
+                # today's owners too, as the export wrote them (names, 18-character IDs):
+                # read back, the folder's owner_changes.csv keeps speaking that way
+                owners = self.accounts.set_index("account_id")["current_rep_id"]
+                accounts = self.accounts.assign(
+                    current_rep_id=owners_as_written(owners, self.accounts).to_numpy()
+                ).rename(columns=as_written)
+                # unguarded: the guard's apostrophe would be read back as part of a name
+                # ('=HYPERLINK(...) became "'=HYPERLINK(...)" in the re-balanced plan)
+                write_csv(accounts, inputs / "accounts.csv", exact=True, guard=False)
                 copied[key] = "inputs/accounts.csv"
             elif key == "reps":
-                write_csv(self.reps, inputs / "reps.csv", exact=True)
+                write_csv(self.reps, inputs / "reps.csv", exact=True, guard=False)
                 copied[key] = "inputs/reps.csv"
             elif key == "regions" and self.regions is not None:
                 from .geo import write_regions  # regions changed in memory (a re-balance)

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .data import ScenarioData, load_data
+from .data.owners import new_owners_as_written
 from .errors import InfeasibleError, ProblemList, SolverError
 from .evaluate import assignment_frame, territory_frame
 from .optimize.results import AssignmentResult, relative_gap
@@ -155,8 +156,11 @@ def rebalanced_data(
         problems.add("--max-moved-share", f"must be between 0 and 1, got {max_moved_share}")
     problems.raise_if_any()
     accounts = plan.accounts.copy()
-    owner = plan.rep_of_account
-    accounts["current_rep_id"] = accounts["account_id"].map(owner).astype(object)
+    owner = accounts["account_id"].map(plan.rep_of_account).astype(object)
+    # in the form the CRM export gave its owners (names, 18-character IDs): read again below,
+    # so the new plan's owner_changes.csv still speaks the CRM's language
+    names = owner.map(plan.reps.set_index("rep_id")["name"])
+    accounts["current_rep_id"] = new_owners_as_written(owner, names, plan.accounts)
     accounts = accounts.where(accounts.notna(), None)
     # the CRM export's own column names, so the new plan's files speak the CRM's language
     crm_names = plan.accounts.attrs.get("source_names")

@@ -5,9 +5,10 @@ A CRM report export often carries the owner as a person's name (Salesforce's "Ac
 Owner", HubSpot's "Company owner"), while the reps file has IDs and names. An owner that is
 no rep_id but is the name of exactly one rep (case and runs of spaces aside) is read as
 that rep's ID, so continuity, locks and today's scores work on such an export unchanged.
-When every owner of the file is given by name, the plan answers in names too: the owner
-column of assignments.csv and of owner_changes.csv (the CRM update) holds names, as the
-export did.
+The plan answers in the file's own terms: the owner column of assignments.csv holds each
+owner as the file wrote it, and when the file wrote every owner by name (or every one in
+the other Salesforce form) owner_changes.csv, the CRM update, gives each new owner that way
+too, and so does a re-balance of the plan (owners_as_written, new_owners_as_written).
 
 Salesforce writes a record ID in two forms: 15 case-sensitive characters (reports, the
 user interface) and 18 (the API, Data Loader), the 15 followed by three characters that
@@ -24,9 +25,11 @@ from ..errors import ProblemList
 from .cells import _report_rows, _rows_in
 from .columns import YIELDING_ALIASES, header_key
 
-#: accounts.attrs key: account_id -> its owner's name as the file wrote it, when every
-#: owner was given by name
-OWNER_NAMES = "owner_names"
+#: accounts.attrs key: account_id -> its owner as the file wrote it, for every owner the
+#: file gave by name or in the other Salesforce form
+OWNERS_WRITTEN = "owners_written"
+#: accounts.attrs key: "name" or "salesforce" when the file wrote every owner that way
+OWNER_FORM = "owner_form"
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
@@ -50,12 +53,21 @@ def salesforce_forms(rep_ids) -> dict[str, str]:
     rep_id whose suffix checks."""
     forms: dict[str, str] = {}
     for rep_id in rep_ids:
-        text = str(rep_id)
-        if _is_salesforce_id(text, 15):
-            forms[text + salesforce_suffix(text)] = rep_id
-        elif _is_salesforce_id(text, 18) and text[15:] == salesforce_suffix(text[:15]):
-            forms[text[:15]] = rep_id
+        other = other_salesforce_form(rep_id)
+        if other is not None:
+            forms[other] = rep_id
     return forms
+
+
+def other_salesforce_form(rep_id) -> str | None:
+    """The other Salesforce form of ``rep_id`` (18 characters for 15, 15 for 18 whose
+    suffix checks), or None when it is no Salesforce ID."""
+    text = str(rep_id)
+    if _is_salesforce_id(text, 15):
+        return text + salesforce_suffix(text)
+    if _is_salesforce_id(text, 18) and text[15:] == salesforce_suffix(text[:15]):
+        return text[:15]
+    return None
 
 
 def _key(name) -> str:
@@ -106,7 +118,13 @@ def resolve_owner_names(
     read as the owner only by a yielding alias ('Owner', 'Account Owner') of which no value
     is a rep's ID or name holds something else (e-mail addresses, another system's
     users): it is kept as an ordinary column, no account has an owner today, and a note
-    says so."""
+    says so. Owners written otherwise than as a rep_id are remembered (_written_owners)."""
+    return _written_owners(_resolved_owners(accounts, reps, file, problems), accounts)
+
+
+def _resolved_owners(
+    accounts: pd.DataFrame, reps: pd.DataFrame, file: str, problems: ProblemList
+) -> pd.DataFrame:
     accounts = _salesforce_owner_forms(accounts, reps)
     owners = accounts["current_rep_id"]
     by_id = owners.isin(set(reps["rep_id"]))
@@ -145,9 +163,26 @@ def resolve_owner_names(
         *accounts.attrs.get("defaults", []),
         f"current_rep_id: {count:,} owner(s) given by rep name, read as the rep's rep_id",
     ]
-    if named.all() and not by_id.any():
-        given = unique.index[named]
-        out.attrs[OWNER_NAMES] = dict(zip(accounts.loc[given, "account_id"], owners[given]))
+    return out
+
+
+def _written_owners(resolved: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """``resolved`` with the owners ``given`` wrote otherwise than as their rep_id (a name,
+    the other Salesforce form) in its attrs, and the form when every owner was so written:
+    the plan's files give owners back as the file wrote them (owners_as_written)."""
+    owners, written = resolved["current_rep_id"], given["current_rep_id"]
+    changed = owners.notna() & written.notna() & (owners != written)
+    if not changed.any():
+        return resolved
+    out = resolved.copy(deep=False)
+    out.attrs = dict(resolved.attrs)
+    out.attrs[OWNERS_WRITTEN] = dict(zip(resolved.loc[changed, "account_id"], written[changed]))
+    if changed.sum() == owners.notna().sum():
+        by_form = owners[changed].map(other_salesforce_form) == written[changed]
+        if by_form.all():
+            out.attrs[OWNER_FORM] = "salesforce"
+        elif not by_form.any():
+            out.attrs[OWNER_FORM] = "name"
     return out
 
 
@@ -198,10 +233,27 @@ def _owner_column_kept(accounts: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def owners_as_written(owners: pd.Series, accounts: pd.DataFrame) -> pd.Series:
-    """``owners`` (rep IDs, indexed by account_id) as the accounts file wrote them: its
-    names, when it gave every owner by name (resolve_owner_names); else as they are."""
-    names = accounts.attrs.get(OWNER_NAMES)
-    if not names:
+    """``owners`` (today's rep IDs, indexed by account_id) as the accounts file wrote them: a
+    name or the other Salesforce form where the file gave one (resolve_owner_names)."""
+    written = accounts.attrs.get(OWNERS_WRITTEN)
+    if not written:
         return owners
-    written = pd.Series(owners.index.map(lambda account: names.get(account)), index=owners.index)
-    return written.where(written.notna(), owners)
+    as_written = pd.Series(owners.index.map(written.get), index=owners.index, dtype=object)
+    return as_written.where(as_written.notna(), owners)
+
+
+def new_owners_as_written(
+    rep_ids: pd.Series, rep_names: pd.Series, accounts: pd.DataFrame
+) -> pd.Series:
+    """New owners (rep IDs, with their names beside) in the form the accounts file writes
+    owners, so that a CRM import takes the kind of value it exported: when the file wrote
+    every owner by name, the rep's name (its ID when it has none: a blank owner in a bulk
+    update would clear the field); in the other Salesforce form, that form; else the
+    rep_id."""
+    form = accounts.attrs.get(OWNER_FORM)
+    if form == "salesforce":
+        return rep_ids.map(lambda rep: other_salesforce_form(rep) or rep)
+    if form == "name":
+        named = rep_names.map(lambda name: isinstance(name, str) and bool(name.strip()))
+        return rep_names.where(named, rep_ids)
+    return rep_ids

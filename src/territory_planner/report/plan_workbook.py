@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from territory_planner.data import ACCOUNT_ALIASES, canonical_columns
+from territory_planner.errors import ProblemList
 from territory_planner.report.workbook import (
     COUNT,
     DECIMAL,
@@ -293,7 +295,14 @@ def _moves(folder: Path, assignments: pd.DataFrame | None) -> pd.DataFrame | Non
     if moves is not None or assignments is None or "moved" not in assignments.columns:
         return moves
     moved = assignments[assignments["moved"].map(lambda v: v is True or v == "True")]
-    return moved[[c for c in _MOVE_COLUMNS if c in moved.columns]].reset_index(drop=True)
+    # assignments.csv writes the account columns under the accounts file's own names (Id,
+    # Name for a Salesforce export; outputs.py): they are picked by what they mean, as the
+    # readers match them, and keep the names the planner knows
+    header = pd.DataFrame(columns=list(assignments.columns))
+    meaning = canonical_columns(header, ACCOUNT_ALIASES, "assignments.csv", ProblemList())
+    written = {column: name for name, column in meaning.attrs["source_names"].items()}
+    picked = [written[c] for c in _MOVE_COLUMNS if c in written]
+    return moved[picked].reset_index(drop=True)
 
 
 def plan_sheets(folder: str | Path) -> list[Sheet]:

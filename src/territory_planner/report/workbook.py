@@ -66,10 +66,16 @@ PRINT_FIT_WIDTH = 200.0  # total column width (characters) still readable on one
 _WIDTH_SAMPLE = 2000  # rows measured for column widths: enough to see the long values
 _FORMULA_START = ("=", "+", "-", "@")
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
+#: names of text columns by their last word, however the words are joined: 'rep_id', and the
+#: labels CRM report exports write ('Record ID', 'Company owner ID', 'Organization - ID')
 _TEXT_NAME = re.compile(
-    r"(^|_)(id|ids|code|zip|postal|phone|name|status|segment|unit|level|metric|reason|rule)$"
+    r"(^|[^0-9a-z])(id|ids|code|zip|postal|phone|name|status|segment|unit|level|metric|reason"
+    r"|rule|owner)$"
     r"|postal|zip|^(from|to)_rep$|^rep_[ab]$"
 )
+#: a double holds 15 significant digits: a longer run of digits (an 18-digit HubSpot record
+#: ID) as a number would come back as another number
+_TOO_LONG_FOR_A_NUMBER = re.compile(r"^[+-]?\d{16,}$")
 
 HighlightRule = Callable[[int, str, Any], bool]
 
@@ -120,6 +126,8 @@ def _typed(series: pd.Series, name: str) -> pd.Series:
         return text.map({"True": True, "False": False, None: None})
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.isna().any() or values.str.match(_LEADING_ZERO).any():
+        return text
+    if values.str.match(_TOO_LONG_FOR_A_NUMBER).any():
         return text
     out = pd.to_numeric(text, errors="coerce")
     whole = np.isfinite(numbers).all() and (numbers == np.round(numbers)).all()
