@@ -103,7 +103,16 @@ class PlanningProblem:
     def moved_potential_block(self, units: np.ndarray) -> np.ndarray:
         """Potential that changes owner if unit u goes to rep j, (len(units), J)."""
         out = np.zeros((len(units), self.n_reps))
-        for row, u in enumerate(units):
+        single = np.array([len(self.unit_members[u]) == 1 for u in units], dtype=bool)
+        if single.any():
+            # most units are one account: vectorised, as pricing scans every pair of them
+            rows = np.flatnonzero(single)
+            accounts = np.array([self.unit_members[u][0] for u in units[rows]], dtype=int)
+            out[rows] = self.account_potential[accounts][:, None]
+            owned = self.current_rep[accounts] >= 0
+            out[rows[owned], self.current_rep[accounts[owned]]] = 0.0
+        for row in np.flatnonzero(~single):
+            u = units[row]
             members = self.unit_members[u]
             total = self.account_potential[members].sum()
             out[row, :] = total

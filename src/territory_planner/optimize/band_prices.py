@@ -63,7 +63,7 @@ PRICING_ROUNDS = 5
 #: left-out pairs joining per unit and round
 JOINING_PER_UNIT = 3
 #: each unit's cheapest reps the climb starts with, beside the candidates
-WIDE = 24
+WIDE = 12
 #: the LP's candidates gain each unit's pairs (at most NEAR_TIES) whose reduced cost at
 #: the prices is within this many coldest temperatures of its cheapest: near-ties are where
 #: the LP splits units
