@@ -337,6 +337,20 @@ def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     assert not [p for p in found if "is not a rep" in p.message]
 
 
+def test_an_owner_id_in_the_wrong_case_is_refused_naming_the_rep(tmp_path):
+    """'r1' for rep R1 is not read as R1 (Salesforce IDs are case-sensitive: two users may
+    differ only in case), but the fix names R1; an owner no rep spells in any case keeps
+    the plain fix."""
+    accounts = "account_id,lat,lon,current_rep_id\nA1,40.0,-75.0,r1\nA2,40.5,-74.5,R9\n"
+    found = problems(scenario(tmp_path, accounts=accounts))
+    assert [str(p) for p in found if p.column == "current_rep_id"] == [
+        f"{tmp_path / 'accounts.csv'}, row 3, column 'current_rep_id': current_rep_id is not a "
+        "rep in the reps file (got 'R9') (fix: correct the ID or blank it)",
+        f"{tmp_path / 'accounts.csv'}, row 2, column 'current_rep_id': current_rep_id is not a "
+        "rep in the reps file (got 'r1') (fix: did you mean 'R1'? rep IDs are case-sensitive)",
+    ]
+
+
 def test_owners_by_id_and_by_name_in_one_file_update_by_id(tmp_path):
     """One owner by ID, the rest by name: all read as reps, and the CRM update (not all by
     name) gives rep IDs."""
