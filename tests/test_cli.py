@@ -127,6 +127,33 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tiny, tmp_path):
     assert (out / "assignments.csv").exists() and (out / "summary.json").exists()
 
 
+def test_a_run_with_its_standard_streams_closed_writes_its_plan(tiny, tmp_path):
+    """Launched with stdin, stdout and stderr closed (`plan ... <&- >&- 2>&-`, as some job
+    runners start a command), the plan is solved and written and the exit is 0. It ended
+    with exit 1 or 120 and nothing written: Python left sys.stdout None, which the solver
+    hand-over flushes, and a library opened during import took the closed descriptors,
+    which progress lines then wrote into until they were closed under them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def close_standard_streams():
+        for fd in (0, 1, 2):
+            os.close(fd)
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "territory_planner.cli", "plan", str(tiny()), "--out", str(out)],
+        preexec_fn=close_standard_streams,  # noqa: PLW1509 (no threads in this test)
+        env={**os.environ, "PYTHONPATH": str(src)},
+        timeout=120,
+    )
+    assert done.returncode == 0
+    assert (out / "assignments.csv").exists() and (out / "summary.json").exists()
+
+
 def test_a_fractional_tolerance_is_printed_with_its_digits(tiny, tmp_path):
     """Workload within 50% and potential within 12.5% (band 437.5..562.5 around 500): every
     line that states a tolerance says 12.5%, where ':.0%' used to print 12% (and 2.5% as

@@ -337,6 +337,40 @@ def test_an_owner_name_two_reps_share_is_refused_naming_both(tmp_path):
     assert not [p for p in found if "is not a rep" in p.message]
 
 
+def test_an_owner_id_in_the_wrong_case_is_refused_naming_the_rep(tmp_path):
+    """'r1' for rep R1 is not read as R1 (Salesforce IDs are case-sensitive: two users may
+    differ only in case), but the fix names R1; an owner no rep spells in any case keeps
+    the plain fix."""
+    accounts = "account_id,lat,lon,current_rep_id\nA1,40.0,-75.0,r1\nA2,40.5,-74.5,R9\n"
+    found = problems(scenario(tmp_path, accounts=accounts))
+    assert [str(p) for p in found if p.column == "current_rep_id"] == [
+        f"{tmp_path / 'accounts.csv'}, row 3, column 'current_rep_id': current_rep_id is not a "
+        "rep in the reps file (got 'R9') (fix: correct the ID or blank it)",
+        f"{tmp_path / 'accounts.csv'}, row 2, column 'current_rep_id': current_rep_id is not a "
+        "rep in the reps file (got 'r1') (fix: did you mean 'R1'? rep IDs are case-sensitive)",
+    ]
+
+
+def test_account_ids_that_differ_only_in_case_are_two_accounts_with_a_note(tmp_path):
+    """A1 and a1 are two accounts (Salesforce IDs are case-sensitive), but from a CRM whose
+    IDs ignore case they are one account listed twice: validate says so, naming the rows.
+    They loaded without a word; R1 and r1 among the reps get the same note."""
+    accounts = "account_id,lat,lon\nA1,40.0,-75.0\na1,40.1,-75.0\nB2,40.2,-75.0\nb2,40.3,-75.0\n"
+    reps = GOOD_REPS + "r1,Ray,40.3,-74.9\n"
+    data = load_scenario(scenario(tmp_path, accounts=accounts, reps=reps))
+    assert data.accounts["account_id"].tolist() == ["A1", "a1", "B2", "b2"]
+    notes = [n for n in data.summary()["defaults"] if "only in case" in n]
+    assert notes == [
+        "account_id: 4 accounts differ from another only in case (A1 (row 2) and a1 (row 3); "
+        "B2 (row 4) and b2 (row 5)): read as different accounts, as Salesforce IDs are "
+        "case-sensitive; if your CRM's IDs ignore case (Dynamics GUIDs), IDs that differ only "
+        "in case are one account listed more than once",
+        "rep_id: 2 reps differ from another only in case (R1 (row 2) and r1 (row 4)): read as "
+        "different reps, as Salesforce IDs are case-sensitive; if your CRM's IDs ignore case "
+        "(Dynamics GUIDs), IDs that differ only in case are one rep listed more than once",
+    ]
+
+
 def test_owners_by_id_and_by_name_in_one_file_update_by_id(tmp_path):
     """One owner by ID, the rest by name: all read as reps, and the CRM update (not all by
     name) gives rep IDs."""

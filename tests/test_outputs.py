@@ -484,7 +484,7 @@ def test_show_says_the_quotas_and_why_a_quota_is_off_its_share(tmp_path):
         "(proven minimum 66.67%)"
     ) in lines
     assert (
-        "    R2 (+28.57%): quota held at last year's revenue 600 x (1 + 0.5) = 900 by "
+        "    R2 (+28.57%): quota held at its accounts' revenue last year 600 x (1 + 0.5) = 900 by "
         "min_growth 0.5; fair share 700"
     ) in lines
     assert (  # one sentence says where the 200 R2's floor takes comes from

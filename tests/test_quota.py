@@ -672,6 +672,26 @@ def test_allocate_quotas_ramp_column_from_the_reps():
     assert quotas(plan) == approx({"R01": 100, "R02": 100, "R03": 700})
 
 
+def test_a_new_hire_is_held_at_its_accounts_revenue_last_year():
+    """The demo's R25: a new hire owned nothing last year, yet min_growth holds its quota at
+    last year's revenue, since history follows the accounts (docs/design.md "Quotas": R_j
+    is its territory's). Here R02 (new, ramp 0.5) owns A2 (R04's, leaving) and A3.
+    Potential 100, 200, 700 -> w = 0.1, 0.5 x 0.2 = 0.1, 0.7 (sum 0.9); T = 450 gives fair
+    shares 50, 50, 350. Floors (min_growth 0) are the territories' revenue 40, 60, 300:
+    R02's 60 is above its share, so R02 is held at 60 (+20%) and R01 and R03 share the 10
+    it takes evenly, 390 = 400 x (1 - 2.5%): 48.75 and 341.25, above their floors."""
+    plan = allocate_quotas(
+        make_plan({"target": 450, "method": "potential", "min_growth": 0.0, "ramp": {"new": 0.5}}),
+        solver=SOLVER,
+    )
+    assert quotas(plan) == approx({"R01": 48.75, "R02": 60, "R03": 341.25})
+    assert plan.frame["binding"].tolist() == ["", "min_growth", ""]
+    assert plan.summary()["largest_deviations"][0]["explanation"] == (
+        "R02 (+20.00%): quota held at its accounts' revenue last year 60 by min_growth 0; "
+        "fair share 50"
+    )
+
+
 def test_allocate_quotas_needs_a_quota_section():
     with pytest.raises(InputError, match=r"the scenario has no 'quota:' section"):
         allocate_quotas(make_plan(None))
@@ -893,7 +913,7 @@ def test_min_growth_binding_rep_is_named_with_its_rule():
     assert first["fair_share"] == approx(100) and first["deviation"] == approx(0.8)
     assert first["revenue_last_year"] == 150
     assert first["explanation"] == (
-        "R01 (+80.00%): quota held at last year's revenue 150 x (1 + 0.2) = 180 by "
+        "R01 (+80.00%): quota held at its accounts' revenue last year 150 x (1 + 0.2) = 180 by "
         "min_growth 0.2; fair share 100"
     )
     assert largest[1]["binding"] == "" and largest[1]["limit"] is None
@@ -917,7 +937,7 @@ def test_max_growth_and_override_bindings_are_named():
     largest = {r["rep_id"]: r for r in plan.summary()["largest_deviations"]}
     assert list(largest) == ["R02", "R01", "R03"]  # |0.15| > |0.1| > |-40/700|
     assert largest["R03"]["explanation"] == (
-        "R03 (-5.71%): quota capped at last year's revenue 600 x (1 + 0.1) = 660 by "
+        "R03 (-5.71%): quota capped at its accounts' revenue last year 600 x (1 + 0.1) = 660 by "
         "max_growth 0.1; fair share 700"
     )
     assert "above its fair share 200" in largest["R02"]["explanation"]
@@ -934,7 +954,8 @@ def test_regional_deviation_names_the_regions_target():
     )
     assert quotas(plan) == approx({"R01": 150, "R02": 250, "R03": 600})
     assert [r["explanation"] for r in plan.summary()["largest_deviations"]] == [
-        "R01 (+50.00%): quota held at last year's revenue 150 by min_growth 0; fair share 100",
+        "R01 (+50.00%): quota held at its accounts' revenue last year 150 by min_growth 0; "
+        "fair share 100",
         "R02 (-16.67%): no bound of its own binds; 250 is below its fair share 300 so that "
         "the quotas add up to region East's target",
     ]

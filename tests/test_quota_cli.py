@@ -100,7 +100,7 @@ def test_quota_command_names_the_rule_behind_each_large_deviation(plan_dir, tmp_
         ("R2", "min_growth", pytest.approx(700.0)),
     ]
     assert (
-        "    R2 (+11.11%): quota held at last year's revenue 700 by min_growth 0; "
+        "    R2 (+11.11%): quota held at its accounts' revenue last year 700 by min_growth 0; "
         "fair share 630\n" in result.output
     )
     assert (  # one line says where what R2's floor takes goes
@@ -116,7 +116,7 @@ def test_requota_names_max_growth_in_the_binding_column(plan_dir):
     assert made.quotas.set_index("rep_id")["binding"].to_dict() == {"R1": "max_growth", "R2": ""}
     first = made.summary["quota"]["largest_deviations"][0]
     assert first["explanation"] == (
-        "R1 (-25.00%): quota capped at last year's revenue 150 x (1 + 0.5) = 225 by "
+        "R1 (-25.00%): quota capped at its accounts' revenue last year 150 x (1 + 0.5) = 225 by "
         "max_growth 0.5; fair share 300"
     )
 

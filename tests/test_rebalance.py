@@ -246,3 +246,69 @@ def test_cli_rebalance_writes_plan_folder_with_moves(tmp_path):
     )
     assert bad.exit_code == 2
     assert "A=half" in bad.output
+
+
+def test_a_rep_who_left_can_be_hired_again(tmp_path):
+    """C leaves (tolerance 34%: targets 3, loads 2..4): c1 and c2 must move, and both go to
+    B (1.85 - 1 = 0.85 and 1.1 degrees, against 1.85 and 2.1 to A), B carrying 4. The plan
+    keeps C as leaving. Hired again at lon 2, C's target is 2 and the band 1.32..2.68, so
+    every rep holds exactly 2: B gives two accounts to C (20 potential, the least), and
+    the nearest to C are c1 (0.15) and c2 (0.1). Before, the hire was refused as 'already
+    in the plan', and nothing else could bring C back."""
+    left = rebalance(three_rep_plan(tmp_path, tolerance=0.34), leaves=["C"])
+    assert owners(left) == {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "c1": "B", "c2": "B"}
+    assert left.reps.set_index("rep_id").loc["C", "status"] == "leaving"
+    hire = pd.DataFrame({"rep_id": ["C"], "name": ["Cleo"], "lat": [0.0], "lon": [2.0]})
+    back = rebalance(left, hires=hire)
+    moves = back.extra_files["moves.csv"]
+    assert moves[["account_id", "from_rep", "to_rep", "reason"]].values.tolist() == [
+        ["c1", "B", "C", "balance"],
+        ["c2", "B", "C", "balance"],
+    ]
+    assert back.reps["rep_id"].tolist() == ["A", "B", "C"]
+    assert back.reps.set_index("rep_id").loc["C", "status"] == "new"
+    assert back.summary["rebalance"]["hired"] == ["C"]
+    # a rep still active is no hire: refused with the hire's row
+    with pytest.raises(InputError) as caught:
+        rebalance(three_rep_plan(tmp_path / "again", tolerance=0.34), hires=hire)
+    assert [str(p) for p in caught.value.problems] == [
+        "hires (in memory), row 2, column 'rep_id': rep C is already in the plan (fix: give "
+        "the hire a new rep_id (a rep can be hired again only once the plan has it as leaving))"
+    ]
+
+
+def test_problems_of_the_changed_reps_name_the_hires_file_and_row(tmp_path):
+    """The hires join the plan's reps and the whole team is checked again; a problem found
+    there (a region no account has) named 'reps (in memory), row 5' (D's place after A, B,
+    C) and not the hires file's row 3. Every rep leaving names --leave."""
+    start = three_rep_plan(tmp_path, tolerance=0.34)
+    hires = tmp_path / "hires.csv"
+    hires.write_text("rep_id,lat,lon,region_id\nD,0,1.5,\nE,0,1.6,North\n")
+    with pytest.raises(InputError) as caught:
+        rebalance(start, hires=hires)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{hires}, row 3, column 'region_id': region_id does not exist among the accounts' "
+        "region_id values (got 'North') (fix: use a region_id (or a parent_id) of the regions)"
+    ]
+    with pytest.raises(InputError) as caught:
+        rebalance(start, leaves=["A", "B", "C"])
+    assert [str(p) for p in caught.value.problems] == [
+        "--leave: every rep is leaving: nobody is left to own the accounts (fix: keep at least "
+        "one rep active or new)"
+    ]
+
+
+def test_leaves_given_as_one_string_is_one_rep(tmp_path):
+    """rebalance(plan, leaves='C') is C leaving, as ['C']; a string was iterated, so 'AB'
+    made A and B leave without a word. A rep ID in the wrong case names the rep."""
+    start = three_rep_plan(tmp_path)
+    made = rebalance(start, leaves="C")
+    assert made.summary["rebalance"]["leaving"] == ["C"]
+    assert sorted(made.extra_files["moves.csv"]["account_id"]) == ["c1", "c2"]
+    with pytest.raises(InputError) as caught:
+        rebalance(start, leaves="AB", capacities={"b": 0.5})
+    assert [str(p) for p in caught.value.problems] == [
+        "--leave: rep AB is not in the plan (fix: use one of A, B, C)",
+        "--capacity: rep b is not in the plan (or the hires) (fix: did you mean 'B'? rep IDs "
+        "are case-sensitive)",
+    ]

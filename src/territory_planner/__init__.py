@@ -11,6 +11,11 @@ The Python API and the CLI are two doors to the same functions::
 
 __version__ = "0.1.0"
 
+from .standard_streams import open_standard_streams  # noqa: E402
+
+# first, before any library import can take a descriptor the launcher closed
+open_standard_streams()
+
 from .compare import Comparison, compare  # noqa: E402
 from .data import ScenarioData, load_data, load_scenario  # noqa: E402
 from .errors import (  # noqa: E402

@@ -51,14 +51,14 @@ import pandas as pd
 
 from .data import ScenarioData, load_data
 from .data.owners import new_owners_as_written
-from .errors import InfeasibleError, ProblemList, SolverError
+from .errors import InfeasibleError, InputError, ProblemList, SolverError
 from .evaluate import assignment_frame, territory_frame
 from .optimize.results import AssignmentResult, relative_gap
 from .optimize.settings import TINY, Clock, SolveSettings
 from .optimize.strategy import solve_assignment
 from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary, write_reserve
 from .problem import PlanningProblem, build_problem
-from .rebalance_inputs import changed_reps, read_hires
+from .rebalance_inputs import changed_reps, named_by_source, read_hires
 from .tradeoff_curve import TRADEOFF_BUDGETS, forced_moved_potential, tradeoff_curve
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -144,13 +144,13 @@ def _disruption_problem(base: PlanningProblem) -> DisruptionProblem:
 def rebalanced_data(
     plan: Plan,
     hires=None,
-    leaves: Iterable[str] = (),
+    leaves: Iterable[str] | str = (),
     capacities: dict[str, float] | None = None,
     max_moved_share: float | None = None,
 ) -> ScenarioData:
     """The plan's data with today's owners := the plan's reps, and the changes applied."""
     problems = ProblemList()
-    leaves = [str(r) for r in leaves]
+    leaves = leaving_ids(leaves)
     reps = changed_reps(plan, hires, leaves, dict(capacities or {}), problems)
     if max_moved_share is not None and not 0.0 <= max_moved_share <= 1.0:
         problems.add("--max-moved-share", f"must be between 0 and 1, got {max_moved_share}")
@@ -182,12 +182,22 @@ def rebalanced_data(
         # today's owner of a region := its rep in the plan; the changed regions file is
         # written into the new plan's inputs/ (no file of its own to copy)
         regions, files = regions_owned_by_plan(plan), {}
-    data = load_data(settings, accounts=accounts, reps=reps, regions=regions)
+    try:
+        data = load_data(settings, accounts=accounts, reps=reps, regions=regions)
+    except InputError as error:
+        # the reps were checked as one frame in memory: name each row's own file and row
+        raise named_by_source(error, reps, "reps (in memory)") from None
     if crm_names:
         data.accounts.attrs["source_names"] = crm_names
     return ScenarioData(
         settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
     )
+
+
+def leaving_ids(leaves: Iterable[str] | str) -> list[str]:
+    """The leaving reps' IDs; a single ID given as a string is that rep (iterated, 'R07'
+    would be three reps R, 0 and 7, and 'AB' two reps who exist)."""
+    return [leaves] if isinstance(leaves, str) else [str(r) for r in leaves]
 
 
 def unlocked_by_departure(plan: Plan, leaves: Iterable[str]) -> pd.Series:
@@ -341,7 +351,7 @@ def moves_frame(assignments: pd.DataFrame, data: ScenarioData) -> pd.DataFrame:
 def rebalance(
     plan: Plan | str | Path,
     hires: pd.DataFrame | str | Path | None = None,
-    leaves: Iterable[str] = (),
+    leaves: Iterable[str] | str = (),
     capacities: dict[str, float] | None = None,
     *,
     max_moved_share: float | None = None,
@@ -372,7 +382,7 @@ def rebalance(
         from .regions import refuse_region_mode
 
         refuse_region_mode(plan.scenario, "rebalance --tradeoff (its curve ignores contiguity)")
-    leaves = [str(r) for r in leaves]
+    leaves = leaving_ids(leaves)
     data = rebalanced_data(plan, hires, leaves, capacities, max_moved_share)
     settings = data.settings
     if geography_mode:
@@ -457,13 +467,15 @@ def _disruption_numbers(base: PlanningProblem, steps: _Steps, numbers: dict, set
 
 
 def _rebalance_facts(plan: Plan, data: ScenarioData, leaves: list[str], capacities) -> dict:
-    """summary.json's ``rebalance`` block: what changed and what gave way."""
+    """summary.json's ``rebalance`` block: what changed and what gave way (a rep the plan
+    had as leaving who is back is hired too)."""
+    staying = plan.reps.loc[plan.reps["status"] != "leaving", "rep_id"]
     return {
         "from_plan": plan.scenario.name,
         "leaving": leaves,
         "unlocked": sorted(
             plan.accounts.loc[unlocked_by_departure(plan, leaves), "account_id"].astype(str)
         ),
-        "hired": sorted(set(data.reps["rep_id"]) - set(plan.reps["rep_id"])),
+        "hired": sorted(set(data.reps["rep_id"]) - set(staying)),
         "capacities": dict(capacities or {}),
     }

@@ -15,6 +15,7 @@ from .cells import (
     _require,
     _rows,
     _rows_in,
+    case_only_note,
     decide_number_formats,
     parse_bool,
     parse_number,
@@ -43,6 +44,9 @@ def normalize_accounts(
     defaults: list[str] = list(raw.attrs.get("notes", []))
     out = pd.DataFrame(index=frame.index)
     out["account_id"] = _ids(frame, "account_id", name, problems, "account_id")
+    twins = case_only_note(out["account_id"], "account_id", "account")
+    if twins:
+        defaults.append(twins)
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, geocoded, postal = _coordinates(frame, name, problems, "account")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)

@@ -395,6 +395,35 @@ def _ids(
     return ids.astype(object)
 
 
+def case_only_note(ids: pd.Series, column: str, what: str) -> str | None:
+    """A note when IDs of a file differ only in case (A1 and a1), else None.
+
+    They are read as two (Salesforce IDs are case-sensitive: 15-character IDs of two records
+    may differ only in case), but from a CRM whose IDs ignore case (Dynamics GUIDs) they are
+    one record listed twice, which the duplicate check cannot see: validate names the first
+    pairs so the planner can tell. ``ids`` is indexed by spreadsheet row."""
+    cells = ids[ids.ne("") & ids.notna()].astype(str)
+    folded = cells.str.casefold()
+    if len(set(folded)) == len(set(cells)):  # the usual case, told by two hash passes
+        return None
+    # spellings per folded ID: an ID repeated exactly is the duplicate check's, not this
+    twins = cells.groupby(folded).transform("nunique") > 1
+    if not twins.any():
+        return None
+    groups = cells[twins].groupby(folded[twins], sort=False)
+    shown = [
+        " and ".join(f"{value} (row {row})" for row, value in group.items())
+        for _, group in list(groups)[:3]
+    ]
+    more = f" and {groups.ngroups - 3:,} more" if groups.ngroups > 3 else ""
+    return (
+        f"{column}: {_count(int(twins.sum()), what)} differ from another only in case "
+        f"({'; '.join(shown)}{more}): read as different {what}s, as Salesforce IDs are "
+        "case-sensitive; if your CRM's IDs ignore case (Dynamics GUIDs), IDs that differ "
+        f"only in case are one {what} listed more than once"
+    )
+
+
 def _require(
     frame: pd.DataFrame,
     column: str,

@@ -24,7 +24,7 @@ from .columns import (
     ACCOUNT_ALIASES,
     REP_STATUSES,
 )
-from .owners import resolve_owner_names
+from .owners import case_twins, resolve_owner_names
 from .postal_regions import place_by_postal_code
 from .region_keys import matched_note, matched_region_ids
 from .reps import (
@@ -108,16 +108,33 @@ def cross_check(
 ) -> None:
     """References between files: owners, regions, metrics; and that someone can work."""
     rep_ids = set(reps["rep_id"])
-    unknown_owner = accounts["current_rep_id"].notna() & ~accounts["current_rep_id"].isin(rep_ids)
+    owners = accounts["current_rep_id"]
+    unknown_owner = owners.notna() & ~owners.isin(rep_ids)
+    # 'r01' for R01 is not read as R01 (IDs are case-sensitive), but the fix names R01
+    twins = pd.Series(
+        case_twins(owners[unknown_owner], rep_ids), index=owners.index[unknown_owner], dtype=object
+    ).reindex(owners.index)
+    plain = unknown_owner & twins.isna()
     _report_rows(
         problems,
         account_file,
-        _rows_in(accounts, unknown_owner),
+        _rows_in(accounts, plain),
         "current_rep_id",
         "current_rep_id is not a rep in the reps file",
         fix="correct the ID or blank it",
-        values=accounts["current_rep_id"][unknown_owner].astype(str).tolist(),
+        values=owners[plain].astype(str).tolist(),
     )
+    for twin in sorted(set(twins.dropna())):
+        wrong_case = twins.eq(twin)
+        _report_rows(
+            problems,
+            account_file,
+            _rows_in(accounts, wrong_case),
+            "current_rep_id",
+            "current_rep_id is not a rep in the reps file",
+            fix=f"did you mean '{twin}'? rep IDs are case-sensitive",
+            values=owners[wrong_case].astype(str).tolist(),
+        )
     region_ids: set[str] = set()
     if regions is not None:
         from ..geo import region_ancestors

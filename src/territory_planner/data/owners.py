@@ -70,6 +70,28 @@ def other_salesforce_form(rep_id) -> str | None:
     return None
 
 
+def case_twins(values, rep_ids) -> list[str | None]:
+    """For each of ``values``, the one rep_id it spells but for case ('r01' for R01), or
+    None.
+
+    Never read as that rep: Salesforce IDs are case-sensitive (two users' 15-character IDs
+    may differ only in case), so a wrong-case owner is an error whose fix names the rep."""
+    by_fold: dict[str, list[str]] = {}
+    for rep in map(str, rep_ids):
+        by_fold.setdefault(rep.casefold(), []).append(rep)
+
+    def twin(value) -> str | None:
+        found = by_fold.get(str(value).casefold(), [])
+        return found[0] if len(found) == 1 and found[0] != str(value) else None
+
+    return [twin(value) for value in values]
+
+
+def case_twin(value, rep_ids) -> str | None:
+    """:func:`case_twins` of one value."""
+    return case_twins([value], rep_ids)[0]
+
+
 def _key(name) -> str:
     return " ".join(str(name).split()).casefold()
 

@@ -17,6 +17,7 @@ from .cells import (
     _require,
     _rows,
     _short,
+    case_only_note,
     decide_number_formats,
     parse_number,
     parse_text,
@@ -49,6 +50,9 @@ def normalize_reps(raw: pd.DataFrame, name: str, problems: ProblemList) -> pd.Da
     decide_number_formats(frame, ["lat", "lon", "capacity"], name, problems)
     out = pd.DataFrame(index=frame.index)
     out["rep_id"] = _ids(frame, "rep_id", name, problems, "rep_id")
+    twins = case_only_note(out["rep_id"], "rep_id", "rep")
+    if twins:
+        defaults.append(twins)
     out["name"] = parse_text(frame, "name", blank_is_none=False)
     lat, lon, _, postal = _coordinates(frame, name, problems, "rep")
     out["lat"], out["lon"], out["postal_code"] = lat, lon, postal.astype(object)

@@ -86,8 +86,12 @@ def _record(row: pd.Series, settings: QuotaSettings) -> dict[str, Any]:
 
 
 def explanation(record: dict[str, Any], per_region: bool = False) -> str:
-    """'R25 (+75.07%): quota held at last year's revenue 1,302,900 by min_growth 0; fair
-    share 744,223', or why a quota with no bound of its own is off its share."""
+    """'R25 (+75.07%): quota held at its accounts' revenue last year 1,302,900 by min_growth
+    0; fair share 744,223', or why a quota with no bound of its own is off its share.
+
+    The revenue is the territory's (history follows the accounts, not the person), so a
+    new hire who sold nothing last year is held at what its accounts brought under their
+    previous owners; "last year's revenue" alone read as the hire's own."""
     head = f"{record['rep_id']} ({record['deviation']:+.2%})"
     share = amount(record["fair_share"])
     if record["binding"] in ("min_growth", "max_growth"):
@@ -97,7 +101,7 @@ def explanation(record: dict[str, Any], per_region: bool = False) -> str:
             held += f" x {growth_text(setting)} = {amount(record['limit'])}"
         verb = "held at" if record["binding"] == "min_growth" else "capped at"
         return (
-            f"{head}: quota {verb} last year's revenue {held} by {record['binding']} "
+            f"{head}: quota {verb} its accounts' revenue last year {held} by {record['binding']} "
             f"{setting:g}; fair share {share}"
         )
     side = "below" if record["quota"] < record["fair_share"] else "above"
