@@ -87,8 +87,9 @@ PRICED_PER_UNIT = 3
 CRASH_MIN_UNITS = 50_000
 #: from this many units the candidates are completed by the pairs cheap at the bands'
 #: prices (band_prices.py) before the first LP: at 100,000 x 500 nationwide the first LP
-#: over the nearest reps' pairs was short of its bands by 1,466% and pricing ran the LP
-#: phase to 252 s; with them it needed no slack and ended at 100 s
+#: over the nearest reps' pairs was short of its bands by 1,466% and no plan came within
+#: 300 s; with them it needed no slack and the plan was at 0.033% in 264 s. At 10,000 x
+#: 50 the first LP costs about 10 s and the prices 4-10 s: not worth it there
 PRICES_MIN_UNITS = 50_000
 #: a Lagrangian correction within this share of the gap target is not worth a re-solve
 CLOSE_ENOUGH_SHARE = 0.05
