@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .arguments import refuse_bad_time_limit
 from .data import ScenarioData, load_data, load_scenario, read_table
 from .errors import InfeasibleError, InputError, Problem, ProblemList, SolverError
 from .evaluate import assignment_frame, kpis, territory_frame
@@ -214,6 +215,7 @@ def locate(
     ``extra_files['bases.csv']`` lists them. ``started`` and ``will_write``: the limit holds
     end to end, as for plan() (plan.solve_time_left).
     """
+    refuse_bad_time_limit(time_limit)  # before reading: as the CLI does
     data = _data_of(scenario)
     from .regions import refuse_region_mode
 
@@ -349,6 +351,7 @@ def headcount(
     The time limit covers the whole search; ``started`` and ``will_write``: it holds end to
     end, as for plan() (plan.solve_time_left).
     """
+    refuse_bad_time_limit(time_limit)  # before reading: as the CLI does
     data = _data_of(scenario)
     from .regions import refuse_region_mode
 

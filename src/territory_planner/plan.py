@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .arguments import refuse_bad_time_limit
 from .data import ScenarioData, load_data, load_scenario
 from .errors import InfeasibleError, ProblemList
 from .evaluate import assignment_frame, kpis, territory_frame, today_kpis
@@ -101,6 +102,7 @@ def plan(
     ``started`` (a ``perf_counter()``): when the user's time limit began, so reading counts
     against it (default: once the data is read); ``will_write``: the caller writes the plan
     folder next, so the solve ends early enough for that to fit in the limit too."""
+    refuse_bad_time_limit(time_limit)  # before reading: as the CLI does
     data = scenario_data(scenario)
     settings = data.settings
     overrides = {

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .arguments import check_share, check_time_limit
 from .data import ScenarioData, load_data
 from .data.owners import new_owners_as_written
 from .errors import InfeasibleError, InputError, ProblemList, SolverError
@@ -375,6 +376,7 @@ def rebalance(
     """
     say = progress or (lambda message: None)
     started = time.perf_counter() if started is None else started
+    check_arguments(plan, hires, time_limit, tradeoff)
     if not isinstance(plan, Plan):
         plan = Plan.read(plan)
     geography_mode = plan.scenario.unit == "region"
@@ -448,6 +450,38 @@ def rebalance(
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
     return made
+
+
+def check_arguments(plan, hires, time_limit, tradeoff) -> None:
+    """Refuse what the CLI's options cannot express (InputError, every problem at once):
+    a plan that is neither a Plan nor a folder path, hires that are neither a table nor a
+    path, a time limit that is not a positive number, trade-off budgets outside 0..1."""
+    problems = ProblemList()
+    if not isinstance(plan, (Plan, str, Path)):
+        problems.add(
+            "plan",
+            f"rebalance needs a Plan or a plan folder path, got {type(plan).__name__}",
+            fix="plan(scenario) for a Plan, or the folder 'territory-planner plan --out' wrote",
+        )
+    if hires is not None and not isinstance(hires, (pd.DataFrame, str, Path)):
+        problems.add(
+            "hires",
+            "rebalance needs the hires as a DataFrame or a CSV/XLSX path, "
+            f"got {type(hires).__name__}",
+            fix="one row per hire: pd.DataFrame([{'rep_id': 'R09', 'lat': 52.5, 'lon': 13.4}])",
+        )
+    check_time_limit(time_limit, problems)
+    if tradeoff is not None and not isinstance(tradeoff, bool):
+        if isinstance(tradeoff, (str, bytes)) or not isinstance(tradeoff, Iterable):
+            problems.add(
+                "tradeoff",
+                f"must be True or a list of budget shares, got {type(tradeoff).__name__}",
+                fix="e.g. [0.05, 0.1, 0.2]",
+            )
+        else:
+            for budget in tradeoff:
+                check_share(budget, problems, "tradeoff")
+    problems.raise_if_any()
 
 
 def _disruption_numbers(base: PlanningProblem, steps: _Steps, numbers: dict, settings) -> dict:

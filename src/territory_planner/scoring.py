@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .arguments import refuse_bad_time_limit
 from .data import ACCOUNT_ALIASES, REP_ALIASES, ScenarioData, header_key, read_table
 from .data.owners import rep_ids_of
 from .errors import InfeasibleError, ProblemList, SolverError
@@ -74,6 +75,7 @@ def evaluate(
     proves nothing in time) and the gap between them. ``started`` and ``will_write``: the
     limit holds end to end, as for plan() (plan.solve_time_left).
     """
+    refuse_bad_time_limit(time_limit)  # before reading: as the CLI does
     data = scenario_data(scenario)
     check_hierarchy(data)
     say = progress or (lambda message: None)

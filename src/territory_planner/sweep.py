@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .arguments import refuse_bad_time_limit
 from .errors import InputError, Problem
 from .plan import Plan, write_csv
 from .sweep_spec import SweepSpec, Variant, expand, load_sweep_spec
@@ -179,6 +180,7 @@ def sweep(
     ``out`` defaults to a folder named after the sweep file, beside it.
     InputError (exit 2) for a bad sweep file or an unusable ``out``; nothing else stops it.
     """
+    refuse_bad_time_limit(time_limit)  # before reading: as the CLI does
     say = progress or (lambda message: None)
     spec = path_or_spec if isinstance(path_or_spec, SweepSpec) else load_sweep_spec(path_or_spec)
     variants = expand(spec)
