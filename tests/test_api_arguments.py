@@ -7,12 +7,21 @@ forced to move when C leaves)."""
 
 from __future__ import annotations
 
+import importlib
+import re
+import time
+
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
-from territory_planner import InputError, evaluate, load_scenario, plan
+from territory_planner import InputError, Plan, SolverError, evaluate, load_scenario, plan
+from territory_planner.cli import main
 from territory_planner.rebalance import rebalance
 from tests.helpers import three_rep_plan
+
+# the module (the package's attribute of that name is the function)
+rebalance_module = importlib.import_module("territory_planner.rebalance")
 
 BAD_TIME_LIMITS = [
     (-1, "-1"),
@@ -88,3 +97,67 @@ def test_rebalance_refuses_hires_given_as_a_dict(tmp_path):
     hire = pd.DataFrame([{"rep_id": "D", "lat": 0.0, "lon": 2.0}])
     made = rebalance(start, hires=hire, leaves=["C"])
     assert set(made.extra_files["moves.csv"]["to_rep"]) == {"D"}
+
+
+def no_plan_in_time(problem, settings, progress=None):
+    """The account strategy's own words when it finds no plan (optimize/strategy.py): it
+    states the limit of the step it was given."""
+    raise SolverError(
+        f"no feasible plan was found within the time limit of {settings.time_limit:g} s "
+        "(the LP bound is 20.0); raise --time-limit"
+    )
+
+
+def test_out_of_time_names_the_limit_given_and_what_reading_took(tmp_path, monkeypatch):
+    """Reading took 5 s of a 1 s limit: the step got 0 s, and the message used to say 'the
+    time limit of 0 s'; it names the 1 s given and where it went."""
+    start = three_rep_plan(tmp_path)
+    monkeypatch.setattr(rebalance_module, "solve_assignment", no_plan_in_time)
+    with pytest.raises(SolverError) as raised:
+        rebalance(start, leaves=["C"], time_limit=1, started=time.perf_counter() - 5.0)
+    assert re.fullmatch(
+        re.escape("no feasible plan was found within the time limit of 1 s you gave (reading ")
+        + r"the plan and building the problem took 5\.\d s of it, leaving the solver 0\.0 s\) "
+        + re.escape("(the LP bound is 20.0); raise --time-limit"),
+        str(raised.value),
+    ), str(raised.value)
+
+
+def test_out_of_time_without_a_time_limit_names_the_scenarios(tmp_path, monkeypatch):
+    """No time_limit given: the limit is the scenario's solver.time_limit (30 s here)."""
+    start = three_rep_plan(tmp_path)
+    monkeypatch.setattr(rebalance_module, "solve_assignment", no_plan_in_time)
+    with pytest.raises(SolverError) as raised:
+        rebalance(start, leaves=["C"], started=time.perf_counter() - 40.0)
+    assert re.fullmatch(
+        re.escape("no feasible plan was found within the scenario's time limit of 30 s (reading ")
+        + r"the plan and building the problem took 40\.\d s of it, leaving the solver 0\.0 s\) "
+        + re.escape("(the LP bound is 20.0); raise --time-limit"),
+        str(raised.value),
+    ), str(raised.value)
+
+
+def test_cli_out_of_time_names_the_time_limit_option(tmp_path, monkeypatch):
+    """`rebalance --time-limit 1` where reading the plan takes 1.2 s: exit 4, and the message
+    says 1 s, not the 0 s the solver's step was left with."""
+    three_rep_plan(tmp_path).write(tmp_path / "plan")
+    read = Plan.read
+
+    def slow_read(folder):
+        time.sleep(1.2)
+        return read(folder)
+
+    monkeypatch.setattr(Plan, "read", staticmethod(slow_read))
+    monkeypatch.setattr(rebalance_module, "solve_assignment", no_plan_in_time)
+    args = ["rebalance", str(tmp_path / "plan"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(main, [*args, "--leave", "C", "--time-limit", "1", "--quiet"])
+    assert result.exit_code == 4, result.output
+    assert "time limit of 0 s" not in result.output
+    assert re.search(
+        re.escape("error: the solver found no feasible plan: no feasible plan was found within ")
+        + re.escape("the time limit of 1 s you gave (reading the plan and building the problem ")
+        + r"took 1\.\d s of it, writing the plan folder keeps back 0\.2 s, leaving the solver "
+        + re.escape("0.0 s) (the LP bound is 20.0); raise --time-limit"),
+        result.output,
+    ), result.output
+    assert not (tmp_path / "out").exists()

@@ -41,6 +41,7 @@ disruption budgets, the best balance reachable.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
@@ -406,7 +407,11 @@ def rebalance(
     if tradeoff:  # the curve's solves share the limit: the steps get half of what is left
         steps_settings = replace(solve_settings, time_limit=clock.share(0.5).limit)
     weighted = float(settings.objective.disruption) > 0
-    steps = solve_lexicographic(problem, steps_settings, weighted, say, solve)
+    before_solve = time.perf_counter() - started
+    try:
+        steps = solve_lexicographic(problem, steps_settings, weighted, say, solve)
+    except SolverError as error:
+        raise out_of_time(error, limit, before_solve, reserve, time_limit is not None) from None
     result = steps.result
 
     assignments, territories, numbers = evaluate_assignment(data, base, result.unit_rep)
@@ -482,6 +487,29 @@ def check_arguments(plan, hires, time_limit, tradeoff) -> None:
             for budget in tradeoff:
                 check_share(budget, problems, "tradeoff")
     problems.raise_if_any()
+
+
+def out_of_time(
+    error: SolverError, limit: float, before_solve: float, reserve: float, given: bool = True
+) -> SolverError:
+    """The solver's SolverError in the user's terms: the solver states the share of the
+    limit its step had (0 s when reading the plan used the limit up), the user gave
+    ``limit`` (``given``: as ``time_limit``, else the scenario's); say that, and where it went."""
+    left = max(limit - reserve - before_solve, 0.0)
+    where = (
+        f"reading the plan and building the problem took {before_solve:.1f} s of it"
+        + (f", writing the plan folder keeps back {reserve:.1f} s" if reserve else "")
+        + f", leaving the solver {left:.1f} s"
+    )
+    stated = (
+        f"the time limit of {limit:g} s you gave ({where})"
+        if given
+        else f"the scenario's time limit of {limit:g} s ({where})"
+    )
+    text, count = re.subn(r"the time limit of\s+\S+ s", lambda _: stated, str(error), count=1)
+    if not count:
+        text = f"{error} (time limit {limit:g} s: {where})"
+    return SolverError(text)
 
 
 def _disruption_numbers(base: PlanningProblem, steps: _Steps, numbers: dict, settings) -> dict:
