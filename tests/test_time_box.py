@@ -23,7 +23,8 @@ from territory_planner import load_data, scoring
 from territory_planner.optimize import strategy, windows
 from territory_planner.optimize.model import read_assignment
 from territory_planner.optimize.settings import Clock, SolveSettings
-from territory_planner.optimize.strategy import Incumbent, TimeBudget, _Solve, objective_of
+from territory_planner.optimize.strategy import Incumbent, _Solve, objective_of
+from territory_planner.optimize.time_budget import TimeBudget
 from territory_planner.optimize.timebox import box_seconds
 from territory_planner.plan import WRITE_SECONDS_ONCE, write_reserve
 from territory_planner.scenario import parse_scenario

@@ -50,7 +50,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .arguments import check_share, check_time_limit
 from .data import ScenarioData, load_data
 from .data.owners import new_owners_as_written
 from .errors import InfeasibleError, InputError, ProblemList, SolverError
@@ -60,7 +59,13 @@ from .optimize.settings import TINY, Clock, SolveSettings
 from .optimize.strategy import solve_assignment
 from .plan import Plan, apply_quotas, evaluate_assignment, plan_summary, write_reserve
 from .problem import PlanningProblem, build_problem
-from .rebalance_inputs import changed_reps, named_by_source, read_hires
+from .rebalance_inputs import (
+    changed_reps,
+    check_arguments,
+    leaving_ids,
+    named_by_source,
+    read_hires,
+)
 from .tradeoff_curve import TRADEOFF_BUDGETS, forced_moved_potential, tradeoff_curve
 
 #: eps per moved account, as a share of total potential spread over all accounts
@@ -194,12 +199,6 @@ def rebalanced_data(
     return ScenarioData(
         settings=settings, accounts=data.accounts, reps=data.reps, regions=data.regions, files=files
     )
-
-
-def leaving_ids(leaves: Iterable[str] | str) -> list[str]:
-    """The leaving reps' IDs; a single ID given as a string is that rep (iterated, 'R07'
-    would be three reps R, 0 and 7, and 'AB' two reps who exist)."""
-    return [leaves] if isinstance(leaves, str) else [str(r) for r in leaves]
 
 
 def unlocked_by_departure(plan: Plan, leaves: Iterable[str]) -> pd.Series:
@@ -455,38 +454,6 @@ def rebalance(
         summary["tradeoff"] = curve.to_dict("records")
     summary["total_seconds"] = round(time.perf_counter() - started, 3)
     return made
-
-
-def check_arguments(plan, hires, time_limit, tradeoff) -> None:
-    """Refuse what the CLI's options cannot express (InputError, every problem at once):
-    a plan that is neither a Plan nor a folder path, hires that are neither a table nor a
-    path, a time limit that is not a positive number, trade-off budgets outside 0..1."""
-    problems = ProblemList()
-    if not isinstance(plan, (Plan, str, Path)):
-        problems.add(
-            "plan",
-            f"rebalance needs a Plan or a plan folder path, got {type(plan).__name__}",
-            fix="plan(scenario) for a Plan, or the folder 'territory-planner plan --out' wrote",
-        )
-    if hires is not None and not isinstance(hires, (pd.DataFrame, str, Path)):
-        problems.add(
-            "hires",
-            "rebalance needs the hires as a DataFrame or a CSV/XLSX path, "
-            f"got {type(hires).__name__}",
-            fix="one row per hire: pd.DataFrame([{'rep_id': 'R09', 'lat': 52.5, 'lon': 13.4}])",
-        )
-    check_time_limit(time_limit, problems)
-    if tradeoff is not None and not isinstance(tradeoff, bool):
-        if isinstance(tradeoff, (str, bytes)) or not isinstance(tradeoff, Iterable):
-            problems.add(
-                "tradeoff",
-                f"must be True or a list of budget shares, got {type(tradeoff).__name__}",
-                fix="e.g. [0.05, 0.1, 0.2]",
-            )
-        else:
-            for budget in tradeoff:
-                check_share(budget, problems, "tradeoff")
-    problems.raise_if_any()
 
 
 def out_of_time(

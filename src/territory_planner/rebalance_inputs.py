@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .arguments import check_share, check_time_limit
 from .data import REP_ALIASES, canonical_columns, frame_as_text, normalize_reps, read_table
 from .data.owners import case_twin
 from .errors import InputError, ProblemList
@@ -134,3 +135,41 @@ def named_by_source(error: InputError, reps: pd.DataFrame, reps_file: str) -> In
             problem = replace(problem, file="--leave", column=None)
         named.append(problem)
     return InputError(named)
+
+
+def leaving_ids(leaves: Iterable[str] | str) -> list[str]:
+    """The leaving reps' IDs; a single ID given as a string is that rep (iterated, 'R07'
+    would be three reps R, 0 and 7, and 'AB' two reps who exist)."""
+    return [leaves] if isinstance(leaves, str) else [str(r) for r in leaves]
+
+
+def check_arguments(plan, hires, time_limit, tradeoff) -> None:
+    """Refuse what the CLI's options cannot express (InputError, every problem at once):
+    a plan that is neither a Plan nor a folder path, hires that are neither a table nor a
+    path, a time limit that is not a positive number, trade-off budgets outside 0..1."""
+    problems = ProblemList()
+    if not isinstance(plan, (Plan, str, Path)):
+        problems.add(
+            "plan",
+            f"rebalance needs a Plan or a plan folder path, got {type(plan).__name__}",
+            fix="plan(scenario) for a Plan, or the folder 'territory-planner plan --out' wrote",
+        )
+    if hires is not None and not isinstance(hires, (pd.DataFrame, str, Path)):
+        problems.add(
+            "hires",
+            "rebalance needs the hires as a DataFrame or a CSV/XLSX path, "
+            f"got {type(hires).__name__}",
+            fix="one row per hire: pd.DataFrame([{'rep_id': 'R09', 'lat': 52.5, 'lon': 13.4}])",
+        )
+    check_time_limit(time_limit, problems)
+    if tradeoff is not None and not isinstance(tradeoff, bool):
+        if isinstance(tradeoff, (str, bytes)) or not isinstance(tradeoff, Iterable):
+            problems.add(
+                "tradeoff",
+                f"must be True or a list of budget shares, got {type(tradeoff).__name__}",
+                fix="e.g. [0.05, 0.1, 0.2]",
+            )
+        else:
+            for budget in tradeoff:
+                check_share(budget, problems, "tradeoff")
+    problems.raise_if_any()
